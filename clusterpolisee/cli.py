@@ -1,0 +1,112 @@
+"""Command-line interface: a thin layer over the library."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, paths
+from .store import StoreError, open_store
+
+STORE_OPTION = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CLUSTERPOLISEE_STORE",
+    default=paths.DEFAULT_STORE,
+    show_default=True,
+    help="Directory of the embedded store (env CLUSTERPOLISEE_STORE).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clusterpolisee")
+def main() -> None:
+    """ClusterPoliSEE knowledge graph: build the store, check the ontology, inspect graphs."""
+
+
+@main.command("check-ontology")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--timeout", default=300.0, show_default=True, help="Seconds before HermiT is stopped."
+)
+@click.option("--no-reference", is_flag=True, help="Check the ontology and schemes only.")
+def check_ontology(files: tuple[Path, ...], timeout: float, no_reference: bool) -> None:
+    """Check that the ontology is consistent, with HermiT (needs Java).
+
+    By default checks the ontology, its SKOS schemes and the reference data together; FILES
+    (Turtle or N-Triples) replace that selection. owl:imports are never followed. Exit 0 when
+    consistent with no unsatisfiable class, 1 otherwise, 2 when the check could not run.
+    """
+    from .reasoning.hermit import ReasonerUnavailable, check
+    from .reasoning.owlclean import UnsafeInput
+
+    selected = list(files) or paths.ontology_files() + (
+        [] if no_reference else paths.reference_files()
+    )
+    click.echo(f"Checking {len(selected)} file(s) with HermiT ...", err=True)
+    try:
+        result = check(selected, timeout=timeout)
+    except (ReasonerUnavailable, UnsafeInput) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if result.dropped_triples:
+        click.echo(
+            f"Ignored {result.dropped_triples} owl:imports / owlready2 triple(s); "
+            "nothing was fetched."
+        )
+    click.echo(f"Classes: {result.classes}")
+    click.echo(f"Consistent: {'yes' if result.consistent else 'NO'}")
+    click.echo(f"Unsatisfiable classes: {len(result.unsatisfiable)}")
+    for iri in result.unsatisfiable:
+        click.echo(f"  {iri}")
+    click.echo(f"Inferred class hierarchy changes: {len(result.new_superclasses)}")
+    for iri, supers in sorted(result.new_superclasses.items()):
+        click.echo(f"  {iri} is a subclass of {', '.join(supers)}")
+    if result.reclassified_individuals:
+        click.echo(f"Individuals with inferred types: {len(result.reclassified_individuals)}")
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@STORE_OPTION
+def build(store_path: Path) -> None:
+    """Load the ontology, SKOS schemes and reference data into the store.
+
+    Each source goes into its named graph (graph/ontology, graph/reference), replacing what was
+    there, so running it twice gives the same store.
+    """
+    from .build import build as run_build
+    from .build import plan
+
+    files = [f for step in plan() for f in step.files]
+    try:
+        with (
+            open_store(str(store_path)) as store,
+            click.progressbar(length=len(files), label="Loading", file=sys.stderr) as bar,
+        ):
+            steps, seconds = run_build(store, progress=lambda _p: bar.update(1))
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for step in steps:
+        click.echo(f"{step.graph}: {step.triples} triples from {len(step.files)} file(s)")
+    total = sum(s.triples for s in steps)
+    click.echo(f"Built {store_path}: {total} triples in {len(steps)} graphs, {seconds:.2f} s")
+
+
+@main.command()
+@STORE_OPTION
+def graphs(store_path: Path) -> None:
+    """List the named graphs in the store with their number of triples."""
+    if not store_path.exists():
+        click.echo(f"error: no store at {store_path}; run 'clusterpolisee build' first", err=True)
+        sys.exit(2)
+    try:
+        with open_store(str(store_path), read_only=True) as store:
+            sizes = store.graph_sizes()
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for graph, size in sizes.items():
+        click.echo(f"{size:>10}  {graph}")

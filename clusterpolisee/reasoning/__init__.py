@@ -1,0 +1,1 @@
+"""Reasoning: OWL consistency with HermiT (owlready2) and, later, materialised inferences."""

@@ -1,0 +1,57 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+
+from clusterpolisee import paths
+
+CLI = Path(sys.executable).with_name("clusterpolisee")
+
+
+def load(files: list[Path]) -> Graph:
+    g = Graph()
+    for f in files:
+        g.parse(f, format="turtle")
+    return g
+
+
+@pytest.fixture(scope="session")
+def ontology() -> Graph:
+    """The ontology file alone."""
+    return load([paths.ONTOLOGY_FILE])
+
+
+@pytest.fixture(scope="session")
+def vocab() -> Graph:
+    """The ontology with all its SKOS schemes."""
+    return load(paths.ontology_files())
+
+
+@pytest.fixture(scope="session")
+def reference() -> Graph:
+    return load(paths.reference_files())
+
+
+@pytest.fixture(scope="session")
+def java() -> str:
+    """Java is a declared system dependency (make test installs it): missing is a failure."""
+    exe = shutil.which("java")
+    assert exe, "java is not on PATH; run 'make test' (it installs openjdk-17-jre-headless)"
+    return exe
+
+
+def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    """Run the installed console script, as a user would."""
+    env = {**os.environ, **kw.pop("env", {})}
+    return subprocess.run(
+        [str(CLI), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=kw.pop("timeout", 600),
+        **kw,
+    )

@@ -1,0 +1,41 @@
+"""The command line: help everywhere, build into a fresh store, idempotently."""
+
+from .conftest import run_cli
+
+COMMANDS = ["build", "check-ontology", "graphs"]
+
+
+def test_help_lists_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for cmd in COMMANDS:
+        assert cmd in proc.stdout
+
+
+def test_each_command_has_help():
+    for cmd in COMMANDS:
+        proc = run_cli(cmd, "--help")
+        assert proc.returncode == 0, cmd
+        assert "Usage: clusterpolisee " + cmd in proc.stdout
+
+
+def test_build_is_idempotent_and_reports_graphs(tmp_path):
+    store = tmp_path / "store"
+    first = run_cli("build", "--store", str(store))
+    assert first.returncode == 0, first.stderr
+    assert "https://w3id.org/clusterpolisee/graph/ontology:" in first.stdout
+    assert "https://w3id.org/clusterpolisee/graph/reference: 889 triples from 2 file(s)" in (
+        first.stdout
+    )
+    listing1 = run_cli("graphs", "--store", str(store)).stdout
+    second = run_cli("build", "--store", str(store))
+    assert second.returncode == 0
+    listing2 = run_cli("graphs", "--store", str(store)).stdout
+    assert listing1 == listing2
+    assert len(listing1.strip().splitlines()) == 2
+
+
+def test_graphs_without_store_is_a_clear_error(tmp_path):
+    proc = run_cli("graphs", "--store", str(tmp_path / "missing"))
+    assert proc.returncode == 2
+    assert "no store at" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,1 @@
+"""Flask web front end (application factory and blueprints arrive with the web issue)."""
