@@ -1,12 +1,17 @@
 """Embedded on-disk store (pyoxigraph / RocksDB)."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from .base import Store, StoreError
+from ..namespaces import graph_iri
+from .base import Row, Store, StoreError, Term
+
+META_GRAPH = graph_iri("meta")
+VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
+STORE_NODE = ox.NamedNode(META_GRAPH)
 
 
 class OxigraphStore(Store):
@@ -25,27 +30,52 @@ class OxigraphStore(Store):
                 "read-write; stop the other one or open it read-only."
             ) from exc
 
-    def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
-        # Write the new content under a scratch name, then swap it in with one SPARQL update:
-        # an update is one transaction, so a reader sees the old graph or the new one.
-        target = ox.NamedNode(graph)
-        scratch = ox.NamedNode(f"{graph}#staging-{uuid.uuid4().hex}")
-        self._store.extend(ox.Quad(t.subject, t.predicate, t.object, scratch) for t in triples)
-        self._store.update(f"MOVE SILENT GRAPH <{scratch.value}> TO <{target.value}>")
-        return self._size(target)
+    # -- reading -------------------------------------------------------------------------
+    def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
+        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
+        result = self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
+        names = [v.value for v in result.variables]
+        return [{n: row[n] for n in names if row[n] is not None} for row in result]
 
     def _size(self, graph: ox.NamedNode) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
 
     def graph_sizes(self) -> dict[str, int]:
-        return {
-            g.value: self._size(g) for g in sorted(self._store.named_graphs(), key=lambda g: str(g))
-        }
+        graphs = sorted(self._store.named_graphs(), key=str)
+        return {g.value: self._size(g) for g in graphs if g.value != META_GRAPH}
 
-    def select(self, query: str) -> list[dict]:
-        result = self._store.query(query, use_default_graph_as_union=True)
-        names = [v.value for v in result.variables]
-        return [{n: row[n] for n in names if row[n] is not None} for row in result]
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        node = ox.NamedNode(graph)
+        return [q.triple for q in self._store.quads_for_pattern(None, None, None, node)]
+
+    def data_version(self) -> str:
+        for q in self._store.quads_for_pattern(STORE_NODE, VERSION_PRED, None, STORE_NODE):
+            return q.object.value
+        return "empty"
+
+    # -- writing -------------------------------------------------------------------------
+    def commit(self, replace: Mapping[str, Iterable[ox.Triple]] | None = None,
+               add: Mapping[str, Iterable[ox.Triple]] | None = None) -> None:
+        # New content is staged under scratch graph names, then swapped in by one SPARQL
+        # update: an update is one transaction, so readers and crashes see old or new state.
+        token = uuid.uuid4().hex
+        ops = []
+        for graph, triples in (replace or {}).items():
+            scratch = ox.NamedNode(f"{graph}#staging-{token}")
+            self._store.extend(ox.Quad(t.subject, t.predicate, t.object, scratch)
+                               for t in triples)
+            ops.append(f"MOVE SILENT GRAPH <{scratch.value}> TO <{graph}>")
+        for graph, triples in (add or {}).items():
+            scratch = ox.NamedNode(f"{graph}#staging-{token}")
+            self._store.extend(ox.Quad(t.subject, t.predicate, t.object, scratch)
+                               for t in triples)
+            ops.append(f"ADD SILENT GRAPH <{scratch.value}> TO <{graph}>")
+            ops.append(f"DROP SILENT GRAPH <{scratch.value}>")
+        ops.append(f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{META_GRAPH}> "
+                   f"<{VERSION_PRED.value}> ?v }} }}")
+        ops.append(f'INSERT DATA {{ GRAPH <{META_GRAPH}> {{ <{META_GRAPH}> '
+                   f'<{VERSION_PRED.value}> "{token}" }} }}')
+        self._store.update(" ;\n".join(ops))
 
     def close(self) -> None:
         if not self.read_only:
