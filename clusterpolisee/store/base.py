@@ -5,11 +5,25 @@ Queries see the union of all named graphs as their default graph, on every backe
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO
 
 import pyoxigraph as ox
 
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
+
+
+@dataclass
+class QueryResult:
+    """The answer to any query form: SELECT fills variables/rows, ASK boolean, CONSTRUCT and
+    DESCRIBE triples."""
+
+    kind: str  # "select" | "ask" | "construct"
+    variables: list[str] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
+    boolean: bool | None = None
+    triples: list[ox.Triple] = field(default_factory=list)
 
 
 class StoreError(RuntimeError):
@@ -29,6 +43,11 @@ class Store(ABC):
         absent."""
 
     @abstractmethod
+    def run_query(self, query: str) -> QueryResult:
+        """Run any read-only query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the union of all
+        graphs. Callers bind parameters before (see clusterpolisee.catalog)."""
+
+    @abstractmethod
     def graph_sizes(self) -> dict[str, int]:
         """Number of triples in each named graph."""
 
@@ -38,8 +57,11 @@ class Store(ABC):
 
     # -- writing -------------------------------------------------------------------------
     @abstractmethod
-    def commit(self, replace: Mapping[str, Iterable[ox.Triple]] | None = None,
-               add: Mapping[str, Iterable[ox.Triple]] | None = None) -> None:
+    def commit(
+        self,
+        replace: Mapping[str, Iterable[ox.Triple]] | None = None,
+        add: Mapping[str, Iterable[ox.Triple]] | None = None,
+    ) -> None:
         """Replace the named graphs in ``replace`` and add triples to those in ``add``, as one
         unit: a reader sees all of it or none of it, and a crash leaves the old state or the
         new one. Changes the data version."""
@@ -52,6 +74,23 @@ class Store(ABC):
     @abstractmethod
     def data_version(self) -> str:
         """An opaque token that changes on every committed write (for cache keys)."""
+
+    # -- dump and restore (see store/dump.py) --------------------------------------------
+    def export(self, output: IO[bytes], fmt: str = "nquads", graph: str | None = None) -> int:
+        """Write every named graph (or only ``graph``) as N-Quads or TriG; return the count."""
+        from .dump import export
+
+        return export(self, output, fmt, graph)
+
+    def import_dataset(self, data: IO[bytes], fmt: str) -> dict[str, int]:
+        """Replace each named graph found in an N-Quads / TriG dump, in one commit."""
+        from .dump import import_dataset
+
+        return import_dataset(self, data, fmt)
+
+    def describe(self) -> str:
+        """Where the store is (a path or an endpoint URL), for messages."""
+        return type(self).__name__
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release the store."""

@@ -1,5 +1,6 @@
 """Embedded on-disk store (pyoxigraph / RocksDB)."""
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -7,11 +8,26 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..namespaces import graph_iri
-from .base import Row, Store, StoreError, Term
+from .base import QueryResult, Row, Store, StoreError, Term
+from .bindings import bind, check_bindings
 
 META_GRAPH = graph_iri("meta")
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
 STORE_NODE = ox.NamedNode(META_GRAPH)
+
+
+def open_read_only(path: Path, attempts: int = 5) -> ox.Store:
+    """Open a read-only snapshot. While another process writes, RocksDB may compact away a
+    file between reading its manifest and opening the file ("Corruption ... No such file");
+    the manifest is consistent again a moment later, so retry briefly."""
+    for attempt in range(attempts):
+        try:
+            return ox.Store.read_only(str(path))
+        except (OSError, RuntimeError) as exc:
+            if attempt == attempts - 1 or "No such file" not in str(exc):
+                raise OSError(str(exc)) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class OxigraphStore(Store):
@@ -20,10 +36,11 @@ class OxigraphStore(Store):
         self.read_only = read_only
         try:
             if read_only:
-                self._store = ox.Store.read_only(str(self.path))
+                self._store = open_read_only(self.path)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
+                self.drop_staging()
         except OSError as exc:
             raise StoreError(
                 f"cannot open the store at {self.path}: {exc}. Only one process may open it "
@@ -32,10 +49,28 @@ class OxigraphStore(Store):
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
+        check_bindings(bindings or {})
         subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-        result = self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
+        try:
+            result = self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
+        except RuntimeError as exc:
+            # pyoxigraph only substitutes projected variables; bind the others with a VALUES
+            # block of serialised terms, as the remote backend does.
+            if "SELECT projection" not in str(exc):
+                raise
+            result = self._store.query(bind(query, bindings or {}), use_default_graph_as_union=True)
         names = [v.value for v in result.variables]
         return [{n: row[n] for n in names if row[n] is not None} for row in result]
+
+    def run_query(self, query: str) -> QueryResult:
+        result = self._store.query(query, use_default_graph_as_union=True)
+        if isinstance(result, ox.QueryBoolean):
+            return QueryResult("ask", boolean=bool(result))
+        if isinstance(result, ox.QueryTriples):
+            return QueryResult("construct", triples=list(result))
+        names = [v.value for v in result.variables]
+        rows = [{n: row[n] for n in names if row[n] is not None} for row in result]
+        return QueryResult("select", variables=names, rows=rows)
 
     def _size(self, graph: ox.NamedNode) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
@@ -54,28 +89,52 @@ class OxigraphStore(Store):
         return "empty"
 
     # -- writing -------------------------------------------------------------------------
-    def commit(self, replace: Mapping[str, Iterable[ox.Triple]] | None = None,
-               add: Mapping[str, Iterable[ox.Triple]] | None = None) -> None:
-        # New content is staged under scratch graph names, then swapped in by one SPARQL
-        # update: an update is one transaction, so readers and crashes see old or new state.
+    def commit(
+        self,
+        replace: Mapping[str, Iterable[ox.Triple]] | None = None,
+        add: Mapping[str, Iterable[ox.Triple]] | None = None,
+    ) -> None:
+        # One SPARQL update request is one transaction: readers (and a crash) see the old
+        # state or the new one, and nothing is ever staged where a union query could see it.
+        # Every term is written in its N-Triples form, which escapes it fully.
         token = uuid.uuid4().hex
-        ops = []
-        for graph, triples in (replace or {}).items():
-            scratch = ox.NamedNode(f"{graph}#staging-{token}")
-            self._store.extend(ox.Quad(t.subject, t.predicate, t.object, scratch)
-                               for t in triples)
-            ops.append(f"MOVE SILENT GRAPH <{scratch.value}> TO <{graph}>")
-        for graph, triples in (add or {}).items():
-            scratch = ox.NamedNode(f"{graph}#staging-{token}")
-            self._store.extend(ox.Quad(t.subject, t.predicate, t.object, scratch)
-                               for t in triples)
-            ops.append(f"ADD SILENT GRAPH <{scratch.value}> TO <{graph}>")
-            ops.append(f"DROP SILENT GRAPH <{scratch.value}>")
-        ops.append(f"DELETE WHERE {{ GRAPH <{META_GRAPH}> {{ <{META_GRAPH}> "
-                   f"<{VERSION_PRED.value}> ?v }} }}")
-        ops.append(f'INSERT DATA {{ GRAPH <{META_GRAPH}> {{ <{META_GRAPH}> '
-                   f'<{VERSION_PRED.value}> "{token}" }} }}')
-        self._store.update(" ;\n".join(ops))
+        ops = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in (replace or {})]
+        meta = ox.NamedNode(META_GRAPH)
+        ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} {VERSION_PRED} ?v }} }}")
+        body = [f"GRAPH {meta} {{ {meta} {VERSION_PRED} {ox.Literal(token)} }}"]
+        for graphs in (replace or {}), (add or {}):
+            for graph, triples in graphs.items():
+                lines = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+                body.append(f"GRAPH {ox.NamedNode(graph)} {{\n{lines}\n}}")
+        ops.append("INSERT DATA {\n" + "\n".join(body) + "\n}")
+        try:
+            self._store.update(" ;\n".join(ops))
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"cannot write to the store at {self.path}: {exc}") from exc
+
+    def bulk_load(self, path: str | Path, graph: str) -> int:
+        """Load a big N-Triples file into ``graph`` with RocksDB's bulk loader: fast and
+        bounded in memory, but NOT atomic (a crash leaves part of it). For building a fresh
+        store or benchmarks; use commit() for everything readers may see half-done."""
+        try:
+            self._store.bulk_load(
+                path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph)
+            )
+        except (OSError, SyntaxError) as exc:
+            raise StoreError(f"cannot load {path}: {exc}") from exc
+        self.commit()  # a new data version
+        return self._size(ox.NamedNode(graph))
+
+    def drop_staging(self) -> int:
+        """Drop scratch graphs (``...#staging-...``) that an interrupted writer of an earlier
+        version left behind; return how many."""
+        stale = [g for g in self._store.named_graphs() if "#staging-" in str(g)]
+        for graph in stale:
+            self._store.remove_graph(graph)
+        return len(stale)
+
+    def describe(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         if not self.read_only:

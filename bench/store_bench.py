@@ -1,0 +1,197 @@
+"""Store benchmark: load synthetic partner data into the embedded store and into Virtuoso,
+side by side: load time, size on disk, peak memory, and one count query.
+
+For each size N: `clusterpolisee generate --triples N --seed 1` writes N-Triples, then
+
+- embedded: a child process opens a fresh Oxigraph store and runs OxigraphStore.bulk_load
+  (RocksDB bulk loader); peak memory is the child's max RSS;
+- Virtuoso (remote backend): a fresh throwaway Virtuoso; a child process runs
+  RemoteStore.bulk_load (Graph Store Protocol, 100k-triple chunks, Digest auth); then a
+  checkpoint; peak memory is the server's VmHWM (its peak RSS);
+- Virtuoso native loader (for reference): ld_dir + rdf_loader_run + checkpoint via isql, on
+  another fresh instance.
+
+Usage: .venv/bin/python bench/store_bench.py --triples 1000000 [10000000 ...] [--keep DIR]
+Prints one Markdown table row per (size, system), the rows of BENCHMARKS.md "## Store".
+"""
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from clusterpolisee.namespaces import graph_iri  # noqa: E402
+from clusterpolisee.store import virtuoso_server  # noqa: E402
+
+GRAPH = graph_iri("partner/synthetic")
+COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"
+#: Virtuoso memory for a 24 GB machine (the packaged ini's 4 GB row is 340000 / 250000).
+VIRTUOSO_SETTINGS = {"Parameters": {"NumberOfBuffers": 340000, "MaxDirtyBuffers": 250000}}
+
+EMBEDDED = """
+import sys, time
+from clusterpolisee.store import OxigraphStore
+start = time.perf_counter()
+with OxigraphStore(sys.argv[1]) as store:
+    n = store.bulk_load(sys.argv[2], sys.argv[3])
+loaded = time.perf_counter() - start
+with OxigraphStore(sys.argv[1], read_only=True) as store:
+    t = time.perf_counter()
+    count = store.select(sys.argv[4])[0]["n"].value
+    print(n, loaded, count, time.perf_counter() - t)
+"""
+
+REMOTE = """
+import sys, time
+from clusterpolisee.store.remote import RemoteConfig, RemoteStore
+endpoint, update, gsp, user, pw = sys.argv[4:9]
+store = RemoteStore(RemoteConfig(endpoint=endpoint, update_endpoint=update, gsp_endpoint=gsp,
+                                 user=user, password=pw, timeout=3600))
+start = time.perf_counter()
+n = store.bulk_load(sys.argv[1], sys.argv[2])
+loaded = time.perf_counter() - start
+t = time.perf_counter()
+count = store.select(sys.argv[3])[0]["n"].value
+print(n, loaded, count, time.perf_counter() - t)
+"""
+
+
+def run_child(code: str, *args: str) -> tuple[list[str], int]:
+    """Run a Python child; return its stdout words and its peak RSS in KiB."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"child failed with {proc.returncode}: {out}")
+    return out.split(), usage.ru_maxrss
+
+
+def du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def peak_rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def row(n: int, system: str, load_s: float, size: int, peak_kib: int, count: str, q_s: float):
+    return (
+        f"| {n:,} | {system} | {load_s:.1f} | {n / load_s:,.0f} | {size / 2**20:,.0f} | "
+        f"{peak_kib / 2**10:,.0f} | {count} | {q_s * 1000:.0f} |"
+    )
+
+
+def bench_embedded(n: int, data: Path, work: Path) -> str:
+    store = work / f"oxigraph-{n}"
+    (count_n, load_s, count, q_s), peak = run_child(EMBEDDED, str(store), str(data), GRAPH, COUNT)
+    return row(
+        n, "Oxigraph (embedded, bulk_load)", float(load_s), du(store), peak, count, float(q_s)
+    )
+
+
+def bench_virtuoso(n: int, data: Path, work: Path) -> str:
+    server = virtuoso_server.start(work / f"virtuoso-gsp-{n}", VIRTUOSO_SETTINGS)
+    try:
+        base_size = server.db_size()
+        words, _client_peak = run_child(
+            REMOTE,
+            str(data),
+            GRAPH,
+            COUNT,
+            server.endpoint,
+            server.update_endpoint,
+            server.gsp_endpoint,
+            server.user,
+            server.password,
+        )
+        server.isql("checkpoint;")
+        size, peak = server.db_size(), peak_rss_kib(server.process.pid)
+    finally:
+        server.stop()
+    _, load_s, count, q_s = words
+    print(f"# empty Virtuoso database: {base_size / 2**20:.0f} MiB", file=sys.stderr)
+    return row(
+        n, "Virtuoso 7.2.5 (remote backend, GSP)", float(load_s), size, peak, count, float(q_s)
+    )
+
+
+def bench_virtuoso_native(n: int, data: Path, work: Path) -> str:
+    folder = work / f"virtuoso-native-{n}"
+    server = virtuoso_server.start(folder, VIRTUOSO_SETTINGS)
+    try:
+        link = folder / data.name
+        os.link(data, link) if data.stat().st_dev == folder.stat().st_dev else link.write_bytes(
+            data.read_bytes()
+        )
+        start = time.perf_counter()
+        server.isql(
+            f"ld_dir('{folder}', '{data.name}', '{GRAPH}'); rdf_loader_run(); checkpoint;",
+            timeout=7200,
+        )
+        load_s = time.perf_counter() - start
+        link.unlink()
+        t = time.perf_counter()
+        out = server.isql(f"SPARQL {COUNT};")
+        q_s = time.perf_counter() - t
+        # isql prints the column name, its type, a rule, then the value on its own line.
+        count = re.search(r"_{20,}\s+(\d+)", out).group(1)
+        size, peak = server.db_size(), peak_rss_kib(server.process.pid)
+    finally:
+        server.stop()
+    return row(n, "Virtuoso 7.2.5 (native ld_dir loader)", load_s, size, peak, count, q_s)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--triples", type=int, nargs="+", default=[1_000_000])
+    ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
+    ap.add_argument("--systems", default="embedded,virtuoso,native")
+    args = ap.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="store-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    import pyoxigraph
+
+    print(
+        f"# {time.strftime('%Y-%m-%d')}, {platform.platform()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}"
+    )
+    print("| triples | system | load s | triples/s | disk MiB | peak RSS MiB | count | count ms |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    benches = {
+        "embedded": bench_embedded,
+        "virtuoso": bench_virtuoso,
+        "native": bench_virtuoso_native,
+    }
+    for n in args.triples:
+        data = work / f"synthetic-{n}.nt"
+        start = time.perf_counter()
+        with data.open("wb") as fh:
+            from clusterpolisee.generate import generate
+
+            generate(fh, n, seed=1)
+        print(
+            f"# generated {n:,} triples in {time.perf_counter() - start:.1f} s, "
+            f"{data.stat().st_size / 2**20:,.0f} MiB N-Triples",
+            flush=True,
+        )
+        for name in args.systems.split(","):
+            print(benches[name](n, data, work), flush=True)
+        data.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""CLI commands of the store layer: export, import, materialise, generate; and the
+``--endpoint`` option every store command shares. Thin: the logic is in clusterpolisee.store,
+clusterpolisee.reasoning.materialise and clusterpolisee.generate."""
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from .store import StoreError, open_store
+from .store.dump import SUFFIXES
+
+
+def _use_endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # open_store() reads CLUSTERPOLISEE_ENDPOINT, so every command that opens the store
+    # (including other modules' commands) honours --endpoint without a new parameter.
+    if not value:
+        return
+    if not value.startswith(("http://", "https://")):
+        raise click.BadParameter("must be an http(s) URL of a SPARQL endpoint")
+    os.environ["CLUSTERPOLISEE_ENDPOINT"] = value
+
+
+ENDPOINT_OPTION = click.option(
+    "--endpoint",
+    envvar="CLUSTERPOLISEE_ENDPOINT",
+    expose_value=False,
+    callback=_use_endpoint,
+    help="SPARQL 1.1 query endpoint of a remote store; wins over --store "
+    "(env CLUSTERPOLISEE_ENDPOINT; see README 'Store' for update/Graph Store/credentials).",
+)
+
+
+def store_options(path_option: Callable) -> Callable:
+    """``--store PATH`` and ``--endpoint URL`` together, as one decorator."""
+
+    def decorate(f: Callable) -> Callable:
+        return path_option(ENDPOINT_OPTION(f))
+
+    return decorate
+
+
+def remote_selected() -> bool:
+    return bool(os.environ.get("CLUSTERPOLISEE_ENDPOINT"))
+
+
+def fail(exc: Exception) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+def register(main: click.Group, store_option: Callable) -> None:
+    @main.command("export")
+    @store_option
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["nquads", "trig"]),
+        help="Output format (default: from the --output suffix, .nq or .trig; else nquads).",
+    )
+    @click.option("--graph", help="IRI of one named graph to export (default: all).")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="File to write (default: standard output).",
+    )
+    def export_cmd(
+        store_path: Path, fmt: str | None, graph: str | None, output: Path | None
+    ) -> None:
+        """Dump the named graphs (all, or one) as N-Quads or TriG."""
+        fmt = fmt or (SUFFIXES.get(output.suffix.lower()) if output else None) or "nquads"
+        if not remote_selected() and not store_path.exists():
+            fail(StoreError(f"no store at {store_path}; run 'clusterpolisee build' first"))
+        try:
+            with open_store(str(store_path), read_only=True) as store:
+                if output is None:
+                    count = store.export(sys.stdout.buffer, fmt, graph)
+                    sys.stdout.buffer.flush()
+                else:
+                    with output.open("wb") as fh:
+                        count = store.export(fh, fmt, graph)
+        except (StoreError, OSError) as exc:
+            fail(exc)
+        click.echo(f"Exported {count} quads", err=True)
+
+    @main.command("import")
+    @store_option
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["nquads", "trig"]),
+        help="Format of FILE (default: from its suffix, .nq or .trig).",
+    )
+    def import_cmd(store_path: Path, file: Path, fmt: str | None) -> None:
+        """Restore a dump: replace each named graph in FILE, all in one commit.
+
+        Graphs not in FILE are kept; a bad file changes nothing. Run materialise afterwards
+        if the dump has no graph/inferred.
+        """
+        fmt = fmt or SUFFIXES.get(file.suffix.lower())
+        if fmt is None:
+            fail(StoreError(f"cannot tell the format of {file.name}; give --format"))
+        try:
+            with file.open("rb") as fh, open_store(str(store_path)) as store:
+                sizes = store.import_dataset(fh, fmt)
+        except (StoreError, OSError) as exc:
+            fail(exc)
+        for graph, size in sorted(sizes.items()):
+            click.echo(f"{size:>10}  {graph}")
+        click.echo(f"Imported {sum(sizes.values())} triples into {len(sizes)} graphs")
+
+    @main.command("materialise")
+    @store_option
+    @click.option(
+        "--check", is_flag=True, help="Also check data + ontology for consistency with HermiT."
+    )
+    @click.option("--timeout", default=300.0, show_default=True, help="Seconds for HermiT.")
+    def materialise_cmd(store_path: Path, check: bool, timeout: float) -> None:
+        """Recompute graph/inferred (containment, inverses, defined classes, superclasses).
+
+        With --check, exit 1 when the data contradicts the ontology (HermiT, needs Java).
+        """
+        from .reasoning.hermit import ReasonerUnavailable
+        from .reasoning.materialise import INFERRED, check_consistency, materialise
+
+        try:
+            with open_store(str(store_path)) as store:
+                count = materialise(store)
+                result = check_consistency(store, timeout) if check else None
+        except (StoreError, ReasonerUnavailable) as exc:
+            fail(exc)
+        click.echo(f"{INFERRED}: {count} triples")
+        if result is not None:
+            click.echo(f"Consistent: {'yes' if result.consistent else 'NO'}")
+            sys.exit(0 if result.consistent else 1)
+
+    @main.command("generate")
+    @click.option("--triples", type=click.IntRange(min=1), required=True, help="About how many.")
+    @click.option("--seed", type=int, default=1, show_default=True)
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="N-Triples file to write (default: standard output).",
+    )
+    def generate_cmd(triples: int, seed: int, output: Path | None) -> None:
+        """Write deterministic synthetic partner data (N-Triples) for benchmarks."""
+        from .generate import generate
+
+        try:
+            if output is None:
+                count = generate(sys.stdout.buffer, triples, seed)
+            else:
+                with output.open("wb") as fh:
+                    count = generate(fh, triples, seed)
+        except OSError as exc:
+            fail(exc)
+        click.echo(f"Generated {count} triples (seed {seed})", err=True)

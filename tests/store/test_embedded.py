@@ -1,0 +1,122 @@
+"""The embedded store alone: crash safety under SIGKILL, leftover scratch graphs, and the
+one-writer / many-readers rules of an on-disk pyoxigraph store."""
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pyoxigraph as ox
+import pytest
+
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.store import OxigraphStore, StoreError
+
+PARTNER = graph_iri("partner/crash-test")
+EX = "https://example.org/"
+
+# The child replaces the partner graph with version A, then B, then A ... forever, printing
+# one line per commit so the parent knows it is running.
+WRITER = f"""
+import sys
+import pyoxigraph as ox
+from clusterpolisee.store import OxigraphStore
+sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+from test_embedded import version
+store = OxigraphStore(sys.argv[1])
+print("open", flush=True)
+i = 0
+while True:
+    store.replace_graph({PARTNER!r}, version("AB"[i % 2]))
+    i += 1
+    print(i, flush=True)
+"""
+
+
+def version(tag: str) -> list[ox.Triple]:
+    """Two versions of one graph that differ in every triple and in size."""
+    size = 2000 if tag == "A" else 1500
+    p = ox.NamedNode(EX + "p")
+    return [
+        ox.Triple(ox.NamedNode(f"{EX}{tag}/s{i}"), p, ox.Literal(f"{tag} {i}")) for i in range(size)
+    ]
+
+
+def test_kill_9_during_replacement_leaves_old_or_new_graph(tmp_path):
+    path = tmp_path / "store"
+    with OxigraphStore(path) as store:
+        store.replace_graph(PARTNER, version("A"))
+    expected = {"A": set(version("A")), "B": set(version("B"))}
+    rng = random.Random(4)
+    commits_before_kill = []
+    for _ in range(20):
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout.readline().strip() == "open"
+        time.sleep(rng.uniform(0.05, 1.0))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        assert child.returncode == -signal.SIGKILL
+        done = len(child.stdout.read().split())  # commits the child reported finished
+        commits_before_kill.append(done)
+        with OxigraphStore(path) as store:
+            got = set(store.graph_triples(PARTNER))
+            assert store.graph_sizes() == {PARTNER: len(got)}
+        matches = [tag for tag, triples in expected.items() if got == triples]
+        assert len(matches) == 1, f"partial graph after kill: {len(got)} triples"
+        # Commit k writes "AB"[(k - 1) % 2]; the k-th may have landed unreported.
+        allowed = {"AB"[(k - 1) % 2] for k in (done, done + 1) if k >= 1} | (
+            {"A"} if done == 0 else set()
+        )
+        assert matches[0] in allowed, (done, matches[0])
+    # The kills landed at different points of the writer's loop.
+    assert len(set(commits_before_kill)) > 1, commits_before_kill
+
+
+def test_leftover_scratch_graphs_are_dropped_on_open(tmp_path):
+    path = tmp_path / "store"
+    raw = ox.Store(str(path))
+    q = ox.Quad(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal("x"))
+    raw.add(ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(PARTNER)))
+    raw.add(ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(PARTNER + "#staging-dead")))
+    raw.flush()
+    del raw
+    with OxigraphStore(path, read_only=True) as reader:  # readers never write
+        assert PARTNER + "#staging-dead" in reader.graph_sizes()
+    with OxigraphStore(path) as store:
+        assert store.graph_sizes() == {PARTNER: 1}
+
+
+def test_one_writer_many_frozen_readers(tmp_path):
+    path = tmp_path / "store"
+    writer = OxigraphStore(path)
+    writer.replace_graph(PARTNER, version("A"))
+    writer._store.flush()
+    with pytest.raises(StoreError, match="Only one process may open it read-write"):
+        subprocess_open(path)
+    reader = OxigraphStore(path, read_only=True)
+    writer.replace_graph(PARTNER, version("B"))
+    # A read-only opener sees the store as it was when it opened, until it reopens.
+    assert reader.graph_sizes() == {PARTNER: 2000}
+    reader.close()
+    writer._store.flush()
+    with OxigraphStore(path, read_only=True) as fresh:
+        assert fresh.graph_sizes() == {PARTNER: 1500}
+    writer.close()
+
+
+def subprocess_open(path) -> None:
+    """Open the store read-write from another process; raise its StoreError message here."""
+    code = (
+        "import sys\nfrom clusterpolisee.store import OxigraphStore, StoreError\n"
+        "try:\n    OxigraphStore(sys.argv[1])\nexcept StoreError as e:\n"
+        "    print(e); sys.exit(3)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    if proc.returncode == 3:
+        raise StoreError(proc.stdout.strip())
+    assert proc.returncode == 0, proc.stderr

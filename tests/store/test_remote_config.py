@@ -1,0 +1,50 @@
+"""Remote store settings: arguments over environment over the config file; bad settings are
+clear errors."""
+
+import pytest
+
+from clusterpolisee.store import StoreError
+from clusterpolisee.store.remote import RemoteConfig
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for var in [*RemoteConfig.ENV.values(), "CLUSTERPOLISEE_STORE_CONFIG"]:
+        monkeypatch.delenv(var, raising=False)
+    return monkeypatch
+
+
+def test_file_then_environment_then_argument(clean_env, tmp_path):
+    ini = tmp_path / "store.ini"
+    ini.write_text(
+        "[remote]\nendpoint = http://file.example/sparql\nuser = fileuser\n"
+        "password = filepw\nmax_rows = 500\ntimeout = 7.5\n"
+    )
+    clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
+    cfg = RemoteConfig.load()
+    assert (cfg.endpoint, cfg.user, cfg.password, cfg.max_rows, cfg.timeout) == (
+        "http://file.example/sparql",
+        "fileuser",
+        "filepw",
+        500,
+        7.5,
+    )
+    clean_env.setenv("CLUSTERPOLISEE_USER", "envuser")
+    clean_env.setenv("CLUSTERPOLISEE_ENDPOINT", "http://env.example/sparql")
+    cfg = RemoteConfig.load()
+    assert (cfg.endpoint, cfg.user, cfg.password) == (
+        "http://env.example/sparql",
+        "envuser",
+        "filepw",
+    )
+    assert RemoteConfig.load("http://arg.example/sparql").endpoint == "http://arg.example/sparql"
+
+
+def test_bad_settings_are_clear_errors(clean_env, tmp_path):
+    with pytest.raises(StoreError, match="no SPARQL endpoint"):
+        RemoteConfig.load()
+    clean_env.setenv("CLUSTERPOLISEE_MAX_ROWS", "many")
+    with pytest.raises(StoreError, match="bad store setting"):
+        RemoteConfig.load("http://x.example/sparql")
+    with pytest.raises(StoreError, match="cannot read the store configuration file"):
+        RemoteConfig.load("http://x.example/sparql", str(tmp_path / "missing.ini"))

@@ -1,0 +1,178 @@
+"""Virtuoso 7.2.5 behaviours the remote backend must handle, each shown on the live server
+first (so the test proves the quirk is real) and then handled by the backend."""
+
+import time
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.store import QueryTimeout, StoreError, open_store
+from clusterpolisee.store.remote import RemoteStore, ResultTruncated
+
+from .conftest import remote_config, wipe
+
+EX = "https://example.org/"
+BIG = graph_iri("test/big")
+ROWS = 10_050  # just above Virtuoso's default ResultSetMaxRows (10,000)
+
+
+def big_triples() -> list[ox.Triple]:
+    p = ox.NamedNode(EX + "p")
+    return [ox.Triple(ox.NamedNode(f"{EX}s{i}"), p, ox.Literal(f"v {i}")) for i in range(ROWS)]
+
+
+@pytest.fixture(scope="module")
+def big(virtuoso) -> RemoteStore:
+    """One upload of ROWS triples for the tests that read it (they never write)."""
+    store = RemoteStore(remote_config(virtuoso))
+    wipe(store)
+    store.replace_graph(BIG, big_triples())
+    return store
+
+
+def test_sparql_query_post_gets_no_answer_so_the_backend_uses_forms(virtuoso, remote):
+    with pytest.raises(requests.Timeout):
+        requests.post(
+            virtuoso.endpoint,
+            data=b"ASK {}",
+            headers={"Content-Type": "application/sparql-query"},
+            timeout=3,
+        )
+    assert remote.run_query("ASK {}").boolean is True
+
+
+def test_truncated_answer_fails_loudly(big, virtuoso):
+    raw = requests.get(
+        virtuoso.endpoint,
+        params={"query": f"SELECT * WHERE {{ GRAPH <{BIG}> {{ ?s ?p ?o }} }}"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=60,
+    )
+    assert raw.headers["X-SPARQL-MaxRows"] == "10000"
+    assert len(raw.json()["results"]["bindings"]) == 10_000  # silently cut
+    with pytest.raises(ResultTruncated, match="row limit"):
+        big.select(f"SELECT * WHERE {{ GRAPH <{BIG}> {{ ?s ?p ?o }} }}")
+    with pytest.raises(ResultTruncated):
+        big.run_query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+    rows = big.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BIG}> {{ ?s ?p ?o }} }}")
+    assert rows[0]["n"].value == str(ROWS)
+
+
+def test_whole_graphs_are_read_in_pages(big):
+    assert big.graph_sizes() == {BIG: ROWS}
+    assert set(big.graph_triples(BIG)) == set(big_triples())
+
+
+def test_time_limit_with_partial_results_is_a_timeout(big, virtuoso):
+    slow = "SELECT ?a ?b WHERE { ?a ?p ?o . ?b ?p ?o2 . FILTER(STR(?o) = CONCAT(STR(?o2), 'x')) }"
+    raw = requests.get(
+        virtuoso.endpoint,
+        params={"query": slow, "timeout": "500"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=60,
+    )
+    assert raw.status_code == 200 and raw.headers["X-SQL-State"] == "S1TAT"
+    impatient = RemoteStore(remote_config(virtuoso, timeout=0.5))
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout, match="ran past 0.5 s"):
+        impatient.select(slow)
+    assert time.monotonic() - started < 30
+
+
+def test_insert_data_limit_is_avoided_by_chunks(virtuoso, remote):
+    lines = " ".join(f"<{EX}s{i}> <{EX}p> {i} ." for i in range(3000))
+    with pytest.raises(StoreError, match="refused"):
+        remote.update(f"INSERT DATA {{ GRAPH <{graph_iri('test/raw')}> {{ {lines} }} }}")
+    no_gsp = RemoteStore(remote_config(virtuoso, gsp_endpoint=None))
+    assert no_gsp.replace_graph(graph_iri("test/chunked"), big_triples()[:3000]) == 3000
+    with pytest.raises(StoreError, match="blank nodes need a Graph Store endpoint"):
+        no_gsp.replace_graph(
+            graph_iri("test/chunked"),
+            [ox.Triple(ox.BlankNode(), ox.NamedNode(EX + "p"), ox.Literal("x"))],
+        )
+    assert remote.graph_sizes()[graph_iri("test/chunked")] == 3000
+
+
+def test_updates_need_digest_auth(virtuoso, remote):
+    g = graph_iri("test/auth")
+    basic = RemoteStore(remote_config(virtuoso, auth="basic"))
+    with pytest.raises(StoreError, match="401|Unauthorized|refused"):
+        basic.replace_graph(
+            g, [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("1"))]
+        )
+    wrong = RemoteStore(remote_config(virtuoso, password="not-the-password"))
+    with pytest.raises(StoreError):
+        wrong.replace_graph(
+            g, [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("1"))]
+        )
+    anonymous = requests.post(
+        virtuoso.update_endpoint,
+        data={"update": f"INSERT DATA {{ GRAPH <{g}> {{ <{EX}a> <{EX}p> 1 }} }}"},
+        timeout=30,
+    )
+    assert anonymous.status_code == 401
+    assert g not in remote.graph_sizes()
+    assert (
+        remote.replace_graph(
+            g, [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("1"))]
+        )
+        == 1
+    )
+
+
+def test_default_graph_is_the_union_but_listings_show_only_ours(virtuoso, remote):
+    remote.replace_graph(
+        graph_iri("test/u"),
+        [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("1"))],
+    )
+    system = requests.get(
+        virtuoso.endpoint,
+        params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"},
+        timeout=30,
+    ).json()["results"]["bindings"]
+    assert "http://www.openlinksw.com/schemas/virtrdf#" in {b["g"]["value"] for b in system}
+    assert list(remote.graph_sizes()) == [graph_iri("test/u")]
+    rows = remote.select(f"SELECT ?o WHERE {{ <{EX}a> <{EX}p> ?o }}")
+    assert [r["o"] for r in rows] == [ox.Literal("1")]
+
+
+def test_failed_upload_leaves_old_graph_and_no_scratch(virtuoso, remote):
+    g = graph_iri("test/keep")
+    remote.replace_graph(
+        g, [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("old"))]
+    )
+    broken = RemoteStore(remote_config(virtuoso, gsp_endpoint=virtuoso.base + "/no-such-service"))
+    with pytest.raises(StoreError, match="Graph Store endpoint answered 50[01]"):
+        broken.replace_graph(
+            g, [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("new"))]
+        )
+    assert remote.graph_triples(g) == [
+        ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("old"))
+    ]
+    assert remote.drop_staging() == 0
+
+
+def test_open_store_picks_the_remote_backend_from_the_environment(virtuoso, monkeypatch, tmp_path):
+    for key, value in virtuoso.env().items():
+        monkeypatch.setenv(key, value)
+    store = open_store(str(tmp_path / "unused"))
+    assert isinstance(store, RemoteStore)
+    assert store.describe() == virtuoso.endpoint
+    assert not (tmp_path / "unused").exists()
+
+
+def test_unreachable_server_is_a_clear_error():
+    from clusterpolisee.store.virtuoso_server import free_port
+
+    store = RemoteStore(remote_config_for(f"http://127.0.0.1:{free_port()}/sparql"))
+    with pytest.raises(StoreError, match="cannot reach the SPARQL server"):
+        store.graph_sizes()
+
+
+def remote_config_for(endpoint: str):
+    from clusterpolisee.store.remote import RemoteConfig
+
+    return RemoteConfig(endpoint=endpoint, timeout=5)
