@@ -1,0 +1,367 @@
+"""Safe parsing of RDF that comes from outside (CLI, web upload, build).
+
+Every input goes through :func:`read_rdf`. It never triggers network or file access and its
+cost is bounded:
+
+- pyoxigraph parses (linear time, streaming); it refuses remote JSON-LD contexts itself.
+- No base IRI: a relative IRI would otherwise resolve against something the server chose.
+- Size limit (default 50 MB) before anything else.
+- RDF/XML with ``<!DOCTYPE`` or ``<!ENTITY`` is refused before parsing (pyoxigraph expands
+  entities without bound).
+- Nesting is bounded twice: a cheap pre-scan of the text (pyoxigraph is quadratic on deep
+  RDF/XML and crashes the process on JSON-LD nested ~10,000 deep), and a check of the parsed
+  graph (blank-node chains and RDF lists), so an accepted upload cannot break later
+  serialisation or property paths.
+
+Every problem is an :class:`InputError` whose message a person can act on.
+"""
+
+import re
+from collections.abc import Iterable
+from pathlib import PurePath
+from xml.parsers import expat
+
+import pyoxigraph as ox
+
+#: Longest accepted chain of nested blank nodes (``[ ]`` inside ``[ ]``) or RDF list items.
+MAX_DEPTH = 64
+DEFAULT_MAX_BYTES = 50_000_000
+
+FORMATS: dict[str, ox.RdfFormat] = {
+    "turtle": ox.RdfFormat.TURTLE,
+    "trig": ox.RdfFormat.TRIG,
+    "ntriples": ox.RdfFormat.N_TRIPLES,
+    "nquads": ox.RdfFormat.N_QUADS,
+    "jsonld": ox.RdfFormat.JSON_LD,
+    "rdfxml": ox.RdfFormat.RDF_XML,
+}
+EXTENSIONS: dict[str, str] = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".trig": "trig",
+    ".nt": "ntriples",
+    ".nq": "nquads",
+    ".jsonld": "jsonld",
+    ".json": "jsonld",
+    ".rdf": "rdfxml",
+    ".owl": "rdfxml",
+    ".xml": "rdfxml",
+}
+FORMAT_NAMES = {
+    "turtle": "Turtle",
+    "trig": "TriG",
+    "ntriples": "N-Triples",
+    "nquads": "N-Quads",
+    "jsonld": "JSON-LD",
+    "rdfxml": "RDF/XML",
+}
+
+# Formats that pyoxigraph resolves against a base IRI without telling us where: we give them
+# a sentinel base and refuse any IRI that ends up under it.
+_SENTINEL_BASE = "https://relative-iri.invalid/"
+
+
+class InputError(ValueError):
+    """The input cannot be accepted; the message says why and what to do."""
+
+
+def format_for(filename: str, input_format: str | None = None) -> str:
+    """The format name (a key of FORMATS) from an explicit name or the file extension."""
+    if input_format:
+        name = input_format.lower().replace("-", "").replace("/", "").replace("_", "")
+        if name not in FORMATS:
+            raise InputError(
+                f"{filename}: unknown input format {input_format!r}; "
+                f"use one of {', '.join(FORMATS)}"
+            )
+        return name
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise InputError(
+            f"{filename}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+            f"use one of {', '.join(sorted(EXTENSIONS))} or give the format "
+            f"({', '.join(FORMATS)})"
+        )
+    return EXTENSIONS[suffix]
+
+
+def read_rdf(
+    data: bytes,
+    filename: str,
+    input_format: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[ox.Quad]:
+    """Parse untrusted RDF into quads, or raise InputError with a message a person can act on.
+
+    ``filename`` only names the input in messages and selects the format by extension; it is
+    never opened. Named graphs of TriG/N-Quads are kept (see :func:`refuse_named_graphs`).
+    """
+    fmt = format_for(filename, input_format)
+    if len(data) > max_bytes:
+        raise InputError(
+            f"{filename}: the file has {len(data):,} bytes; the limit is {max_bytes:,} bytes. "
+            "Split it or ask the administrator."
+        )
+    text = _check_text(data, filename)
+    data = text.encode("utf-8")  # without a byte-order mark
+    if not text.strip():
+        raise InputError(f"{filename}: the file is empty")
+    _prescan(data, fmt, filename)
+    quads = _parse(data, fmt, filename)
+    _check_terms(quads, fmt, filename)
+    return quads
+
+
+def refuse_named_graphs(quads: Iterable[ox.Quad]) -> list[ox.Triple]:
+    """The triples of the default graph; InputError naming any named graph in the input.
+
+    A submission cannot choose where it is stored: the pipeline puts it in the partner's
+    graph. So TriG/N-Quads input must use the default graph only.
+    """
+    quads = list(quads)
+    default = ox.DefaultGraph
+    graphs = {str(q.graph_name) for q in quads if type(q.graph_name) is not default}
+    if graphs:
+        shown = ", ".join(sorted(graphs)[:5]) + (" ..." if len(graphs) > 5 else "")
+        raise InputError(
+            f"the input puts statements into named graph(s) {shown}; a submission cannot "
+            "choose its target graph: put everything in the default graph"
+        )
+    return [q.triple for q in quads]
+
+
+# -- text checks -----------------------------------------------------------------------------
+
+
+def _check_text(data: bytes, filename: str) -> str:
+    """Decode UTF-8 (dropping a byte-order mark) with clear messages for other encodings."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"{filename}: the file is UTF-16 encoded; save it as UTF-8")
+    head = data[:4096]
+    if b"\x00" in head:
+        if _looks_utf16(head):
+            raise InputError(f"{filename}: the file looks UTF-16 encoded; save it as UTF-8")
+        raise InputError(f"{filename}: this is a binary file, not RDF text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start)
+        raise InputError(
+            f"{filename}: line {line}, column {column}: invalid UTF-8 (byte "
+            f"0x{data[exc.start]:02x}); save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        raise InputError(f"{filename}: this is a binary file, not RDF text")
+    return text.removeprefix("\ufeff")
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """One half of the bytes almost all NUL, the other half printable ASCII."""
+    for zeros, chars in ((head[1::2], head[0::2]), (head[0::2], head[1::2])):
+        printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in chars)
+        if zeros.count(0) >= 0.9 * len(zeros) and printable >= 0.9 * len(chars) > 4:
+            return True
+    return False
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+# -- nesting pre-scan --------------------------------------------------------------------------
+
+# What cannot contain structure: strings, IRIs and comments (Turtle family), strings (JSON).
+_TURTLE_OPAQUE = re.compile(
+    rb'"""(?:[^"\\]|\\.|"(?!""))*"""'
+    rb"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+    rb'|"(?:[^"\\\n]|\\.)*"'
+    rb"|'(?:[^'\\\n]|\\.)*'"
+    rb"|<[^<>\s]*>"
+    rb"|#[^\n]*",
+    re.DOTALL,
+)
+_JSON_OPAQUE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_ALL_BYTES = bytes(range(256))
+
+
+def _bracket_depth(
+    data: bytes, opaque: re.Pattern[bytes], opening: bytes, closing: bytes, limit: int
+) -> int:
+    """Deepest bracket nesting outside opaque tokens, stopping early beyond ``limit``."""
+    if sum(data.count(bytes([b])) for b in opening) <= limit:
+        return 0  # cannot be deeper than the number of opening brackets
+    keep = opening + closing
+    brackets = opaque.sub(b"", data).translate(None, _ALL_BYTES.translate(None, keep))
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in opening:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def _prescan(data: bytes, fmt: str, filename: str) -> None:
+    name = FORMAT_NAMES[fmt]
+    too_deep = (
+        f"{filename}: the {name} is nested more than {MAX_DEPTH} levels deep; "
+        "flatten it (give nested resources their own IRIs)"
+    )
+    if fmt in ("turtle", "trig"):
+        if _bracket_depth(data, _TURTLE_OPAQUE, b"[(", b"])", MAX_DEPTH) > MAX_DEPTH:
+            raise InputError(too_deep)
+    elif fmt == "jsonld":
+        # A JSON-LD node costs up to four JSON levels (object, array, @list object, array).
+        if _bracket_depth(data, _JSON_OPAQUE, b"{[", b"}]", 4 * MAX_DEPTH) > 4 * MAX_DEPTH:
+            raise InputError(too_deep)
+    elif fmt == "rdfxml":
+        _prescan_xml(data, filename, too_deep)
+
+
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+class _XmlRefused(Exception):
+    pass
+
+
+def _prescan_xml(data: bytes, filename: str, too_deep: str) -> None:
+    """Refuse DTDs and entity declarations, and element nesting beyond the limit, with expat
+    (no DTD, so no entity expansion) before pyoxigraph sees the document."""
+    unsafe = (
+        f"{filename}: RDF/XML with a <!DOCTYPE> or <!ENTITY> declaration is refused "
+        "(entities can expand without bound or point at files); remove the declaration"
+    )
+    if _DTD.search(data):
+        raise InputError(unsafe)
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    depth = 0
+    # An RDF node costs two XML levels (property element, node element).
+    limit = 2 * MAX_DEPTH + 2
+
+    def start(_name: str, _attrs: dict) -> None:
+        nonlocal depth
+        depth += 1
+        if depth > limit:
+            raise _XmlRefused(too_deep)
+
+    def end(_name: str) -> None:
+        nonlocal depth
+        depth -= 1
+
+    def doctype(*_args: object) -> None:
+        raise _XmlRefused(unsafe)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = doctype
+    try:
+        parser.Parse(data, True)
+    except _XmlRefused as exc:
+        raise InputError(str(exc)) from None
+    except expat.ExpatError as exc:
+        raise InputError(
+            f"{filename}: syntax error in RDF/XML at line {exc.lineno}, column "
+            f"{exc.offset + 1}: {expat.ErrorString(exc.code)}"
+        ) from None
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+def _parse(data: bytes, fmt: str, filename: str) -> list[ox.Quad]:
+    name = FORMAT_NAMES[fmt]
+    base = _SENTINEL_BASE if fmt in ("jsonld", "rdfxml") else None
+    try:
+        return list(ox.parse(data, format=FORMATS[fmt], base_iri=base, rename_blank_nodes=True))
+    except SyntaxError as exc:
+        raise InputError(f"{filename}: {_syntax_message(str(exc.msg), name)}") from None
+    except (ValueError, OSError) as exc:
+        raise InputError(f"{filename}: cannot read {name}: {exc}") from None
+
+
+def _syntax_message(message: str, name: str) -> str:
+    if "LoadDocumentCallback" in message:
+        return (
+            "the JSON-LD refers to a remote context (@context or @import with a URL); "
+            "nothing is fetched: put the context inline in the file"
+        )
+    message = message.replace("Parser error at ", "")
+    hint = ""
+    if "No scheme found" in message:
+        hint = (
+            " (relative IRIs are not accepted: write absolute IRIs such as "
+            "https://w3id.org/clusterpolisee/id/partner/...)"
+        )
+    return f"syntax error in {name} at {message}{hint}"
+
+
+def _check_terms(quads: list[ox.Quad], fmt: str, filename: str) -> None:
+    """Refuse IRIs resolved against the sentinel base, and blank-node chains or RDF lists
+    deeper than MAX_DEPTH."""
+    if fmt in ("jsonld", "rdfxml"):
+        _check_sentinel(quads, filename)
+    blank = ox.BlankNode
+    children: dict[ox.BlankNode, list[ox.BlankNode]] = {}
+    roots: list[ox.BlankNode] = []
+    has_parent: set[ox.BlankNode] = set()
+    for quad in quads:
+        o = quad.object
+        kind = type(o)
+        if kind is ox.Triple:
+            raise InputError(
+                f"{filename}: RDF 1.2 triple terms and reifications (<<( )>>, << >>) are not "
+                "accepted in submissions; state the facts as plain triples"
+            )
+        if kind is not blank:
+            continue
+        s = quad.subject
+        if type(s) is blank:
+            children.setdefault(s, []).append(o)
+            has_parent.add(o)
+        else:
+            roots.append(o)
+    if not children:
+        return
+    roots.extend(b for b in children if b not in has_parent)
+    if _max_chain(children, roots) > MAX_DEPTH:
+        raise InputError(
+            f"{filename}: blank nodes are nested more than {MAX_DEPTH} levels deep "
+            f"(or an RDF list has more than {MAX_DEPTH} items); flatten the data "
+            "(give nested resources their own IRIs)"
+        )
+
+
+def _check_sentinel(quads: list[ox.Quad], filename: str) -> None:
+    for quad in quads:
+        for term in (quad.subject, quad.predicate, quad.object, quad.graph_name):
+            if type(term) is ox.NamedNode and term.value.startswith(_SENTINEL_BASE):
+                raise InputError(
+                    f"{filename}: relative IRI <{term.value[len(_SENTINEL_BASE) :]}> is not "
+                    "accepted: write absolute IRIs such as "
+                    "https://w3id.org/clusterpolisee/id/partner/..."
+                )
+
+
+def _max_chain(children: dict[ox.BlankNode, list[ox.BlankNode]], roots: list) -> int:
+    """Breadth-first depth of the blank-node forest (cycles are visited once)."""
+    seen = set(roots)
+    level, frontier = 1, list(dict.fromkeys(roots))
+    while frontier and level <= MAX_DEPTH:
+        nxt = []
+        for node in frontier:
+            for child in children.get(node, ()):
+                if child not in seen:
+                    seen.add(child)
+                    nxt.append(child)
+        if nxt:
+            level += 1
+        frontier = nxt
+    return level

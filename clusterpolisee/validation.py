@@ -1,0 +1,417 @@
+"""SHACL validation of partner submissions.
+
+``validate(triples, partner)`` checks a submission against ``shapes/`` together with the
+ontology, its schemes and the reference data (so ``sh:class cpo:Region`` resolves only for
+known regions). The shapes run on clusterpolisee.shaclfast (compiled once, seconds faster
+than pyshacl); pyshacl, the reference implementation, runs with ``engine="pyshacl"``. The
+rules that depend on who submits (ownership, "nothing to import", untyped resources) run here
+in Python, with their messages read from the shapes file (cps:OwnershipShape and friends), so
+every message lives in ``shapes/``.
+
+Submission shapes are the files ``shapes/*.shapes.ttl``; ``shapes_version`` hashes them.
+
+Safety: pyshacl gets rdflib Graph objects only (never strings, which it would fetch or open),
+``shacl_graph`` explicitly, no owl:imports, no inference.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+import pyoxigraph as ox
+import pyshacl
+from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
+from rdflib.term import Node
+
+from . import paths, shaclfast
+from .namespaces import ID
+
+SH = Namespace("http://www.w3.org/ns/shacl#")
+XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
+CPS = Namespace("https://w3id.org/clusterpolisee/shapes#")
+PARTNER_SPACE = f"{ID}partner/"
+_SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*"
+_RESOURCE = re.compile(f"^{re.escape(PARTNER_SPACE)}{_SLUG}/[a-z]+/{_SLUG}$")
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """One finding. Terms are N-Triples strings for values, plain IRIs for focus/path/shape."""
+
+    focus: str
+    message: str
+    severity: str = "Violation"  # "Violation" | "Warning" | "Info"
+    path: str | None = None
+    value: str | None = None
+    shape: str | None = None
+    component: str | None = None
+    name: str | None = None  # sh:name of the property shape, in words
+
+    def to_dict(self) -> dict:
+        return {
+            "focus": self.focus,
+            "severity": self.severity,
+            "message": self.message,
+            "path": self.path,
+            "property": self.name,
+            "value": self.value,
+            "shape": self.shape,
+            "component": self.component,
+        }
+
+
+@dataclass
+class ValidationReport:
+    results: list[ValidationResult] = field(default_factory=list)
+    shapes_version: str = ""
+    partner: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # focus IRI -> rdfs:label, for text
+
+    @property
+    def conforms(self) -> bool:
+        """True when there is no violation (warnings are allowed)."""
+        return not any(r.severity == "Violation" for r in self.results)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for r in self.results if r.severity == severity)
+
+    def to_dict(self) -> dict:
+        """The JSON form; its schema is documented in ``to_json``."""
+        return {
+            "conforms": self.conforms,
+            "partner": self.partner,
+            "shapes_version": self.shapes_version,
+            "violations": self.count("Violation"),
+            "warnings": self.count("Warning"),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def to_json(self) -> str:
+        """Stable JSON: ``{"conforms": bool, "partner": str|null, "shapes_version": str,
+        "violations": int, "warnings": int, "results": [{"focus", "severity", "message",
+        "path", "property", "value", "shape", "component"}]}``. ``focus``, ``path``, ``shape``
+        and ``component`` are IRIs (null when not applicable); ``value`` is the offending term
+        in N-Triples syntax; results are sorted by focus, path, message."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_text(self) -> str:
+        """Human report, grouped by resource."""
+        lines: list[str] = []
+        by_focus: dict[str, list[ValidationResult]] = {}
+        for r in self.results:
+            by_focus.setdefault(r.focus, []).append(r)
+        for focus, results in by_focus.items():
+            label = self.labels.get(focus)
+            lines.append(f"{focus}" + (f'  "{label}"' if label else ""))
+            for r in results:
+                lines.append(f"  {r.severity}: {r.message}")
+                if r.path:
+                    lines.append(f"    property: {r.name or 'property'} ({_short(r.path)})")
+                if r.value is not None:
+                    lines.append(f"    value:    {r.value}")
+                if r.shape:
+                    lines.append(f"    shape:    {_short(r.shape)}")
+            lines.append("")
+        verdict = "conforms" if self.conforms else "does NOT conform"
+        lines.append(
+            f"The submission {verdict}: {self.count('Violation')} violation(s), "
+            f"{self.count('Warning')} warning(s) in {len(by_focus)} resource(s)."
+        )
+        return "\n".join(lines) + "\n"
+
+    def to_graph(self) -> Graph:
+        g = Graph()
+        g.bind("sh", SH)
+        g.bind("cps", CPS)
+        report = BNode()
+        g.add((report, RDF.type, SH.ValidationReport))
+        g.add((report, SH.conforms, Literal(self.conforms)))
+        for r in self.results:
+            node = BNode()
+            g.add((report, SH.result, node))
+            g.add((node, RDF.type, SH.ValidationResult))
+            g.add((node, SH.focusNode, _from_text(r.focus)))
+            g.add((node, SH.resultSeverity, SH[r.severity]))
+            g.add((node, SH.resultMessage, Literal(r.message, lang="en")))
+            if r.path:
+                g.add((node, SH.resultPath, URIRef(r.path)))
+            if r.value is not None:
+                g.add((node, SH.value, _from_nt(r.value)))
+            if r.shape:
+                g.add((node, SH.sourceShape, URIRef(r.shape)))
+            if r.component:
+                g.add((node, SH.sourceConstraintComponent, URIRef(r.component)))
+        return g
+
+    def to_turtle(self) -> str:
+        """The standard sh:ValidationReport in Turtle."""
+        return self.to_graph().serialize(format="turtle")
+
+
+# -- loading the sources of truth --------------------------------------------------------------
+
+
+def shapes_files() -> list:
+    """The submission shapes: ``shapes/*.shapes.ttl`` (other files in shapes/, such as the
+    DCAT-AP checks of the published catalogue, are not about partner submissions)."""
+    return sorted(paths.SHAPES_DIR.glob("*.shapes.ttl"))
+
+
+@cache
+def shapes_version() -> str:
+    """SHA-256 (first 16 hex digits) of the shapes files, for provenance."""
+    digest = hashlib.sha256()
+    for path in shapes_files():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@cache
+def shapes_graph() -> Graph:
+    g = Graph()
+    for path in shapes_files():
+        g.parse(path, format="turtle")
+    return g
+
+
+@cache
+def _background() -> tuple[tuple, ...]:
+    """Ontology, schemes and reference data as rdflib triples (loaded once)."""
+    g = Graph()
+    for path in paths.ontology_files() + paths.reference_files():
+        g.parse(path, format="turtle")
+    return tuple(g)
+
+
+@cache
+def target_classes() -> frozenset[URIRef]:
+    """Every class partners submit: sh:targetClass of the shapes and their subclasses."""
+    targets = set(shapes_graph().objects(None, SH.targetClass))
+    onto = Graph()
+    for t in _background():
+        if t[1] == RDFS.subClassOf:
+            onto.add(t)
+    grown = True
+    while grown:
+        more = {s for t in targets for s in onto.subjects(RDFS.subClassOf, t)} - targets
+        grown = bool(more)
+        targets |= more
+    return frozenset(targets)
+
+
+def rule_message(shape: str) -> str:
+    """The sh:message of a Python-run rule (cps:OwnershipShape ...) from the shapes."""
+    return str(shapes_graph().value(CPS[shape], SH.message))
+
+
+@cache
+def _shape_names() -> dict[Node, str]:
+    return {s: str(o) for s, o in shapes_graph().subject_objects(SH.name)}
+
+
+# -- term conversion ---------------------------------------------------------------------------
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def _nt(term: Node) -> str:
+    """N-Triples form, the same as pyoxigraph's (xsd:string left implicit)."""
+    if isinstance(term, URIRef):
+        return str(ox.NamedNode(str(term)))
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if term.language:
+        return str(ox.Literal(str(term), language=term.language))
+    dt = term.datatype or XSD_STRING
+    return str(ox.Literal(str(term), datatype=ox.NamedNode(str(dt))))
+
+
+def _from_text(text: str) -> Node:
+    return BNode(text[2:]) if text.startswith("_:") else URIRef(text)
+
+
+def _from_nt(text: str) -> Node:
+    g = Graph().parse(data=f"<urn:x:s> <urn:x:p> {text} .", format="nt")
+    return next(iter(g.objects()))
+
+
+def _short(iri: str) -> str:
+    for prefix, ns in (
+        ("cpo:", "https://w3id.org/clusterpolisee/ontology#"),
+        ("cps:", str(CPS)),
+        ("rdfs:", str(RDFS)),
+        ("dcterms:", "http://purl.org/dc/terms/"),
+        ("schema:", "http://schema.org/"),
+        ("sh:", str(SH)),
+    ):
+        if iri.startswith(ns):
+            return prefix + iri[len(ns) :]
+    return iri
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+def validate(
+    triples: list[ox.Triple], partner: str | None = None, engine: str = "fast"
+) -> ValidationReport:
+    """Validate a submission; ``partner`` is the submitting partner's id (e.g. "marche-region")
+    or None to check only that every resource lies in some partner's space.
+
+    ``engine="fast"`` (default) runs the shapes compiled to SPARQL on Oxigraph
+    (clusterpolisee.shaclfast); ``engine="pyshacl"`` runs the reference implementation.
+    """
+    if engine == "fast":
+        shape_results = _run_fast(triples)
+    elif engine == "pyshacl":
+        shape_results = _run_pyshacl(triples)
+    else:
+        raise ValueError(f"unknown engine {engine!r}")
+    results = _ownership(triples, partner) + shape_results
+    results.sort(key=lambda r: (r.focus, r.path or "", r.message, r.value or ""))
+    return ValidationReport(results, shapes_version(), partner, _labels(triples))
+
+
+def _labels(triples: list[ox.Triple]) -> dict[str, str]:
+    """rdfs:label of each resource, English where there is one (for the text report)."""
+    labels: dict[str, str] = {}
+    for t in triples:
+        if t.predicate != _RDFS_LABEL or not isinstance(t.object, ox.Literal):
+            continue
+        if getattr(t.object, "language", None) in ("en", None) or t.subject.value not in labels:
+            labels[t.subject.value] = t.object.value
+    return labels
+
+
+_RDFS_LABEL = ox.NamedNode(str(RDFS.label))
+_RDF_TYPE = ox.NamedNode(str(RDF.type))
+
+
+def _ownership(triples: list[ox.Triple], partner: str | None) -> list[ValidationResult]:
+    """Rules that depend on who submits: own space, typed resources, nothing to import."""
+    results: list[ValidationResult] = []
+    own = f"{PARTNER_SPACE}{partner}/" if partner else None
+    targets = {str(c) for c in target_classes()}
+    typed: set = set()
+    subjects: dict = {}
+    for t in triples:
+        subjects[t.subject] = None
+        if t.predicate == _RDF_TYPE and getattr(t.object, "value", None) in targets:
+            typed.add(t.subject)
+    for subject in subjects:
+        text = _ox_text(subject)
+        inside = text.startswith(own) if own else bool(_RESOURCE.match(text))
+        if not isinstance(subject, ox.NamedNode) or not inside:
+            shape = "OwnershipShape" if own else "PartnerSpaceShape"
+            message = rule_message(shape).replace("{partner}", partner or "")
+            results.append(ValidationResult(text, message, shape=str(CPS[shape])))
+        elif subject not in typed:
+            shape = "UntypedResourceShape"
+            results.append(
+                ValidationResult(
+                    text, rule_message(shape), path=str(RDF.type), shape=str(CPS[shape])
+                )
+            )
+    if not typed:
+        shape = "NothingToImportShape"
+        results.append(ValidationResult("", rule_message(shape), shape=str(CPS[shape])))
+    return results
+
+
+def _ox_text(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else term.value
+
+
+def _ox_nt(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> str:
+    return str(term)
+
+
+@cache
+def _compiled() -> tuple[list[shaclfast.Check], tuple[ox.Quad, ...]]:
+    onto = Graph()
+    for t in _background():
+        onto.add(t)
+    background: list[ox.Quad] = []
+    for path in paths.ontology_files() + paths.reference_files():
+        background.extend(ox.parse(path=path, format=ox.RdfFormat.TURTLE))
+    return shaclfast.compile_shapes(shapes_graph(), onto), tuple(background)
+
+
+def _run_fast(triples: list[ox.Triple]) -> list[ValidationResult]:
+    checks, background = _compiled()
+    names = _shape_names()
+    out = []
+    for f in shaclfast.run(checks, background, triples):
+        out.append(
+            ValidationResult(
+                focus=_ox_text(f.focus),
+                message=f.check.message,
+                severity=f.check.severity,
+                path=f.path,
+                value=_ox_nt(f.value) if f.value is not None else None,
+                shape=f.check.shape,
+                component=f.check.component,
+                name=names.get(URIRef(f.check.shape)),
+            )
+        )
+    return out
+
+
+def _run_pyshacl(triples: list[ox.Triple]) -> list[ValidationResult]:
+    data = Graph()
+    for t in _background():
+        data.add(t)
+    focus_nodes = set()
+    for t in triples:
+        triple = (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object))
+        data.add(triple)
+        focus_nodes.add(_node_text(triple[0]))
+    _conforms, graph, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes_graph(),
+        inference="none",
+        abort_on_first=False,
+        allow_warnings=True,
+        do_owl_imports=False,
+        advanced=False,
+    )
+    # Reference resources (partners in data/reference) are targets too: keep the submission's.
+    return [r for r in _results_from_graph(graph) if r.focus in focus_nodes]
+
+
+def _node_text(node: Node) -> str:
+    return f"_:{node}" if isinstance(node, BNode) else str(node)
+
+
+def _results_from_graph(graph: Graph) -> list[ValidationResult]:
+    names = _shape_names()
+    out: list[ValidationResult] = []
+    for node in graph.subjects(RDF.type, SH.ValidationResult):
+        focus = graph.value(node, SH.focusNode)
+        path = graph.value(node, SH.resultPath)
+        value = graph.value(node, SH.value)
+        shape = graph.value(node, SH.sourceShape)
+        severity = graph.value(node, SH.resultSeverity)
+        out.append(
+            ValidationResult(
+                focus=_node_text(focus),
+                message=str(graph.value(node, SH.resultMessage) or "constraint not met"),
+                severity=str(severity).rsplit("#", 1)[-1],
+                path=str(path) if isinstance(path, URIRef) else None,
+                value=_nt(value) if value is not None else None,
+                shape=str(shape) if isinstance(shape, URIRef) else None,
+                component=str(graph.value(node, SH.sourceConstraintComponent)),
+                name=names.get(shape),
+            )
+        )
+    return out

@@ -1,0 +1,256 @@
+"""SHACL validation: the invalid corpus, report formats, exit codes, both engines agree."""
+
+import json
+import re
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Graph, Namespace
+
+from clusterpolisee import paths
+from clusterpolisee.cli_validation import read_files
+from clusterpolisee.rdfio import InputError, read_rdf, refuse_named_graphs
+from clusterpolisee.validation import shapes_files, shapes_graph, shapes_version, validate
+
+from .conftest import run_cli
+
+HERE = Path(__file__).parent / "submissions"
+VALID = HERE / "valid" / "complete.ttl"
+INVALID = HERE / "invalid"
+MANIFEST = json.loads((INVALID / "manifest.json").read_text())
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+
+def triples_of(path: Path) -> list:
+    return refuse_named_graphs(read_rdf(path.read_bytes(), path.name))
+
+
+def outcome(case: dict) -> tuple[int, str, object]:
+    """(exit code, text, report) as the CLI would decide them."""
+    try:
+        triples = read_files((INVALID / case["file"],), None, case["partner"])
+    except InputError as exc:
+        return 2, str(exc), None
+    report = validate(triples, case["partner"])
+    return (0 if report.conforms else 1), report.to_text(), report
+
+
+@pytest.fixture(scope="module")
+def outcomes() -> dict[str, tuple]:
+    return {case["file"]: outcome(case) for case in MANIFEST}
+
+
+def test_valid_example_conforms_with_no_finding():
+    report = validate(triples_of(VALID), "marche-region")
+    assert report.conforms
+    assert report.results == []
+    assert "conforms: 0 violation(s), 0 warning(s) in 0 resource(s)" in report.to_text()
+
+
+def test_corpus_is_complete():
+    files = {p.name for p in INVALID.iterdir()} - {"manifest.json"}
+    assert files == {case["file"] for case in MANIFEST}
+    assert len(MANIFEST) == 102
+
+
+@pytest.mark.parametrize("case", MANIFEST, ids=[c["file"] for c in MANIFEST])
+def test_invalid_submission(case, outcomes):
+    code, text, _report = outcomes[case["file"]]
+    assert code == case["exit"], text
+    assert case["expect"] in text
+
+
+def test_every_constraint_of_the_shapes_is_exercised(outcomes):
+    """Each property shape and each SPARQL constraint fires in at least one corpus file."""
+    g = shapes_graph()
+    wanted = {str(ps) for ps in g.objects(None, SH.property)}
+    wanted |= {str(g.value(c, SH.message)) for c in g.objects(None, SH.sparql)}
+    wanted |= {str(g.value(s, SH.message)) for s in g.subjects(SH.closed, None)}
+    wanted |= {str(g.value(s, SH.message)) for s in g.subjects(SH.description, None)}
+    seen: set[str] = set()
+    for _code, _text, report in outcomes.values():
+        for r in report.results if report else []:
+            seen |= {r.shape, r.message}
+    # Messages of the Python-run rules carry the partner id in place of {partner}.
+    seen |= {re.sub(r"partner/marche-region/", "partner/{partner}/", m) for m in seen if m}
+    assert sorted(wanted - seen) == []
+
+
+def test_ownership_names_the_partner():
+    report = validate(triples_of(INVALID / "own-describes-region.ttl"), "marche-region")
+    found = [r for r in report.results if r.focus.endswith("/region/ITI3")]
+    assert len(found) == 1
+    assert "id/partner/marche-region/..." in found[0].message
+    assert found[0].shape == "https://w3id.org/clusterpolisee/shapes#OwnershipShape"
+
+
+def test_whole_file_of_another_partner_is_refused():
+    report = validate(triples_of(VALID), "veneto-region")
+    assert not report.conforms
+    assert report.count("Violation") == 8  # one per resource, not one per statement
+
+
+def test_text_report_groups_by_resource():
+    report = validate(triples_of(INVALID / "barrier-severity-range.ttl"), "marche-region")
+    text = report.to_text()
+    focus = "https://w3id.org/clusterpolisee/id/partner/marche-region/barrier/test-barrier"
+    assert text.splitlines()[:6] == [
+        f'{focus}  "Test barrier"',
+        "  Violation: The severity must be a whole number from 1 (minor) to 5 (critical).",
+        "    property: severity (cpo:severity)",
+        '    value:    "7"^^<http://www.w3.org/2001/XMLSchema#integer>',
+        "    shape:    cps:Barrier-severity-2",
+        "",
+    ]
+    assert text.endswith("does NOT conform: 1 violation(s), 0 warning(s) in 1 resource(s).\n")
+
+
+def test_json_report_schema():
+    report = validate(triples_of(INVALID / "instrument-type-broad.ttl"), "marche-region")
+    data = json.loads(report.to_json())
+    assert list(data) == [
+        "conforms",
+        "partner",
+        "shapes_version",
+        "violations",
+        "warnings",
+        "results",
+    ]
+    assert data["conforms"] is True and data["warnings"] == 1 and data["violations"] == 0
+    assert data["shapes_version"] == shapes_version() and len(shapes_version()) == 16
+    (result,) = data["results"]
+    assert list(result) == [
+        "focus", "severity", "message", "path", "property", "value", "shape", "component",
+    ]  # fmt: skip
+    assert result["severity"] == "Warning"
+    assert (
+        result["value"]
+        == "<https://w3id.org/clusterpolisee/id/instrument-type/direct-financial-support>"
+    )
+    assert result["component"] == "http://www.w3.org/ns/shacl#SPARQLConstraintComponent"
+
+
+def test_turtle_report_is_a_standard_shacl_report():
+    report = validate(triples_of(INVALID / "years-reversed.ttl"), "marche-region")
+    g = Graph().parse(data=report.to_turtle(), format="turtle")
+    (node,) = list(g.subjects(None, SH.ValidationReport))
+    assert str(g.value(node, SH.conforms)) == "false"
+    results = list(g.objects(node, SH.result))
+    assert len(results) == 2
+    assert {str(g.value(r, SH.sourceConstraintComponent)) for r in results} == {
+        str(SH.LessThanOrEqualsConstraintComponent)
+    }
+
+
+def test_shapes_version_covers_only_submission_shapes():
+    assert [p.name for p in shapes_files()] == ["clusterpolisee.shapes.ttl"]
+    assert shapes_files()[0].parent == paths.SHAPES_DIR
+
+
+AGREE = [
+    "name-not-english.ttl", "partner-other-space.ttl", "bad-address.ttl", "unknown-property.ttl",
+    "name-two-english.ttl", "cluster-employees-fewer.ttl", "org-region-elsewhere.ttl",
+    "barrier-theme-mismatch.ttl", "years-reversed.ttl", "transfer-date-bad.ttl",
+    "practice-instrument-foreign.ttl", "mechanism-theme-wrong.ttl", "cluster-members-untyped.ttl",
+    "transfer-same-region.ttl", "instrument-type-broad.ttl", "url-literal.ttl",
+]  # fmt: skip
+
+
+def test_fast_engine_agrees_with_pyshacl():
+    """pyshacl is the reference implementation; compare on a merged sample of the corpus (each
+    file's resources renamed so they stay apart)."""
+    triples = []
+    for i, name in enumerate(AGREE):
+        text = (INVALID / name).read_text()
+        text = re.sub(r"([:/])(test|Test)([-_])", lambda m, i=i: f"{m[1]}t{i}{m[3]}", text)
+        triples += refuse_named_graphs(read_rdf(text.encode(), name))
+    fast = validate(triples, "marche-region", engine="fast")
+    reference = validate(triples, "marche-region", engine="pyshacl")
+
+    def key(r):
+        return (r.focus, r.shape, r.path, r.message, r.severity)
+
+    assert len(fast.results) == len(reference.results) > 30
+    assert sorted(map(key, fast.results)) == sorted(map(key, reference.results))
+    iri_values = [(key(r), r.value) for r in fast.results if r.value and r.value.startswith("<")]
+    assert set(iri_values) <= {(key(r), r.value) for r in reference.results}
+
+
+def test_demo_partner_data_conforms():
+    for path in sorted(paths.PARTNERS_DIR.glob("*.ttl")):
+        report = validate(triples_of(path), path.stem)
+        assert report.conforms, report.to_text()
+
+
+# -- command line --------------------------------------------------------------------------------
+
+
+def test_cli_exit_codes_and_formats(tmp_path):
+    ok = run_cli("validate", str(VALID), "--partner", "marche-region")
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip().endswith("conforms: 0 violation(s), 0 warning(s) in 0 resource(s).")
+    bad = run_cli("validate", str(INVALID / "barrier-severity-range.ttl"), "--format", "json")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["violations"] == 1
+    ttl = run_cli("validate", str(INVALID / "barrier-severity-range.ttl"), "--format", "turtle")
+    assert ttl.returncode == 1
+    assert "sh:ValidationReport" in ttl.stdout
+    unreadable = run_cli("validate", str(INVALID / "unsafe-entities.rdf"))
+    assert unreadable.returncode == 2
+    assert unreadable.stdout == ""
+    assert "<!DOCTYPE> or <!ENTITY>" in unreadable.stderr
+    assert "Traceback" not in unreadable.stderr
+    missing = run_cli("validate", str(tmp_path / "none.ttl"))
+    assert missing.returncode == 2
+    assert "cannot read the file: No such file or directory" in missing.stderr
+
+
+def test_cli_input_format_and_several_files(tmp_path):
+    copy = tmp_path / "data.txt"
+    copy.write_bytes(VALID.read_bytes())
+    proc = run_cli("validate", str(copy), "--input-format", "turtle", "--partner", "marche-region")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bad = run_cli("validate", str(copy), "--input-format", "yaml")
+    assert bad.returncode == 2
+    assert "unknown input format 'yaml'" in bad.stderr
+    # Files are validated together: the practice's instrument may be in another file.
+    text = VALID.read_text()
+    head, _, body = text.partition("\norg:")
+    blocks = ("org:" + body).split("\n\n")
+    first, second = tmp_path / "a.ttl", tmp_path / "b.ttl"
+    first.write_text(head + "\n" + "\n\n".join(blocks[:4]))
+    second.write_text(head + "\n" + "\n\n".join(blocks[4:]))
+    both = run_cli("validate", str(first), str(second), "--partner", "marche-region")
+    assert both.returncode == 0, both.stdout
+    alone = run_cli("validate", str(second), "--partner", "marche-region")
+    assert alone.returncode == 1
+    assert "must be based on a policy instrument described in your submission" in alone.stdout
+
+
+def test_validate_survives_odd_terms_given_through_the_api():
+    """read_rdf refuses triple terms, but validate() must not crash on them either."""
+    cluster = ox.NamedNode("https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/x")
+    inner = ox.Triple(cluster, cluster, cluster)
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    triples = [
+        ox.Triple(
+            cluster, rdf_type, ox.NamedNode("https://w3id.org/clusterpolisee/ontology#Cluster")
+        ),
+        ox.Triple(cluster, label, inner),
+        ox.Triple(cluster, rdf_type, inner),
+    ]
+    report = validate(triples, "marche-region")
+    assert not report.conforms
+    assert "must be text, at most 500 characters" in report.to_text()
+
+
+def test_every_property_shape_is_documented():
+    g = shapes_graph()
+    shapes = list(g.subjects(None, SH.PropertyShape))
+    assert len(shapes) == 135
+    for ps in shapes:
+        for prop in (SH.path, SH.name, SH.description, SH.order, SH.group, SH.message):
+            assert g.value(ps, prop) is not None, (ps, prop)
+        assert g.value(ps, SH.message).language == "en"
