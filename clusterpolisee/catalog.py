@@ -1,0 +1,381 @@
+"""The catalog of stored questions: ``queries/*.rq`` with grlc-style ``#+`` YAML headers.
+
+Each file is a SPARQL query that runs as it is in any editor. Its header declares the
+parameters; a parameter ``region`` is the query variable ``?region``. Values given by a user are
+validated against the declared type and allowed values, turned into RDF terms, and bound by a
+VALUES block placed at the start of the WHERE clause. User text is never spliced: the block
+holds only terms serialised by pyoxigraph.
+
+The catalog is checked when loaded: a broken header, an unknown key, a parameter that the query
+does not use or a query that does not parse is an error naming the file and line.
+"""
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyoxigraph as ox
+import yaml
+
+from . import paths
+from .sparqltext import QuerySyntaxError, inspect, where_brace
+from .store.base import QueryResult, Store, Term
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+HEADER_KEYS = {"summary", "description", "tags", "params"}
+PARAM_KEYS = {
+    "type",
+    "label",
+    "description",
+    "required",
+    "default",
+    "class",
+    "scheme",
+    "allowed",
+    "options",
+    "min",
+    "max",
+    "fold",
+}
+TYPES = {"iri", "string", "integer", "decimal", "date", "language"}
+MAX_STRING = 200
+IRI_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+LANG_RE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+PREFIXES = {
+    "cpo:": "https://w3id.org/clusterpolisee/ontology#",
+    "skos:": "http://www.w3.org/2004/02/skos/core#",
+}
+
+LABELLED_MEMBERS = """
+SELECT ?value ?label ?cls WHERE {
+  ?value a ?cls .
+  OPTIONAL { ?value <http://www.w3.org/2004/02/skos/core#prefLabel> ?pl FILTER(LANG(?pl) = "en") }
+  OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label> ?rl }
+  BIND(COALESCE(?pl, ?rl, STR(?value)) AS ?label)
+} ORDER BY ?label"""
+
+
+class CatalogError(ValueError):
+    """A stored query file is malformed; the message names the file and line."""
+
+
+class ParameterError(ValueError):
+    """A parameter value was refused; the message names the parameter and what is allowed."""
+
+
+def fold_text(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _expand(curie: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if curie.startswith(prefix):
+            return ns + curie[len(prefix) :]
+    return curie
+
+
+@dataclass
+class Param:
+    name: str
+    type: str
+    label: str
+    description: str = ""
+    required: bool = False
+    default: str | None = None
+    cls: str | None = None
+    scheme: str | None = None
+    allowed: list[str] | None = None
+    options_query: str | None = None
+    min: float | None = None
+    max: float | None = None
+    fold: bool = False  # compare without case and accents (the query folds its side too)
+
+    def options(self, store: Store) -> list[tuple[str, str]] | None:
+        """Allowed values as (value, label) for a drop-down, or None for free input."""
+        if self.allowed is not None:
+            return [(v, v) for v in self.allowed]
+        if self.options_query:
+            rows = store.select(self.options_query)
+            return [
+                (r["value"].value, r["label"].value if "label" in r else r["value"].value)
+                for r in rows
+                if "value" in r
+            ]
+        if self.cls:
+            rows = store.select(LABELLED_MEMBERS, {"cls": ox.NamedNode(self.cls)})
+            seen: dict[str, str] = {}
+            for r in rows:
+                seen.setdefault(r["value"].value, r["label"].value)
+            return sorted(seen.items(), key=lambda kv: kv[1].lower())
+        return None
+
+    def to_term(self, raw: str) -> Term:
+        """Convert text to an RDF term of the declared type, or raise ParameterError."""
+        raw = raw.strip()
+        if self.type == "iri":
+            if not IRI_RE.match(raw):
+                raise ParameterError(
+                    f"parameter '{self.name}' must be an http(s) IRI, got {raw[:80]!r}"
+                )
+            return ox.NamedNode(raw)
+        if self.type == "string":
+            if len(raw) > MAX_STRING:
+                raise ParameterError(
+                    f"parameter '{self.name}' is longer than {MAX_STRING} characters"
+                )
+            return ox.Literal(fold_text(raw) if self.fold else raw)
+        if self.type == "language":
+            if not LANG_RE.match(raw):
+                raise ParameterError(
+                    f"parameter '{self.name}' must be a language tag like "
+                    f"'en' or 'de-AT', got {raw[:40]!r}"
+                )
+            return ox.Literal(raw.lower())
+        return self._number_or_date(raw)
+
+    def _number_or_date(self, raw: str) -> Term:
+        try:
+            if self.type == "integer":
+                value: object = int(raw)
+                dtype = "integer"
+            elif self.type == "decimal":
+                value = Decimal(raw)
+                if not value.is_finite():
+                    raise InvalidOperation
+                dtype = "decimal"
+            else:
+                value = dt.date.fromisoformat(raw)
+                dtype = "date"
+        except (ValueError, InvalidOperation) as exc:
+            raise ParameterError(
+                f"parameter '{self.name}' must be a {self.type}, got {raw[:40]!r}"
+            ) from exc
+        if isinstance(value, int | Decimal):
+            if self.min is not None and value < self.min:
+                raise ParameterError(f"parameter '{self.name}' must be at least {self.min}")
+            if self.max is not None and value > self.max:
+                raise ParameterError(f"parameter '{self.name}' must be at most {self.max}")
+        return ox.Literal(str(value), datatype=ox.NamedNode(XSD + dtype))
+
+
+@dataclass
+class StoredQuery:
+    name: str
+    path: Path
+    summary: str
+    description: str
+    tags: list[str]
+    params: list[Param]
+    text: str
+    kind: str
+    values_at: int = field(repr=False, default=-1)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def bind(self, raw: dict[str, str], store: Store) -> dict[str, Term | None]:
+        """Validate user values (defaults fill gaps) and return the terms to bind."""
+        unknown = sorted(set(raw) - {p.name for p in self.params})
+        if unknown:
+            known = ", ".join(p.name for p in self.params) or "none"
+            raise ParameterError(
+                f"unknown parameter '{unknown[0]}' for query '{self.name}' (parameters: {known})"
+            )
+        return {p.name: self._bind_one(p, raw.get(p.name), store) for p in self.params}
+
+    def _bind_one(self, p: Param, value: str | None, store: Store) -> Term | None:
+        if value is None or value.strip() == "":
+            value = p.default
+        if value is None:
+            if p.required:
+                raise ParameterError(f"parameter '{p.name}' is required{_hint(p, store)}")
+            return None
+        term = p.to_term(value)
+        options = p.options(store) if (p.allowed or p.options_query or p.cls) else None
+        if options is not None and term.value not in {v for v, _ in options}:
+            raise ParameterError(
+                f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
+            )
+        return term
+
+    def bound_text(self, values: dict[str, Term | None]) -> str:
+        """The query with a VALUES block binding ``values`` (None = unbound)."""
+        names = [n for n in values if values[n] is not None]
+        if not names:
+            return self.text
+        cells = " ".join(str(values[n]) for n in names)
+        block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }}\n"
+        return self.text[: self.values_at] + block + self.text[self.values_at :]
+
+    def run(self, store: Store, raw: dict[str, str]) -> QueryResult:
+        return store.run_query(self.bound_text(self.bind(raw, store)))
+
+
+def _hint(p: Param, store: Store) -> str:
+    options = p.options(store)
+    if options == []:
+        return "; the data holds no allowed values yet"
+    if not options:
+        return f" (type: {p.type})"
+    shown = ", ".join(v for v, _ in options[:12])
+    more = f", ... ({len(options)} in all)" if len(options) > 12 else ""
+    return f"; allowed values: {shown}{more}"
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _split_header(path: Path) -> tuple[list[str], str]:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = []
+    for line in lines:
+        if not line.startswith("#+"):
+            break
+        header.append(line[2:])
+    return header, "".join(lines[len(header) :])
+
+
+def _line_of(header: list[str], key: str) -> int:
+    for i, line in enumerate(header, 1):
+        if re.match(rf"\s*-?\s*{re.escape(key)}\s*:", line):
+            return i
+    return 1
+
+
+def _fail(path: Path, line: int, msg: str) -> CatalogError:
+    return CatalogError(f"{path.name}, line {line}: {msg}")
+
+
+def _parse_yaml(path: Path, header: list[str]) -> dict:
+    text = "".join(h[1:] if h.startswith(" ") else h for h in header)
+    try:
+        meta = yaml.safe_load(text) or {}
+    except yaml.MarkedYAMLError as exc:
+        line = (exc.problem_mark.line + 1) if exc.problem_mark else 1
+        raise _fail(path, line, f"malformed header: {exc.problem}") from exc
+    if not isinstance(meta, dict):
+        raise _fail(path, 1, "the '#+' header must be 'key: value' lines")
+    return meta
+
+
+def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
+    line = _line_of(header, name)
+    if not isinstance(spec, dict):
+        raise _fail(path, line, f"parameter '{name}' must be a mapping of its settings")
+    for key in spec:
+        if key not in PARAM_KEYS:
+            raise _fail(
+                path,
+                _line_of(header, key),
+                f"unknown key '{key}' in parameter "
+                f"'{name}' (allowed: {', '.join(sorted(PARAM_KEYS))})",
+            )
+    ptype = spec.get("type")
+    if ptype not in TYPES:
+        raise _fail(
+            path, line, f"parameter '{name}' needs a type, one of {', '.join(sorted(TYPES))}"
+        )
+    allowed = spec.get("allowed")
+    p = Param(
+        name=name,
+        type=ptype,
+        label=str(spec.get("label", name)),
+        description=str(spec.get("description", "")),
+        required=bool(spec.get("required", False)),
+        default=None if spec.get("default") is None else str(spec["default"]),
+        cls=_expand(spec["class"]) if spec.get("class") else None,
+        scheme=spec.get("scheme"),
+        allowed=[str(a) for a in allowed] if allowed is not None else None,
+        options_query=spec.get("options"),
+        min=spec.get("min"),
+        max=spec.get("max"),
+        fold=bool(spec.get("fold", False)),
+    )
+    if p.default is not None:
+        try:
+            p.to_term(p.default)
+        except ParameterError as exc:
+            raise _fail(path, _line_of(header, "default"), f"bad default: {exc}") from exc
+    return p
+
+
+def load_query(path: Path) -> StoredQuery:
+    header, body = _split_header(path)
+    meta = _parse_yaml(path, header)
+    for key in meta:
+        if key not in HEADER_KEYS:
+            raise _fail(
+                path,
+                _line_of(header, key),
+                f"unknown header key '{key}' (allowed: {', '.join(sorted(HEADER_KEYS))})",
+            )
+    if not meta.get("summary"):
+        raise _fail(path, 1, "the header needs a 'summary'")
+    specs = meta.get("params") or {}
+    if not isinstance(specs, dict):
+        raise _fail(path, _line_of(header, "params"), "'params' must map names to settings")
+    params = [_param(path, header, n, s) for n, s in specs.items()]
+    try:
+        info = inspect(body)
+    except QuerySyntaxError as exc:
+        raise _fail(path, len(header) + 1, str(exc)) from exc
+    for p in params:
+        if p.name not in info.variables:
+            raise _fail(
+                path,
+                _line_of(header, p.name),
+                f"parameter '{p.name}' does not appear in the query as ?{p.name}",
+            )
+    values_at = where_brace(body)
+    if values_at < 0:
+        raise _fail(path, len(header) + 1, "the query needs a WHERE clause")
+    if info.services:
+        raise _fail(path, len(header) + 1, f"SERVICE is not allowed: {info.services[0]}")
+    tags = meta.get("tags") or []
+    return StoredQuery(
+        name=path.stem,
+        path=path,
+        summary=str(meta["summary"]).strip(),
+        description=str(meta.get("description", "")).strip(),
+        tags=[str(t) for t in tags],
+        params=params,
+        text=body,
+        kind=info.kind,
+        values_at=values_at,
+    )
+
+
+@dataclass
+class Catalog:
+    queries: dict[str, StoredQuery]
+
+    def get(self, name: str) -> StoredQuery:
+        if name not in self.queries:
+            raise ParameterError(
+                f"no stored query named '{name}'; see 'clusterpolisee queries' for the list"
+            )
+        return self.queries[name]
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted({t for q in self.queries.values() for t in q.tags})
+
+
+def load_catalog(directory: Path | None = None) -> Catalog:
+    """Load and check every ``*.rq``; raise CatalogError listing every broken file."""
+    directory = directory or paths.QUERIES_DIR
+    queries, errors = {}, []
+    for path in sorted(directory.glob("*.rq")):
+        try:
+            queries[path.stem] = load_query(path)
+        except (CatalogError, UnicodeDecodeError) as exc:
+            errors.append(
+                str(exc) if isinstance(exc, CatalogError) else f"{path.name}: not UTF-8 text"
+            )
+    if errors:
+        raise CatalogError("\n".join(errors))
+    return Catalog(queries)

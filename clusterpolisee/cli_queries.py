@@ -1,0 +1,215 @@
+"""CLI commands for the stored-query catalog and ad-hoc SPARQL."""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .catalog import Catalog, CatalogError, ParameterError, StoredQuery, load_catalog
+from .execution import execute
+from .results import MEDIA_TYPES, formats_for, render
+from .sparqltext import QuerySyntaxError, inspect
+from .store import StoreError, open_store
+from .store.base import QueryResult
+
+FORMATS = sorted(MEDIA_TYPES)
+
+
+def _catalog() -> Catalog:
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        click.echo(f"error: the query catalog is broken:\n{exc}", err=True)
+        sys.exit(2)
+
+
+def _describe(q: StoredQuery) -> dict:
+    return {
+        "name": q.name,
+        "summary": q.summary,
+        "description": q.description,
+        "tags": q.tags,
+        "kind": q.kind,
+        "parameters": [
+            {
+                "name": p.name,
+                "type": p.type,
+                "required": p.required,
+                "default": p.default,
+                "label": p.label,
+                "class": p.cls,
+                "allowed": p.allowed,
+                "allowedFromQuery": bool(p.options_query),
+            }
+            for p in q.params
+        ],
+    }
+
+
+def list_queries(fmt: str) -> None:
+    cat = _catalog()
+    described = [_describe(q) for q in cat.queries.values()]
+    if fmt == "json":
+        click.echo(json.dumps(described, indent=2))
+        return
+    for d in described:
+        click.echo(f"{d['name']}  [{', '.join(d['tags'])}]\n    {d['summary']}")
+        for p in d["parameters"]:
+            need = "required" if p["required"] else "optional"
+            extra = f", default {p['default']}" if p["default"] else ""
+            allowed = f", one of {', '.join(p['allowed'])}" if p["allowed"] else ""
+            of = f" of class {p['class']}" if p["class"] else ""
+            click.echo(f"    -p {p['name']}=...  {p['type']}{of}, {need}{extra}{allowed}")
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ParameterError(f"parameter {pair!r} must be written name=value")
+        name, value = pair.split("=", 1)
+        out[name.strip()] = value
+    return out
+
+
+def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
+    if fmt not in formats_for(result.kind):
+        allowed = ", ".join(sorted(formats_for(result.kind)))
+        click.echo(
+            f"error: a {result.kind.upper()} result cannot be shown as {fmt}; "
+            f"use one of: {allowed}",
+            err=True,
+        )
+        sys.exit(1)
+    if limit is not None and len(result.rows) > limit:
+        click.echo(f"note: showing {limit} of {len(result.rows)} rows (--limit)", err=True)
+        result.rows = result.rows[:limit]
+    click.echo(render(result, fmt), nl=False)
+
+
+def run_stored(
+    name: str,
+    params: tuple[str, ...],
+    fmt: str,
+    limit: int | None,
+    store_path: Path,
+    timeout: float,
+) -> None:
+    cat = _catalog()
+    try:
+        with open_store(str(store_path), read_only=True) as store:
+            query = cat.get(name)
+            text = query.bound_text(query.bind(_parse_params(params), store))
+            result = execute(store, text, timeout)
+    except ParameterError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _emit(result, fmt, limit)
+
+
+def run_adhoc(text: str, fmt: str, limit: int | None, store_path: Path, timeout: float) -> None:
+    try:
+        info = inspect(text)
+    except QuerySyntaxError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if info.services:
+        click.echo(
+            f"error: SERVICE is not allowed here ({info.services[0]}): queries must not "
+            "make this program contact other servers",
+            err=True,
+        )
+        sys.exit(2)
+    try:
+        with open_store(str(store_path), read_only=True) as store:
+            result = execute(store, text, timeout)
+    except StoreError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _emit(result, fmt, limit)
+
+
+def register(main: click.Group, store_option) -> None:
+    """Add the catalog commands to the CLI group."""
+
+    @main.command("queries")
+    @click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    )
+    def queries_cmd(fmt: str) -> None:
+        """List the stored questions with their parameters."""
+        list_queries(fmt)
+
+    @main.command("query")
+    @click.argument("name")
+    @click.option(
+        "-p",
+        "--param",
+        "params",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A parameter value; repeat for several.",
+    )
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+    @click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="Seconds before the query is stopped.",
+    )
+    @store_option
+    def query_cmd(
+        name: str,
+        params: tuple[str, ...],
+        fmt: str,
+        limit: int | None,
+        timeout: float,
+        store_path: Path,
+    ) -> None:
+        """Run the stored query NAME (see 'clusterpolisee queries').
+
+        Exit 0 ok, 1 bad parameter (the message names it and lists allowed values), 2 query
+        error or timeout.
+        """
+        run_stored(name, params, fmt, limit, store_path, timeout)
+
+    @main.command("sparql")
+    @click.argument("query", required=False)
+    @click.option(
+        "--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    )
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+    @click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=30.0,
+        show_default=True,
+        help="Seconds before the query is stopped.",
+    )
+    @store_option
+    def sparql_cmd(
+        query: str | None,
+        query_file: Path | None,
+        fmt: str,
+        limit: int | None,
+        timeout: float,
+        store_path: Path,
+    ) -> None:
+        """Run an ad-hoc read-only SPARQL query given as text or with --file.
+
+        SERVICE is refused; updates are not queries and are refused too.
+        """
+        if bool(query) == bool(query_file):
+            click.echo(
+                "error: give the query as an argument or with --file (one of them)", err=True
+            )
+            sys.exit(2)
+        text = query_file.read_text(encoding="utf-8") if query_file else query
+        run_adhoc(text, fmt, limit, store_path, timeout)

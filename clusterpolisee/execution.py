@@ -1,0 +1,51 @@
+"""Run a query with a real time limit.
+
+pyoxigraph has no query timeout, so an embedded-store query runs in a forked child that opens
+the store read-only; the parent kills the child when the limit passes. Other backends enforce
+their own limits server-side.
+"""
+
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+
+from .store.base import QueryResult, QueryTimeout, Store, StoreError
+from .store.oxigraph import OxigraphStore
+
+
+def _child(path: str, query: str, conn: Connection) -> None:
+    try:
+        store = OxigraphStore(path, read_only=True)
+        conn.send(("ok", store.run_query(query)))
+    except Exception as exc:  # report every failure to the parent as a message
+        conn.send(("error", str(exc)))
+    finally:
+        conn.close()
+
+
+def run_isolated(path: str, query: str, timeout: float) -> QueryResult:
+    ctx = mp.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(path, query, sender), daemon=True)
+    proc.start()
+    sender.close()
+    try:
+        if not receiver.poll(timeout):
+            raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
+        status, payload = receiver.recv()
+    except EOFError as exc:
+        raise StoreError("the query process ended without an answer") from exc
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receiver.close()
+    if status == "error":
+        raise StoreError(payload)
+    return payload
+
+
+def execute(store: Store, query: str, timeout: float) -> QueryResult:
+    """Run ``query`` on ``store`` within ``timeout`` seconds or raise QueryTimeout."""
+    if isinstance(store, OxigraphStore):
+        return run_isolated(str(store.path), query, timeout)
+    return store.run_query(query)

@@ -1,0 +1,99 @@
+"""Reading SPARQL text: parse it, say what form it is, find its variables and SERVICE calls,
+and find where a VALUES block can be placed.
+
+rdflib's parser is used only to *inspect* queries (it never runs them here); execution is the
+store's job.
+"""
+
+import re
+from dataclasses import dataclass
+
+from pyparsing import ParseException
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import URIRef, Variable
+
+KINDS = {
+    "SelectQuery": "select",
+    "AskQuery": "ask",
+    "ConstructQuery": "construct",
+    "DescribeQuery": "describe",
+}
+
+
+class QuerySyntaxError(ValueError):
+    """The text is not a SPARQL 1.1 query; the message gives the parser's position."""
+
+
+@dataclass
+class QueryInfo:
+    kind: str
+    variables: set[str]
+    services: list[str]
+
+
+def _walk(node, found_vars: set[str], services: list[str]) -> None:
+    if isinstance(node, Variable):
+        found_vars.add(str(node))
+    elif isinstance(node, CompValue):
+        if node.name == "ServiceGraphPattern":
+            term = node.get("term")
+            services.append(str(term) if isinstance(term, URIRef) else "?" + str(term))
+        for value in node.values():
+            _walk(value, found_vars, services)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _walk(value, found_vars, services)
+    elif isinstance(node, list | tuple | set):
+        for value in node:
+            _walk(value, found_vars, services)
+
+
+def inspect(text: str) -> QueryInfo:
+    """Parse ``text`` as a SPARQL query and describe it; raise QuerySyntaxError if it isn't."""
+    try:
+        query = prepareQuery(text)
+    except ParseException as exc:
+        raise QuerySyntaxError(
+            f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}"
+        ) from exc
+    except Exception as exc:  # rdflib raises assorted errors for semantic problems
+        raise QuerySyntaxError(f"invalid SPARQL query: {exc}") from exc
+    found: set[str] = set()
+    services: list[str] = []
+    _walk(query.algebra, found, services)
+    return QueryInfo(KINDS.get(query.algebra.name, "select"), found, services)
+
+
+# Tokens that may contain braces or the word WHERE without being syntax: comments, strings,
+# IRIs. Order matters: long strings before short ones.
+_SKIP = re.compile(
+    r'#[^\n]*|"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\.|[^'\\\n])*'|<[^<>\"{}|^`\\\s]*>"
+)
+_WORD = re.compile(r"[A-Za-z_][\w:-]*")
+
+
+def where_brace(text: str) -> int:
+    """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
+    i, depth, after_where = 0, 0, False
+    while i < len(text):
+        m = _SKIP.match(text, i)
+        if m:
+            i = m.end()
+            continue
+        ch = text[i]
+        if ch == "{":
+            if depth == 0 and after_where:
+                return i + 1
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0:
+            w = _WORD.match(text, i)
+            if w and (i == 0 or not text[i - 1].isalnum()):
+                after_where = after_where or w.group().upper() == "WHERE"
+                i = w.end()
+                continue
+        i += 1
+    return -1

@@ -1,0 +1,201 @@
+"""The stored-query catalog: header checks, safe parameter binding, the CLI."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clusterpolisee.catalog import CatalogError, ParameterError, fold_text, load_catalog, load_query
+from clusterpolisee.sparqltext import inspect
+from clusterpolisee.store import open_store
+
+from .conftest import run_cli
+
+HOSTILE = [
+    '"',
+    "'",
+    ">",
+    "}",
+    "\n",
+    "#",
+    '" } SERVICE <http://127.0.0.1:9/> { "',
+    "x } UNION { ?s ?p ?o",
+    "SERVICE <http://127.0.0.1:9/sparql>",
+    "a" * 5000,
+    "ftp://example.org/x",
+    "javascript:alert(1)",
+    "http://example.org/a b",
+    "http://x/>",
+    "file:///etc/passwd",
+    "urn:x:y",
+    "<http://example.org/>",
+    "1; DROP ALL",
+    "-1e309",
+    "2013-02-30",
+    "\u202eevil",
+]
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.rq"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_catalog_loads_every_query(catalog):
+    assert len(catalog.queries) >= 18
+    kinds = {q.kind for q in catalog.queries.values()}
+    assert kinds == {"select", "ask", "construct"}
+    for q in catalog.queries.values():
+        assert q.summary and q.tags, q.name
+        assert q.values_at > 0
+
+
+def test_unknown_header_key_names_file_and_line(tmp_path):
+    path = write(tmp_path, "bad", "#+ summary: x\n#+ enumerate: yes\nSELECT * WHERE { ?s ?p ?o }\n")
+    with pytest.raises(CatalogError, match=r"bad.rq, line 2: unknown header key 'enumerate'"):
+        load_query(path)
+
+
+def test_malformed_yaml_header_names_line(tmp_path):
+    path = write(tmp_path, "bad", "#+ summary: x\n#+ tags: [a, b\n#+ x: 1\nSELECT * WHERE {}\n")
+    with pytest.raises(CatalogError, match=r"bad.rq, line \d+: malformed header"):
+        load_query(path)
+
+
+def test_parameter_missing_from_query_is_an_error(tmp_path):
+    text = (
+        "#+ summary: x\n#+ params:\n#+   region:\n#+     type: iri\nSELECT * WHERE { ?s ?p ?o }\n"
+    )
+    with pytest.raises(CatalogError, match=r"line 3: parameter 'region' does not appear"):
+        load_query(write(tmp_path, "bad", text))
+
+
+def test_unknown_parameter_key_and_type(tmp_path):
+    text = (
+        "#+ summary: x\n#+ params:\n#+   s:\n#+     type: iri\n#+     colour: red\n"
+        "SELECT ?s WHERE { ?s ?p ?o }\n"
+    )
+    with pytest.raises(CatalogError, match=r"line 5: unknown key 'colour'"):
+        load_query(write(tmp_path, "a", text))
+    text = "#+ summary: x\n#+ params:\n#+   s:\n#+     type: uri\nSELECT ?s WHERE { ?s ?p ?o }\n"
+    with pytest.raises(CatalogError, match=r"parameter 's' needs a type"):
+        load_query(write(tmp_path, "b", text))
+
+
+def test_query_syntax_error_and_service_are_refused(tmp_path):
+    with pytest.raises(CatalogError, match=r"a.rq, line 2: SPARQL syntax error at line 1"):
+        load_query(write(tmp_path, "a", "#+ summary: x\nSELECT WHERE { ?s ?p }\n"))
+    svc = "#+ summary: x\nSELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }\n"
+    with pytest.raises(CatalogError, match="SERVICE is not allowed"):
+        load_query(write(tmp_path, "b", svc))
+
+
+def test_load_catalog_reports_every_broken_file(tmp_path):
+    write(tmp_path, "one", "#+ summary: x\n#+ bogus: 1\nSELECT * WHERE {}\n")
+    write(tmp_path, "two", "#+ summary: x\nSELECT WHERE\n")
+    with pytest.raises(CatalogError) as err:
+        load_catalog(tmp_path)
+    assert "one.rq" in str(err.value) and "two.rq" in str(err.value)
+
+
+def test_values_block_goes_after_the_where_brace(catalog):
+    q = catalog.get("funding")
+    from pyoxigraph import Literal
+
+    text = q.bound_text({"currency": Literal('E"U}R#\n')})
+    assert '\n  VALUES (?currency) { ("E\\"U}R#\\n") }\n' in text
+    assert inspect(text).services == []
+
+
+def _free_text(p) -> bool:
+    return p.type == "string" and p.allowed is None
+
+
+def _expected_matches(store, value: str) -> set[tuple[str, str]]:
+    """What a label search must return, computed in Python from every label in the store."""
+    rows = store.select("SELECT ?r ?l WHERE { ?r <http://www.w3.org/2000/01/rdf-schema#label> ?l }")
+    wanted = fold_text(value)
+    return {(r["r"].value, r["l"].value) for r in rows if wanted in fold_text(r["l"].value)}
+
+
+def test_hostile_values_are_refused_or_bound_harmlessly(catalog, demo_store):
+    """Every parameter of every query gets every hostile value: it is refused with a message
+    naming the parameter, or (free text) bound as a literal that matches exactly what a
+    plain substring search would, so nothing in the value acts as SPARQL."""
+    with open_store(str(demo_store), read_only=True) as store:
+        checked = refused = 0
+        for q in catalog.queries.values():
+            for p in q.params:
+                for value in HOSTILE:
+                    try:
+                        bound = q.bind({p.name: value}, store)
+                    except ParameterError as exc:
+                        assert p.name in str(exc)
+                        refused += 1
+                        continue
+                    if not value.strip():  # blank means "not given": default or unbound
+                        default = p.to_term(p.default) if p.default else None
+                        assert bound[p.name] == default
+                        continue
+                    assert _free_text(p), f"{q.name}.{p.name} accepted {value!r}"
+                    text = q.bound_text(bound)
+                    assert inspect(text).services == []
+                    rows = store.run_query(text).rows
+                    got = {(r["resource"].value, r["label"].value) for r in rows}
+                    assert got == _expected_matches(store, value), (q.name, value)
+                    checked += 1
+    assert refused > 100 and checked >= 10
+
+
+def test_bad_parameters_give_exit_1_with_allowed_values(demo_store):
+    proc = run_cli("query", "funding", "-p", "currency=USD", "--store", str(demo_store))
+    assert proc.returncode == 1
+    assert "parameter 'currency'" in proc.stderr and "EUR" in proc.stderr
+    proc = run_cli("query", "policy-mix", "-p", "nope=1", "--store", str(demo_store))
+    assert proc.returncode == 1 and "unknown parameter 'nope'" in proc.stderr
+    proc = run_cli("query", "no-such-query", "--store", str(demo_store))
+    assert proc.returncode == 1 and "no stored query named" in proc.stderr
+
+
+def test_queries_command_lists_parameters_as_json():
+    proc = run_cli("queries", "--format", "json")
+    assert proc.returncode == 0
+    listed = {q["name"]: q for q in json.loads(proc.stdout)}
+    funding = listed["funding"]["parameters"][0]
+    assert funding["name"] == "currency" and funding["default"] == "EUR"
+    assert "RON" in funding["allowed"]
+    region = listed["transfer-candidates"]["parameters"][0]
+    assert region["required"] is True and region["class"].endswith("#EmergingRegion")
+
+
+def test_sparql_command_formats_and_refusals(demo_store):
+    q = "SELECT ?c WHERE { ?c a <https://w3id.org/clusterpolisee/ontology#Country> } ORDER BY ?c"
+    proc = run_cli("sparql", q, "--format", "csv", "--store", str(demo_store))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "c" and len(lines) == 12
+    assert lines[1] == "https://w3id.org/clusterpolisee/id/country/ALB"
+    proc = run_cli("sparql", q, "--format", "json", "--store", str(demo_store))
+    assert len(json.loads(proc.stdout)["results"]["bindings"]) == 11
+    svc = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
+    proc = run_cli("sparql", svc, "--store", str(demo_store))
+    assert proc.returncode == 2 and "SERVICE is not allowed" in proc.stderr
+    proc = run_cli(
+        "sparql", "INSERT DATA { <http://a> <http://b> <http://c> }", "--store", str(demo_store)
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = run_cli("sparql", "SELECT * WHERE { ?s ?p }", "--store", str(demo_store))
+    assert proc.returncode == 2 and "line 1" in proc.stderr
+
+
+def test_runaway_query_is_stopped_by_the_timeout(demo_store):
+    runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    proc = run_cli("sparql", runaway, "--timeout", "1", "--store", str(demo_store), timeout=60)
+    assert proc.returncode == 2
+    assert "did not finish within 1 s" in proc.stderr
