@@ -1,0 +1,221 @@
+"""CLI commands for link discovery (`link`) and review (`links review`)."""
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from .linking import (
+    Candidate,
+    ReviewError,
+    SourceError,
+    discover,
+    load,
+    review,
+    save_proposals,
+)
+from .linking.candidates import to_csv, to_turtle
+from .linking.records import read_csv, read_endpoint, read_rdf_file
+from .store import Store, StoreError, open_store
+
+RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".json", ".rdf", ".owl", ".xml"}
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _columns(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        field, sep, header = pair.partition("=")
+        if not sep or not header.strip():
+            raise SourceError(f"--column {pair!r} must be written FIELD=HEADER")
+        out[field.strip().lower()] = header.strip()
+    return out
+
+
+def _records(source: Path | None, endpoint: str | None, opts: dict) -> list:
+    query = opts["query"].read_text(encoding="utf-8") if opts["query"] else None
+    if endpoint:
+        return read_endpoint(endpoint, query, timeout=opts["timeout"])
+    assert source is not None
+    if source.suffix.lower() in RDF_SUFFIXES:
+        return read_rdf_file(source, query)
+    data = source.read_bytes()
+    return read_csv(data, source.name, _columns(opts["column"]), opts["id_base"], opts["delimiter"])
+
+
+def _labels(store: Store, candidates: list[Candidate]) -> dict[str, str]:
+    from .linking.local import load_entities
+
+    wanted = {c.local for c in candidates}
+    found = {}
+    for kind in ("cluster", "organisation"):
+        for ent in load_entities(store, kind):
+            if ent.iri in wanted:
+                found[ent.iri] = ent.label
+    return found
+
+
+def _show(candidates: list[Candidate], labels: dict[str, str]) -> None:
+    for c in candidates:
+        click.echo(
+            f"{c.id}  {c.status:<8} {c.score:.3f}  {labels.get(c.local, c.local)}  =  "
+            f"{c.external_name}  <{c.external}>\n            evidence: {'; '.join(c.evidence)}"
+        )
+
+
+def register(main: click.Group, store_option) -> None:
+    @main.command("link")
+    @click.option(
+        "--source",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="External list: CSV, or RDF (.ttl .nt .nq .trig .jsonld .rdf).",
+    )
+    @click.option(
+        "--source-endpoint",
+        "source_endpoint",
+        help="SPARQL endpoint URL of the external database (--endpoint names our own store).",
+    )
+    @click.option(
+        "--type",
+        "kind",
+        type=click.Choice(["cluster", "organisation"]),
+        required=True,
+        help="What to match: our clusters or our organisations.",
+    )
+    @click.option(
+        "--column",
+        multiple=True,
+        metavar="FIELD=HEADER",
+        help="CSV column for a field (id, name, alt_name, country, region, sector, "
+        "url); default: a column named like the field. Repeatable.",
+    )
+    @click.option("--id-base", help="IRI prefix for ids that are not IRIs themselves.")
+    @click.option("--delimiter", default=",", show_default=True, help="CSV delimiter.")
+    @click.option(
+        "--query",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="SELECT query mapping RDF/endpoint data to ?id ?name ?country ?region "
+        "?sector ?url (SERVICE is refused).",
+    )
+    @click.option("--timeout", default=30.0, show_default=True, help="Endpoint time limit (s).")
+    @click.option(
+        "--threshold",
+        default=0.75,
+        show_default=True,
+        help="Propose candidates scoring at least this (0..1).",
+    )
+    @click.option(
+        "--accept-above", type=float, help="Accept candidates scoring at least this without review."
+    )
+    @click.option("--output-csv", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option(
+        "--output-rdf",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Candidates as Turtle (Alignment format cells).",
+    )
+    @click.option("--dry-run", is_flag=True, help="Only write the outputs; store nothing.")
+    @store_option
+    def link_cmd(
+        source,
+        source_endpoint,
+        kind,
+        threshold,
+        accept_above,
+        output_csv,
+        output_rdf,
+        dry_run,
+        store_path,
+        **opts,
+    ) -> None:
+        """Find candidate links from our clusters or organisations to an external list.
+
+        Candidates scoring at least --threshold are stored as 'proposed' in
+        graph/link-candidates (review them with 'links review'); pairs already accepted or
+        rejected are not proposed again.
+        """
+        endpoint = source_endpoint
+        if bool(source) == bool(endpoint):
+            _fail("give exactly one of --source FILE or --source-endpoint URL")
+        if not 0 <= threshold <= 1 or (accept_above is not None and not 0 <= accept_above <= 1):
+            _fail("scores are between 0 and 1")
+        try:
+            records = _records(source, endpoint, opts)
+            with open_store(str(store_path), read_only=dry_run) as store:
+                found = discover(store, records, kind, endpoint or source.name, threshold)
+                if not dry_run:
+                    found = save_proposals(store, found, accept_above)
+                labels = _labels(store, found)
+        except (SourceError, StoreError, OSError, UnicodeDecodeError) as exc:
+            _fail(str(exc))
+        if output_csv:
+            output_csv.write_text(to_csv(found, labels), encoding="utf-8")
+        if output_rdf:
+            output_rdf.write_bytes(to_turtle(found))
+        _show(found, labels)
+        accepted = sum(1 for c in found if c.status == "accepted")
+        click.echo(
+            f"{len(records)} external records, {len(found)} candidates "
+            f"({accepted} accepted automatically)",
+            err=True,
+        )
+
+    @main.group("links")
+    def links_group() -> None:
+        """Review link candidates."""
+
+    @links_group.command("review")
+    @click.option("--accept", multiple=True, metavar="ID", help="Accept a candidate.")
+    @click.option("--reject", multiple=True, metavar="ID", help="Reject a candidate.")
+    @click.option("--all", "show_all", is_flag=True, help="List decided candidates too.")
+    @click.option(
+        "--interactive/--no-interactive",
+        default=None,
+        help="Ask about each proposed candidate (default: on a terminal with no "
+        "--accept/--reject).",
+    )
+    @click.option("--reviewer", default=None, help="Who decides (default: the login name).")
+    @store_option
+    def review_cmd(accept, reject, show_all, interactive, reviewer, store_path) -> None:
+        """List proposed candidates, or accept/reject them by id.
+
+        Accepted links go to graph/links as skos:exactMatch with a PROV-O record; rejected
+        candidates stay in graph/link-candidates so they are not proposed again.
+        """
+        who = reviewer or getpass.getuser()
+        if interactive is None:
+            interactive = sys.stdin.isatty() and not accept and not reject
+        try:
+            with open_store(str(store_path)) as store:
+                if interactive:
+                    accept, reject = _ask(store)
+                if accept or reject:
+                    done = review(store, list(accept), list(reject), who)
+                    click.echo(f"accepted {len(done[0])}, rejected {len(done[1])}")
+                    return
+                shown = [c for c in load(store).values() if show_all or c.status == "proposed"]
+                shown.sort(key=lambda c: (-c.score, c.id))
+                _show(shown, _labels(store, shown))
+        except (ReviewError, StoreError) as exc:
+            _fail(str(exc))
+
+
+def _ask(store: Store) -> tuple[list[str], list[str]]:
+    proposed = sorted(
+        (c for c in load(store).values() if c.status == "proposed"), key=lambda c: -c.score
+    )
+    labels = _labels(store, proposed)
+    accept, reject = [], []
+    for c in proposed:
+        _show([c], labels)
+        answer = click.prompt(
+            "accept, reject, skip or quit", default="s", type=click.Choice(["a", "r", "s", "q"])
+        )
+        if answer == "q":
+            break
+        {"a": accept, "r": reject}.get(answer, []).append(c.id)
+    return accept, reject
