@@ -6,10 +6,11 @@ STORE  ?= var/store
 
 .PHONY: run test build lint sysdeps-test clean
 
-## run: install, build the embedded store from data/, and print what was built
+## run: install, build the embedded store from data/, then serve it at http://127.0.0.1:5000
 run: $(VENV)/.installed-run
 	$(BIN)/clusterpolisee build --store $(STORE)
 	$(BIN)/clusterpolisee graphs --store $(STORE)
+	$(BIN)/clusterpolisee serve --store $(STORE) --host 127.0.0.1 --port 5000
 
 ## test: install with test extras and system packages, lint, run the whole suite
 test: $(VENV)/.installed-test sysdeps-test

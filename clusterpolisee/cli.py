@@ -5,17 +5,28 @@ from pathlib import Path
 
 import click
 
-from . import __version__, paths
+from . import (
+    __version__,
+    cli_links,
+    cli_queries,
+    cli_store,
+    cli_submissions,
+    cli_validation,
+    cli_web,
+    paths,
+)
 from .store import StoreError, open_store
 
-STORE_OPTION = click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="CLUSTERPOLISEE_STORE",
-    default=paths.DEFAULT_STORE,
-    show_default=True,
-    help="Directory of the embedded store (env CLUSTERPOLISEE_STORE).",
+STORE_OPTION = cli_store.store_options(
+    click.option(
+        "--store",
+        "store_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="CLUSTERPOLISEE_STORE",
+        default=paths.DEFAULT_STORE,
+        show_default=True,
+        help="Directory of the embedded store (env CLUSTERPOLISEE_STORE).",
+    )
 )
 
 
@@ -70,36 +81,54 @@ def check_ontology(files: tuple[Path, ...], timeout: float, no_reference: bool) 
 
 @main.command()
 @STORE_OPTION
-def build(store_path: Path) -> None:
-    """Load the ontology, SKOS schemes and reference data into the store.
+@click.option("--no-partners", is_flag=True, help="Skip the demo partner submissions.")
+def build(store_path: Path, no_partners: bool) -> None:
+    """Load the ontology, SKOS schemes, reference data and demo partner submissions.
 
     Each source goes into its named graph (graph/ontology, graph/reference), replacing what was
-    there, so running it twice gives the same store.
+    there; each data/partners/{pid}.ttl goes through the submission pipeline into
+    graph/partner/{pid} (an unchanged file is skipped); then graph/inferred is recomputed.
+    Running it twice gives the same store.
     """
-    from .build import build as run_build
-    from .build import plan
+    from .build import build_all, partner_files, plan
+    from .submissions import default_archive
 
-    files = [f for step in plan() for f in step.files]
+    remote = cli_store.remote_selected()
+    archive = None if no_partners else default_archive(None if remote else store_path)
+    files = [f for step in plan() for f in step.files] + ([] if no_partners else partner_files())
     try:
         with (
             open_store(str(store_path)) as store,
             click.progressbar(length=len(files), label="Loading", file=sys.stderr) as bar,
         ):
-            steps, seconds = run_build(store, progress=lambda _p: bar.update(1))
+            result = build_all(store, progress=lambda _p: bar.update(1), archive=archive)
+            where, sizes = store.describe(), store.graph_sizes()
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    for step in steps:
+    for step in result.steps:
         click.echo(f"{step.graph}: {step.triples} triples from {len(step.files)} file(s)")
-    total = sum(s.triples for s in steps)
-    click.echo(f"Built {store_path}: {total} triples in {len(steps)} graphs, {seconds:.2f} s")
+    rejected = [r.attempt.partner for r in result.submissions if not r.accepted]
+    if archive is not None:
+        accepted = len(result.submissions) - len(rejected)
+        click.echo(
+            f"Partner submissions: {accepted} accepted, {len(rejected)} rejected, "
+            f"{len(partner_files()) - len(result.submissions)} unchanged"
+        )
+    click.echo(
+        f"Built {where}: {sum(sizes.values())} triples in {len(sizes)} graphs, "
+        f"{result.seconds:.2f} s"
+    )
+    if rejected:
+        click.echo(f"error: rejected demo submissions: {', '.join(rejected)}", err=True)
+        sys.exit(1)
 
 
 @main.command()
 @STORE_OPTION
 def graphs(store_path: Path) -> None:
     """List the named graphs in the store with their number of triples."""
-    if not store_path.exists():
+    if not cli_store.remote_selected() and not store_path.exists():
         click.echo(f"error: no store at {store_path}; run 'clusterpolisee build' first", err=True)
         sys.exit(2)
     try:
@@ -110,3 +139,11 @@ def graphs(store_path: Path) -> None:
         sys.exit(2)
     for graph, size in sizes.items():
         click.echo(f"{size:>10}  {graph}")
+
+
+cli_queries.register(main, STORE_OPTION)
+cli_web.register(main, STORE_OPTION)
+cli_submissions.register(main, STORE_OPTION)
+cli_store.register(main, STORE_OPTION)
+cli_validation.register(main)
+cli_links.register(main, STORE_OPTION)

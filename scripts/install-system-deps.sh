@@ -14,6 +14,9 @@ need() {  # need COMMAND PACKAGE
 case "$purpose" in
   test)
     need java openjdk-17-jre-headless   # HermiT (owlready2) runs on Java
+    need virtuoso-t virtuoso-opensource # remote store backend tests (SPARQL 1.1 server)
+    need chromium chromium              # web browser tests (Playwright drives /usr/bin/chromium)
+    need chromedriver chromium-driver   # web browser tests
     ;;
   *)
     echo "usage: $0 test" >&2; exit 2 ;;

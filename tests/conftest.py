@@ -55,3 +55,15 @@ def run_cli(*args: str, **kw) -> subprocess.CompletedProcess:
         timeout=kw.pop("timeout", 600),
         **kw,
     )
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """A store built from the repository's data by the real `build` command, once per run.
+
+    Tests open it read-only; a test that writes must build its own.
+    """
+    path = tmp_path_factory.mktemp("demo") / "store"
+    proc = run_cli("build", "--store", str(path))
+    assert proc.returncode == 0, proc.stderr
+    return path

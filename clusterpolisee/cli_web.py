@@ -1,0 +1,115 @@
+"""CLI commands of the web front end: `serve` and `token create`."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import paths
+
+DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
+
+
+def register(main: click.Group, store_option) -> None:
+    @main.command()
+    @store_option
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+    @click.option("--port", default=5000, show_default=True, type=int, help="Port to bind.")
+    @click.option(
+        "--timeout",
+        default=10.0,
+        show_default=True,
+        help="Seconds a query may run before it is stopped.",
+    )
+    @click.option("--workers", default=3, show_default=True, help="Query worker processes.")
+    @click.option(
+        "--cache-size",
+        default=256,
+        show_default=True,
+        help="Query results kept per data version (0 turns the cache off).",
+    )
+    @click.option(
+        "--tokens",
+        "tokens_file",
+        default=DEFAULT_TOKENS,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Hashed partner upload tokens (see 'token create').",
+    )
+    @click.option(
+        "--allow-service",
+        multiple=True,
+        help="A SPARQL endpoint federated queries may call with SERVICE (repeatable; exact "
+        "IRI). Without it SERVICE is refused.",
+    )
+    def serve(
+        store_path: Path,
+        host: str,
+        port: int,
+        timeout: float,
+        workers: int,
+        cache_size: int,
+        tokens_file: Path,
+        allow_service: tuple[str, ...],
+    ) -> None:
+        """Serve the web front end and SPARQL endpoint with waitress.
+
+        This process is the store's one writer (uploads); queries run in worker processes
+        that open the store read-only and are stopped after --timeout seconds.
+        """
+        import os
+
+        from .serve import serve as run
+        from .store import StoreError
+
+        bad = [u for u in allow_service if not u.startswith(("http://", "https://"))]
+        if bad:
+            click.echo(f"error: --allow-service needs http(s) URLs, got {bad[0]!r}", err=True)
+            sys.exit(2)
+        if os.environ.get("CLUSTERPOLISEE_ENDPOINT"):
+            click.echo(
+                "error: serve runs on the embedded store (--store); with a remote "
+                "store, let clients use that server's own SPARQL endpoint",
+                err=True,
+            )
+            sys.exit(2)
+        click.echo(f"Serving {store_path} at http://{host}:{port}/ (Ctrl+C stops)", err=True)
+        try:
+            run(
+                store_path,
+                host,
+                port,
+                QUERY_TIMEOUT=timeout,
+                WORKERS=workers,
+                CACHE_SIZE=cache_size,
+                PAGE_CACHE_SIZE=2 * cache_size,
+                TOKENS_FILE=str(tokens_file),
+                SERVICE_ALLOWLIST=allow_service,
+            )
+        except StoreError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    @main.group()
+    def token() -> None:
+        """Manage partner upload tokens (stored hashed)."""
+
+    @token.command("create")
+    @click.option("--partner", required=True, help="Partner id, e.g. marche-region.")
+    @click.option(
+        "--tokens",
+        "tokens_file",
+        default=DEFAULT_TOKENS,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+    )
+    def token_create(partner: str, tokens_file: Path) -> None:
+        """Create an upload token for a partner and print it once."""
+        import re
+
+        from webapp.tokens import create
+
+        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", partner):
+            click.echo("error: a partner id is lower-case words joined by hyphens", err=True)
+            sys.exit(2)
+        click.echo(create(tokens_file, partner))

@@ -1,0 +1,73 @@
+"""`clusterpolisee serve` as a real process, and `clusterpolisee token create`."""
+
+import json
+import subprocess
+import time
+import urllib.request
+
+from ..conftest import CLI, run_cli
+from .conftest import free_port
+
+
+def test_token_create_prints_once_and_stores_hash(tmp_path):
+    tokens = tmp_path / "tokens.json"
+    proc = run_cli("token", "create", "--partner", "marche-region", "--tokens", str(tokens))
+    assert proc.returncode == 0, proc.stderr
+    token = proc.stdout.strip()
+    assert len(token) >= 40
+    stored = json.loads(tokens.read_text())
+    assert list(stored) == ["marche-region"] and token not in tokens.read_text()
+    bad = run_cli("token", "create", "--partner", "Bad Id", "--tokens", str(tokens))
+    assert bad.returncode == 2 and "lower-case" in bad.stderr
+
+
+def test_serve_answers_and_stops(tmp_path):
+    store = tmp_path / "store"
+    assert run_cli("build", "--store", str(store)).returncode == 0
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            str(CLI),
+            "serve",
+            "--store",
+            str(store),
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--tokens",
+            str(tmp_path / "t.json"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    body = json.load(r)
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert body is not None and body["status"] == "ok"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=15)
+    assert f"http://127.0.0.1:{port}/" in err and "Traceback" not in err
+
+
+def test_serve_without_store_is_a_clear_error(tmp_path):
+    proc = run_cli(
+        "serve", "--store", str(tmp_path / "missing"), "--port", str(free_port()), timeout=60
+    )
+    assert proc.returncode == 2
+    assert "no store at" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_refuses_a_remote_endpoint(tmp_path):
+    proc = run_cli(
+        "serve", "--endpoint", "http://127.0.0.1:9/sparql", "--port", str(free_port()), timeout=60
+    )
+    assert proc.returncode == 2 and "embedded store" in proc.stderr

@@ -1,0 +1,260 @@
+"""Every page and status code through Flask's test client, including hostile data."""
+
+import io
+import re
+
+import pytest
+
+from webapp import tokens
+
+from .conftest import XSS_LABEL
+
+EVIL_PAGE = "/id/partner/evil/cluster/x"
+
+
+def test_home_counts_and_themes(client):
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert html.count("<tr><td>WG") == 6
+    assert "Innovation and R&amp;D driven cluster development" in html
+    # 109 regions are counted under the class "region", linked to its ontology entry
+    assert re.search(r'href="/ontology#Region"[^>]*>region</a></td><td>109</td>', html)
+
+
+def test_health(client):
+    r = client.get("/health")
+    assert r.status_code == 200
+    doc = r.get_json()
+    assert doc["status"] == "ok" and doc["store"] == "reachable"
+    assert re.fullmatch(r"[0-9a-f]{32}", doc["data_version"])
+
+
+def test_resource_page_html(client):
+    r = client.get(
+        "/id/region/ITI3", headers={"Accept": "text/html", "Accept-Language": "it,en;q=0.5"}
+    )
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert "<h1>Marche</h1>" in html
+    assert 'href="http://data.europa.eu/nuts/code/ITI3" rel="noopener nofollow"' in html
+    assert 'href="/id/country/ITA"' in html  # labelled link to a local resource
+    assert "NUTS (Eurostat): <a" in html
+    assert "regione" in html  # the class label in the preferred language (Italian)
+    assert 'id="incoming"' in html  # the NUTS-1 region's ... or a partner refers to it
+
+
+def test_resource_language_fallback(client):
+    r = client.get("/id/country/AUT", headers={"Accept": "text/html", "Accept-Language": "fr"})
+    assert "<h1>Austria</h1>" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "suffix,mimetype",
+    [
+        ("ttl", "text/turtle"),
+        ("nt", "application/n-triples"),
+        ("jsonld", "application/ld+json"),
+        ("rdf", "application/rdf+xml"),
+    ],
+)
+def test_resource_by_suffix(client, suffix, mimetype):
+    r = client.get(f"/id/region/ITI3.{suffix}")
+    assert r.status_code == 200 and r.mimetype == mimetype
+    assert "Marche" in r.get_data(as_text=True)
+
+
+def test_resource_errors(client):
+    assert client.get("/id/region/XX99").status_code == 404
+    assert client.get("/id/region/ITI3.exe").status_code == 404
+    assert client.get("/id/region/ITI3", headers={"Accept": "image/png"}).status_code == 406
+    assert client.get("/nowhere").status_code == 404
+
+
+def test_stored_xss_is_escaped_and_javascript_iri_not_linked(client):
+    r = client.get(EVIL_PAGE, headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert XSS_LABEL not in html and "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;label&#34;)&lt;/script&gt;" in html
+    assert 'href="javascript:' not in html
+    assert "javascript:alert(2)" in html  # shown as text
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
+    csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # no inline script at all
+    # the same label through a stored query table and the SPARQL editor
+    q = client.get(
+        "/sparql",
+        query_string={
+            "query": "SELECT ?l ?u { ?s "
+            "<http://www.w3.org/2000/01/rdf-schema#label> ?l ; <http://schema.org/url> "
+            "?u }",
+            "format": "html",
+        },
+    )
+    assert "<script>alert" not in q.get_data(as_text=True)
+    assert 'href="javascript:' not in q.get_data(as_text=True)
+
+
+def test_ontology_and_shapes(client):
+    r = client.get("/ontology", headers={"Accept": "text/html"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert 'id="Cluster"' in html and "Usage note:" in html
+    assert "Innovation and R&amp;D driven cluster development" in html
+    ttl = client.get("/ontology", headers={"Accept": "text/turtle"})
+    assert ttl.mimetype == "text/turtle" and b"cpo:Cluster" in ttl.data
+    assert client.get("/ontology.jsonld").mimetype == "application/ld+json"
+    assert client.get("/ontology.exe").status_code == 404
+    assert client.get("/shapes", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get("/shapes.ttl").mimetype == "text/turtle"
+
+
+def test_query_catalog_and_page(client):
+    r = client.get("/queries")
+    assert r.status_code == 200 and b'href="/queries/overview"' in r.data
+    page = client.get("/queries/overview", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<select id="p-country" name="country">' in html
+    assert '<option value="https://w3id.org/clusterpolisee/id/country/ITA">' in html
+    assert 'id="stable-url"' in html and 'id="sparql-text"' in html
+    csv_ = client.get("/queries/overview.csv")
+    assert csv_.status_code == 200 and csv_.mimetype == "text/csv"
+    assert csv_.get_data(as_text=True).startswith("country,countryLabel,theme,themeLabel")
+    js = client.get("/queries/overview", headers={"Accept": "application/sparql-results+json"})
+    assert js.status_code == 200 and js.get_json(force=True)["head"]["vars"][0] == "country"
+    assert client.get("/queries/overview.ttl").status_code == 404
+    assert client.get("/queries/nope").status_code == 404
+
+
+def test_query_parameter_errors(client):
+    r = client.get(
+        "/queries/overview",
+        query_string={"country": "javascript:alert(1)"},
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 400
+    assert "must be an http(s) IRI" in r.get_data(as_text=True)
+    bad = client.get("/queries/overview.csv", query_string={"bogus": "1"})
+    assert bad.status_code == 400 and b"unknown parameter" in bad.data
+
+
+def test_submit_needs_csrf_and_own_token(app, client):
+    form = client.get("/submit")
+    assert form.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.get_data(as_text=True))[1]
+    data = {"file": (io.BytesIO(b"<a:b> <a:c> <a:d> ."), "x.nt")}
+    no_csrf = client.post("/submit", data={**data, "token": "x"})
+    assert no_csrf.status_code == 400 and b"CSRF" in no_csrf.data
+    bad = client.post(
+        "/submit", data={"csrf_token": csrf, "token": "wrong", "file": (io.BytesIO(b""), "x.nt")}
+    )
+    assert bad.status_code == 403
+    tok = tokens.create(__import__("pathlib").Path(app.config["TOKENS_FILE"]), "veneto-region")
+    other = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf,
+            "token": tok,
+            "partner": "marche-region",
+            "file": (io.BytesIO(b"x"), "x.nt"),
+        },
+    )
+    assert other.status_code == 403
+    assert b"belongs to partner" in other.data
+    stored = __import__("pathlib").Path(app.config["TOKENS_FILE"]).read_text()
+    assert tok not in stored  # hashed at rest
+
+
+def test_errors_never_show_tracebacks(client):
+    r = client.get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT -1"})
+    assert r.status_code == 400
+    assert "Traceback" not in r.get_data(as_text=True)
+
+
+def test_query_page_chart_map_and_escaping(client):
+    over = client.get("/queries/overview", headers={"Accept": "text/html"})
+    html = over.get_data(as_text=True)
+    assert 'id="chart"' in html and "Romania" in html
+    assert "New skills and jobs creation" in html
+    page = client.get("/queries/clusters", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'id="result-map"' in html
+    assert 'href="/id/region/RO21" class="marker"' in html
+    assert 'href="/id/region/ITI3" class="marker"' in html
+    assert 'href="/id/partner/nerda/cluster/textile"' in html
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_query_paging(app, client):
+    app.config["PAGE_SIZE"] = 5
+    try:
+        first = client.get("/queries/regions-by-maturity", headers={"Accept": "text/html"})
+        html = first.get_data(as_text=True)
+        assert "page 1 of" in html and 'rel="next"' in html
+        nxt = re.search(r'href="([^"]+)" rel="next"', html)[1].replace("&amp;", "&")
+        second = client.get(nxt, headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert "page 2 of" in second and 'rel="prev"' in second
+    finally:
+        app.config["PAGE_SIZE"] = 100
+
+
+def test_home_map_of_partner_regions(client):
+    html = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="partner-map"' in html
+    assert html.count('class="marker"') >= 10
+    assert 'href="/id/region/ITI3" class="marker"' in html
+
+
+def test_conditional_get(client):
+    first = client.get("/id/region/ITI3.ttl")
+    etag = first.headers["ETag"]
+    again = client.get("/id/region/ITI3.ttl", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/ontology",
+        "/shapes",
+        "/queries",
+        "/queries/clusters",
+        "/id/region/ITI3",
+        "/id/country/ITA",
+        EVIL_PAGE,
+        "/sparql",
+        "/graph/reference",
+        "/submit",
+    ],
+)
+def test_every_external_link_is_marked_and_safe(client, url):
+    html = client.get(url, headers={"Accept": "text/html"}).get_data(as_text=True)
+    links = re.findall(r"<a\s[^>]*>", html)
+    assert links
+    for tag in links:
+        target = re.search(r'href="([^"]*)"', tag)[1]
+        assert target.startswith(("/", "http://", "https://", "#", "?")), tag
+        if target.startswith("http"):
+            assert 'rel="noopener nofollow"' in tag, tag
+
+
+def test_named_graph_pages(client):
+    page = client.get("/graph/reference", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.search(r'id="graph-size">\d{3,} triples', html)
+    nt = client.get("/graph/partner/nerda.nt")
+    assert nt.status_code == 200 and nt.mimetype == "application/n-triples"
+    assert len(nt.get_data(as_text=True).strip().splitlines()) == 6  # the DEMO triples
+    assert client.get("/graph/nope").status_code == 404
+    # graph IRIs in results link to these pages
+    r = client.get(
+        "/sparql",
+        query_string={"query": "SELECT DISTINCT ?g { GRAPH ?g {?s ?p ?o}}", "format": "html"},
+    )
+    assert 'href="/graph/reference"' in r.get_data(as_text=True)

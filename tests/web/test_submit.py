@@ -1,0 +1,172 @@
+"""Partner uploads through /submit against their own store: tokens, CSRF, reports, browser."""
+
+import io
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import waitress
+from flask import Flask
+
+from clusterpolisee import paths
+from webapp import close_app, tokens
+
+from ..conftest import run_cli
+from .conftest import free_port, make_app
+from .test_browser import ARGS, CHROMIUM, shot
+
+VALID = paths.PARTNERS_DIR / "marche-region.ttl"
+INVALID = b"""@prefix cpo: <https://w3id.org/clusterpolisee/ontology#> .
+<https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/x> a cpo:Cluster ."""
+
+
+def a_cluster_of(path: Path) -> tuple[str, str]:
+    """The local path and English label of one cluster the file describes."""
+    with path.open("rb") as fh:
+        quads = list(ox.parse(fh, format=ox.RdfFormat.TURTLE))
+    clusters = [q.subject for q in quads if q.object.value.endswith("ontology#Cluster")]
+    for q in quads:
+        label = q.predicate.value.endswith("#label") and q.object.language == "en"
+        if q.subject == clusters[0] and label:
+            return "/id/" + q.subject.value.split("/id/", 1)[1], q.object.value
+    raise AssertionError(f"no labelled cluster in {path}")
+
+
+@pytest.fixture(scope="module")
+def sub_app(tmp_path_factory) -> Iterator[Flask]:
+    tmp = tmp_path_factory.mktemp("submit")
+    store = tmp / "store"
+    proc = run_cli("build", "--store", str(store))
+    assert proc.returncode == 0, proc.stderr
+    app = make_app(store, tmp, ARCHIVE=str(tmp / "archive"))
+    yield app
+    close_app(app)
+
+
+@pytest.fixture(scope="module")
+def sub_server(sub_app) -> Iterator[str]:
+    srv = waitress.create_server(sub_app, host="127.0.0.1", port=free_port(), threads=4)
+    threading.Thread(target=srv.run, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+
+
+def token_for(app: Flask, partner: str) -> str:
+    return tokens.create(Path(app.config["TOKENS_FILE"]), partner)
+
+
+def csrf_of(client) -> str:
+    html = client.get("/submit").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def test_valid_upload_is_accepted_and_shows_at_once(sub_app):
+    """The built store already holds the demo data; a changed label shows at once."""
+    client = sub_app.test_client()
+    cluster, label = a_cluster_of(VALID)
+    changed = VALID.read_bytes().replace(
+        f'"{label}"@en'.encode(), f'"{label} (renamed)"@en'.encode(), 1
+    )
+    assert b"(renamed)" in changed
+    before = client.get(cluster, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f"<h1>{label}</h1>" in before
+    r = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf_of(client),
+            "token": token_for(sub_app, "marche-region"),
+            "file": (io.BytesIO(changed), VALID.name),
+        },
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)[-2000:]
+    assert "Accepted for partner <strong>marche-region</strong>" in r.get_data(as_text=True)
+    after = client.get(cluster, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f"<h1>{label} (renamed)</h1>" in after
+    home = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'id="latest"' in home and "/id/partner/marche-region" in home
+
+
+def test_invalid_upload_is_rejected_with_a_report(sub_app):
+    client = sub_app.test_client()
+    r = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf_of(client),
+            "token": token_for(sub_app, "marche-region"),
+            "file": (io.BytesIO(INVALID), "bad.ttl"),
+        },
+    )
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Rejected: nothing was changed" in html and "Violation" in html
+    assert client.get("/id/partner/marche-region/cluster/x").status_code == 404
+
+
+def test_unreadable_and_oversized_uploads(sub_app):
+    client = sub_app.test_client()
+    tok = token_for(sub_app, "marche-region")
+    r = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf_of(client),
+            "token": tok,
+            "file": (io.BytesIO(b"<<< not turtle"), "x.ttl"),
+        },
+    )
+    assert r.status_code == 422 and "Traceback" not in r.get_data(as_text=True)
+    big = io.BytesIO(b"#" * (sub_app.config["MAX_CONTENT_LENGTH"] + 10))
+    r = client.post(
+        "/submit", data={"csrf_token": csrf_of(client), "token": tok, "file": (big, "big.ttl")}
+    )
+    assert r.status_code == 413
+
+
+def test_token_of_another_partner_and_missing_csrf(sub_app):
+    client = sub_app.test_client()
+    tok = token_for(sub_app, "veneto-region")
+    r = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf_of(client),
+            "token": tok,
+            "partner": "marche-region",
+            "file": (io.BytesIO(INVALID), "x.ttl"),
+        },
+    )
+    assert r.status_code == 403
+    r = client.post("/submit", data={"token": tok, "file": (io.BytesIO(INVALID), "x.ttl")})
+    assert r.status_code == 400 and b"CSRF" in r.data
+
+
+def test_csv_templates(sub_app):
+    client = sub_app.test_client()
+    form = client.get("/submit").get_data(as_text=True)
+    assert 'href="/submit/templates/Cluster.csv"' in form
+    r = client.get("/submit/templates/Cluster.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    header = r.get_data(as_text=True).splitlines()[0]
+    assert "numberOfMembers" in header or "number of members" in header.lower()
+    assert client.get("/submit/templates/Nope.csv").status_code == 404
+
+
+def test_upload_in_the_browser(sub_app, sub_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_bytes(INVALID)
+    tok = token_for(sub_app, "marche-region")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        for path, expected in ((bad, "Rejected"), (VALID, "Accepted")):
+            page.goto(sub_server + "/submit")
+            page.fill("#token", tok)
+            page.set_input_files("#file", str(path))
+            page.click("#submit-form button[type=submit]")
+            page.wait_for_selector("#report")
+            assert expected in page.locator("#report").inner_text()
+            shot(page, f"submit-{expected.lower()}")
+        browser.close()

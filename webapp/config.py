@@ -1,0 +1,33 @@
+"""Default settings; ``create_app(config)`` overrides any of them."""
+
+import os
+import secrets
+
+from clusterpolisee import namespaces, paths
+
+DEFAULTS: dict = {
+    "STORE_PATH": str(paths.DEFAULT_STORE),
+    # IRIs {BASE}id/... are answered under /id/...
+    "BASE": namespaces.BASE,
+    # Query limits of the public endpoint and every page.
+    "QUERY_TIMEOUT": float(os.environ.get("CLUSTERPOLISEE_QUERY_TIMEOUT", "10")),
+    "ROW_LIMIT": 10000,
+    "PAGE_SIZE": 100,
+    "WORKERS": 3,
+    # Address-space cap of each query worker (MB); a query that needs more ends its worker.
+    "WORKER_MEMORY_MB": 4096,
+    "CACHE_SIZE": 256,
+    # Rendered pages kept per data version (0 turns the page cache off).
+    "PAGE_CACHE_SIZE": 512,
+    # SERVICE endpoints a federated query may call (exact IRIs).
+    "SERVICE_ALLOWLIST": (),
+    # The serving process is the one writer (uploads); False opens the store read-only.
+    "WRITABLE": True,
+    "TOKENS_FILE": str(paths.ROOT / "var" / "tokens.json"),
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # The session holds only the CSRF token of the upload form.
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    # Signs the session cookie; random per process unless set (forms then expire on restart).
+    "SECRET_KEY": os.environ.get("CLUSTERPOLISEE_SECRET_KEY") or secrets.token_hex(32),
+}

@@ -1,0 +1,205 @@
+"""Output formats, registered once: every result page gets them by suffix and by Accept.
+
+A format applies to one or more result kinds: 'select' / 'ask' (SPARQL results) and
+'graph' (RDF triples). ``negotiate`` picks one from a URL suffix or the Accept header.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+import pyoxigraph as ox
+from werkzeug.datastructures import MIMEAccept
+
+from .database import Result
+
+PREFIXES = {
+    "cpo": "https://w3id.org/clusterpolisee/ontology#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "http://schema.org/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "m8g": "http://data.europa.eu/m8g/",
+}
+
+
+@dataclass(frozen=True)
+class Format:
+    suffix: str
+    mimetype: str
+    kinds: frozenset[str]
+    render: Callable[[Result], bytes] | None  # None: HTML, rendered by the view
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_html(self) -> bool:
+        return self.render is None
+
+
+def _term_json(t: ox.NamedNode | ox.Literal | ox.BlankNode) -> dict:
+    if isinstance(t, ox.NamedNode):
+        return {"type": "uri", "value": t.value}
+    if isinstance(t, ox.BlankNode):
+        return {"type": "bnode", "value": t.value}
+    out = {"type": "literal", "value": t.value}
+    if t.language:
+        out["xml:lang"] = t.language
+    elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        out["datatype"] = t.datatype.value
+    return out
+
+
+def sparql_json(r: Result) -> bytes:
+    doc: dict = {"head": {"vars": r.vars} if r.kind == "select" else {}}
+    if r.kind == "ask":
+        doc["boolean"] = r.boolean
+    else:
+        doc["results"] = {
+            "bindings": [
+                {v: _term_json(t) for v, t in zip(r.vars, row, strict=True) if t is not None}
+                for row in r.rows
+            ]
+        }
+    if r.truncated:
+        doc["truncated"] = True
+        doc["rowLimit"] = r.limit
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _term_xml(t: ox.NamedNode | ox.Literal | ox.BlankNode) -> str:
+    if isinstance(t, ox.NamedNode):
+        return f"<uri>{escape(t.value)}</uri>"
+    if isinstance(t, ox.BlankNode):
+        return f"<bnode>{escape(t.value)}</bnode>"
+    if t.language:
+        return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
+    if t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
+    return f"<literal>{escape(t.value)}</literal>"
+
+
+def sparql_xml(r: Result) -> bytes:
+    out = [
+        '<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">',
+        "<head>",
+    ]
+    out += [f"<variable name={quoteattr(v)}/>" for v in r.vars]
+    out.append("</head>")
+    if r.kind == "ask":
+        out.append(f"<boolean>{'true' if r.boolean else 'false'}</boolean>")
+    else:
+        out.append("<results>")
+        for row in r.rows:
+            out.append("<result>")
+            out += [
+                f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>"
+                for v, t in zip(r.vars, row, strict=True)
+                if t is not None
+            ]
+            out.append("</result>")
+        out.append("</results>")
+    out.append("</sparql>\n")
+    return "\n".join(out).encode()
+
+
+def _plain(t: object) -> str:
+    if t is None:
+        return ""
+    if isinstance(t, ox.BlankNode):
+        return f"_:{t.value}"
+    return t.value
+
+
+def sparql_csv(r: Result) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    if r.kind == "ask":
+        w.writerow(["boolean"])
+        w.writerow(["true" if r.boolean else "false"])
+    else:
+        w.writerow(r.vars)
+        w.writerows([_plain(t) for t in row] for row in r.rows)
+    return buf.getvalue().encode()
+
+
+def sparql_tsv(r: Result) -> bytes:
+    if r.kind == "ask":
+        return f"?boolean\n{'true' if r.boolean else 'false'}\n".encode()
+    lines = ["\t".join(f"?{v}" for v in r.vars)]
+    lines += ["\t".join("" if t is None else str(t) for t in row) for row in r.rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _rdf(fmt: ox.RdfFormat) -> Callable[[Result], bytes]:
+    def render(r: Result) -> bytes:
+        return serialize_triples(r.triples, fmt)
+
+    return render
+
+
+def serialize_triples(triples: list[ox.Triple], fmt: ox.RdfFormat) -> bytes:
+    prefixes = PREFIXES if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
+    return ox.serialize(triples, format=fmt, prefixes=prefixes) or b""
+
+
+RESULTS = frozenset({"select", "ask"})
+GRAPH = frozenset({"graph"})
+ALL = RESULTS | GRAPH
+
+FORMATS: list[Format] = [
+    Format("html", "text/html", ALL, None, ("application/xhtml+xml",)),
+    Format("json", "application/sparql-results+json", RESULTS, sparql_json, ("application/json",)),
+    Format("xml", "application/sparql-results+xml", RESULTS, sparql_xml, ("application/xml",)),
+    Format("csv", "text/csv", RESULTS, sparql_csv),
+    Format("tsv", "text/tab-separated-values", RESULTS, sparql_tsv),
+    Format("ttl", "text/turtle", GRAPH, _rdf(ox.RdfFormat.TURTLE), ("application/x-turtle",)),
+    Format("nt", "application/n-triples", GRAPH, _rdf(ox.RdfFormat.N_TRIPLES), ("text/plain",)),
+    Format(
+        "jsonld", "application/ld+json", GRAPH, _rdf(ox.RdfFormat.JSON_LD), ("application/json",)
+    ),
+    Format("rdf", "application/rdf+xml", GRAPH, _rdf(ox.RdfFormat.RDF_XML), ("application/xml",)),
+]
+BY_SUFFIX = {f.suffix: f for f in FORMATS}
+
+
+def suffixes(kind: str) -> list[str]:
+    """The download suffixes that apply to a result kind (HTML excluded)."""
+    return [f.suffix for f in FORMATS if kind in f.kinds and not f.is_html]
+
+
+def by_suffix(suffix: str, kind: str) -> Format | None:
+    fmt = BY_SUFFIX.get(suffix)
+    return fmt if fmt is not None and kind in fmt.kinds else None
+
+
+def negotiate(accept: MIMEAccept, kind: str, default: str) -> Format | None:
+    """The best format for ``kind`` under the Accept header; None when nothing fits (406).
+
+    On a tie (e.g. ``*/*``) the ``default`` format wins, because it is offered first."""
+    ordered = [BY_SUFFIX[default]] if kind in BY_SUFFIX[default].kinds else []
+    ordered += [f for f in FORMATS if kind in f.kinds and f not in ordered]
+    offers: dict[str, Format] = {}
+    for f in ordered:
+        for mt in (f.mimetype, *f.aliases):
+            offers.setdefault(mt, f)
+    if not accept:
+        return ordered[0] if ordered else None
+    best = accept.best_match(list(offers), default=None)
+    return offers[best] if best is not None else None
+
+
+def render(fmt: Format, result: Result) -> tuple[bytes, str]:
+    """Body and Content-Type for a non-HTML format."""
+    assert fmt.render is not None
+    charset = "; charset=utf-8" if fmt.suffix != "rdf" else ""
+    return fmt.render(result), fmt.mimetype + charset

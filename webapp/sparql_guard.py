@@ -1,0 +1,97 @@
+"""Decide whether a SPARQL text may run on the public endpoint, from its parse tree.
+
+Read-only: an update (INSERT, DELETE, LOAD, CLEAR, ...) is refused, and so is SERVICE unless
+its endpoint is on the allow-list. The decision is made on rdflib's parse of the query, so
+comments and string literals that merely contain such words do not matter.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyparsing import ParseBaseException, ParseResults
+from rdflib import URIRef
+from rdflib.plugins.sparql import parser
+from rdflib.plugins.sparql.algebra import translatePrologue
+from rdflib.plugins.sparql.parserutils import CompValue
+
+MAX_QUERY_CHARS = 100_000
+KINDS = {
+    "SelectQuery": "select",
+    "AskQuery": "ask",
+    "ConstructQuery": "construct",
+    "DescribeQuery": "describe",
+}
+
+
+@dataclass(frozen=True)
+class QueryRefused(Exception):
+    """The query is not accepted; ``status`` 400 (malformed) or 403 (not allowed)."""
+
+    status: int
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _position(exc: ParseBaseException) -> str:
+    return f"line {exc.lineno}, column {exc.col}: {exc.msg}"
+
+
+def _refuse_update(text: str) -> None:
+    """If the text is a SPARQL Update, refuse it as such (403)."""
+    try:
+        update = parser.parseUpdate(text)
+    except (ParseBaseException, RecursionError, ValueError):
+        return
+    ops = [getattr(r, "name", "update") for r in update.get("request", [])]
+    if ops:
+        names = ", ".join(sorted({re.sub(r"(?<=[a-z])(?=[A-Z])", " ", op).upper() for op in ops}))
+        raise QueryRefused(
+            403, f"SPARQL Update ({names}) is not allowed: this endpoint is read-only"
+        )
+
+
+def _walk(node: object):
+    if isinstance(node, CompValue):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list | tuple | ParseResults):
+        for value in node:
+            yield from _walk(value)
+
+
+@lru_cache(maxsize=1024)
+def check_query(text: str, allowlist: tuple[str, ...] = ()) -> str:
+    """Return the query kind ('select', 'ask', 'construct', 'describe') or raise QueryRefused."""
+    if not text.strip():
+        raise QueryRefused(400, "the query is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryRefused(400, f"the query is longer than {MAX_QUERY_CHARS} characters")
+    try:
+        parsed = parser.parseQuery(text)
+    except ParseBaseException as exc:
+        _refuse_update(text)
+        raise QueryRefused(400, f"syntax error at {_position(exc)}") from None
+    except RecursionError:
+        raise QueryRefused(400, "the query is nested too deeply") from None
+    prologue = translatePrologue(parsed[0], None)
+    for node in _walk(parsed):
+        if node.name == "ServiceGraphPattern":
+            _check_service(node.get("term"), prologue, allowlist)
+    return KINDS.get(parsed[1].name, "select")
+
+
+def _check_service(term: object, prologue: object, allowlist: tuple[str, ...]) -> None:
+    if isinstance(term, CompValue):
+        term = prologue.absolutize(term)
+    if not isinstance(term, URIRef):
+        raise QueryRefused(403, "SERVICE with a variable endpoint is not allowed")
+    if str(term) not in allowlist:
+        raise QueryRefused(
+            403,
+            f"SERVICE <{term}> is not allowed: federated queries may only "
+            "call endpoints on this server's allow-list",
+        )

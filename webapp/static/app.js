@@ -1,0 +1,38 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  var query = document.getElementById("query");
+  if (query) {
+    // Ctrl/Cmd+Enter runs the query; Tab inserts two spaces.
+    query.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        query.form.submit();
+      } else if (ev.key === "Tab" && !ev.shiftKey) {
+        ev.preventDefault();
+        var s = query.selectionStart;
+        query.value = query.value.slice(0, s) + "  " + query.value.slice(query.selectionEnd);
+        query.selectionStart = query.selectionEnd = s + 2;
+      }
+    });
+    document.querySelectorAll("button.add-prefix").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var line = btn.getAttribute("data-prefix");
+        if (query.value.indexOf(line) === -1) {
+          query.value = line + "\n" + query.value;
+        }
+        query.focus();
+      });
+    });
+  }
+  // Chart bars and map points: show the value on hover/focus in a status line.
+  document.querySelectorAll("svg.chart, svg.map").forEach(function (svg) {
+    var out = svg.parentNode.querySelector(".chart-status");
+    if (!out) { return; }
+    svg.querySelectorAll("[data-info]").forEach(function (el) {
+      var show = function () { out.textContent = el.getAttribute("data-info"); };
+      el.addEventListener("mouseenter", show);
+      el.addEventListener("focus", show);
+    });
+  });
+})();

@@ -1,0 +1,75 @@
+"""Every URL the app makes, and the mapping between our IRIs and local URLs, in one place.
+
+The app answers for ``{base}id/...`` under ``/id/...`` and for the ontology namespace under
+``/ontology``; ``base`` is configurable (config ``BASE``), so a local deployment dereferences
+the same IRIs. Only http(s) IRIs ever become links.
+"""
+
+from urllib.parse import quote, urlencode
+
+import pyoxigraph as ox
+from flask import current_app, request, url_for
+
+ONTOLOGY_NS = "https://w3id.org/clusterpolisee/ontology#"
+ONTOLOGY_IRI = "https://w3id.org/clusterpolisee/ontology"
+SAFE_SCHEMES = ("http://", "https://")
+
+
+def base() -> str:
+    return current_app.config["BASE"]
+
+
+def id_prefix() -> str:
+    return base() + "id/"
+
+
+def path_to_iri(path: str) -> str:
+    """The IRI a local /id/<path> stands for."""
+    return id_prefix() + path
+
+
+def local_url(iri: str) -> str | None:
+    """The local page for one of our IRIs, or None when the IRI is not ours."""
+    prefix = id_prefix()
+    if iri.startswith(prefix):
+        # the same URL url_for("resource.page") builds, without its per-call cost
+        return request.script_root + "/id/" + quote(iri[len(prefix) :], safe="/-_.~!$&'()*+,;=:@")
+    graphs = base() + "graph/"
+    if iri.startswith(graphs):
+        return request.script_root + "/graph/" + quote(iri[len(graphs) :], safe="/-_.~")
+    if iri.startswith(ONTOLOGY_NS):
+        return request.script_root + "/ontology#" + quote(iri[len(ONTOLOGY_NS) :], safe="-_.~")
+    if iri == ONTOLOGY_IRI:
+        return request.script_root + "/ontology"
+    return None
+
+
+def href(iri: str) -> str | None:
+    """The link target for an IRI: a local page for ours, the IRI for other http(s) ones,
+    None for any other scheme (javascript:, data:, urn:, ...), which is shown as text."""
+    local = local_url(iri)
+    if local is not None:
+        return local
+    return iri if iri.lower().startswith(SAFE_SCHEMES) else None
+
+
+def term_href(term: object) -> str | None:
+    return href(term.value) if isinstance(term, ox.NamedNode) else None
+
+
+def is_external(iri: str) -> bool:
+    return local_url(iri) is None
+
+
+def query_url(name: str, params: dict[str, str], suffix: str | None = None) -> str:
+    """Stable URL of a stored query's result with the given parameters."""
+    path = url_for("queries.query", name=name) + (f".{suffix}" if suffix else "")
+    clean = {k: v for k, v in sorted(params.items()) if v not in ("", None)}
+    return path + ("?" + urlencode(clean) if clean else "")
+
+
+def sparql_url(query: str, suffix: str | None = None) -> str:
+    args = {"query": query}
+    if suffix:
+        args["format"] = suffix
+    return url_for("sparql.endpoint") + "?" + urlencode(args)

@@ -1,0 +1,106 @@
+"""/queries: the catalog of stored questions; /queries/<name>: form, results, downloads."""
+
+from functools import lru_cache
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from clusterpolisee.catalog import Catalog, ParameterError, load_catalog
+
+from .. import maps, renderer, url_builder
+from ..access import RESULT_KIND, EngineStore, db, download
+from ..charts import bar_chart
+from ..errors import error_response
+from ..pagecache import cached_page
+from ..present import pick_label
+
+bp = Blueprint("queries", __name__)
+RESERVED = {"page"}
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@bp.route("/queries")
+def index():
+    cat = catalog()
+    tag = request.args.get("tag", "")
+    shown = [q for q in cat.queries.values() if not tag or tag in q.tags]
+    return render_template("queries.html", queries=shown, tags=cat.tags, tag=tag)
+
+
+@bp.route("/queries/<name>")
+@bp.route("/queries/<name>.<suffix>")
+@cached_page
+def query(name: str, suffix: str | None = None):
+    q = catalog().queries.get(name)
+    if q is None:
+        abort(404, f"no stored query named {name!r}")
+    kind = RESULT_KIND[q.kind]
+    fmt = _format(kind, suffix)
+    if fmt is None:
+        return error_response(
+            406, "Not Acceptable", "offered: html, " + ", ".join(renderer.suffixes(kind))
+        )
+    raw = {k: v for k, v in request.args.items() if k not in RESERVED}
+    store = EngineStore()
+    try:
+        values = q.bind(raw, store)
+    except ParameterError as exc:
+        if not fmt.is_html:
+            return error_response(400, "Bad parameter", str(exc))
+        return _page(q, raw, store, None, str(exc)), 400
+    result = db().query(q.bound_text(values), labels=True, trusted=True)
+    if not fmt.is_html:
+        return download(fmt, result)
+    return _page(q, raw, store, result, None)
+
+
+def _format(kind: str, suffix: str | None) -> renderer.Format | None:
+    if suffix is None:
+        return renderer.negotiate(request.accept_mimetypes, kind, "html")
+    fmt = renderer.by_suffix(suffix, kind)
+    if fmt is None:
+        abort(404, f"no .{suffix} format for this query; use " + ", ".join(renderer.suffixes(kind)))
+    return fmt
+
+
+def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None):
+    size = current_app.config["PAGE_SIZE"]
+    page = _page_number()
+    rows = result.rows[(page - 1) * size : page * size] if result else []
+    pages = max(1, -(-len(result.rows) // size)) if result else 1
+    params = [(p, p.options(store), raw.get(p.name, p.default or "")) for p in q.params]
+    return render_template(
+        "query.html",
+        q=q,
+        params=params,
+        result=result,
+        rows=rows,
+        page=page,
+        pages=pages,
+        error=error,
+        chart=bar_chart(result.vars, result.rows) if result else None,
+        region_map=_map(result),
+        downloads=[
+            (s, url_builder.query_url(q.name, raw, s))
+            for s in renderer.suffixes(RESULT_KIND[q.kind])
+        ],
+        page_url=lambda n: url_builder.query_url(q.name, {**raw, "page": str(n)}),
+        stable_url=url_builder.query_url(q.name, raw),
+    )
+
+
+def _map(result):
+    if result is None or result.kind != "select":
+        return None
+    prefix = url_builder.id_prefix() + "region/"
+    return maps.from_result(result.vars, result.rows, result.labels, prefix, pick_label)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1

@@ -1,0 +1,124 @@
+"""/id/...: every IRI of ours dereferences, as HTML or as RDF by Accept or suffix."""
+
+from collections import defaultdict
+
+import pyoxigraph as ox
+from flask import Blueprint, abort, render_template, request
+
+from .. import renderer, url_builder
+from ..access import db, download
+from ..database import Result
+from ..errors import error_response
+from ..pagecache import cached_page
+from ..present import pick_label
+
+bp = Blueprint("resource", __name__)
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+LINK_PREDICATES = {
+    "http://www.w3.org/2004/02/skos/core#exactMatch",
+    "http://www.w3.org/2004/02/skos/core#closeMatch",
+    "http://www.w3.org/2000/01/rdf-schema#seeAlso",
+    "http://schema.org/url",
+    "http://www.w3.org/2002/07/owl#sameAs",
+    "https://w3id.org/clusterpolisee/ontology#sector",
+}
+DESCRIPTION = (
+    "http://purl.org/dc/terms/description",
+    "http://www.w3.org/2004/02/skos/core#definition",
+)
+MAX_PATH = 500
+DATASETS = {
+    "http://data.europa.eu/nuts/code/": "NUTS (Eurostat)",
+    "http://publications.europa.eu/resource/authority/country/": "EU country authority table",
+    "http://www.wikidata.org/entity/": "Wikidata",
+    "http://data.europa.eu/ux2/nace2/": "NACE Rev. 2",
+    "https://reporting.clustercollaboration.eu/": "European Cluster Collaboration Platform",
+}
+
+
+def dataset_of(iri: str) -> str:
+    return next((name for ns, name in DATASETS.items() if iri.startswith(ns)), "web page")
+
+
+def split_suffix(path: str) -> tuple[str, str | None]:
+    stem, dot, suffix = path.rpartition(".")
+    if dot and suffix in renderer.BY_SUFFIX and "/" not in suffix:
+        return stem, suffix
+    return path, None
+
+
+@bp.route("/id/<path:path>")
+@cached_page
+def page(path: str):
+    if len(path) > MAX_PATH:
+        abort(404)
+    path, suffix = split_suffix(path)
+    iri = url_builder.path_to_iri(path)
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        abort(404, "this is not an IRI of the knowledge graph")
+    data = db().describe(iri)
+    if not data["out"] and not data["in"]:
+        abort(404, f"nothing is known about {iri}")
+    if suffix:
+        fmt = renderer.by_suffix(suffix, "graph") or renderer.by_suffix(suffix, "select")
+        if fmt is None or "graph" not in fmt.kinds:
+            abort(404, f"no .{suffix} view of a resource; use .ttl, .nt, .jsonld or .rdf")
+    else:
+        fmt = renderer.negotiate(request.accept_mimetypes, "graph", "html")
+    if fmt is None:
+        return error_response(
+            406,
+            "Not Acceptable",
+            "resources are available as HTML, Turtle, N-Triples, JSON-LD and RDF/XML",
+        )
+    if not fmt.is_html:
+        result = Result(kind="graph", triples=data["out"], truncated=data["truncated"])
+        return download(fmt, result, {"Link": f'<{iri}>; rel="canonical"'})
+    return _html(iri, path, data)
+
+
+def _html(iri: str, path: str, data: dict):
+    labels = data["labels"]
+    types = [t.object for t in data["out"] if t.predicate.value == RDF_TYPE]
+    props: dict[ox.NamedNode, list] = defaultdict(list)
+    for t in data["out"]:
+        if t.predicate.value != RDF_TYPE:
+            props[t.predicate].append(t.object)
+    incoming: dict[ox.NamedNode, list] = defaultdict(list)
+    for t in data["in"]:
+        incoming[t.predicate].append(t.subject)
+    links = [
+        t.object
+        for t in data["out"]
+        if t.predicate.value in LINK_PREDICATES
+        and isinstance(t.object, ox.NamedNode)
+        and url_builder.href(t.object.value)
+    ]
+    descriptions = _in_language([t.object for t in data["out"] if t.predicate.value in DESCRIPTION])
+
+    def by_label(item):
+        return (pick_label(labels.get(item[0].value)) or item[0].value).lower()
+
+    return render_template(
+        "resource.html",
+        dataset_of=dataset_of,
+        iri=iri,
+        path=path,
+        labels=labels,
+        label=pick_label(labels.get(iri)) or iri,
+        types=types,
+        description=descriptions,
+        props=sorted(props.items(), key=by_label),
+        incoming=sorted(incoming.items(), key=by_label),
+        links=links,
+        truncated=data["truncated"],
+        suffixes=renderer.suffixes("graph"),
+    )
+
+
+def _in_language(literals: list) -> str | None:
+    by_lang = {(x.language or ""): x.value for x in literals if isinstance(x, ox.Literal)}
+    return pick_label(by_lang)

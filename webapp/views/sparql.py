@@ -1,0 +1,142 @@
+"""/sparql: the SPARQL 1.1 Protocol endpoint, its service description and editor page."""
+
+import re
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+
+from .. import renderer
+from ..access import db, download
+from ..database import EngineError, Result
+from ..errors import error_response
+from ..sparql_guard import QueryRefused
+from . import examples
+
+bp = Blueprint("sparql", __name__)
+SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/sparql$")
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Accept, Content-Type",
+    "Access-Control-Expose-Headers": "X-Result-Truncated, X-Row-Limit",
+    "Access-Control-Max-Age": "3600",
+}
+# Values of the non-standard 'format' / 'output' parameters that clients such as
+# SPARQLWrapper send, mapped to our suffixes.
+FORMAT_PARAM = {
+    "json": "json",
+    "xml": "xml",
+    "csv": "csv",
+    "tsv": "tsv",
+    "turtle": "ttl",
+    "ttl": "ttl",
+    "n3": "ttl",
+    "nt": "nt",
+    "ntriples": "nt",
+    "json-ld": "jsonld",
+    "jsonld": "jsonld",
+    "rdf+xml": "rdf",
+    "rdf": "rdf",
+    "html": "html",
+}
+
+
+@bp.after_request
+def cors(resp: Response) -> Response:
+    resp.headers.update(CORS)
+    return resp
+
+
+@bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint():
+    if request.method == "OPTIONS":
+        return Response(status=204)
+    text = _query_text()
+    if text is None:
+        return _no_query()
+    try:
+        result = db().query(text)
+    except (QueryRefused, EngineError) as exc:
+        wanted = _format("select")
+        if wanted is not None and wanted.is_html:
+            return _editor(text, None, exc.message), exc.status
+        raise
+    kind = result.kind
+    fmt = _format(kind)
+    if fmt is None:
+        return error_response(
+            406,
+            "Not Acceptable",
+            "no offered format matches the Accept "
+            f"header; offered: {', '.join(renderer.suffixes(kind))}",
+        )
+    if fmt.is_html:
+        return _editor(text, result)
+    return download(fmt, result)
+
+
+def _query_text() -> str | None:
+    """The query of a protocol request, None when there is none (GET: service description)."""
+    if "update" in request.values:
+        raise QueryRefused(403, "SPARQL Update is not allowed: this endpoint is read-only")
+    if request.values.get("default-graph-uri") or request.values.get("named-graph-uri"):
+        raise QueryRefused(
+            400,
+            "default-graph-uri and named-graph-uri are not supported; the default graph is "
+            "the union of all graphs (use GRAPH or FROM in the query)",
+        )
+    if request.method == "POST" and request.mimetype == "application/sparql-query":
+        return request.get_data(as_text=True)
+    text = request.values.get("query")
+    if text is None and request.method == "POST":
+        raise QueryRefused(
+            400,
+            "no query: send it as the 'query' form field or as an application/sparql-query body",
+        )
+    return text
+
+
+def _format(kind: str) -> renderer.Format | None:
+    wanted = request.values.get("format") or request.values.get("output")
+    if wanted:
+        suffix = FORMAT_PARAM.get(wanted.lower())
+        fmt = renderer.by_suffix(suffix, kind) if suffix else None
+        if fmt is None:
+            for f in renderer.FORMATS:
+                if kind in f.kinds and wanted.lower() in (f.mimetype, *f.aliases):
+                    return f
+            abort(
+                400,
+                f"unknown format {wanted[:40]!r}; use one of {', '.join(renderer.suffixes(kind))}",
+            )
+        return fmt
+    default = "ttl" if kind == "graph" else "json"
+    return renderer.negotiate(request.accept_mimetypes, kind, default)
+
+
+def _no_query():
+    best = request.accept_mimetypes.best_match(["text/turtle", "text/html"])
+    if best == "text/html":
+        return _editor(examples.DEFAULT_QUERY, None)
+    endpoint = url_for(".endpoint", _external=True)
+    if not SAFE_URL.match(endpoint):
+        endpoint = "/sparql"
+    body = render_template(
+        "service.ttl",
+        endpoint=endpoint,
+        formats=renderer.FORMATS,
+        federated=bool(db().service_allowlist),
+    )
+    return Response(body, mimetype="text/turtle")
+
+
+def _editor(text: str, result: Result | None, error: str | None = None):
+    return render_template(
+        "sparql.html",
+        query=text,
+        result=result,
+        prefixes=examples.prefixes(),
+        examples=examples.examples(),
+        suffixes=renderer.suffixes(result.kind) if result else [],
+        error=error,
+    )

@@ -1,0 +1,119 @@
+"""/submit: a partner uploads a file with its token and reads the validation report."""
+
+import hmac
+import secrets
+import threading
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    session,
+)
+
+from .. import tokens
+from ..access import writer
+
+bp = Blueprint("submit", __name__)
+_WRITE_LOCK = threading.Lock()
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        abort(400, "the form's CSRF token is missing or wrong; reload the page and retry")
+
+
+def _template_names() -> list[str]:
+    try:
+        from clusterpolisee.templates import classes
+    except ImportError:
+        return []
+    return sorted({str(c).rsplit("#", 1)[-1] for c in classes().values()})
+
+
+@bp.route("/submit", methods=["GET"])
+def form():
+    return render_template(
+        "submit.html", csrf=_csrf_token(), outcome=None, templates=_template_names()
+    )
+
+
+@bp.route("/submit/templates/<name>.csv")
+def template(name: str):
+    """A CSV template (header and hint row) for one class, derived from the shapes."""
+    if name not in _template_names():
+        abort(404, f"no template for {name[:60]!r}")
+    from clusterpolisee.templates import template_csv
+
+    body = template_csv(name)
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@bp.route("/submit", methods=["POST"])
+def upload():
+    _check_csrf()
+    partner = tokens.partner_for(
+        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
+    )
+    if partner is None:
+        abort(403, "the partner token is not valid")
+    wanted = request.form.get("partner", partner)
+    if wanted != partner:
+        abort(
+            403,
+            f"this token belongs to partner '{partner}'; it cannot replace the graph "
+            f"of '{wanted[:60]}'",
+        )
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        abort(400, "choose a file to upload")
+    store = writer()
+    if store is None:
+        abort(503, "this server is read-only; uploads are disabled")
+    result = _run(store, upload.read(), upload.filename, partner)
+    status = 200 if result.accepted else 422
+    return render_template(
+        "submit.html",
+        csrf=_csrf_token(),
+        outcome=result,
+        partner=partner,
+        templates=_template_names(),
+    ), status
+
+
+def _materialise(store) -> None:
+    from clusterpolisee.reasoning.materialise import materialise
+
+    materialise(store)
+
+
+def _run(store, data: bytes, filename: str, partner: str):
+    """The library's submission pipeline, one upload at a time (one writer)."""
+    try:
+        from clusterpolisee.submissions import SubmissionError, default_archive, submit
+    except ImportError:
+        abort(503, "the submission pipeline is not installed in this version")
+    cfg = current_app.config
+    archive = Path(cfg.get("ARCHIVE") or default_archive(cfg["STORE_PATH"]))
+    with _WRITE_LOCK:
+        try:
+            return submit(store, data, filename, partner, archive, after_commit=_materialise)
+        except SubmissionError as exc:
+            abort(400, str(exc))
+        except ImportError:
+            abort(503, "the validation step is not installed in this version")

@@ -1,0 +1,179 @@
+"""A query worker: a child process that opens the store read-only and answers jobs.
+
+The parent (webapp.database) sends one job at a time through a pipe and kills the process
+when a job runs past its time limit; pyoxigraph has no timeout of its own. A read-only
+opener sees a snapshot as of opening, so the worker reopens when the data version changes.
+"""
+
+import resource
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+import pyoxigraph as ox
+
+from .sparql_guard import QueryRefused, check_query
+
+RECURSION_LIMIT = 60_000
+STACK_BYTES = 512 * 1024 * 1024
+
+LABEL_PREDICATES = (
+    ox.NamedNode("http://www.w3.org/2004/02/skos/core#prefLabel"),
+    ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+)
+Labels = dict[str, dict[str, str]]
+
+
+class Snapshot:
+    """The read-only store at one data version."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.version: str | None = None
+        self.store: ox.Store | None = None
+
+    def at(self, version: str) -> ox.Store:
+        if self.store is None or version != self.version:
+            self.store = None
+            self.store = ox.Store.read_only(self.path)
+            self.version = version
+        return self.store
+
+
+def labels_for(store: ox.Store, iris: set[str]) -> Labels:
+    """Labels by language ('' when untagged) for each IRI, skos:prefLabel before rdfs:label."""
+    out: Labels = {}
+    for iri in iris:
+        node = ox.NamedNode(iri)
+        found: dict[str, str] = {}
+        for pred in LABEL_PREDICATES:
+            for q in store.quads_for_pattern(node, pred, None):
+                if isinstance(q.object, ox.Literal):
+                    found.setdefault(q.object.language or "", q.object.value)
+        if found:
+            out[iri] = found
+    return out
+
+
+def iris_in(terms: list[Any]) -> set[str]:
+    return {t.value for t in terms if isinstance(t, ox.NamedNode)}
+
+
+def run_query(store: ox.Store, job: dict) -> dict:
+    if job.get("allowlist") is not None:
+        check_query(job["text"], tuple(job["allowlist"]))
+    subs = {ox.Variable(k): v for k, v in (job.get("bindings") or {}).items()}
+    result = store.query(job["text"], use_default_graph_as_union=True, substitutions=subs)
+    limit = job["limit"]
+    if isinstance(result, ox.QueryBoolean):
+        return {"kind": "ask", "boolean": bool(result)}
+    if isinstance(result, ox.QuerySolutions):
+        names = [v.value for v in result.variables]
+        rows = []
+        for sol in result:
+            if len(rows) == limit:
+                return finish({"kind": "select", "vars": names, "rows": rows}, True, store, job)
+            rows.append(tuple(sol[n] for n in names))
+        return finish({"kind": "select", "vars": names, "rows": rows}, False, store, job)
+    triples = []
+    for t in result:
+        if len(triples) == limit:
+            return finish({"kind": "graph", "triples": triples}, True, store, job)
+        triples.append(t)
+    return finish({"kind": "graph", "triples": triples}, False, store, job)
+
+
+def finish(payload: dict, truncated: bool, store: ox.Store, job: dict) -> dict:
+    payload["truncated"] = truncated
+    if job.get("labels"):
+        terms = [t for row in payload.get("rows", []) for t in row if t is not None]
+        for t in payload.get("triples", []):
+            terms.extend((t.subject, t.predicate, t.object))
+        payload["labels"] = labels_for(store, iris_in(terms))
+    return payload
+
+
+def describe(store: ox.Store, job: dict) -> dict:
+    """Outgoing and incoming statements about one IRI, with labels for every IRI seen."""
+    node = ox.NamedNode(job["iri"])
+    limit = job["limit"]
+    out = [q.triple for q in _take(store.quads_for_pattern(node, None, None), limit)]
+    incoming = [q.triple for q in _take(store.quads_for_pattern(None, None, node), limit)]
+    terms = [x for t in out + incoming for x in (t.subject, t.predicate, t.object)]
+    return {
+        "out": _dedupe(out),
+        "in": _dedupe(incoming),
+        "labels": labels_for(store, iris_in(terms)),
+        "truncated": len(out) >= limit or len(incoming) >= limit,
+    }
+
+
+def _take(it, limit: int) -> list:
+    out = []
+    for x in it:
+        if len(out) >= limit:
+            break
+        out.append(x)
+    return out
+
+
+def _dedupe(triples: list[ox.Triple]) -> list[ox.Triple]:
+    return list(dict.fromkeys(triples))
+
+
+def graph_job(store: ox.Store, job: dict) -> dict:
+    """The size of one named graph and its first ``limit`` triples."""
+    node = ox.NamedNode(job["iri"])
+    count, triples = 0, []
+    for q in store.quads_for_pattern(None, None, None, node):
+        count += 1
+        if len(triples) < job["limit"]:
+            triples.append(q.triple)
+    return {"count": count, "triples": triples, "truncated": count > len(triples)}
+
+
+def labels_job(store: ox.Store, job: dict) -> dict:
+    return {"labels": labels_for(store, set(job["iris"]))}
+
+
+OPS = {"query": run_query, "describe": describe, "labels": labels_job, "graph": graph_job}
+
+
+def main(conn: Connection, path: str, memory_mb: int = 4096) -> None:
+    """Serve jobs until the pipe closes.
+
+    rdflib's SPARQL parser recurses deeply (about 10 frames per triple pattern), so this
+    process, which is isolated, time-limited and killed when stuck, runs its jobs in a thread
+    with a large stack and a raised recursion limit; its address space is capped so a hungry
+    query ends this worker, not the machine.
+    """
+    if memory_mb > 0:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    threading.stack_size(STACK_BYTES)
+    runner = threading.Thread(target=serve, args=(conn, path))
+    runner.start()
+    runner.join()
+
+
+def serve(conn: Connection, path: str) -> None:
+    snap = Snapshot(path)
+    conn.send(("ready",))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            store = snap.at(job["version"])
+            conn.send(("ok", OPS[job["op"]](store, job)))
+        except QueryRefused as exc:
+            conn.send(("refused", exc.status, exc.message))
+        except SyntaxError as exc:
+            conn.send(("syntax", str(exc)))
+        except MemoryError:
+            conn.send(("error", "the query needed more memory than a worker may use"))
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
