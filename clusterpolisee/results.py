@@ -33,7 +33,8 @@ MEDIA_TYPES = {
 }
 
 
-def _json_term(t: Term) -> dict:
+def term_json(t: Term) -> dict:
+    """One RDF term in the SPARQL 1.1 JSON results format."""
     if isinstance(t, ox.NamedNode):
         return {"type": "uri", "value": t.value}
     if isinstance(t, ox.BlankNode):
@@ -49,20 +50,23 @@ def _json_term(t: Term) -> dict:
 def to_json(result: QueryResult) -> str:
     if result.kind == "ask":
         return json.dumps({"head": {}, "boolean": result.boolean})
-    bindings = [{k: _json_term(v) for k, v in row.items()} for row in result.rows]
+    bindings = [{k: term_json(v) for k, v in row.items()} for row in result.rows]
     return json.dumps(
         {"head": {"vars": result.variables}, "results": {"bindings": bindings}}, ensure_ascii=False
     )
 
 
-def _xml_term(t: Term) -> str:
+def term_xml(t: Term) -> str:
+    """One RDF term in the SPARQL XML results format."""
     if isinstance(t, ox.NamedNode):
         return f"<uri>{escape(t.value)}</uri>"
     if isinstance(t, ox.BlankNode):
         return f"<bnode>{escape(t.value)}</bnode>"
     if t.language:
         return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
-    return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
+    if t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
+        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
+    return f"<literal>{escape(t.value)}</literal>"
 
 
 def to_xml(result: QueryResult) -> str:
@@ -76,7 +80,7 @@ def to_xml(result: QueryResult) -> str:
         out.append("<results>")
         for row in result.rows:
             cells = "".join(
-                f"<binding name={quoteattr(k)}>{_xml_term(v)}</binding>" for k, v in row.items()
+                f"<binding name={quoteattr(k)}>{term_xml(v)}</binding>" for k, v in row.items()
             )
             out.append(f"<result>{cells}</result>")
         out.append("</results>")

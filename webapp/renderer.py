@@ -9,10 +9,12 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
+
+from clusterpolisee.results import term_json, term_xml
 
 from .database import Result
 
@@ -46,19 +48,6 @@ class Format:
         return self.render is None
 
 
-def _term_json(t: ox.NamedNode | ox.Literal | ox.BlankNode) -> dict:
-    if isinstance(t, ox.NamedNode):
-        return {"type": "uri", "value": t.value}
-    if isinstance(t, ox.BlankNode):
-        return {"type": "bnode", "value": t.value}
-    out = {"type": "literal", "value": t.value}
-    if t.language:
-        out["xml:lang"] = t.language
-    elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        out["datatype"] = t.datatype.value
-    return out
-
-
 def sparql_json(r: Result) -> bytes:
     doc: dict = {"head": {"vars": r.vars} if r.kind == "select" else {}}
     if r.kind == "ask":
@@ -66,7 +55,7 @@ def sparql_json(r: Result) -> bytes:
     else:
         doc["results"] = {
             "bindings": [
-                {v: _term_json(t) for v, t in zip(r.vars, row, strict=True) if t is not None}
+                {v: term_json(t) for v, t in zip(r.vars, row, strict=True) if t is not None}
                 for row in r.rows
             ]
         }
@@ -74,18 +63,6 @@ def sparql_json(r: Result) -> bytes:
         doc["truncated"] = True
         doc["rowLimit"] = r.limit
     return json.dumps(doc, ensure_ascii=False).encode()
-
-
-def _term_xml(t: ox.NamedNode | ox.Literal | ox.BlankNode) -> str:
-    if isinstance(t, ox.NamedNode):
-        return f"<uri>{escape(t.value)}</uri>"
-    if isinstance(t, ox.BlankNode):
-        return f"<bnode>{escape(t.value)}</bnode>"
-    if t.language:
-        return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
-    if t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
-    return f"<literal>{escape(t.value)}</literal>"
 
 
 def sparql_xml(r: Result) -> bytes:
@@ -102,7 +79,7 @@ def sparql_xml(r: Result) -> bytes:
         for row in r.rows:
             out.append("<result>")
             out += [
-                f"<binding name={quoteattr(v)}>{_term_xml(t)}</binding>"
+                f"<binding name={quoteattr(v)}>{term_xml(t)}</binding>"
                 for v, t in zip(r.vars, row, strict=True)
                 if t is not None
             ]
