@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from .catalog import Catalog, CatalogError, ParameterError, StoredQuery, load_catalog
+from .catalog import (
+    SERVICE_ALLOW_ENV,
+    Catalog,
+    CatalogError,
+    ParameterError,
+    ServiceNotAllowed,
+    StoredQuery,
+    load_catalog,
+)
 from .execution import execute
 from .results import MEDIA_TYPES, formats_for, render
 from .sparqltext import QuerySyntaxError, inspect
@@ -31,6 +39,7 @@ def _describe(q: StoredQuery) -> dict:
         "description": q.description,
         "tags": q.tags,
         "kind": q.kind,
+        "services": q.services,
         "parameters": [
             {
                 "name": p.name,
@@ -95,20 +104,34 @@ def run_stored(
     limit: int | None,
     store_path: Path,
     timeout: float,
+    allowlist: tuple[str, ...] = (),
 ) -> None:
     cat = _catalog()
+    query = None
     try:
+        query = cat.get(name)
+        query.check_services(allowlist)
         with open_store(str(store_path), read_only=True) as store:
-            query = cat.get(name)
             text = query.bound_text(query.bind(_parse_params(params), store))
             result = execute(store, text, timeout)
     except ParameterError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except StoreError as exc:
+    except ServiceNotAllowed as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except StoreError as exc:
+        click.echo(f"error: {exc}{_remote_hint(query)}", err=True)
+        sys.exit(2)
     _emit(result, fmt, limit)
+
+
+def _remote_hint(query: StoredQuery | None) -> str:
+    """For a federated query, name the endpoints it calls: they may be down or slow."""
+    if query is None or not query.services:
+        return ""
+    names = ", ".join(f"<{s}>" for s in query.services)
+    return f" (the query calls SERVICE {names}; that endpoint may be down, slow or failing)"
 
 
 def run_adhoc(text: str, fmt: str, limit: int | None, store_path: Path, timeout: float) -> None:
@@ -161,7 +184,17 @@ def register(main: click.Group, store_option) -> None:
         type=click.FloatRange(min=0.1),
         default=30.0,
         show_default=True,
-        help="Seconds before the query is stopped.",
+        help="Seconds before the query is stopped (a federated query's remote calls too).",
+    )
+    @click.option(
+        "--allow-service",
+        "allow_service",
+        multiple=True,
+        envvar=SERVICE_ALLOW_ENV,
+        metavar="URL",
+        help="A SPARQL endpoint the stored query may call with SERVICE (repeatable; exact "
+        f"IRI; default: {SERVICE_ALLOW_ENV}, whitespace-separated). Without it a federated "
+        "query is refused.",
     )
     @store_option
     def query_cmd(
@@ -170,14 +203,15 @@ def register(main: click.Group, store_option) -> None:
         fmt: str,
         limit: int | None,
         timeout: float,
+        allow_service: tuple[str, ...],
         store_path: Path,
     ) -> None:
         """Run the stored query NAME (see 'clusterpolisee queries').
 
         Exit 0 ok, 1 bad parameter (the message names it and lists allowed values), 2 query
-        error or timeout.
+        error, timeout, or a SERVICE endpoint not on the allow-list.
         """
-        run_stored(name, params, fmt, limit, store_path, timeout)
+        run_stored(name, params, fmt, limit, store_path, timeout, tuple(allow_service))
 
     @main.command("sparql")
     @click.argument("query", required=False)

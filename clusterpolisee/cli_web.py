@@ -39,8 +39,10 @@ def register(main: click.Group, store_option) -> None:
     @click.option(
         "--allow-service",
         multiple=True,
-        help="A SPARQL endpoint federated queries may call with SERVICE (repeatable; exact "
-        "IRI). Without it SERVICE is refused.",
+        envvar="CLUSTERPOLISEE_SERVICE_ALLOW",
+        help="A SPARQL endpoint federated queries (stored or not) may call with SERVICE "
+        "(repeatable; exact IRI; default: CLUSTERPOLISEE_SERVICE_ALLOW, whitespace-separated). "
+        "Without it SERVICE is refused.",
     )
     def serve(
         store_path: Path,

@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from clusterpolisee.catalog import CatalogError, ParameterError, fold_text, load_catalog, load_query
+from clusterpolisee.catalog import (
+    CatalogError,
+    ParameterError,
+    ServiceNotAllowed,
+    fold_text,
+    load_catalog,
+    load_query,
+)
 from clusterpolisee.sparqltext import inspect
 from clusterpolisee.store import open_store
 
@@ -91,9 +98,13 @@ def test_unknown_parameter_key_and_type(tmp_path):
 def test_query_syntax_error_and_service_are_refused(tmp_path):
     with pytest.raises(CatalogError, match=r"a.rq, line 2: SPARQL syntax error at line 1"):
         load_query(write(tmp_path, "a", "#+ summary: x\nSELECT WHERE { ?s ?p }\n"))
+    # SERVICE loads (nothing is contacted); running it needs the endpoint on the allow-list
     svc = "#+ summary: x\nSELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }\n"
-    with pytest.raises(CatalogError, match="SERVICE is not allowed"):
-        load_query(write(tmp_path, "b", svc))
+    q = load_query(write(tmp_path, "b", svc))
+    assert q.services == ["http://127.0.0.1:9/"]
+    with pytest.raises(ServiceNotAllowed, match="not on this run's allow-list"):
+        q.check_services(())
+    q.check_services(("http://127.0.0.1:9/",))
 
 
 def test_load_catalog_reports_every_broken_file(tmp_path):

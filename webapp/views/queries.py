@@ -4,11 +4,12 @@ from functools import lru_cache
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from clusterpolisee.catalog import Catalog, ParameterError, load_catalog
+from clusterpolisee.catalog import Catalog, ParameterError, ServiceNotAllowed, load_catalog
 
 from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
+from ..database import EngineError, QueryTimedOut
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
@@ -43,6 +44,10 @@ def query(name: str, suffix: str | None = None):
         return error_response(
             406, "Not Acceptable", "offered: html, " + ", ".join(renderer.suffixes(kind))
         )
+    try:
+        q.check_services(db().service_allowlist)
+    except ServiceNotAllowed as exc:
+        return error_response(403, "Federated query not allowed", str(exc))
     raw = {k: v for k, v in request.args.items() if k not in RESERVED}
     store = EngineStore()
     try:
@@ -51,10 +56,28 @@ def query(name: str, suffix: str | None = None):
         if not fmt.is_html:
             return error_response(400, "Bad parameter", str(exc))
         return _page(q, raw, store, None, str(exc)), 400
-    result = db().query(q.bound_text(values), labels=True, trusted=True)
+    try:
+        result = db().query(q.bound_text(values), labels=True, trusted=True)
+    except EngineError as exc:
+        if not q.services:
+            raise
+        return _remote_failed(q, exc)
     if not fmt.is_html:
         return download(fmt, result)
     return _page(q, raw, store, result, None)
+
+
+def _remote_failed(q, exc: EngineError):
+    """A federated query failed or ran out of time: say which endpoint it was calling."""
+    names = ", ".join(f"<{s}>" for s in q.services)
+    if isinstance(exc, QueryTimedOut):
+        status, title = 504, "Federated query timed out"
+    else:
+        status, title = 502, "Federated query failed"
+    message = f"{exc.message} (the query calls SERVICE {names}; that endpoint may be down or slow)"
+    resp = error_response(status, title, message)
+    resp.headers["Retry-After"] = "30"
+    return resp
 
 
 def _format(kind: str, suffix: str | None) -> renderer.Format | None:

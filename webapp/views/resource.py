@@ -28,6 +28,19 @@ DESCRIPTION = (
     "http://www.w3.org/2004/02/skos/core#definition",
 )
 MAX_PATH = 500
+# Who accepted the reviewed links (graph/links, written by the link review) and when.
+REVIEWED = """
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX align: <http://knowledgeweb.semanticweb.org/heterogeneity/alignment#>
+SELECT ?s ?links ?link ?who ?when ?score WHERE {
+  GRAPH ?links {
+    ?stmt rdf:subject ?s ; rdf:object ?link ; prov:generatedAtTime ?when .
+    OPTIONAL { ?stmt align:measure ?score }
+    OPTIONAL { ?stmt prov:wasGeneratedBy/prov:wasAssociatedWith/rdfs:label ?who }
+  }
+}"""
 DATASETS = {
     "http://data.europa.eu/nuts/code/": "NUTS (Eurostat)",
     "http://publications.europa.eu/resource/authority/country/": "EU country authority table",
@@ -98,6 +111,7 @@ def _html(iri: str, path: str, data: dict):
         and url_builder.href(t.object.value)
     ]
     descriptions = _in_language([t.object for t in data["out"] if t.predicate.value in DESCRIPTION])
+    reviewed = _reviewed(iri) if links else {}
 
     def by_label(item):
         return (pick_label(labels.get(item[0].value)) or item[0].value).lower()
@@ -114,9 +128,27 @@ def _html(iri: str, path: str, data: dict):
         props=sorted(props.items(), key=by_label),
         incoming=sorted(incoming.items(), key=by_label),
         links=links,
+        reviewed=reviewed,
         truncated=data["truncated"],
         suffixes=renderer.suffixes("graph"),
     )
+
+
+def _reviewed(iri: str) -> dict[str, dict[str, str]]:
+    """For each external link of ``iri`` accepted in the link review: who, when, score."""
+    from clusterpolisee.linking import LINKS_GRAPH
+
+    bindings = {"s": ox.NamedNode(iri), "links": ox.NamedNode(LINKS_GRAPH)}
+    result = db().query(REVIEWED, bindings, trusted=True)
+    found = {}
+    for rec in result.records():
+        info = {k: rec[k].value for k in ("who", "when") if rec[k]}
+        try:
+            info["score"] = f"{float(rec['score'].value):.3f}" if rec["score"] else ""
+        except ValueError:
+            info["score"] = ""
+        found[rec["link"].value] = info
+    return found
 
 
 def _in_language(literals: list) -> str | None:

@@ -1,0 +1,149 @@
+"""/links/review: curators and partners decide link candidates with a token and the form's
+CSRF token; accepted links show on the resource pages with who accepted them."""
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from flask import Flask
+
+from clusterpolisee.linking import LINKS_GRAPH, Candidate, load, save_proposals
+from clusterpolisee.store.oxigraph import OxigraphStore
+from webapp import close_app, tokens
+
+from .conftest import make_app
+
+ID = "https://w3id.org/clusterpolisee/id/partner/"
+ECCP = "https://reporting.clustercollaboration.eu/profile/"
+ICT = ID + "aws/cluster/vienna-ict-cluster"
+LIFE = ID + "aws/cluster/vienna-life-sciences-cluster"
+PBN = ID + "pbn"
+CANDIDATES = [
+    Candidate(
+        ICT, ECCP + "X001", 0.95, ["name 0.95", "region AT13"], external_name="ICT Cluster Vienna"
+    ),
+    Candidate(LIFE, ECCP + "X003", 0.90, ["name 0.90"], external_name="Life Sciences Cluster Wien"),
+    Candidate(PBN, "http://www.wikidata.org/entity/Q123", 0.85, ["acronym"], external_name="PBN"),
+]
+ICT_ID, LIFE_ID, PBN_ID = (c.id for c in CANDIDATES)
+
+
+def with_candidates(store_path: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    with OxigraphStore(copy) as store:
+        save_proposals(store, [Candidate(**vars(c)) for c in CANDIDATES])
+    return copy
+
+
+@pytest.fixture()
+def review_app(store_path: Path, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1)
+    yield app
+    close_app(app)
+
+
+def csrf_of(client) -> str:
+    html = client.get("/links/review").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def post(client, token: str, **decisions: str):
+    data = {"csrf_token": csrf_of(client), "token": token}
+    data.update({f"decision-{cid}": value for cid, value in decisions.items()})
+    return client.post("/links/review", data=data)
+
+
+def token_for(app: Flask, partner: str) -> str:
+    return tokens.create(Path(app.config["TOKENS_FILE"]), partner)
+
+
+def stored(app: Flask) -> dict[str, Candidate]:
+    return load(app.extensions["cpo.writer"])
+
+
+def test_the_page_lists_proposed_candidates_with_evidence(review_app):
+    r = review_app.test_client().get("/links/review")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    rows = re.findall(r'<tr id="cand-(c[0-9a-f]+)">', html)
+    assert rows == [ICT_ID, LIFE_ID, PBN_ID]  # best score first
+    assert "Vienna ICT cluster" in html and "ICT Cluster Vienna" in html
+    assert "name 0.95; region AT13" in html and "0.950" in html
+    assert (
+        f'href="{ECCP}X001"' in html and 'href="/id/partner/aws/cluster/vienna-ict-cluster"' in html
+    )
+
+
+def test_deciding_needs_csrf_and_a_valid_token(review_app):
+    client = review_app.test_client()
+    csrf_of(client)
+    r = client.post("/links/review", data={"token": "x", f"decision-{ICT_ID}": "accept"})
+    assert r.status_code == 400 and b"CSRF" in r.data
+    r = post(client, "not-a-token", **{ICT_ID: "accept"})
+    assert r.status_code == 403 and b"token is not valid" in r.data
+    r = post(client, token_for(review_app, "aws"))
+    assert r.status_code == 400 and b"at least one candidate" in r.data
+    assert {c.status for c in stored(review_app).values()} == {"proposed"}
+
+
+def test_a_partner_decides_only_its_own_links(review_app):
+    client = review_app.test_client()
+    r = post(client, token_for(review_app, "pbn"), **{ICT_ID: "accept"})
+    assert r.status_code == 403 and b"may only decide links of that partner" in r.data
+    assert stored(review_app)[ICT_ID].status == "proposed"
+
+    aws = token_for(review_app, "aws")
+    # "later" (skip) on PBN's candidate is no decision, so aws's token may send it
+    r = post(client, aws, **{ICT_ID: "accept", LIFE_ID: "reject", PBN_ID: "skip"})
+    assert r.status_code == 200, r.data
+    html = r.get_data(as_text=True)
+    assert "accepted 1, rejected 1" in html
+    assert re.findall(r'<tr id="cand-(c[0-9a-f]+)">', html) == [PBN_ID]
+    now = stored(review_app)
+    assert (now[ICT_ID].status, now[LIFE_ID].status) == ("accepted", "rejected")
+    links = review_app.extensions["cpo.writer"].graph_triples(LINKS_GRAPH)
+    exact = "http://www.w3.org/2004/02/skos/core#exactMatch"
+    assert ox.Triple(ox.NamedNode(ICT), ox.NamedNode(exact), ox.NamedNode(ECCP + "X001")) in links
+    assert not any(t.object.value == ECCP + "X003" for t in links)
+    assert any(t.object.value == "aws (web review)" for t in links)
+
+    # deciding again is a clear conflict, not a change
+    r = post(client, aws, **{ICT_ID: "reject"})
+    assert r.status_code == 409 and b"already accepted" in r.data
+
+    # a curator decides anyone's
+    r = post(client, token_for(review_app, "curator"), **{PBN_ID: "accept"})
+    assert r.status_code == 200 and b"No link candidates wait for review" in r.data
+
+
+def test_resource_page_shows_the_accepted_link_and_who_accepted_it(review_app):
+    client = review_app.test_client()
+    post(client, token_for(review_app, "curator"), **{ICT_ID: "accept"})
+    page = client.get("/id/partner/aws/cluster/vienna-ict-cluster", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    elsewhere = html.split('id="links-out"', 1)[1].split("</ul>", 1)[0]
+    assert "European Cluster Collaboration Platform" in elsewhere
+    assert f'href="{ECCP}X001"' in elsewhere
+    assert "reviewed link, accepted by curator (web review)" in elsewhere
+    assert "score 0.950" in elsewhere
+    # reference links (NUTS, Wikidata) of a region are shown too
+    region = client.get("/id/region/AT13", headers={"Accept": "text/html"}).get_data(as_text=True)
+    region_links = region.split('id="links-out"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="http://data.europa.eu/nuts/code/AT13"' in region_links
+    assert "NUTS (Eurostat)" in region_links and "reviewed link" not in region_links
+
+
+def test_a_read_only_server_refuses_decisions(store_path, tmp_path):
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1, WRITABLE=False)
+    try:
+        client = app.test_client()
+        assert client.get("/links/review").status_code == 200
+        r = post(client, token_for(app, "curator"), **{ICT_ID: "accept"})
+        assert r.status_code == 503 and b"read-only" in r.data
+    finally:
+        close_app(app)
