@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STORE  ?= var/store
 
-.PHONY: run test build lint sysdeps-test clean
+.PHONY: run test build lint sysdeps-test clean soak bench bench-quick
 
 ## run: install, build the embedded store from data/, then serve it at http://127.0.0.1:5000
 run: $(VENV)/.installed-run
@@ -18,12 +18,29 @@ test: $(VENV)/.installed-test sysdeps-test
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+## soak: steady mixed load on a real server (SOAK_MINUTES, default 5): no 5xx, memory < +10 %
+SOAK_MINUTES ?= 5
+soak: $(VENV)/.installed-test
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --json test-output/reliability/soak.json
+
 build: $(VENV)/.installed-run
 	$(BIN)/clusterpolisee build --store $(STORE)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## bench: every benchmark at full scale (1M triples; Virtuoso, rdflib, pyshacl as peers) into
+## BENCHMARKS.md; takes about an hour on 2 cores. BENCH_ARGS adds options (e.g. --build-sizes).
+BENCH_OUT ?= BENCHMARKS.md
+bench: $(VENV)/.installed-test sysdeps-test
+	$(BIN)/python bench/run.py --scale full --output $(BENCH_OUT) $(BENCH_ARGS)
+
+## bench-quick: the same chain at a small scale (about a minute), into var/bench-quick.md
+BENCH_QUICK_OUT ?= var/bench-quick.md
+bench-quick: $(VENV)/.installed-test
+	mkdir -p $(dir $(BENCH_QUICK_OUT))
+	$(BIN)/python bench/run.py --scale quick --output $(BENCH_QUICK_OUT) $(BENCH_ARGS)
 
 sysdeps-test:
 	scripts/install-system-deps.sh test

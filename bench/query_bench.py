@@ -1,131 +1,470 @@
-"""Latency of every stored query on the demo data plus N synthetic triples.
+"""Stored queries side by side: every catalog query on the same data in five ways.
 
-    .venv/bin/python bench/query_bench.py [--triples 1000000] [--runs 7] [--write]
+    .venv/bin/python bench/query_bench.py [--triples 1000000] [--runs 7] [--timeout 30]
+                                          [--peers ours,cached,pyoxigraph,rdflib,virtuoso]
 
-Builds a fresh embedded store (ontology, reference data, the 24 demo submissions), adds the
-synthetic graph from `clusterpolisee generate`, re-materialises the inferences, and times
-each catalog query in-process (uncached: no result cache) with its default parameters; a
-required parameter without a usable default takes the first allowed value. With --write the
-table replaces the "## Stored queries" section of BENCHMARKS.md.
+Data: a fresh store from `clusterpolisee build` (ontology, reference data, the 24 demo
+submissions) plus `clusterpolisee generate --triples N --seed 1` bulk-loaded into
+graph/partner/synthetic, then `materialise` (graph/inferred). The whole dataset is dumped as
+N-Quads and loaded as it is into each peer. Each query runs with its default parameters (a
+required parameter without a default takes the first allowed value), bound as the catalog
+binds them (a VALUES block), so every system runs the same text:
+
+Every system has a time limit per query (`--timeout`; our two in-process columns run each
+query's warm-up and timed runs in a forked child that gets 4x the limit for all of them), so a
+slow query shows "> N s" instead of stopping the run.
+
+- *ours, uncached*: `StoredQuery.run(store, params)` on the embedded store, in-process
+  (parameter checks, binding, pyoxigraph, conversion of the rows);
+- *ours, cached*: `webapp.database.Database.query` on a result-cache hit (what the web app
+  does for a repeated question: key lookup per data version); results over the cache's row
+  cap are never cached and show "–";
+- *pyoxigraph*: the same text on `pyoxigraph.Store.read_only` with the union default graph,
+  rows consumed, nothing else;
+- *rdflib*: `rdflib.Dataset(default_union=True)` in memory, each query in a forked child
+  killed after `--timeout` s ("> N s");
+- *Virtuoso*: a throwaway Virtuoso 7 (Debian package) loaded with the native bulk loader,
+  queried over HTTP through our RemoteStore (SPARQL JSON), `--timeout` s per query.
+
+Queries with a SERVICE clause (federated) are left out: they need the network. Prints a Markdown
+section; `bench/run.py` writes it into BENCHMARKS.md.
 """
 
 import argparse
-import io
+import functools
+import json
 import os
-import platform
-import statistics
+import select
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import pyoxigraph as ox
+from common import ROOT, build_demo_store, load_average, median_p95, ms
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from clusterpolisee.catalog import ParameterError, load_catalog  # noqa: E402
-from clusterpolisee.generate import generate  # noqa: E402
-from clusterpolisee.namespaces import graph_iri  # noqa: E402
-from clusterpolisee.reasoning.materialise import materialise  # noqa: E402
-from clusterpolisee.store import open_store  # noqa: E402
-
-CLI = Path(sys.executable).with_name("clusterpolisee")
-
-
-def build(path: Path, triples: int) -> float:
-    subprocess.run([str(CLI), "build", "--store", str(path)], check=True, capture_output=True)
-    start = time.perf_counter()
-    if triples:
-        buf = io.BytesIO()
-        generate(buf, triples, seed=1)
-        parsed = [q.triple for q in ox.parse(buf.getvalue(), format=ox.RdfFormat.N_TRIPLES)]
-        with open_store(str(path)) as store:
-            store.commit(replace={graph_iri("partner/synthetic"): parsed})
-            materialise(store)
-    return time.perf_counter() - start
+GRAPH = "https://w3id.org/clusterpolisee/graph/partner/synthetic"
+#: Virtuoso memory for a 24 GB machine, and no server-side row cap below our results.
+VIRTUOSO_SETTINGS = {
+    "Parameters": {"NumberOfBuffers": 340000, "MaxDirtyBuffers": 250000},
+    "SPARQL": {"ResultSetMaxRows": 1000000, "MaxQueryExecutionTime": 600},
+}
 
 
-def params_for(query, store) -> dict[str, str]:
-    chosen = {}
-    for p in query.params:
+# -- data ---------------------------------------------------------------------------------
+def prepare(work: Path, triples: int) -> dict:
+    """Build the store and the N-Quads dump; return sizes and times."""
+    import pyoxigraph as ox
+
+    from clusterpolisee.generate import generate
+    from clusterpolisee.reasoning.materialise import materialise
+    from clusterpolisee.store import OxigraphStore
+
+    store = work / "store"
+    t0 = time.perf_counter()
+    build_demo_store(store)
+    build_s = time.perf_counter() - t0
+    data = work / "synthetic.nt"
+    with data.open("wb") as fh:
+        generate(fh, triples, seed=1)
+    t0 = time.perf_counter()
+    with OxigraphStore(str(store)) as s:
+        if triples:
+            s.bulk_load(data, GRAPH)
+        load_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        inferred = materialise(s)
+        materialise_s = time.perf_counter() - t1
+    data.unlink()
+    raw = ox.Store.read_only(str(store))
+    total = len(raw)
+    raw.dump(str(work / "all.nq"), ox.RdfFormat.N_QUADS)
+    del raw
+    return {
+        "build_s": build_s,
+        "load_s": load_s,
+        "materialise_s": materialise_s,
+        "inferred": inferred,
+        "quads": total,
+    }
+
+
+def catalog_texts(store_path: Path) -> dict[str, dict]:
+    """Per stored query: the parameters chosen and the bound text every system runs."""
+    from clusterpolisee.catalog import ParameterError, load_catalog
+    from clusterpolisee.store import OxigraphStore
+
+    out = {}
+    with OxigraphStore(str(store_path), read_only=True) as store:
+        for name, q in sorted(load_catalog().queries.items()):
+            if q.services:
+                continue
+            params = {}
+            for p in q.params:
+                try:
+                    q.bind({p.name: p.default} if p.default else {}, store)
+                except ParameterError:
+                    options = p.options(store) or []
+                    if options:
+                        params[p.name] = options[0][0]
+            out[name] = {"params": params, "text": q.bound_text(q.bind(params, store))}
+    return out
+
+
+def _size(result) -> int:
+    return len(result.rows) or len(result.triples) or int(bool(result.boolean))
+
+
+def _runs_after_warm_up(runs: int, warm_up, *args) -> int:
+    """Run the warm-up; a query slower than 2 s gets 3 timed runs, so a run ends in time."""
+    t0 = time.perf_counter()
+    warm_up(*args)
+    return min(runs, 3) if time.perf_counter() - t0 > 2 else runs
+
+
+# -- our paths ------------------------------------------------------------------------------
+def _limited(work, timeout: float) -> dict:
+    """Run ``work()`` (which opens its own store and returns a dict) in a forked child; after
+    ``timeout`` seconds the child is killed and the answer is {"timeout": True}."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: measure, report, exit without cleanup
+        os.close(rfd)
         try:
-            query.bind({p.name: p.default} if p.default else {}, store)
-            continue
-        except ParameterError:
-            options = p.options(store) or []
-            if options:
-                chosen[p.name] = options[0][0]
-    return chosen
+            os.write(wfd, json.dumps(work()).encode())
+        finally:
+            os._exit(0)
+    os.close(wfd)
+    data, deadline = b"", time.monotonic() + timeout
+    while True:
+        ready, _, _ = select.select([rfd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            data = b""
+            break
+        chunk = os.read(rfd, 65536)
+        if not chunk:
+            break
+        data += chunk
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    return json.loads(data) if data else {"times": [], "rows": 0, "timeout": True}
 
 
-def measure(path: Path, runs: int) -> list[tuple[str, int, float, float]]:
-    rows = []
-    with open_store(str(path), read_only=True) as store:
-        for name, q in load_catalog().queries.items():
-            text = q.bound_text(q.bind(params_for(q, store), store))
-            times, size = [], 0
-            for _ in range(runs):
+def _ours_one(store_path: Path, name: str, params: dict, runs: int) -> dict:
+    from clusterpolisee.catalog import load_catalog
+    from clusterpolisee.store import OxigraphStore
+
+    q = load_catalog().queries[name]
+    times, size = [], 0
+    with OxigraphStore(str(store_path), read_only=True) as store:
+        for _ in range(_runs_after_warm_up(runs, q.run, store, params)):
+            t0 = time.perf_counter()
+            result = q.run(store, params)
+            times.append((time.perf_counter() - t0) * 1000)
+            size = _size(result)
+    return {"times": times, "rows": size}
+
+
+def _raw_one(store_path: Path, text: str, runs: int) -> dict:
+    import pyoxigraph as ox
+
+    store = ox.Store.read_only(str(store_path))
+
+    def once(text: str) -> int:
+        r = store.query(text, use_default_graph_as_union=True)
+        return int(bool(r)) if isinstance(r, ox.QueryBoolean) else len(list(r))
+
+    times, size = [], 0
+    for _ in range(_runs_after_warm_up(runs, once, text)):
+        t0 = time.perf_counter()
+        size = once(text)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"times": times, "rows": size}
+
+
+def measure_ours(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
+    """Each query in a forked child that opens the store, with a limit for all its runs."""
+    return {
+        name: _limited(
+            functools.partial(_ours_one, store_path, name, spec["params"], runs), timeout * 4
+        )
+        for name, spec in queries.items()
+    }
+
+
+def measure_raw(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
+    return {
+        name: _limited(functools.partial(_raw_one, store_path, spec["text"], runs), timeout * 4)
+        for name, spec in queries.items()
+    }
+
+
+def measure_cached(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from webapp.database import CACHE_MAX_ROWS, Database, QueryTimedOut
+
+    db = Database(store_path, lambda: "bench", workers=1, timeout=timeout, row_limit=10**7)
+    out = {}
+    try:
+        for name, spec in queries.items():
+            try:
+                first = db.query(spec["text"], trusted=True)
+            except QueryTimedOut:  # the miss that would fill the cache ran out of time
+                out[name] = {"times": [], "rows": 0, "timeout": True}
+                continue
+            size = len(first.rows) or len(first.triples) or int(bool(first.boolean))
+            if size > CACHE_MAX_ROWS:
+                out[name] = {"times": [], "rows": size}
+                continue
+            times = []
+            for _ in range(max(runs, 100)):
                 t0 = time.perf_counter()
-                result = store.run_query(text)
+                db.query(spec["text"], trusted=True)
                 times.append((time.perf_counter() - t0) * 1000)
-                size = len(result.rows) or len(result.triples) or int(bool(result.boolean))
-            times.sort()
-            p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-            rows.append((name, size, statistics.median(times), p95))
-    return rows
+            out[name] = {"times": times, "rows": size}
+    finally:
+        db.close()
+    return out
 
 
-def table(rows, triples: int, load_s: float, runs: int) -> str:
-    out = [
-        "## Stored queries",
+# -- rdflib ---------------------------------------------------------------------------------
+def rdflib_child(nq: Path, queries: dict, runs: int, timeout: float) -> dict:
+    """Load the dump into rdflib once, then run each query in a forked child with a limit."""
+    import rdflib
+
+    t0 = time.perf_counter()
+    ds = rdflib.Dataset(default_union=True)
+    ds.parse(str(nq), format="nquads")
+    load_s = time.perf_counter() - t0
+    out = {"_load_s": load_s}
+    for name, spec in queries.items():
+        times, size, timed_out = [], 0, False
+        for _ in range(runs):
+            rfd, wfd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: run once, report, exit without cleanup
+                os.close(rfd)
+                t = time.perf_counter()
+                res = ds.query(spec["text"])
+                n = int(bool(res.askAnswer)) if res.type == "ASK" else len(list(res))
+                os.write(wfd, json.dumps([(time.perf_counter() - t) * 1000, n]).encode())
+                os._exit(0)
+            os.close(wfd)
+            ready, _, _ = select.select([rfd], [], [], timeout)
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                timed_out = True
+            else:
+                data = b""
+                while chunk := os.read(rfd, 65536):
+                    data += chunk
+                if data:
+                    ms_, size = json.loads(data)
+                    times.append(ms_)
+            os.close(rfd)
+            os.waitpid(pid, 0)
+            if timed_out or not times or sum(times) > timeout * 1000:
+                break
+        out[name] = {"times": times, "rows": size, "timeout": timed_out}
+    return out
+
+
+# -- Virtuoso -------------------------------------------------------------------------------
+def measure_virtuoso(work: Path, nq: Path, queries: dict, runs: int, timeout: float) -> dict:
+    from clusterpolisee.store import virtuoso_server
+    from clusterpolisee.store.remote import RemoteConfig, RemoteStore
+
+    folder = work / "virtuoso"
+    server = virtuoso_server.start(folder, VIRTUOSO_SETTINGS)
+    out: dict = {}
+    try:
+        os.link(nq, folder / "all.nq")
+        t0 = time.perf_counter()
+        server.isql(
+            f"ld_dir('{folder}', 'all.nq', '{GRAPH}'); rdf_loader_run(); checkpoint;",
+            timeout=7200,
+        )
+        out["_load_s"] = time.perf_counter() - t0
+        store = RemoteStore(
+            RemoteConfig(endpoint=server.endpoint, max_rows=1000000, timeout=timeout)
+        )
+        for name, spec in queries.items():
+            times, size, error = [], 0, None
+            try:
+                store.run_query(spec["text"])  # warm-up
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    size = _size(store.run_query(spec["text"]))
+                    times.append((time.perf_counter() - t) * 1000)
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                error = str(exc).splitlines()[0][:120]
+            out[name] = {"times": times, "rows": size, "error": error}
+    finally:
+        server.stop()
+    return out
+
+
+# -- driver ---------------------------------------------------------------------------------
+def _child(step: str, args: list[str]) -> tuple[dict, float]:
+    """Run one step in a fresh process; return its JSON answer and its peak RSS in MiB."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--step", step, *args], stdout=subprocess.PIPE, text=True
+    )
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"step {step} failed: {out[-2000:]}")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+def run_step(step: str, work: Path, runs: int, timeout: float, triples: int) -> dict:
+    queries = json.loads((work / "queries.json").read_text()) if step != "prepare" else {}
+    if step == "prepare":
+        info = prepare(work, triples)
+        (work / "queries.json").write_text(json.dumps(catalog_texts(work / "store")))
+        return info
+    if step == "ours":
+        return measure_ours(work / "store", queries, runs, timeout)
+    if step == "cached":
+        return measure_cached(work / "store", queries, runs, timeout)
+    if step == "pyoxigraph":
+        return measure_raw(work / "store", queries, runs, timeout)
+    if step == "rdflib":
+        return rdflib_child(work / "all.nq", queries, min(runs, 3), timeout)
+    if step == "virtuoso":
+        return measure_virtuoso(work, work / "all.nq", queries, runs, timeout)
+    raise ValueError(step)
+
+
+PEERS = ["ours", "cached", "pyoxigraph", "rdflib", "virtuoso"]
+
+
+def bench(triples: int, runs: int, timeout: float, peers: list[str], work: Path) -> str:
+    common = ["--work", str(work), "--runs", str(runs), "--timeout", str(timeout)]
+    loads = {}
+    info, prep_peak = _child("prepare", [*common, "--triples", str(triples)])
+    queries = json.loads((work / "queries.json").read_text())
+    results, peaks = {}, {"prepare": prep_peak}
+    for peer in peers:
+        loads[peer] = load_average()
+        try:
+            results[peer], peaks[peer] = _child(peer, common)
+        except Exception as exc:  # noqa: BLE001 - a peer that cannot run is reported
+            results[peer], peaks[peer] = {"_error": str(exc)[:300]}, 0.0
+    return table(triples, runs, timeout, info, queries, results, peaks, loads)
+
+
+def _cell(r: dict | None, timeout: float) -> tuple[str, float | None]:
+    if r is None:
+        return "–", None
+    if r.get("error"):
+        return "error", None
+    if r.get("timeout") and not r["times"]:
+        return f"> {timeout:.0f} s", None
+    if not r["times"]:
+        return "–", None
+    med, p95 = median_p95(r["times"])
+    return f"{ms(med)} / {ms(p95)}", med
+
+
+def _ratio(results: dict, peer: str, name: str, med: dict, timeout: float) -> str:
+    """How many times slower the peer is than our uncached path on one query."""
+    r = results.get(peer, {}).get(name) or {}
+    if med["ours"] is None:
+        return "–"
+    if r.get("timeout") and not r.get("times"):
+        return f"> {timeout * 1000 / med['ours']:,.0f}x"
+    if med[peer] is None:
+        return "–"
+    return f"{med[peer] / med['ours']:,.1f}x"
+
+
+def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
+    names = list(queries)
+    head = [
+        f"Data: demo data plus {triples:,} synthetic triples = {info['quads']:,} quads "
+        f"(graph/inferred {info['inferred']:,}); demo store {info['build_s']:.1f} s, bulk load "
+        f"{info['load_s']:.1f} s, materialise {info['materialise_s']:.1f} s. "
+        f"{runs} timed runs per query after one warm-up (rdflib: up to 3, each in a fresh "
+        f"fork, {timeout:.0f} s limit); cells are median / p95 in ms. Load average "
+        "(1/5/15 min) when each column started: "
+        + "; ".join(f"{p} {loads[p]}" for p in loads)
+        + ".",
         "",
-        f"`bench/query_bench.py --triples {triples} --runs {runs}`, "
-        f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, pyoxigraph {ox.__version__}. Demo data plus "
-        f"{triples:,} synthetic triples (loaded and re-materialised in {load_s:.1f} s); each "
-        "query in-process on the embedded store, uncached, default parameters.",
-        "",
-        "| query | rows | median ms | p95 ms |",
-        "|---|---:|---:|---:|",
+        "| query | rows | ours uncached | ours cached | pyoxigraph raw | rdflib | Virtuoso "
+        "| rdflib ÷ ours | Virtuoso ÷ ours |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    out += [f"| {n} | {s} | {m:.1f} | {p:.1f} |" for n, s, m, p in rows]
-    med = statistics.median(m for _, _, m, _ in rows)
-    out += [
+    meds: dict[str, list[float]] = {p: [] for p in PEERS}
+    notes = []
+    for name in names:
+        cells, med = {}, {}
+        for peer in PEERS:
+            cells[peer], med[peer] = _cell(results.get(peer, {}).get(name), timeout)
+            if med[peer] is not None:
+                meds[peer].append(med[peer])
+        rows = results.get("ours", {}).get(name, {}).get("rows", "–")
+        for peer in ("pyoxigraph", "rdflib", "virtuoso"):
+            r = results.get(peer, {}).get(name)
+            if r and r.get("times") and r.get("rows") != rows:
+                notes.append(f"{name}: {peer} returned {r['rows']} rows, ours {rows}")
+            if r and r.get("error"):
+                notes.append(f"{name}: {peer} failed: {r['error']}")
+
+        vs_rdflib = _ratio(results, "rdflib", name, med, timeout)
+        vs_virtuoso = _ratio(results, "virtuoso", name, med, timeout)
+        head.append(
+            f"| {name} | {rows} | {cells['ours']} | {cells['cached']} | {cells['pyoxigraph']} "
+            f"| {cells['rdflib']} | {cells['virtuoso']} | {vs_rdflib} | {vs_virtuoso} |"
+        )
+    import statistics
+
+    summary = []
+    for peer in PEERS:
+        if meds[peer]:
+            summary.append(
+                f"{peer}: median of medians {ms(statistics.median(meds[peer]))} ms, "
+                f"slowest {ms(max(meds[peer]))} ms ({len(meds[peer])} of {len(names)} queries)"
+            )
+    head += ["", "Over the catalog: " + "; ".join(summary) + "."]
+    mem = [f"{p} {peaks[p]:,.0f}" for p in peaks if peaks[p]]
+    for peer in ("rdflib", "virtuoso"):
+        extra = results.get(peer, {})
+        if "_load_s" in extra:
+            notes.append(f"{peer} loaded the dump in {extra['_load_s']:.1f} s")
+        if "_error" in extra:
+            notes.append(f"{peer} did not run: {extra['_error']}")
+    head += [
         "",
-        f"Median over the catalog: {med:.1f} ms; slowest: "
-        f"{max(rows, key=lambda r: r[2])[0]} ({max(r[2] for r in rows):.1f} ms).",
-        "",
+        "Peak RSS in MiB of each column's process (virtuoso: the largest of client and "
+        "server): " + ", ".join(mem) + ".",
     ]
-    return "\n".join(out)
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = doc.find("## Stored queries")
-    if start >= 0:
-        end = doc.find("\n## ", start + 3)
-        doc = doc[:start] + text + (doc[end + 1 :] if end >= 0 else "")
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    path.write_text(doc)
+    if notes:
+        head += ["", "Notes:", ""] + [f"- {n}" for n in notes]
+    return "\n".join(head) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--triples", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--work", type=Path)
+    ap.add_argument("--step", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "store"
-        load_s = build(store, args.triples)
-        text = table(measure(store, args.runs), args.triples, load_s, args.runs)
-    print(text)
-    if args.write:
-        write_section(text)
+    if args.step:
+        out = run_step(args.step, args.work, args.runs, args.timeout, args.triples)
+        print(json.dumps(out))
+        return
+    with tempfile.TemporaryDirectory(prefix="query-bench-") as tmp:
+        work = args.work or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        print(bench(args.triples, args.runs, args.timeout, args.peers.split(","), work))
 
 
 if __name__ == "__main__":

@@ -169,28 +169,37 @@ def main() -> None:
         f"# {time.strftime('%Y-%m-%d')}, {platform.platform()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}"
     )
-    print("| triples | system | load s | triples/s | disk MiB | peak RSS MiB | count | count ms |")
-    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    print(bench(args.triples, args.systems.split(","), work))
+
+
+def bench(sizes: list[int], systems: list[str], work: Path) -> str:
+    """Generate each size, load it into each system; return the Markdown table."""
+    from clusterpolisee.generate import generate
+
     benches = {
         "embedded": bench_embedded,
         "virtuoso": bench_virtuoso,
         "native": bench_virtuoso_native,
     }
-    for n in args.triples:
+    out = [
+        "| triples | system | load s | triples/s | disk MiB | peak RSS MiB | count | count ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    notes = []
+    for n in sizes:
         data = work / f"synthetic-{n}.nt"
         start = time.perf_counter()
         with data.open("wb") as fh:
-            from clusterpolisee.generate import generate
-
             generate(fh, n, seed=1)
-        print(
-            f"# generated {n:,} triples in {time.perf_counter() - start:.1f} s, "
-            f"{data.stat().st_size / 2**20:,.0f} MiB N-Triples",
-            flush=True,
+        notes.append(
+            f"generated {n:,} triples in {time.perf_counter() - start:.1f} s, "
+            f"{data.stat().st_size / 2**20:,.0f} MiB N-Triples"
         )
-        for name in args.systems.split(","):
-            print(benches[name](n, data, work), flush=True)
+        for name in systems:
+            out.append(benches[name](n, data, work))
         data.unlink()
+    text = "; ".join(notes)
+    return "\n".join(out) + "\n\n" + text[:1].upper() + text[1:] + ".\n"
 
 
 if __name__ == "__main__":

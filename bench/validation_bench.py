@@ -9,7 +9,10 @@ runs in a fresh child process, which reports its own peak memory (ru_maxrss) and
     .venv/bin/python bench/validation_bench.py --sizes 10000,100000,1000000 --pyshacl 2000
 
 ``--pyshacl N`` also times the reference engine (pyshacl on rdflib) on an N-triple
-submission; it is far slower, so keep N small.
+submission; it is far slower, so keep N small. ``--submit`` also runs each size end to end
+through the submission pipeline (`clusterpolisee.submissions.submit`: parse, validate,
+archive, one atomic commit replacing the partner graph with provenance) into a copy of a
+freshly built store, then the reasoning step (`materialise`) as the pipeline's after-commit.
 """
 
 import argparse
@@ -64,34 +67,102 @@ def run_one(triples: int, engine: str) -> dict:
     }
 
 
+def run_submit(triples: int) -> dict:
+    """parse + validate + commit through the pipeline, then the reasoning step."""
+    import os
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(ROOT))
+    from clusterpolisee.reasoning.materialise import materialise
+    from clusterpolisee.store import OxigraphStore
+    from clusterpolisee.submissions import submit
+    from clusterpolisee.validation import validate
+
+    tmp = Path(tempfile.mkdtemp(prefix="submit-bench-"))
+    try:
+        store_path = tmp / "store"
+        base = os.environ.get("BENCH_BASE_STORE")
+        if base:
+            shutil.copytree(base, store_path)
+        else:
+            cli = Path(sys.executable).with_name("clusterpolisee")
+            subprocess.run([str(cli), "build", "--store", str(store_path)], check=True)
+        data = make_submission(triples)
+        validate([], None)  # load shapes, ontology and reference data once (a server keeps them)
+        reasoning: list[float] = []
+
+        def after(store) -> None:
+            t = time.perf_counter()
+            materialise(store)
+            reasoning.append(time.perf_counter() - t)
+
+        with OxigraphStore(str(store_path)) as store:
+            start = time.perf_counter()
+            result = submit(
+                store, data, "bench.ttl", "marche-region", tmp / "archive", None, after_commit=after
+            )
+            total = time.perf_counter() - start
+        return {
+            "triples": result.attempt.triples,
+            "accepted": result.accepted,
+            "submit_s": round(total - reasoning[0], 2) if reasoning else round(total, 2),
+            "reasoning_s": round(reasoning[0], 2) if reasoning else None,
+            "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def child(*args: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def tables(sizes: list[int], pyshacl: int, submit_sizes: list[int]) -> str:
+    """Markdown tables: parse + validate per engine, then end-to-end submissions."""
+    runs = [(size, "fast") for size in sizes] + ([(pyshacl, "pyshacl")] if pyshacl else [])
+    out = [
+        "| engine | triples | MB | parse s | validate s | total s | CPU s | peak MB | conforms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for size, engine in runs:
+        r = child(str(size), engine)
+        out.append(
+            f"| {r['engine']} | {r['triples']:,} | {r['bytes'] / 1e6:.1f} | {r['parse_s']} | "
+            f"{r['validate_s']} | {r['total_s']} | {r['cpu_s']} | {r['peak_mb']} | "
+            f"{r['conforms']} |"
+        )
+    if submit_sizes:
+        out += [
+            "",
+            "| triples | accepted | parse + validate + commit s | reasoning step s | peak MB |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for size in submit_sizes:
+            r = child(str(size), "submit")
+            out.append(
+                f"| {r['triples']:,} | {r['accepted']} | {r['submit_s']} | "
+                f"{r['reasoning_s']} | {r['peak_mb']} |"
+            )
+    return "\n".join(out) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--pyshacl", type=int, default=0, help="triples for the pyshacl run")
+    parser.add_argument("--submit", action="store_true", help="also time whole submissions")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_one(int(args.child[0]), args.child[1])))
+        size, engine = int(args.child[0]), args.child[1]
+        print(json.dumps(run_submit(size) if engine == "submit" else run_one(size, engine)))
         return
-    runs = [(int(s), "fast") for s in args.sizes.split(",")]
-    if args.pyshacl:
-        runs.append((args.pyshacl, "pyshacl"))
-    print("| engine | triples | MB | parse s | validate s | total s | CPU s | peak MB | conforms |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for size, engine in runs:
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(size), engine],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(
-            f"| {r['engine']} | {r['triples']:,} | {r['bytes'] / 1e6:.1f} | {r['parse_s']} | "
-            f"{r['validate_s']} | {r['total_s']} | {r['cpu_s']} | {r['peak_mb']} | "
-            f"{r['conforms']} |",
-            flush=True,
-        )
+    sizes = [int(x) for x in args.sizes.split(",")]
+    print(tables(sizes, args.pyshacl, sizes if args.submit else []))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,11 @@ result cache on, and off with --cache-size 0) on free loopback ports, and drives
 
 - cached page:   /queries/overview (the same URL; served from the result cache)
 - uncached page: /queries/overview?country=... (server without cache: every request queries)
+- resource page: /id/region/ITI3 (a linked-data page: statements in and out, with labels)
 - /sparql:       an aggregation query over the whole graph, SPARQL JSON
+- runaway: a server with --timeout 3; one client keeps sending a four-way cross product (each
+  one runs until the time limit, gets 503 and its worker is replaced) while the clients load
+  the cheap pages; the same pages are measured on the same server without it, just before.
 
 Usage: .venv/bin/python bench/web_bench.py [--seconds 5] [--clients 1,8,32]
 Prints a Markdown table (the one in BENCHMARKS.md, section "Web").
@@ -15,6 +19,7 @@ Prints a Markdown table (the one in BENCHMARKS.md, section "Web").
 import argparse
 import http.client
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -31,6 +36,8 @@ COUNTRIES = ["ALB", "AUT", "BGR", "HRV", "GRC", "HUN", "ITA", "ROU", "SRB", "SVK
 SPARQL = """PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 SELECT ?country (COUNT(?r) AS ?regions) WHERE { ?r a cpo:Region ; cpo:country ?country }
 GROUP BY ?country ORDER BY DESC(?regions)"""
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+RESOURCE = "/id/region/ITI3"
 
 
 def free_port() -> int:
@@ -39,7 +46,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, cache: int) -> tuple[subprocess.Popen, int]:
+def start_server(store: Path, cache: int, timeout: float = 10.0) -> tuple[subprocess.Popen, int]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -53,11 +60,13 @@ def start_server(store: Path, cache: int) -> tuple[subprocess.Popen, int]:
             str(cache),
             "--tokens",
             str(store.parent / "tokens.json"),
+            "--timeout",
+            str(timeout),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(100):
+    for _ in range(600):  # start-up takes seconds when the cores are busy
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return proc, port
@@ -112,30 +121,50 @@ def run(port: int, paths: list[str], clients: int, seconds: float) -> dict:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--clients", default="1,8,32")
-    args = ap.parse_args()
-    levels = [int(c) for c in args.clients.split(",")]
-    tmp = Path(tempfile.mkdtemp(prefix="web-bench-"))
-    store = tmp / "store"
-    subprocess.run(
-        [str(CLI), "build", "--store", str(store)],
-        check=True,
-        capture_output=True,
-        env={**os.environ},
+def runaway_loop(port: int, stop: threading.Event, statuses: list[tuple[int, float]]) -> None:
+    """Keep one runaway query running until ``stop`` is set."""
+    path = "/sparql?" + urllib.parse.urlencode({"query": RUNAWAY, "format": "json"})
+    while not stop.is_set():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        start = time.perf_counter()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        resp.read()
+        statuses.append((resp.status, time.perf_counter() - start))
+        conn.close()
+
+
+def row(name: str, n: int, r: dict) -> str:
+    return (
+        f"| {name} | {n} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+        f"| {r['n']} | {r['errors']} |"
     )
+
+
+def bench(seconds: float, levels: list[int], store: Path | None = None) -> str:
+    """Every scenario at every client count; returns the Markdown table and a summary."""
+    tmp = Path(tempfile.mkdtemp(prefix="web-bench-"))
+    if store is None:
+        store = tmp / "store"
+        if os.environ.get("BENCH_BASE_STORE"):
+            shutil.copytree(os.environ["BENCH_BASE_STORE"], store)
+        else:
+            subprocess.run(
+                [str(CLI), "build", "--store", str(store)], check=True, capture_output=True
+            )
     sparql = "/sparql?" + urllib.parse.urlencode({"query": SPARQL, "format": "json"})
     country = "/queries/overview?country=https%3A%2F%2Fw3id.org%2Fclusterpolisee%2Fid%2Fcountry%2F"
     scenarios = [
         ("cached page `/queries/overview`", 256, ["/queries/overview"]),
+        (f"resource page `{RESOURCE}` (cached)", 256, [RESOURCE]),
+        ("`/sparql` (JSON, cached)", 256, [sparql]),
         ("uncached page `/queries/overview?country=…`", 0, [country + c for c in COUNTRIES]),
         ("`/sparql` (JSON, uncached)", 0, [sparql]),
-        ("`/sparql` (JSON, cached)", 256, [sparql]),
     ]
-    print(f"{'| scenario | clients | req/s | p50 ms | p99 ms | requests | errors |'}")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    out = [
+        "| scenario | clients | req/s | p50 ms | p99 ms | requests | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     servers: dict[int, tuple[subprocess.Popen, int]] = {}
     try:
         for name, cache, paths in scenarios:
@@ -145,16 +174,68 @@ def main() -> None:
                 )
             port = servers[cache][1]
             for n in levels:
-                r = run(port, paths, n, args.seconds)
-                print(
-                    f"| {name} | {n} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-                    f"| {r['n']} | {r['errors']} |",
-                    flush=True,
-                )
+                out.append(row(name, n, run(port, paths, n, seconds)))
     finally:
         for proc, _ in servers.values():
             proc.terminate()
             proc.wait(10)
+    try:
+        out += runaway(store, seconds, levels)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return "\n".join(out) + "\n"
+
+
+def distinct_queries(tag: str) -> list[str]:
+    """Small /sparql queries that differ from each other, so none is a cache hit."""
+    return [
+        "/sparql?"
+        + urllib.parse.urlencode({"query": f"{SPARQL} LIMIT {i + 1} # {tag}", "format": "json"})
+        for i in range(5000)
+    ]
+
+
+def runaway(store: Path, seconds: float, levels: list[int]) -> list[str]:
+    """Cheap pages without, then with, a runaway query on a server with --timeout 3."""
+    proc, port = start_server(store, 256, timeout=3.0)
+    out, statuses = [], []
+    try:
+        cheap = [
+            ("cached page", ["/queries/overview"]),
+            ("`/sparql` uncached (distinct small queries)", None),
+        ]
+        for phase in ("idle", "runaway running"):
+            stop = threading.Event()
+            thread = None
+            if phase != "idle":
+                thread = threading.Thread(target=runaway_loop, args=(port, stop, statuses))
+                thread.start()
+                time.sleep(0.5)
+            for label, paths in cheap:
+                for n in levels:
+                    r = run(port, paths or distinct_queries(f"{phase}-{n}"), n, seconds)
+                    out.append(row(f"{label}, {phase} (`--timeout 3`)", n, r))
+            stop.set()
+            if thread is not None:
+                thread.join(30)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    if statuses:
+        codes = sorted({c for c, _ in statuses})
+        out.append(
+            f"\nRunaway queries sent: {len(statuses)}, answered with {codes} after "
+            f"{statistics.median(t for _, t in statuses):.2f} s (median)."
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--clients", default="1,8,32")
+    args = ap.parse_args()
+    print(bench(args.seconds, [int(c) for c in args.clients.split(",")]))
 
 
 def _second(store: Path, cache: int, servers: dict) -> tuple[subprocess.Popen, int]:

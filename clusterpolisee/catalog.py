@@ -8,6 +8,10 @@ holds only terms serialised by pyoxigraph.
 
 The catalog is checked when loaded: a broken header, an unknown key, a parameter that the query
 does not use or a query that does not parse is an error naming the file and line.
+
+A stored query may call other endpoints with ``SERVICE <fixed IRI>`` (a variable endpoint is a
+load error): it runs only when every endpoint it names is on the allow-list of that run (CLI
+``query --allow-service`` / ``CLUSTERPOLISEE_SERVICE_ALLOW``, ``serve --allow-service``).
 """
 
 import datetime as dt
@@ -49,6 +53,7 @@ PREFIXES = {
     "skos:": "http://www.w3.org/2004/02/skos/core#",
 }
 
+IS_MEMBER = "SELECT ?value ?cls WHERE { ?value a ?cls } LIMIT 1"
 LABELLED_MEMBERS = """
 SELECT ?value ?label ?cls WHERE {
   ?value a ?cls .
@@ -66,8 +71,26 @@ class ParameterError(ValueError):
     """A parameter value was refused; the message names the parameter and what is allowed."""
 
 
+class ServiceNotAllowed(ValueError):
+    """A stored query calls a SERVICE endpoint that is not on the run-time allow-list."""
+
+
+#: Environment variable with the SERVICE endpoints stored queries may call (whitespace
+#: separated exact IRIs); ``query --allow-service`` and ``serve --allow-service`` read it too.
+SERVICE_ALLOW_ENV = "CLUSTERPOLISEE_SERVICE_ALLOW"
+
+
+#: Letters that NFKD does not decompose, mapped to their base letter (as the search folds).
+_BASE_LETTERS = str.maketrans(
+    {"đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ı": "i"}
+)
+
+
 def fold_text(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
+    """The search key of a text: NFKD without combining marks, a few stroked letters mapped
+    to their base letter, case-folded. The reasoning step stores it per label (cpo:searchKey)
+    and the search question folds the user's text with it, so both sides agree."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
@@ -173,6 +196,9 @@ class StoredQuery:
     text: str
     kind: str
     values_at: int = field(repr=False, default=-1)
+    #: SERVICE endpoints the query calls (fixed IRIs); each must be on the allow-list of
+    #: the run (``check_services``), so loading a federated query never contacts anything.
+    services: list[str] = field(default_factory=list)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -195,7 +221,14 @@ class StoredQuery:
                 raise ParameterError(f"parameter '{p.name}' is required{_hint(p, store)}")
             return None
         term = p.to_term(value)
-        options = p.options(store) if (p.allowed or p.options_query or p.cls) else None
+        if p.cls and p.allowed is None and not p.options_query:
+            # A class member is one ``?value a ?cls`` away: check it, do not list the class.
+            if not store.select(IS_MEMBER, {"value": term, "cls": ox.NamedNode(p.cls)}):
+                raise ParameterError(
+                    f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
+                )
+            return term
+        options = p.options(store) if (p.allowed or p.options_query) else None
         if options is not None and term.value not in {v for v, _ in options}:
             raise ParameterError(
                 f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
@@ -211,7 +244,20 @@ class StoredQuery:
         block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }}\n"
         return self.text[: self.values_at] + block + self.text[self.values_at :]
 
-    def run(self, store: Store, raw: dict[str, str]) -> QueryResult:
+    def check_services(self, allowlist: tuple[str, ...] | list[str]) -> None:
+        """Raise ServiceNotAllowed unless every SERVICE endpoint is on ``allowlist``."""
+        refused = [s for s in self.services if s not in allowlist]
+        if refused:
+            raise ServiceNotAllowed(
+                f"stored query '{self.name}' calls SERVICE <{refused[0]}>, which is not on "
+                "this run's allow-list of federated endpoints; allow it with "
+                f"--allow-service {refused[0]} (or {SERVICE_ALLOW_ENV})"
+            )
+
+    def run(
+        self, store: Store, raw: dict[str, str], allowlist: tuple[str, ...] = ()
+    ) -> QueryResult:
+        self.check_services(allowlist)
         return store.run_query(self.bound_text(self.bind(raw, store)))
 
 
@@ -333,8 +379,14 @@ def load_query(path: Path) -> StoredQuery:
     values_at = where_brace(body)
     if values_at < 0:
         raise _fail(path, len(header) + 1, "the query needs a WHERE clause")
-    if info.services:
-        raise _fail(path, len(header) + 1, f"SERVICE is not allowed: {info.services[0]}")
+    variable = [s for s in info.services if s.startswith("?")]
+    if variable:
+        raise _fail(
+            path,
+            len(header) + 1,
+            f"SERVICE {variable[0]}: a stored query must name its endpoint by a fixed IRI, "
+            "so the allow-list can be checked before it runs",
+        )
     tags = meta.get("tags") or []
     return StoredQuery(
         name=path.stem,
@@ -346,6 +398,7 @@ def load_query(path: Path) -> StoredQuery:
         text=body,
         kind=info.kind,
         values_at=values_at,
+        services=list(dict.fromkeys(info.services)),
     )
 
 

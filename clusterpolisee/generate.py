@@ -46,10 +46,18 @@ def load_vocab() -> Vocab:
     for f in paths.ontology_files() + paths.reference_files():
         store.load(path=str(f), format=ox.RdfFormat.TURTLE)
     cpo = str(CPO)
+    # The regions of the project's partners (those with a cluster-policy maturity), as in the
+    # demo data, so that maturity-driven questions (transfer candidates) find rows.
     rows = store.query(
-        f"SELECT ?r ?c WHERE {{ ?r <{cpo}nutsLevel> 2 ; <{cpo}country> ?c }} ORDER BY ?r"
+        f"SELECT ?r ?c WHERE {{ ?r <{cpo}nutsLevel> 2 ; <{cpo}country> ?c ; "
+        f"<{cpo}policyMaturity> ?m }} ORDER BY ?r"
     )
     regions = [(row["r"].value, row["c"].value) for row in rows]
+    if not regions:
+        rows = store.query(
+            f"SELECT ?r ?c WHERE {{ ?r <{cpo}nutsLevel> 2 ; <{cpo}country> ?c }} ORDER BY ?r"
+        )
+        regions = [(row["r"].value, row["c"].value) for row in rows]
     coded = {}
     for cls in CODED:
         q = f"SELECT ?x WHERE {{ ?x a <{cpo}{cls}> }} ORDER BY ?x"
@@ -81,6 +89,12 @@ class Writer:
         pid = f"synthetic-{i}"
         partner = f"{BASE}id/partner/{pid}"
         region, country = self.v.regions[i % len(self.v.regions)]
+        # The partner's own record (the reference data has one per real partner).
+        p = _iri(partner)
+        yield f"{p} {RDF_TYPE} <{CPO}ProjectPartner> ."
+        yield f"{p} {LABEL} {_lit(f'Synthetic partner {i}')} ."
+        yield f"{p} <{CPO}region> {_iri(region)} ."
+        yield f"{p} <{CPO}country> {_iri(country)} ."
         for u in range(units):
             yield from self.unit(partner, f"{u}", _iri(region), _iri(country))
 

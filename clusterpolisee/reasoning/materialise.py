@@ -13,7 +13,10 @@ up without code changes:
   owl:hasValue v ] ) ]``: members of B with ``p v`` get type C (cpo:MatureRegion,
   cpo:EmergingRegion, cpo:LeadPartner);
 - ``rdfs:subClassOf`` between named classes: every typed resource gets the superclasses of its
-  types, so a query for cpo:Organisation finds every subclass's members.
+  types, so a query for cpo:Organisation finds every subclass's members;
+- ``cpo:searchKey``: every ``rdfs:label`` folded for search (``catalog.fold_text``, in the
+  label's language), so the search question compares strings instead of folding every label
+  at query time.
 
 Facts are read with plain SPARQL SELECTs over every graph except ``graph/inferred`` itself (so
 an inference disappears with the data that caused it), and the small fixed-point steps run in
@@ -25,6 +28,7 @@ from collections.abc import Iterable
 
 import pyoxigraph as ox
 
+from ..catalog import fold_text
 from ..namespaces import CPO, graph_iri
 from ..store.base import Store
 
@@ -32,6 +36,8 @@ INFERRED = graph_iri("inferred")
 ONTOLOGY = graph_iri("ontology")
 OWL = "http://www.w3.org/2002/07/owl#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SEARCH_KEY = ox.NamedNode(f"{CPO}searchKey")
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 #: SKOS's own axioms (the SKOS RDF schema is not loaded): broader is a sub-property of the
 #: transitive broaderTransitive.
@@ -148,11 +154,26 @@ def _type_triples(store: Store) -> tuple[set[ox.Triple], set[ox.Triple]]:
     return asserted, out
 
 
+def _search_keys(store: Store) -> set[ox.Triple]:
+    """One cpo:searchKey per label: the folded text, in the label's language."""
+    keys: dict[tuple[str, str | None], ox.Literal] = {}
+    out = set()
+    for s, label in _facts(store, RDFS_LABEL):
+        if isinstance(label, ox.Literal):
+            lang = label.language
+            key = (label.value, lang)
+            if key not in keys:
+                keys[key] = ox.Literal(fold_text(label.value), language=lang)
+            out.add(ox.Triple(s, SEARCH_KEY, keys[key]))
+    return out
+
+
 def inferences(store: Store) -> list[ox.Triple]:
     """Every inferred triple that is not already asserted somewhere, sorted."""
     result: set[ox.Triple] = set()
     for asserted, derived in (_property_triples(store), _type_triples(store)):
         result |= derived - asserted
+    result |= _search_keys(store)
     return sorted(result, key=str)
 
 

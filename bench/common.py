@@ -1,0 +1,119 @@
+"""Shared helpers of the benchmark scripts: machine description, statistics, the store that
+every benchmark starts from, and writing generated sections into BENCHMARKS.md."""
+
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CLI = Path(sys.executable).with_name("clusterpolisee")
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
+
+
+def memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 2**20
+    return 0.0
+
+
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:  # noqa: BLE001 - a missing package is reported as such
+        return "not installed"
+
+
+def virtuoso_version() -> str:
+    try:
+        out = subprocess.run(["virtuoso-t", "-?"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    match = re.search(r"Version (\S+)", out.stdout + out.stderr)
+    return match.group(1) if match else "unknown"
+
+
+def machine() -> str:
+    """One Markdown paragraph: date, cores, memory, OS and the versions that matter."""
+    os_name = platform.platform()
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, "
+        f"{memory_gib():.0f} GiB RAM, {os_name}, Python {platform.python_version()}, "
+        f"pyoxigraph {_version('pyoxigraph')}, rdflib {_version('rdflib')}, "
+        f"pyshacl {_version('pyshacl')}, Virtuoso {virtuoso_version()}"
+    )
+
+
+def median_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    return statistics.median(times), p95
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 0.1:
+        return f"{value:.3f}"
+    if value < 10:
+        return f"{value:.2f}"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def build_demo_store(path: Path, partners: bool = True) -> None:
+    """A fresh store with `clusterpolisee build` (ontology, reference data, demo partners);
+    a copy of ``BENCH_BASE_STORE`` when set (bench/run.py builds it once for every section)."""
+    base = os.environ.get("BENCH_BASE_STORE")
+    if base and partners:
+        shutil.copytree(base, path)
+        return
+    args = [str(CLI), "build", "--store", str(path)] + ([] if partners else ["--no-partners"])
+    subprocess.run(args, check=True, capture_output=True)
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def peak_rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def write_section(doc_path: Path, name: str, body: str) -> None:
+    """Replace the generated block ``name`` in ``doc_path`` (markers are HTML comments), or
+    append it at the end when the document does not have it yet."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body.strip()}\n{end}"
+    doc = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
+    i, j = doc.find(start), doc.find(end)
+    if i >= 0 and j > i:
+        doc = doc[:i] + block + doc[j + len(end) :]
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+    doc_path.write_text(doc)

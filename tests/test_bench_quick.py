@@ -1,0 +1,47 @@
+"""`make bench-quick` runs the whole benchmark chain at a small scale and writes its report.
+
+No timing is asserted: the numbers depend on the machine and its load. What is checked is that
+every section ran and wrote its block, with the machine description and the peers.
+"""
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTIONS = ["machine", "queries", "submissions", "build", "web"]
+
+
+def test_make_bench_quick_writes_every_section(tmp_path):
+    out = tmp_path / "bench.md"
+    # An earlier report: its generated block is replaced, the hand-written text kept.
+    out.write_text(
+        "# Benchmarks\n\nHand-written text.\n\n"
+        "<!-- bench:quick-queries -->\nold numbers\n<!-- /bench:quick-queries -->\n"
+    )
+    proc = subprocess.run(
+        # -o: never re-install the virtual environment from here (that needs the network).
+        ["make", "-o", ".venv/.installed-test", "bench-quick", f"BENCH_QUICK_OUT={out}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = out.read_text()
+    for name in SECTIONS:
+        block = re.search(
+            rf"<!-- bench:quick-{name} -->\n(.*?)\n<!-- /bench:quick-{name} -->", doc, re.S
+        )
+        assert block, name
+        assert "cores" in block.group(1) and "GiB RAM" in block.group(1), name
+    queries = re.search(r"bench:quick-queries -->(.*?)<!--", doc, re.S).group(1)
+    for peer in ("ours uncached", "ours cached", "pyoxigraph raw", "rdflib"):
+        assert peer in queries
+    for name in ("search", "overview", "transfer-candidates"):
+        assert re.search(rf"^\| {name} \| [1-9]\d* \|", queries, re.M), name
+    assert "| fast |" in doc and "| pyshacl |" in doc
+    assert "Oxigraph (embedded, bulk_load)" in doc
+    assert "runaway running" in doc
+    assert "Hand-written text." in doc and "old numbers" not in doc
+    assert doc.count("<!-- bench:quick-queries -->") == 1
