@@ -285,6 +285,13 @@ def _parse(data: bytes, fmt: str, filename: str) -> list[ox.Quad]:
         raise InputError(f"{filename}: {_syntax_message(str(exc.msg), name)}") from None
     except (ValueError, OSError) as exc:
         raise InputError(f"{filename}: cannot read {name}: {exc}") from None
+    except MemoryError:
+        # pyoxigraph's parser buffer is bounded (16 MiB): one token (e.g. a literal) larger
+        # than that raises MemoryError rather than SyntaxError.
+        raise InputError(
+            f"{filename}: a single value in the {name} is too large to read (the limit is "
+            "16 MB per literal or IRI); shorten it"
+        ) from None
 
 
 def _syntax_message(message: str, name: str) -> str:

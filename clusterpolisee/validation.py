@@ -241,8 +241,19 @@ def _from_text(text: str) -> Node:
 
 
 def _from_nt(text: str) -> Node:
-    g = Graph().parse(data=f"<urn:x:s> <urn:x:p> {text} .", format="nt")
-    return next(iter(g.objects()))
+    """The rdflib term of one term in N-Triples syntax. Parsed by pyoxigraph: rdflib's
+    N-Triples parser is quadratic on long escaped literals (a 4 MB value took minutes)."""
+    (quad,) = ox.parse(f"<urn:x:s> <urn:x:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)
+    term = quad.object
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    if term.datatype.value == XSD_STRING:
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
 def _short(iri: str) -> str:

@@ -17,6 +17,7 @@ case "$purpose" in
     need virtuoso-t virtuoso-opensource # remote store backend tests (SPARQL 1.1 server)
     need chromium chromium              # web browser tests (Playwright drives /usr/bin/chromium)
     need chromedriver chromium-driver   # web browser tests
+    need strace strace                  # hostile-input suite: files opened, connections made
     ;;
   *)
     echo "usage: $0 test" >&2; exit 2 ;;

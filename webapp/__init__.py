@@ -12,7 +12,7 @@ from clusterpolisee.store.oxigraph import OxigraphStore
 from . import errors, url_builder
 from .config import DEFAULTS
 from .database import Database
-from .present import show, term_html
+from .present import show, term_html, visible_controls
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_conditional)
     errors.register(app)
     app.jinja_env.globals.update(show=show, term_html=term_html, href=url_builder.href)
+    app.jinja_env.finalize = visible_controls
     return app
 
 
@@ -56,9 +57,9 @@ def _open_store(app: Flask) -> None:
 
 
 def _register(app: Flask) -> None:
-    from .views import docs, graphs, home, queries, resource, sparql, submit
+    from .views import docs, graphs, home, links, publish, queries, resource, sparql, submit
 
-    for module in (home, sparql, resource, graphs, docs, queries, submit):
+    for module in (home, sparql, resource, graphs, docs, queries, submit, publish, links):
         app.register_blueprint(module.bp)
 
 
@@ -70,7 +71,7 @@ def _security_headers(resp):
     return resp
 
 
-NO_ETAG = {"submit.form", "submit.upload", "home.health", "static"}
+NO_ETAG = {"submit.form", "submit.upload", "links.review", "links.decide", "home.health", "static"}
 
 
 def _conditional(resp: Response) -> Response:

@@ -94,3 +94,18 @@ def term_html(term: object, labels: dict[str, dict[str, str]] | None = None) -> 
     if s.note:
         html += f' <small class="note">{escape(s.note)}</small>'
     return Markup(html)
+
+
+#: Bidirectional controls (embeddings, overrides, isolates, marks): in a label they can make
+#: text display in another order than it is stored ("gnp.exe" shown as "exe.png").
+_BIDI_VISIBLE = {
+    cp: f"[U+{cp:04X}]" for cp in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def visible_controls(value: object) -> object:
+    """Jinja ``finalize``: every printed value shows bidirectional controls as [U+202E]
+    instead of obeying them (Markup stays Markup: the marker has no HTML special chars)."""
+    if isinstance(value, str):
+        return value.translate(_BIDI_VISIBLE)
+    return value
