@@ -3,8 +3,10 @@
 Each file is a SPARQL query that runs as it is in any editor. Its header declares the
 parameters; a parameter ``region`` is the query variable ``?region``. Values given by a user are
 validated against the declared type and allowed values, turned into RDF terms, and bound by a
-VALUES block placed at the start of the WHERE clause. User text is never spliced: the block
-holds only terms serialised by pyoxigraph.
+VALUES block placed at the start of the WHERE clause, or where a line ``# parameters bound
+here`` stands (inside a sub-select that should start from them: Oxigraph evaluates a sub-select
+before what surrounds it). User text is never spliced: the block holds only terms serialised by
+pyoxigraph.
 
 The catalog is checked when loaded: a broken header, an unknown key, a parameter that the query
 does not use or a query that does not parse is an error naming the file and line.
@@ -99,6 +101,10 @@ def _expand(curie: str) -> str:
         if curie.startswith(prefix):
             return ns + curie[len(prefix) :]
     return curie
+
+
+#: A comment line that moves the VALUES block of the parameters to where it stands.
+BIND_HERE = re.compile(r"^[ \t]*# parameters bound here[^\n]*\n", re.MULTILINE)
 
 
 @dataclass
@@ -379,6 +385,9 @@ def load_query(path: Path) -> StoredQuery:
     values_at = where_brace(body)
     if values_at < 0:
         raise _fail(path, len(header) + 1, "the query needs a WHERE clause")
+    marker = BIND_HERE.search(body)
+    if marker:
+        values_at = marker.end()
     variable = [s for s in info.services if s.startswith("?")]
     if variable:
         raise _fail(

@@ -13,7 +13,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from clusterpolisee.namespaces import graph_iri
+
 from .sparql_guard import QueryRefused, check_query
+
+INFERRED = ox.NamedNode(graph_iri("inferred"))
 
 RECURSION_LIMIT = 60_000
 STACK_BYTES = 512 * 1024 * 1024
@@ -99,7 +103,14 @@ def describe(store: ox.Store, job: dict) -> dict:
     node = ox.NamedNode(job["iri"])
     limit = job["limit"]
     out = [q.triple for q in _take(store.quads_for_pattern(node, None, None), limit)]
-    incoming = [q.triple for q in _take(store.quads_for_pattern(None, None, node), limit)]
+    # Tallies (blank nodes the reasoning step writes into graph/inferred) point at regions,
+    # themes and partners by the thousand; they are counts, not statements to browse.
+    referring = (
+        q
+        for q in store.quads_for_pattern(None, None, node)
+        if not (isinstance(q.subject, ox.BlankNode) and q.graph_name == INFERRED)
+    )
+    incoming = [q.triple for q in _take(referring, limit)]
     terms = [x for t in out + incoming for x in (t.subject, t.predicate, t.object)]
     return {
         "out": _dedupe(out),

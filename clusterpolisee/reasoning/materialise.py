@@ -16,7 +16,9 @@ up without code changes:
   types, so a query for cpo:Organisation finds every subclass's members;
 - ``cpo:searchKey``: every ``rdfs:label`` folded for search (``catalog.fold_text``, in the
   label's language), so the search question compares strings instead of folding every label
-  at query time.
+  at query time;
+- tallies (``reasoning/tallies.py``): counts and sums per region, theme, partner, barrier
+  category and instrument type, which the aggregate questions read instead of every resource.
 
 Facts are read with plain SPARQL SELECTs over every graph except ``graph/inferred`` itself (so
 an inference disappears with the data that caused it), and the small fixed-point steps run in
@@ -31,6 +33,7 @@ import pyoxigraph as ox
 from ..catalog import fold_text
 from ..namespaces import CPO, graph_iri
 from ..store.base import Store
+from .tallies import tallies
 
 INFERRED = graph_iri("inferred")
 ONTOLOGY = graph_iri("ontology")
@@ -171,10 +174,12 @@ def _search_keys(store: Store) -> set[ox.Triple]:
 def inferences(store: Store) -> list[ox.Triple]:
     """Every inferred triple that is not already asserted somewhere, sorted."""
     result: set[ox.Triple] = set()
-    for asserted, derived in (_property_triples(store), _type_triples(store)):
+    types_asserted, types = _type_triples(store)
+    for asserted, derived in (_property_triples(store), (types_asserted, types)):
         result |= derived - asserted
     result |= _search_keys(store)
-    return sorted(result, key=str)
+    # Tallies are blank nodes: appended after sorting so the rest stays in a stable order.
+    return sorted(result, key=str) + tallies(lambda prop: _facts(store, prop), types)
 
 
 def materialise(store: Store) -> int:
