@@ -156,6 +156,27 @@ def run_adhoc(text: str, fmt: str, limit: int | None, store_path: Path, timeout:
     _emit(result, fmt, limit)
 
 
+def output_options(timeout_help: str):
+    """--format, --limit and --timeout, shared by 'query' and 'sparql'."""
+
+    def decorate(command):
+        command = click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help=timeout_help,
+        )(command)
+        command = click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")(
+            command
+        )
+        return click.option(
+            "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+        )(command)
+
+    return decorate
+
+
 def register(main: click.Group, store_option) -> None:
     """Add the catalog commands to the CLI group."""
 
@@ -177,15 +198,7 @@ def register(main: click.Group, store_option) -> None:
         metavar="NAME=VALUE",
         help="A parameter value; repeat for several.",
     )
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-    @click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=30.0,
-        show_default=True,
-        help="Seconds before the query is stopped (a federated query's remote calls too).",
-    )
+    @output_options("Seconds before the query is stopped (a federated query's remote calls too).")
     @click.option(
         "--allow-service",
         "allow_service",
@@ -218,15 +231,7 @@ def register(main: click.Group, store_option) -> None:
     @click.option(
         "--file", "query_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
     )
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-    @click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")
-    @click.option(
-        "--timeout",
-        type=click.FloatRange(min=0.1),
-        default=30.0,
-        show_default=True,
-        help="Seconds before the query is stopped.",
-    )
+    @output_options("Seconds before the query is stopped.")
     @store_option
     def sparql_cmd(
         query: str | None,
