@@ -226,6 +226,8 @@ def submit(
         return SubmissionResult(attempt, None, [str(exc)])
     report = validate(triples, partner=partner)
     attempt.triples, attempt.shapes_version = len(triples), report.shapes_version
+    # The archived reports list at most validation.DETAIL_LIMIT results with exact totals;
+    # the original file is archived too, so the full list can be recomputed.
     reports = {
         "report.txt": report.to_text(),
         "report.json": report.to_json(),
@@ -233,7 +235,7 @@ def submit(
     }
     if not report.conforms:
         attempt.outcome = "rejected"
-        attempt.message = f"{sum(r.severity == 'Violation' for r in report.results)} violation(s)"
+        attempt.message = f"{report.count('Violation'):,} violation(s)"
         archive_attempt(archive, attempt, data, reports)
         return SubmissionResult(attempt, report)
     entry = archive_attempt(archive, attempt, data, reports)

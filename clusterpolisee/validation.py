@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import pyoxigraph as ox
 import pyshacl
@@ -62,12 +62,30 @@ class ValidationResult:
         }
 
 
+DETAIL_LIMIT = 1_000  # results listed in full; the others are only counted, per rule
+# A submission under the upload limit can produce 200,000 results: listing them all made
+# reports of 86 MB and took minutes to serialise, and nobody reads past the first screens.
+Rule = tuple[str, str | None, str | None, str]  # severity, shape, component, message
+
+
+def _rule(r: ValidationResult) -> Rule:
+    return (r.severity, r.shape, r.component, r.message)
+
+
+def _sortable(rule: Rule) -> tuple[str, ...]:
+    return tuple(x or "" for x in rule)
+
+
 @dataclass
 class ValidationReport:
+    """Every result is kept in ``results``; the text, JSON and Turtle forms list at most
+    ``limit`` of them in full (None: all) and give exact totals per rule."""
+
     results: list[ValidationResult] = field(default_factory=list)
     shapes_version: str = ""
     partner: str | None = None
     labels: dict[str, str] = field(default_factory=dict)  # focus IRI -> rdfs:label, for text
+    limit: int | None = DETAIL_LIMIT
 
     @property
     def conforms(self) -> bool:
@@ -77,77 +95,187 @@ class ValidationReport:
     def count(self, severity: str) -> int:
         return sum(1 for r in self.results if r.severity == severity)
 
+    @cached_property
+    def listed(self) -> list[ValidationResult]:
+        """The results shown in full: the first ``limit`` ones, in report order, but with at
+        least one of each rule, so that every kind of problem has an example. Computed once:
+        change ``results`` before reading it."""
+        if self.limit is None or len(self.results) <= self.limit:
+            return self.results
+        first: dict[Rule, int] = {}
+        for i, r in enumerate(self.results):
+            first.setdefault(_rule(r), i)
+        keep = set(sorted(first.values())[: self.limit])
+        i = 0
+        while len(keep) < self.limit:
+            keep.add(i)
+            i += 1
+        return [self.results[i] for i in sorted(keep)]
+
+    @property
+    def left_out(self) -> int:
+        """How many results the serialisations do not list."""
+        return len(self.results) - len(self.listed)
+
+    def totals(self) -> list[tuple[int, Rule]]:
+        """(count, rule) for every rule that fired, most frequent first."""
+        counts: dict[Rule, int] = {}
+        for r in self.results:
+            key = _rule(r)
+            counts[key] = counts.get(key, 0) + 1
+        return sorted(((n, k) for k, n in counts.items()), key=lambda t: (-t[0], _sortable(t[1])))
+
     def to_dict(self) -> dict:
         """The JSON form; its schema is documented in ``to_json``."""
+        listed = self.listed
         return {
             "conforms": self.conforms,
             "partner": self.partner,
             "shapes_version": self.shapes_version,
             "violations": self.count("Violation"),
             "warnings": self.count("Warning"),
-            "results": [r.to_dict() for r in self.results],
+            "results_total": len(self.results),
+            "results_listed": len(listed),
+            "totals": [
+                {"count": n, "severity": sev, "shape": shape, "component": comp, "message": msg}
+                for n, (sev, shape, comp, msg) in self.totals()
+            ],
+            "results": [r.to_dict() for r in listed],
         }
 
     def to_json(self) -> str:
         """Stable JSON: ``{"conforms": bool, "partner": str|null, "shapes_version": str,
-        "violations": int, "warnings": int, "results": [{"focus", "severity", "message",
-        "path", "property", "value", "shape", "component"}]}``. ``focus``, ``path``, ``shape``
-        and ``component`` are IRIs (null when not applicable); ``value`` is the offending term
-        in N-Triples syntax; results are sorted by focus, path, message."""
+        "violations": int, "warnings": int, "results_total": int, "results_listed": int,
+        "totals": [{"count", "severity", "shape", "component", "message"}], "results":
+        [{"focus", "severity", "message", "path", "property", "value", "shape",
+        "component"}]}``. ``violations``, ``warnings``, ``results_total`` and ``totals``
+        count every result; ``results`` lists ``results_listed`` of them (see ``listed``).
+        ``focus``, ``path``, ``shape`` and ``component`` are IRIs (null when not
+        applicable); ``value`` is the offending term in N-Triples syntax; results are sorted
+        by focus, path, message."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     def to_text(self) -> str:
-        """Human report, grouped by resource."""
+        """Human report, grouped by resource; totals per rule when some are left out."""
         lines: list[str] = []
         by_focus: dict[str, list[ValidationResult]] = {}
-        for r in self.results:
+        for r in self.listed:
             by_focus.setdefault(r.focus, []).append(r)
         for focus, results in by_focus.items():
             label = self.labels.get(focus)
             lines.append(f"{focus}" + (f'  "{label}"' if label else ""))
             for r in results:
-                lines.append(f"  {r.severity}: {r.message}")
-                if r.path:
-                    lines.append(f"    property: {r.name or 'property'} ({_short(r.path)})")
-                if r.value is not None:
-                    lines.append(f"    value:    {r.value}")
-                if r.shape:
-                    lines.append(f"    shape:    {_short(r.shape)}")
+                lines.extend(_result_lines(r))
             lines.append("")
+        if self.left_out:
+            lines.extend(self._summary_lines())
         verdict = "conforms" if self.conforms else "does NOT conform"
+        resources = len({r.focus for r in self.results})
         lines.append(
-            f"The submission {verdict}: {self.count('Violation')} violation(s), "
-            f"{self.count('Warning')} warning(s) in {len(by_focus)} resource(s)."
+            f"The submission {verdict}: {self.count('Violation'):,} violation(s), "
+            f"{self.count('Warning'):,} warning(s) in {resources:,} resource(s)"
+            + (f"; {self.listed_note()}." if self.left_out else ".")
         )
         return "\n".join(lines) + "\n"
 
-    def to_graph(self) -> Graph:
-        g = Graph()
-        g.bind("sh", SH)
-        g.bind("cps", CPS)
-        report = BNode()
-        g.add((report, RDF.type, SH.ValidationReport))
-        g.add((report, SH.conforms, Literal(self.conforms)))
-        for r in self.results:
-            node = BNode()
-            g.add((report, SH.result, node))
-            g.add((node, RDF.type, SH.ValidationResult))
-            g.add((node, SH.focusNode, _from_text(r.focus)))
-            g.add((node, SH.resultSeverity, SH[r.severity]))
-            g.add((node, SH.resultMessage, Literal(r.message, lang="en")))
-            if r.path:
-                g.add((node, SH.resultPath, URIRef(r.path)))
-            if r.value is not None:
-                g.add((node, SH.value, _from_nt(r.value)))
-            if r.shape:
-                g.add((node, SH.sourceShape, URIRef(r.shape)))
-            if r.component:
-                g.add((node, SH.sourceConstraintComponent, URIRef(r.component)))
-        return g
+    def listed_note(self) -> str:
+        """One line saying how much of the report is listed, e.g. for the web page."""
+        return (
+            f"the first {len(self.listed):,} of {len(self.results):,} results are listed, "
+            f"{self.left_out:,} are left out"
+        )
+
+    def _summary_lines(self) -> list[str]:
+        lines = [
+            f"Only {len(self.listed):,} of {len(self.results):,} results are listed above "
+            f"(the first ones, with an example of each rule); {self.left_out:,} are left out.",
+            "Totals per rule:",
+        ]
+        for n, (severity, shape, _component, message) in self.totals():
+            lines.append(f"  {n:>9,}  {severity}  {_short(shape or '')}: {message}")
+        lines.append(
+            "The same mistake usually repeats: fixing the listed ones (and what their rule "
+            "says) usually fixes the rest. Validate again after fixing them."
+        )
+        lines.append("")
+        return lines
 
     def to_turtle(self) -> str:
-        """The standard sh:ValidationReport in Turtle."""
-        return self.to_graph().serialize(format="turtle")
+        """The standard sh:ValidationReport in Turtle, with the listed results. Serialised by
+        pyoxigraph: rdflib took minutes on 200,000 results."""
+        report = ox.BlankNode()
+        nodes = [ox.BlankNode() for _ in self.listed]
+        triples = self._report_triples(report)
+        triples += [ox.Triple(report, _sh("result"), node) for node in nodes]
+        for node, r in zip(nodes, self.listed, strict=True):
+            triples.extend(_result_triples(node, r))
+        prefixes = {"sh": str(SH), "cps": str(CPS), "rdfs": str(RDFS), "xsd": _XSD}
+        return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode()
+
+    def _report_triples(self, report: ox.BlankNode) -> list[ox.Triple]:
+        triples = [
+            ox.Triple(report, _OX_TYPE, _sh("ValidationReport")),
+            ox.Triple(report, _sh("conforms"), ox.Literal(self.conforms)),
+        ]
+        if self.left_out:
+            # Not every result is listed: say so, in words and as numbers.
+            triples += [
+                ox.Triple(
+                    report, _OX_COMMENT, ox.Literal(_sentence(self.listed_note()), language="en")
+                ),
+                ox.Triple(report, _cps("resultCount"), ox.Literal(len(self.results))),
+                ox.Triple(report, _cps("listedResultCount"), ox.Literal(len(self.listed))),
+            ]
+        return triples
+
+
+def _result_lines(r: ValidationResult) -> list[str]:
+    lines = [f"  {r.severity}: {r.message}"]
+    if r.path:
+        lines.append(f"    property: {r.name or 'property'} ({_short(r.path)})")
+    if r.value is not None:
+        lines.append(f"    value:    {r.value}")
+    if r.shape:
+        lines.append(f"    shape:    {_short(r.shape)}")
+    return lines
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_OX_TYPE = ox.NamedNode(str(RDF.type))
+_OX_COMMENT = ox.NamedNode(str(RDFS.comment))
+# The "nothing to import" finding is about the submission as a whole, which has no IRI.
+_SUBMISSION = shaclfast.SUBMISSION
+
+
+def _sh(name: str) -> ox.NamedNode:
+    return ox.NamedNode(f"{SH}{name}")
+
+
+def _cps(name: str) -> ox.NamedNode:
+    return ox.NamedNode(f"{CPS}{name}")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _result_triples(node: ox.BlankNode, r: ValidationResult) -> list[ox.Triple]:
+    triples = [
+        ox.Triple(node, _OX_TYPE, _sh("ValidationResult")),
+        ox.Triple(node, _sh("focusNode"), _ox_from_text(r.focus)),
+        ox.Triple(node, _sh("resultSeverity"), _sh(r.severity)),
+        ox.Triple(node, _sh("resultMessage"), ox.Literal(r.message, language="en")),
+    ]
+    optional = (
+        ("resultPath", r.path, ox.NamedNode),
+        ("value", r.value, _ox_from_nt),
+        ("sourceShape", r.shape, ox.NamedNode),
+        ("sourceConstraintComponent", r.component, ox.NamedNode),
+    )
+    for name, text, make in optional:
+        if text is not None and text != "":
+            triples.append(ox.Triple(node, _sh(name), make(text)))
+    return triples
 
 
 # -- loading the sources of truth --------------------------------------------------------------
@@ -201,8 +329,10 @@ def target_classes() -> frozenset[URIRef]:
     return frozenset(targets)
 
 
+@cache
 def rule_message(shape: str) -> str:
-    """The sh:message of a Python-run rule (cps:OwnershipShape ...) from the shapes."""
+    """The sh:message of a Python-run rule (cps:OwnershipShape ...) from the shapes (cached:
+    it is asked once per resource, and rdflib's lookup made 200,000 of them take 15 s)."""
     return str(shapes_graph().value(CPS[shape], SH.message))
 
 
@@ -236,24 +366,17 @@ def _nt(term: Node) -> str:
     return str(ox.Literal(str(term), datatype=ox.NamedNode(str(dt))))
 
 
-def _from_text(text: str) -> Node:
-    return BNode(text[2:]) if text.startswith("_:") else URIRef(text)
+def _ox_from_text(text: str) -> ox.NamedNode | ox.BlankNode:
+    if text.startswith("_:"):
+        return ox.BlankNode(text[2:])
+    return ox.NamedNode(text) if text else _SUBMISSION
 
 
-def _from_nt(text: str) -> Node:
-    """The rdflib term of one term in N-Triples syntax. Parsed by pyoxigraph: rdflib's
-    N-Triples parser is quadratic on long escaped literals (a 4 MB value took minutes)."""
+def _ox_from_nt(text: str) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """The term of one term in N-Triples syntax, parsed by pyoxigraph (rdflib's N-Triples
+    parser is quadratic on long escaped literals: a 4 MB value took minutes)."""
     (quad,) = ox.parse(f"<urn:x:s> <urn:x:p> {text} .".encode(), format=ox.RdfFormat.N_TRIPLES)
-    term = quad.object
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == XSD_STRING:
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+    return quad.object
 
 
 def _short(iri: str) -> str:
@@ -325,12 +448,12 @@ def _ownership(triples: list[ox.Triple], partner: str | None) -> list[Validation
         if not isinstance(subject, ox.NamedNode) or not inside:
             shape = "OwnershipShape" if own else "PartnerSpaceShape"
             message = rule_message(shape).replace("{partner}", partner or "")
-            results.append(ValidationResult(text, message, shape=str(CPS[shape])))
+            results.append(ValidationResult(text, message, shape=f"{CPS}{shape}"))
         elif subject not in typed:
             shape = "UntypedResourceShape"
             results.append(
                 ValidationResult(
-                    text, rule_message(shape), path=str(RDF.type), shape=str(CPS[shape])
+                    text, rule_message(shape), path=_RDF_TYPE.value, shape=f"{CPS}{shape}"
                 )
             )
     if not typed:

@@ -115,9 +115,16 @@ def test_json_report_schema():
         "shapes_version",
         "violations",
         "warnings",
+        "results_total",
+        "results_listed",
+        "totals",
         "results",
     ]
     assert data["conforms"] is True and data["warnings"] == 1 and data["violations"] == 0
+    assert data["results_total"] == data["results_listed"] == 1
+    (total,) = data["totals"]
+    assert list(total) == ["count", "severity", "shape", "component", "message"]
+    assert total["count"] == 1 and total["severity"] == "Warning"
     assert data["shapes_version"] == shapes_version() and len(shapes_version()) == 16
     (result,) = data["results"]
     assert list(result) == [
