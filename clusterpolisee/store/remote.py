@@ -17,14 +17,26 @@ Checked against Virtuoso 7.2.5, whose quirks shape this module:
   the server's own system graphs: graph listings are limited to graphs under ``graph_prefix``.
 
 Commit guarantee: new graph contents are uploaded to scratch graphs (``{graph}#staging-{token}``)
-and then swapped in by ONE SPARQL update request (MOVE / ADD plus the data-version change).
-Virtuoso runs one request as one transaction, so a failed or interrupted upload leaves the
-old graphs untouched (only scratch graphs, which graph listings ignore). Queries over the
-union default graph can see scratch triples while an upload is in progress.
+and then swapped in by ONE SPARQL update request (the difference for a replaced graph, ADD for
+an added one, plus the data-version change). Virtuoso runs one request as one transaction, so
+a failed or interrupted upload leaves the old graphs untouched (only scratch graphs, which
+graph listings ignore; :meth:`RemoteStore.drop_staging` removes them after a crash). Queries
+over the union default graph can see scratch triples while an upload is in progress.
+
+A replaced graph gets only the difference (delete what the new contents lack, insert what the
+old ones lack), never ``MOVE``: Virtuoso 7.2.5 replays a transaction that deletes and inserts
+the same quad wrongly when it rolls its log forward after a crash or a stop without a
+checkpoint, and loses such quads (a graph replaced by an overlapping version came back with
+hundreds of triples missing; tests/faults/test_virtuoso_faults.py).
+
+A server that stops during a request gives a :class:`StoreError` naming the endpoint, never a
+raw network exception; the same store object works again once the server is back.
 """
 
 import configparser
 import contextlib
+import http.client
+import json
 import os
 import re
 import urllib.error
@@ -142,6 +154,24 @@ def ntriples(triples: Iterable[ox.Triple]) -> Iterator[list[str]]:
         yield chunk
 
 
+def swap_in(mode: str, scratch: ox.NamedNode, target: ox.NamedNode) -> list[str]:
+    """Update operations that put a scratch graph's triples into ``target``: all of them
+    (ADD), or in place of its contents (MOVE), then drop the scratch graph.
+
+    Replacing writes only the difference, so no quad is deleted and inserted in the same
+    transaction: Virtuoso 7.2.5 loses such quads when it replays its log after a crash.
+    """
+    if mode == "ADD":
+        return [f"ADD SILENT GRAPH {scratch} TO {target}", f"DROP SILENT GRAPH {scratch}"]
+    return [
+        f"DELETE {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {target} {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH {scratch} {{ ?s ?p ?o }} }} }}",
+        f"INSERT {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {scratch} {{ ?s ?p ?o }} "
+        f"FILTER NOT EXISTS {{ GRAPH {target} {{ ?s ?p ?o }} }} }}",
+        f"DROP SILENT GRAPH {scratch}",
+    ]
+
+
 class RemoteStore(Store):
     def __init__(self, config: RemoteConfig) -> None:
         self.config = config
@@ -178,9 +208,15 @@ class RemoteStore(Store):
             message = str(exc)
             if any(m in message for m in TIMEOUT_MARKERS):
                 raise QueryTimeout(f"the query ran past {self.config.timeout} s") from exc
-            raise StoreError(f"the SPARQL server refused the request: {message[:800]}") from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise StoreError(f"cannot reach the SPARQL server at {url}: {exc}") from exc
+            raise StoreError(
+                f"the SPARQL server at {url} refused the request: {message[:800]}"
+            ) from exc
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # HTTPException: the server went away in mid-answer (IncompleteRead, ...).
+            raise StoreError(
+                f"cannot reach the SPARQL server at {url} ({type(exc).__name__}: {exc}); "
+                "check that it is running, then retry"
+            ) from exc
         headers = {k.lower(): v for k, v in headers.items()}
         if headers.get("x-sql-state", "") in TIMEOUT_MARKERS:
             raise QueryTimeout(
@@ -197,9 +233,13 @@ class RemoteStore(Store):
                 "add LIMIT/OFFSET or narrow the query"
             )
 
-    def _select_json(self, query: str) -> tuple[list[str], list[Row], dict]:
-        import json
+    def _bad_answer(self, what: str, exc: Exception) -> StoreError:
+        # A cut-off body (server stopped mid-answer) lands here too: say where it came from.
+        return StoreError(
+            f"the answer of the SPARQL server at {self.config.endpoint} is not {what}: {exc}"
+        )
 
+    def _select_json(self, query: str) -> tuple[list[str], list[Row], dict]:
         body, headers, _ = self._request(
             self.config.endpoint, query, "application/sparql-results+json"
         )
@@ -210,8 +250,8 @@ class RemoteStore(Store):
                 {k: term_from_json(v) for k, v in b.items() if k in names}
                 for b in data["results"]["bindings"]
             ]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"the server's answer is not SPARQL JSON results: {exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise self._bad_answer("SPARQL JSON results", exc) from exc
         return names, rows, headers
 
     def update(self, text: str) -> None:
@@ -227,19 +267,23 @@ class RemoteStore(Store):
         return rows
 
     def run_query(self, query: str) -> QueryResult:
-        import json
-
         kind = self._wrapper(self.config.endpoint, query, None).queryType
         if kind in (CONSTRUCT, DESCRIBE):
             body, headers, _ = self._request(self.config.endpoint, query, "application/n-triples")
-            triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+            try:
+                triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+            except SyntaxError as exc:
+                raise self._bad_answer("N-Triples", exc) from exc
             self._check_rows(len(triples), headers)
             return QueryResult("construct", triples=triples)
         if kind == ASK:
             body, _, _ = self._request(
                 self.config.endpoint, query, "application/sparql-results+json"
             )
-            return QueryResult("ask", boolean=bool(json.loads(body)["boolean"]))
+            try:
+                return QueryResult("ask", boolean=bool(json.loads(body)["boolean"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise self._bad_answer("a SPARQL JSON boolean", exc) from exc
         if kind != SELECT:
             raise StoreError("only SELECT, ASK, CONSTRUCT and DESCRIBE queries can be run")
         names, rows, headers = self._select_json(query)
@@ -327,7 +371,10 @@ class RemoteStore(Store):
                 timeout=max(self.config.timeout, 600),
             )
         except requests.RequestException as exc:
-            raise StoreError(f"cannot reach the Graph Store endpoint {url}: {exc}") from exc
+            raise StoreError(
+                f"cannot reach the Graph Store endpoint {url} ({type(exc).__name__}: {exc}); "
+                "check that the server is running, then retry"
+            ) from exc
         if resp.status_code not in (200, 201, 204):
             raise StoreError(
                 f"the Graph Store endpoint answered {resp.status_code} to {method}: "
@@ -352,9 +399,7 @@ class RemoteStore(Store):
                         if mode == "MOVE":
                             ops.append(f"DROP SILENT GRAPH {target}")
                         continue
-                    ops.append(f"{mode} SILENT GRAPH {scratch} TO {target}")
-                    if mode == "ADD":
-                        ops.append(f"DROP SILENT GRAPH {scratch}")
+                    ops.extend(swap_in(mode, scratch, target))
             meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
             ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }} }}")
             ops.append(f"INSERT DATA {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> {version} }} }}")
