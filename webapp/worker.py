@@ -14,6 +14,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.reasoning.tallies import TALLY_BASE
 
 from .sparql_guard import QueryRefused, check_query
 
@@ -103,12 +104,12 @@ def describe(store: ox.Store, job: dict) -> dict:
     node = ox.NamedNode(job["iri"])
     limit = job["limit"]
     out = [q.triple for q in _take(store.quads_for_pattern(node, None, None), limit)]
-    # Tallies (blank nodes the reasoning step writes into graph/inferred) point at regions,
-    # themes and partners by the thousand; they are counts, not statements to browse.
+    # Tallies (written by the reasoning step into graph/inferred) point at regions, themes
+    # and partners by the thousand; they are counts, not statements to browse.
     referring = (
         q
         for q in store.quads_for_pattern(None, None, node)
-        if not (isinstance(q.subject, ox.BlankNode) and q.graph_name == INFERRED)
+        if not (q.graph_name == INFERRED and q.subject.value.startswith(TALLY_BASE))
     )
     incoming = [q.triple for q in _take(referring, limit)]
     terms = [x for t in out + incoming for x in (t.subject, t.predicate, t.object)]

@@ -77,11 +77,7 @@ def _schema(store: Store, name: str) -> list[tuple[str, ...]]:
 
 def _facts(store: Store, prop: str) -> set[Pair]:
     """Asserted ``?s prop ?o`` in every graph but graph/inferred."""
-    rows = store.select(
-        "SELECT ?s ?o ?p ?inferred WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?inferred) }",
-        {"p": ox.NamedNode(prop), "inferred": ox.NamedNode(INFERRED)},
-    )
-    return {(r["s"], r["o"]) for r in rows}
+    return store.pairs(prop, INFERRED)
 
 
 def closure(pairs: set[Pair]) -> set[Pair]:
@@ -178,14 +174,15 @@ def inferences(store: Store) -> list[ox.Triple]:
     for asserted, derived in (_property_triples(store), (types_asserted, types)):
         result |= derived - asserted
     result |= _search_keys(store)
-    # Tallies are blank nodes: appended after sorting so the rest stays in a stable order.
-    return sorted(result, key=str) + tallies(lambda prop: _facts(store, prop), types)
+    result.update(tallies(lambda prop: _facts(store, prop), types))
+    return sorted(result, key=str)
 
 
 def materialise(store: Store) -> int:
-    """Recompute graph/inferred from the current data; return its number of triples."""
+    """Recompute graph/inferred from the current data; return its number of triples. Only
+    the difference is written: after one partner's submission that is a small part."""
     triples: Iterable[ox.Triple] = inferences(store)
-    return store.replace_graph(INFERRED, triples)
+    return store.update_graph(INFERRED, triples)
 
 
 def check_consistency(store: Store, timeout: float = 300.0):

@@ -2,12 +2,14 @@
 
 At a million triples, joining every cluster, barrier and instrument with its region, theme
 and labels takes Oxigraph seconds per question; the same answer read from a few hundred
-tally nodes takes milliseconds. The reasoning step writes them into graph/inferred (blank
-nodes, one per key) after every accepted submission, so they are never older than the data.
+tally nodes takes milliseconds. The reasoning step writes them into graph/inferred (one node
+per key, named by a digest of the key, so an unchanged tally is an unchanged triple and the
+reasoning step rewrites only what changed) after every accepted submission.
 The terms (cpo:ThemeTally, cpo:CategoryTally, cpo:InstrumentTypeTally and their properties)
 are defined, with their counting rules, in the ontology.
 """
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,11 +17,13 @@ from decimal import Decimal, InvalidOperation
 
 import pyoxigraph as ox
 
-from ..namespaces import CPO
+from ..namespaces import CPO, ID
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 Node = ox.NamedNode | ox.BlankNode
+#: Tally IRIs: {TALLY_BASE}{kind}/{digest of the key}.
+TALLY_BASE = f"{ID}tally/"
 #: (subject, object) pairs of one property, asserted in the data graphs.
 Facts = Callable[[str], set[tuple[Node, ox.NamedNode | ox.BlankNode | ox.Literal]]]
 
@@ -73,7 +77,8 @@ def _number(literal, kind: type) -> int | Decimal | None:
 
 
 def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox.Triple]:
-    node = ox.BlankNode()
+    digest = hashlib.sha1("|".join(str(v) for v in key.values()).encode()).hexdigest()[:20]
+    node = ox.NamedNode(f"{TALLY_BASE}{kind}/{digest}")
     yield ox.Triple(node, RDF_TYPE, _cpo(kind))
     for prop, value in key.items():
         if value is not None:
@@ -84,7 +89,8 @@ def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox
         yield ox.Triple(node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity))
         yield ox.Triple(node, _cpo("tallySeveritySum"), _integer(tally.severity_sum))
     if tally.budget is not None:
-        budget = ox.Literal(str(tally.budget), datatype=_xsd("decimal"))
+        # Canonical form (no trailing zeros), as the store gives it back: compared unchanged.
+        budget = ox.Literal(format(tally.budget.normalize(), "f"), datatype=_xsd("decimal"))
         yield ox.Triple(node, _cpo("tallyBudget"), budget)
 
 

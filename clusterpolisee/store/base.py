@@ -69,6 +69,24 @@ class Store(ABC):
     def replace_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
         """Atomically replace one named graph; return its new size."""
         self.commit(replace={graph: triples})
+        return self.graph_size(graph)
+
+    def update_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
+        """Atomically make one named graph hold exactly ``triples``; return its size. A backend
+        that can delete single triples writes only the difference (see OxigraphStore)."""
+        return self.replace_graph(graph, triples)
+
+    def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
+        """(subject, object) of every ``?s <predicate> ?o`` in a named graph other than
+        ``skip_graph``."""
+        rows = self.select(
+            "SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?skip) }",
+            {"p": ox.NamedNode(predicate), "skip": ox.NamedNode(skip_graph)},
+        )
+        return {(r["s"], r["o"]) for r in rows}
+
+    def graph_size(self, graph: str) -> int:
+        """Triples in one named graph (0 if it does not exist)."""
         return self.graph_sizes().get(graph, 0)
 
     @abstractmethod

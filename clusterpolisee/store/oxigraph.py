@@ -1,5 +1,7 @@
 """Embedded on-disk store (pyoxigraph / RocksDB)."""
 
+import errno
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -30,6 +32,28 @@ def open_read_only(path: Path, attempts: int = 5) -> ox.Store:
     raise AssertionError("unreachable")
 
 
+def open_error(path: Path, exc: OSError) -> str:
+    """The message for a failed open, with the hint that fits its cause. RocksDB's errors
+    carry no errno, so the cause is read from their text as well."""
+    text = str(exc)
+    if exc.errno == errno.ENOSPC or "No space left on device" in text:
+        return (
+            f"No space left on device for the store at {path}: free some space and retry; "
+            f"nothing was changed. ({text})"
+        )
+    if _LOCKED.search(text):
+        return (
+            f"cannot open the store at {path}: {text}. Only one process may open it "
+            "read-write; stop the other one or open it read-only."
+        )
+    return f"cannot open the store at {path}: {text}"
+
+
+# RocksDB's lock errors: "While lock file: PATH/LOCK: Resource temporarily unavailable" from
+# another process, "lock hold by current process" from this one.
+_LOCKED = re.compile(r"While lock file|lock hold by current process")
+
+
 class OxigraphStore(Store):
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
@@ -42,10 +66,7 @@ class OxigraphStore(Store):
                 self._store = ox.Store(str(self.path))
                 self.drop_staging()
         except OSError as exc:
-            raise StoreError(
-                f"cannot open the store at {self.path}: {exc}. Only one process may open it "
-                "read-write; stop the other one or open it read-only."
-            ) from exc
+            raise StoreError(open_error(self.path, exc)) from exc
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
@@ -83,6 +104,29 @@ class OxigraphStore(Store):
         node = ox.NamedNode(graph)
         return [q.triple for q in self._store.quads_for_pattern(None, None, None, node)]
 
+    def graph_size(self, graph: str) -> int:
+        return self._size(ox.NamedNode(graph))
+
+    def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
+        # The quad index directly: 5-10x faster than a SELECT turned into rows.
+        skip = ox.NamedNode(skip_graph)
+        return {
+            (q.subject, q.object)
+            for q in self._store.quads_for_pattern(None, ox.NamedNode(predicate), None)
+            if q.graph_name != skip and not isinstance(q.graph_name, ox.DefaultGraph)
+        }
+
+    def update_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
+        new = set(triples)
+        old = set(self.graph_triples(graph))
+        gone, added = old - new, new - old
+        if not gone and not added:
+            return len(new)  # nothing changed: keep the data version (and the caches)
+        if any(isinstance(x, ox.BlankNode) for t in gone for x in (t.subject, t.object)):
+            return self.replace_graph(graph, new)  # DELETE DATA cannot name a blank node
+        self.commit(add={graph: added}, remove={graph: gone})
+        return len(new)
+
     def data_version(self) -> str:
         for q in self._store.quads_for_pattern(STORE_NODE, VERSION_PRED, None, STORE_NODE):
             return q.object.value
@@ -93,6 +137,7 @@ class OxigraphStore(Store):
         self,
         replace: Mapping[str, Iterable[ox.Triple]] | None = None,
         add: Mapping[str, Iterable[ox.Triple]] | None = None,
+        remove: Mapping[str, Iterable[ox.Triple]] | None = None,
     ) -> None:
         # One SPARQL update request is one transaction: readers (and a crash) see the old
         # state or the new one, and nothing is ever staged where a union query could see it.
@@ -101,11 +146,10 @@ class OxigraphStore(Store):
         ops = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in (replace or {})]
         meta = ox.NamedNode(META_GRAPH)
         ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} {VERSION_PRED} ?v }} }}")
+        if remove:
+            ops.append("DELETE DATA {\n" + "\n".join(_graph_blocks(remove)) + "\n}")
         body = [f"GRAPH {meta} {{ {meta} {VERSION_PRED} {ox.Literal(token)} }}"]
-        for graphs in (replace or {}), (add or {}):
-            for graph, triples in graphs.items():
-                lines = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
-                body.append(f"GRAPH {ox.NamedNode(graph)} {{\n{lines}\n}}")
+        body += _graph_blocks(replace or {}) + _graph_blocks(add or {})
         ops.append("INSERT DATA {\n" + "\n".join(body) + "\n}")
         try:
             self._store.update(" ;\n".join(ops))
@@ -140,3 +184,12 @@ class OxigraphStore(Store):
         if not self.read_only:
             self._store.flush()
         del self._store
+
+
+def _graph_blocks(graphs: Mapping[str, Iterable[ox.Triple]]) -> list[str]:
+    """``GRAPH <g> { ... }`` blocks of N-Triples lines (every term fully escaped)."""
+    blocks = []
+    for graph, triples in graphs.items():
+        lines = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+        blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{lines}\n}}")
+    return blocks
