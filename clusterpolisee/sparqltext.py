@@ -74,6 +74,24 @@ _SKIP = re.compile(
 _WORD = re.compile(r"[A-Za-z_][\w:-]*")
 
 
+def max_nesting(text: str) -> int:
+    """Deepest nesting of brackets ``{ ( [`` outside strings, IRIs and comments: a linear
+    scan, so a hostile query can be refused before a parser spends long on it."""
+    depth = deepest = i = 0
+    while i < len(text):
+        m = _SKIP.match(text, i)
+        if m:
+            i = m.end()
+            continue
+        if text[i] in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif text[i] in "})]":
+            depth -= 1
+        i += 1
+    return deepest
+
+
 def where_brace(text: str) -> int:
     """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
     i, depth, after_where = 0, 0, False

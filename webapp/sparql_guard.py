@@ -15,7 +15,12 @@ from rdflib.plugins.sparql import parser
 from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parserutils import CompValue
 
+from clusterpolisee.sparqltext import max_nesting
+
 MAX_QUERY_CHARS = 100_000
+#: Brackets nested deeper than this are refused before parsing: rdflib's parser spends
+#: seconds on thousands of levels before it gives up (stored queries use under 10).
+MAX_NESTING = 500
 KINDS = {
     "SelectQuery": "select",
     "AskQuery": "ask",
@@ -70,6 +75,8 @@ def check_query(text: str, allowlist: tuple[str, ...] = ()) -> str:
         raise QueryRefused(400, "the query is empty")
     if len(text) > MAX_QUERY_CHARS:
         raise QueryRefused(400, f"the query is longer than {MAX_QUERY_CHARS} characters")
+    if max_nesting(text) > MAX_NESTING:
+        raise QueryRefused(400, f"the query is nested too deeply (over {MAX_NESTING} levels)")
     try:
         parsed = parser.parseQuery(text)
     except ParseBaseException as exc:

@@ -162,6 +162,9 @@ def test_large_and_nested_queries_are_checked(client):
     hidden = "SELECT * WHERE {" + "{" * 200 + "SERVICE <http://e/> {?s ?p ?o}" + "}" * 200 + "}"
     r = client.get("/sparql", query_string={"query": hidden})
     assert r.status_code == 403 and b"SERVICE <http://e/>" in r.data
+    deep = "SELECT * WHERE {" + "{" * 5000 + "?s ?p ?o" + "}" * 5000 + "}"
+    r = client.get("/sparql", query_string={"query": deep})
+    assert r.status_code == 400 and b"nested too deeply (over 500 levels)" in r.data
 
 
 def test_editor_shows_errors_with_the_query(client):
