@@ -5,9 +5,15 @@
 Builds a store (unless --store is given), starts the server on a free loopback port, and
 sends requests at a steady rate from a few client threads: stored-query pages, resource
 pages, /sparql queries and partner uploads (about 1 in 50). Prints requests per kind, status
-counts, latency percentiles, the server's memory (process and query workers) at the start
-and the end, and exits 1 if any answer was a 5xx (none of its queries is meant to time out)
-or memory grew by 10 % or more.
+counts, latency percentiles and the server's memory (process and query workers, summed RSS),
+and exits 1 if any answer was a 5xx (none of its queries is meant to time out) or memory
+grew by 10 % or more.
+
+Memory is measured from a baseline taken after a warm-up (every page, every /sparql query
+and one upload, then every page again), so one-off costs (imports of the validation stack on
+the first upload, a worker's first store snapshot) are not counted as growth. The end figure
+is the last sample; the RSS of each process is also sampled every --sample seconds, so the
+report shows whether memory levels off or keeps climbing.
 """
 
 import argparse
@@ -59,24 +65,54 @@ SPARQL = [
 ]
 
 
+SLOWEST = 8  # slowest requests listed in the report
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def tree_rss_mb(pid: int) -> float:
-    total, todo = 0, [pid]
+def process_rss_mb(pid: int) -> list[tuple[int, float]]:
+    """(pid, RSS in MB) of a process and all its descendants, the process first."""
+    found, todo = [], [pid]
     while todo:
-        p = todo.pop()
+        p = todo.pop(0)
         try:
             status = Path(f"/proc/{p}/status").read_text()
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
-        total += int(re.search(r"VmRSS:\s+(\d+)", status)[1])
-    return total / 1024
+        found.append((p, int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024))
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(mb for _, mb in process_rss_mb(pid))
+
+
+class Sampler(threading.Thread):
+    """Samples the server's memory every ``every`` seconds: (s, total, main, [children])."""
+
+    def __init__(self, pid: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.samples: list[tuple[float, float, float, list[float]]] = []
+        self.stop = threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.take()
+
+    def take(self) -> None:
+        procs = process_rss_mb(self.pid)
+        if procs:
+            mbs = [round(mb, 1) for _, mb in procs]
+            t = round(time.monotonic() - self.t0)
+            self.samples.append((t, round(sum(mbs), 1), mbs[0], mbs[1:]))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -93,6 +129,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--store", type=Path, help="an existing store to copy (default: build one)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--sample", type=float, default=15.0, help="seconds between memory samples")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="soak-"))
@@ -127,30 +164,72 @@ def main() -> int:
         else:
             print("the server did not start", file=sys.stderr)
             return 1
-        # Warm up: every page once, so the first-use caches are in the start figure.
-        for path in QUERIES + RESOURCES:
-            requests.get(base + path, timeout=60)
-        rss_start = tree_rss_mb(server.pid)
+        rss_boot = tree_rss_mb(server.pid)
+        warm_up(base, token)
+        sampler = Sampler(server.pid, args.sample)
+        sampler.take()
+        sampler.start()
         figures = run_load(base, token, args)
-        rss_end = tree_rss_mb(server.pid)
+        sampler.stop.set()
+        sampler.take()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
-    growth = (rss_end - rss_start) / rss_start * 100
-    figures.update(
-        minutes=args.minutes,
-        rate=args.rate,
-        rss_start_mb=round(rss_start, 1),
-        rss_end_mb=round(rss_end, 1),
-        rss_growth_pct=round(growth, 1),
-    )
-    print(json.dumps(figures, indent=1))
+    figures.update(memory_figures(sampler.samples, rss_boot), minutes=args.minutes, rate=args.rate)
+    growth = figures["rss_growth_pct"]
+    print(json.dumps({k: v for k, v in figures.items() if k != "rss_samples"}, indent=1))
+    print_timeline(figures["rss_samples"])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     errors = figures["server_errors"]
     ok = errors == 0 and growth < 10
-    print(f"soak {'PASSED' if ok else 'FAILED'}: {errors} server errors, memory {growth:+.1f} %")
+    print(
+        f"soak {'PASSED' if ok else 'FAILED'}: {errors} server errors, memory "
+        f"{figures['rss_start_mb']:.0f} -> {figures['rss_end_mb']:.0f} MB ({growth:+.1f} %)"
+    )
     return 0 if ok else 1
+
+
+def warm_up(base: str, token: str) -> None:
+    """Touch every page and query kind, upload once, then every page again: what is
+    allocated once (imports, first snapshots, cache entries) is in the baseline."""
+    session = requests.Session()
+    pages = QUERIES + RESOURCES
+
+    def touch() -> None:
+        for path in pages:
+            session.get(base + path, timeout=60)
+        for query in SPARQL:
+            session.get(base + "/sparql", params={"query": query}, timeout=60)
+
+    touch()
+    upload(session, base, token, random.Random(0))
+    touch()
+
+
+def memory_figures(samples: list, rss_boot: float) -> dict:
+    """Baseline (after the warm-up), end, peak, and the growth over the second half."""
+    start, end = samples[0][1], samples[-1][1]
+    mid = samples[len(samples) // 2][1]
+    return {
+        "rss_boot_mb": round(rss_boot, 1),
+        "rss_start_mb": start,
+        "rss_mid_mb": mid,
+        "rss_end_mb": end,
+        "rss_peak_mb": max(s[1] for s in samples),
+        "rss_growth_pct": round((end - start) / start * 100, 1),
+        "rss_growth_second_half_pct": round((end - mid) / mid * 100, 1),
+        "rss_samples": [
+            {"s": t, "total": tot, "main": m, "children": c} for t, tot, m, c in samples
+        ],
+    }
+
+
+def print_timeline(samples: list[dict]) -> None:
+    print("memory (MB)   s  total   main  children")
+    for x in samples:
+        kids = " ".join(f"{c:.0f}" for c in x["children"])
+        print(f"         {x['s']:>6} {x['total']:>6.0f} {x['main']:>6.0f}  {kids}")
 
 
 def run_load(base: str, token: str, args) -> dict:
@@ -158,6 +237,7 @@ def run_load(base: str, token: str, args) -> dict:
     latencies: dict[str, list[float]] = {}
     statuses: Counter = Counter()
     failures: list[str] = []
+    slow: list[tuple[float, int, str, str]] = []  # the slowest requests, for the report
     deadline = time.monotonic() + args.minutes * 60
     interval = args.clients / args.rate  # each client's pause between requests
 
@@ -167,29 +247,33 @@ def run_load(base: str, token: str, args) -> dict:
         next_at = time.monotonic()
         while time.monotonic() < deadline:
             roll = rng.random()
+            kind, what = "", ""
             t0 = time.monotonic()
             try:
                 if roll < 0.02:
-                    kind, r = "upload", upload(session, base, token, rng)
+                    kind, what = "upload", "/submit"
+                    r = upload(session, base, token, rng)
                 elif roll < 0.40:
-                    kind = "query page"
-                    r = session.get(base + rng.choice(QUERIES), timeout=60)
+                    kind, what = "query page", rng.choice(QUERIES)
+                    r = session.get(base + what, timeout=60)
                 elif roll < 0.70:
-                    kind = "resource"
-                    r = session.get(base + rng.choice(RESOURCES), timeout=60)
+                    kind, what = "resource", rng.choice(RESOURCES)
+                    r = session.get(base + what, timeout=60)
                 else:
-                    kind = "sparql"
-                    r = session.get(
-                        base + "/sparql", params={"query": rng.choice(SPARQL)}, timeout=60
-                    )
+                    kind, what = "sparql", rng.choice(SPARQL)
+                    r = session.get(base + "/sparql", params={"query": what}, timeout=60)
                 status = r.status_code
             except requests.RequestException as exc:
-                kind, status = "error", 0
+                kind, status, what = "error", 0, f"{kind}: {what}"
                 with lock:
                     failures.append(type(exc).__name__)
+            seconds = time.monotonic() - t0
             with lock:
-                latencies.setdefault(kind, []).append(time.monotonic() - t0)
+                latencies.setdefault(kind, []).append(seconds)
                 statuses[(kind, status)] += 1
+                slow.append((round(seconds, 2), status, kind, what[:80]))
+                slow.sort(reverse=True)
+                del slow[SLOWEST:]
             next_at += interval
             time.sleep(max(0.0, next_at - time.monotonic()))
 
@@ -206,6 +290,7 @@ def run_load(base: str, token: str, args) -> dict:
         "statuses": {f"{k} {s}": n for (k, s), n in sorted(statuses.items())},
         "server_errors": server_errors,
         "client_errors": failures[:10],
+        "slowest": slow,
         "p50_ms": round(percentile(everything, 0.50) * 1000, 1),
         "p95_ms": round(percentile(everything, 0.95) * 1000, 1),
         "p99_ms": round(percentile(everything, 0.99) * 1000, 1),

@@ -1,6 +1,7 @@
 """Flask web front end: application factory, blueprints, security headers, error pages."""
 
 import atexit
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from clusterpolisee.store.oxigraph import OxigraphStore
 
 from . import errors, url_builder
 from .config import DEFAULTS
-from .database import Database
+from .database import CACHE_BYTES, PAGE_CACHE_BYTES, BoundedCache, Database, trim_heap
 from .present import show, term_html, visible_controls
 
 CSP = (
@@ -41,19 +42,63 @@ def _open_store(app: Flask) -> None:
         raise StoreError(f"no store at {path}; run 'clusterpolisee build --store {path}' first")
     writer = OxigraphStore(path) if app.config["WRITABLE"] else None
     fixed = None if writer else OxigraphStore(path, read_only=True).data_version()
+    cfg = app.config
     db = Database(
         path,
-        (lambda: writer.data_version()) if writer else (lambda: fixed),
-        workers=app.config["WORKERS"],
-        timeout=app.config["QUERY_TIMEOUT"],
-        row_limit=app.config["ROW_LIMIT"],
-        cache_size=app.config["CACHE_SIZE"],
-        service_allowlist=tuple(app.config["SERVICE_ALLOWLIST"]),
-        memory_mb=app.config["WORKER_MEMORY_MB"],
+        FlushedVersion(writer) if writer else (lambda: fixed),
+        workers=cfg["WORKERS"],
+        timeout=cfg["QUERY_TIMEOUT"],
+        row_limit=cfg["ROW_LIMIT"],
+        cache_size=cfg["CACHE_SIZE"],
+        cache_bytes=cfg.get("CACHE_MB", CACHE_BYTES >> 20) * 1024 * 1024,
+        service_allowlist=tuple(cfg["SERVICE_ALLOWLIST"]),
+        memory_mb=cfg["WORKER_MEMORY_MB"],
+        recycle_mb=cfg.get("WORKER_RECYCLE_MB", 512),
+    )
+    # webapp.pagecache keeps its pages in this mapping: only the current data version's
+    # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
+    page_mb = cfg.get("PAGE_CACHE_MB", PAGE_CACHE_BYTES >> 20)
+    app.extensions["cpo.pages"] = BoundedCache(
+        db.version, cfg["PAGE_CACHE_SIZE"], page_mb * 1024 * 1024, _page_bytes
     )
     app.extensions["cpo.db"] = db
     app.extensions["cpo.writer"] = writer
     atexit.register(db.close)
+
+
+def _page_bytes(page: tuple[bytes, int, list]) -> int:
+    body, _, headers = page
+    return len(body) + sum(len(k) + len(v) for k, v in headers) + 512
+
+
+class FlushedVersion:
+    """The writer's data version, made durable in the store's table files before any query
+    worker is told about it.
+
+    A worker opens the store read-only at each new version, and RocksDB then replays the
+    write-ahead log into memory. Oxigraph's memtables are 128 MB per column family, so
+    without a flush every upload since the server started stays in the log: each reopen
+    replays all of them (the soak measured +10 MB per worker per upload and opens taking
+    seconds) and the writer's memtables grow the same way.
+    """
+
+    def __init__(self, writer: OxigraphStore) -> None:
+        self.writer = writer
+        self.flushed: str | None = None
+        self.lock = threading.Lock()
+
+    def __call__(self) -> str:
+        version = self.writer.data_version()
+        if version != self.flushed:
+            with self.lock:
+                if version != self.flushed:
+                    # OxigraphStore has no public flush (close() flushes).
+                    self.writer._store.flush()
+                    self.flushed = version
+                    # An upload (parse, validate, materialise) frees much of what it
+                    # allocated; hand it back rather than keep it as fragmented heap.
+                    trim_heap()
+        return version
 
 
 def _register(app: Flask) -> None:

@@ -5,11 +5,19 @@ query (read-only, SERVICE allow-list), run it in a worker process with a real ti
 worker that runs past it is killed and replaced) and report truncation instead of hiding it.
 The serving process may hold the one read-write handle (uploads); workers open the store
 read-only and reopen it when the data version changes.
+
+Memory stays bounded under a steady load: the caches keep only the current data version's
+entries, within an entry count and a byte budget, and a worker whose resident memory has
+grown past ``recycle_mb`` is replaced between two jobs (like gunicorn's max_requests).
 """
 
+import ctypes
+import ctypes.util
 import logging
 import multiprocessing as mp
+import os
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +34,13 @@ from .sparql_guard import QueryRefused
 log = logging.getLogger(__name__)
 #: Results larger than this are not cached, so the cache's memory stays bounded.
 CACHE_MAX_ROWS = 5000
+#: Default byte budgets of the result cache and of the rendered-page cache.
+CACHE_BYTES = 64 * 1024 * 1024
+PAGE_CACHE_BYTES = 64 * 1024 * 1024
+#: Memory of one pyoxigraph term besides its text (measured: ~110 bytes on CPython 3.11).
+TERM_BYTES = 112
+#: How often a job may meet the open race of a read-only snapshot (see ``_run``).
+OPEN_RETRIES = 3
 
 
 def _size(value: Any) -> int:
@@ -35,6 +50,131 @@ def _size(value: Any) -> int:
         parts = ("out", "in", "labels", "triples")
         return sum(len(value.get(k, ())) for k in parts)
     return 0
+
+
+def nbytes(value: Any) -> int:
+    """An estimate of the memory a cached value holds: containers by ``sys.getsizeof``,
+    pyoxigraph terms and triples by their text plus a fixed overhead per term."""
+    if isinstance(value, Result):
+        return sys.getsizeof(value) + sum(
+            nbytes(x) for x in (value.vars, value.rows, value.triples, value.labels)
+        )
+    if isinstance(value, dict):
+        items = value.items()
+        return sys.getsizeof(value) + sum(nbytes(k) + nbytes(v) for k, v in items)
+    if isinstance(value, list | tuple | set):
+        return sys.getsizeof(value) + sum(nbytes(x) for x in value)
+    if isinstance(value, str | bytes | int | float | bool) or value is None:
+        return sys.getsizeof(value)
+    if isinstance(value, ox.Triple | ox.Quad):
+        return 4 * TERM_BYTES + len(str(value))
+    return TERM_BYTES + len(str(value))
+
+
+def _what(job: dict) -> str:
+    """A job in one log line."""
+    subject = job.get("text") or job.get("iri") or job.get("iris")
+    return f"{job.get('op')} {str(subject)[:300]!r} at version {job.get('version')}"
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (0 when it cannot be read, e.g. not on Linux)."""
+    try:
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _libc() -> Any:
+    """glibc, or None elsewhere (musl, macOS): the malloc tuning below is glibc's."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _libc()
+M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
+
+
+def limit_malloc_arenas(arenas: int) -> bool:
+    """Cap glibc's malloc arenas for threads started from now on (MALLOC_ARENA_MAX).
+
+    glibc gives each thread that contends for the heap its own arena, up to 8 per core,
+    and keeps each arena's freed memory; a threaded server's RSS then climbs with freed,
+    fragmented heap. Returns whether the cap was set."""
+    return bool(_LIBC is not None and _LIBC.mallopt(M_ARENA_MAX, arenas))
+
+
+def trim_heap() -> None:
+    """Return the free pages of every malloc arena to the OS (glibc's malloc_trim)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+class BoundedCache(OrderedDict):
+    """An LRU mapping of one data version's entries, bounded by count and by bytes.
+
+    Keys are tuples whose first element is the data version. An entry of an older version
+    can never be asked for again, so the first entry of a new version drops all others,
+    and an entry computed for a version that is no longer current is not kept. Callers
+    lock around it (it is a plain mapping, as webapp.pagecache expects).
+    """
+
+    def __init__(
+        self,
+        current: Callable[[], str],
+        max_entries: int,
+        max_bytes: int,
+        size_of: Callable[[Any], int] = nbytes,
+    ) -> None:
+        super().__init__()
+        self.current = current
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size_of = size_of
+        self.version: str | None = None
+        self.bytes = 0
+        self._sizes: dict[tuple, int] = {}
+
+    def __setitem__(self, key: tuple, value: Any) -> None:
+        current = self.current()
+        if key[0] != current:
+            return
+        if self.version != current:
+            self.clear()
+            self.version = current
+        size = self.size_of(value)
+        if size > self.max_bytes or self.max_entries <= 0:
+            return
+        self._forget(key)
+        super().__setitem__(key, value)
+        self._sizes[key] = size
+        self.bytes += size
+        while len(self) > self.max_entries or self.bytes > self.max_bytes:
+            self.popitem(last=False)
+
+    def _forget(self, key: tuple) -> None:
+        if key in self:
+            super().__delitem__(key)
+            self.bytes -= self._sizes.pop(key, 0)
+
+    def __delitem__(self, key: tuple) -> None:
+        super().__delitem__(key)
+        self.bytes -= self._sizes.pop(key, 0)
+
+    def popitem(self, last: bool = True) -> tuple[Any, Any]:
+        key, value = super().popitem(last=last)
+        self.bytes -= self._sizes.pop(key, 0)
+        return key, value
+
+    def clear(self) -> None:
+        super().clear()
+        self._sizes.clear()
+        self.bytes = 0
 
 
 class EngineError(Exception):
@@ -104,9 +244,11 @@ class _Worker:
 class Pool:
     """A fixed number of worker processes; a busy one is borrowed, a stuck one is killed."""
 
-    def __init__(self, path: str, size: int, memory_mb: int = 4096) -> None:
+    def __init__(self, path: str, size: int, memory_mb: int = 4096, recycle_mb: float = 0) -> None:
         self.path = path
         self.memory_mb = memory_mb
+        self.recycle_mb = recycle_mb
+        self.recycled = 0
         self.ctx = mp.get_context("spawn")
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False
@@ -126,6 +268,9 @@ class Pool:
         try:
             w.conn.send(job)
             if not w.conn.poll(timeout):
+                log.warning(
+                    "job over %g s, %.0f MB resident: %s", timeout, rss_mb(w.proc.pid), _what(job)
+                )
                 self._replace(w)
                 w = None
                 raise QueryTimedOut(
@@ -142,12 +287,24 @@ class Pool:
             ) from None
         finally:
             if w is not None:
-                self.idle.put(w)
+                self._give_back(w)
         return reply
 
-    def _replace(self, w: _Worker) -> None:
-        """Kill a stuck worker and start a fresh one in the background."""
-        log.warning("replacing query worker %s", w.proc.pid)
+    def _give_back(self, w: _Worker) -> None:
+        """Return an idle worker, or replace it if its memory has grown past recycle_mb:
+        heap fragmentation and per-snapshot allocations are then given back to the OS."""
+        mb = rss_mb(w.proc.pid) if self.recycle_mb > 0 else 0.0
+        if mb <= self.recycle_mb:
+            self.idle.put(w)
+            return
+        log.info("recycling query worker %s (%.0f MB resident)", w.proc.pid, mb)
+        self.recycled += 1
+        self._replace(w, quiet=True)
+
+    def _replace(self, w: _Worker, quiet: bool = False) -> None:
+        """Kill a stuck (or recycled) worker and start a fresh one in the background."""
+        if not quiet:
+            log.warning("replacing query worker %s", w.proc.pid)
         w.kill()
 
         def spawn() -> None:
@@ -171,26 +328,22 @@ class Pool:
 
 
 class _Cache:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[tuple, Result] = OrderedDict()
+    """The result cache: a locked BoundedCache."""
+
+    def __init__(self, current: Callable[[], str], size: int, max_bytes: int) -> None:
+        self.data = BoundedCache(current, size, max_bytes)
         self.lock = threading.Lock()
 
-    def get(self, key: tuple) -> Result | None:
+    def get(self, key: tuple) -> Any:
         with self.lock:
             hit = self.data.get(key)
             if hit is not None:
                 self.data.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, value: Result) -> None:
-        if self.size <= 0:
-            return
+    def put(self, key: tuple, value: Any) -> None:
         with self.lock:
             self.data[key] = value
-            self.data.move_to_end(key)
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
 
 
 class Database:
@@ -205,16 +358,18 @@ class Database:
         timeout: float = 10.0,
         row_limit: int = 10000,
         cache_size: int = 256,
+        cache_bytes: int = CACHE_BYTES,
         service_allowlist: tuple[str, ...] = (),
         memory_mb: int = 4096,
+        recycle_mb: float = 512,
     ) -> None:
         self.path = str(path)
         self.version = version
         self.timeout = timeout
         self.row_limit = row_limit
         self.service_allowlist = tuple(service_allowlist)
-        self.pool = Pool(self.path, workers, memory_mb)
-        self.cache = _Cache(cache_size)
+        self.pool = Pool(self.path, workers, memory_mb, recycle_mb)
+        self.cache = _Cache(version, cache_size, cache_bytes)
 
     def close(self) -> None:
         self.pool.close()
@@ -275,7 +430,7 @@ class Database:
             return hit
         job["version"] = version
         start = time.perf_counter()
-        status, *payload = self.pool.run(job, self.timeout)
+        status, *payload = self._run(job)
         if status == "refused":
             raise QueryRefused(payload[0], payload[1])
         if status == "syntax":
@@ -288,6 +443,19 @@ class Database:
         if _size(value) <= CACHE_MAX_ROWS:
             self.cache.put(key, value)
         return value
+
+    def _run(self, job: dict) -> tuple:
+        """Run a job, retrying the open race of a read-only snapshot: while the writer
+        compacts, a worker may read a manifest naming a file just deleted ("No such
+        file"); the next open sees a consistent manifest (the worker retries the open)."""
+        for attempt in range(OPEN_RETRIES + 1):
+            reply = self.pool.run(job, self.timeout)
+            racy = reply[0] == "error" and "No such file" in str(reply[1])
+            if not racy or attempt == OPEN_RETRIES:
+                return reply
+            log.info("retrying a job after a snapshot open race: %s", reply[1][:200])
+            time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _result(p: dict, limit: int) -> Result:
@@ -304,6 +472,9 @@ class Database:
 
 
 __all__ = [
+    "BoundedCache",
+    "limit_malloc_arenas",
+    "trim_heap",
     "Database",
     "EngineError",
     "QueryTimedOut",

@@ -1,0 +1,140 @@
+"""Memory bounds of the web app: byte-bounded, current-version caches, recycled workers, and
+the flush that keeps read-only snapshots from replaying the write-ahead log (bench/soak.py)."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from flask import Flask
+
+from clusterpolisee.namespaces import graph_iri
+from webapp import close_app
+from webapp.database import BoundedCache, Database, Result, nbytes
+
+from ..conftest import run_cli
+from .conftest import ID, RDFS_LABEL, make_app
+
+LABEL = "SELECT ?l WHERE { <" + ID + "region/ITI3> <" + RDFS_LABEL.value + "> ?l }"
+
+
+def test_cache_evicts_by_bytes_oldest_first() -> None:
+    cache = BoundedCache(lambda: "v1", max_entries=100, max_bytes=1000, size_of=len)
+    for i in range(5):
+        cache[("v1", i)] = b"x" * 300
+    assert list(cache) == [("v1", 2), ("v1", 3), ("v1", 4)]
+    assert cache.bytes == 900
+    cache[("v1", "big")] = b"x" * 1001  # larger than the whole budget: not kept
+    assert ("v1", "big") not in cache and cache.bytes == 900
+    del cache[("v1", 3)]
+    assert cache.bytes == 600
+
+
+def test_cache_keeps_only_the_current_version() -> None:
+    current = ["v1"]
+    cache = BoundedCache(lambda: current[0], max_entries=10, max_bytes=10_000, size_of=len)
+    cache[("v1", "a")] = b"aaa"
+    current[0] = "v2"
+    cache[("v1", "late")] = b"old answer"  # computed before the upload: never asked again
+    assert list(cache) == [("v1", "a")]
+    cache[("v2", "a")] = b"new"
+    assert list(cache) == [("v2", "a")] and cache.bytes == 3
+
+
+def test_cache_entry_count_still_applies() -> None:
+    cache = BoundedCache(lambda: "v", max_entries=2, max_bytes=10_000, size_of=len)
+    for key in "abc":
+        cache[("v", key)] = b"."
+    assert list(cache) == [("v", "b"), ("v", "c")] and cache.bytes == 2
+
+
+def test_result_size_estimate_grows_with_rows() -> None:
+    def result(n: int) -> Result:
+        rows = [(ox.NamedNode(f"{ID}region/R{i}"), ox.Literal(f"label {i}")) for i in range(n)]
+        return Result(kind="select", vars=["r", "l"], rows=rows)
+
+    small, large = nbytes(result(100)), nbytes(result(1000))
+    # Measured on CPython 3.11: such a row holds about 360 bytes of Python and Rust memory.
+    assert 250 * 1000 < large < 600 * 1000
+    assert 9 * small < large < 11 * small
+
+
+@pytest.fixture(scope="module")
+def fresh_store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bounds") / "store"
+    proc = run_cli("build", "--store", str(path))
+    assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_worker_past_its_memory_limit_is_recycled(fresh_store: Path) -> None:
+    # A limit of 1 MB: every worker is over it after every job, so each is replaced.
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=20, recycle_mb=1)
+    try:
+        first = db.pool.idle.queue[0].proc.pid
+        assert db.query(LABEL, use_cache=False).rows
+        assert db.pool.recycled == 1
+        assert db.query(LABEL, use_cache=False).rows  # waits for the fresh worker
+        assert db.pool.idle.get(timeout=30).proc.pid != first
+    finally:
+        db.close()
+
+
+def test_worker_under_its_limit_is_kept(fresh_store: Path) -> None:
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=20, recycle_mb=4096)
+    try:
+        first = db.pool.idle.queue[0].proc.pid
+        for _ in range(3):
+            db.query(LABEL, use_cache=False)
+        assert db.pool.recycled == 0 and db.pool.idle.queue[0].proc.pid == first
+    finally:
+        db.close()
+
+
+@pytest.fixture()
+def writer_app(fresh_store: Path, tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(fresh_store, tmp_path)
+    yield app
+    close_app(app)
+
+
+def ssts(path: Path) -> set[str]:
+    return {p.name for p in path.glob("*.sst")}
+
+
+def settled_ssts(path: Path) -> set[str]:
+    """The table files once RocksDB's background flushes after opening are over."""
+    seen = ssts(path)
+    for _ in range(50):
+        time.sleep(0.2)
+        if (now := ssts(path)) == seen:
+            return now
+        seen = now
+    raise AssertionError("RocksDB kept writing table files")
+
+
+def test_new_version_is_flushed_before_workers_see_it(writer_app: Flask, fresh_store) -> None:
+    db, writer = writer_app.extensions["cpo.db"], writer_app.extensions["cpo.writer"]
+    db.version()
+    triple = ox.Triple(ox.NamedNode(ID + "x"), RDFS_LABEL, ox.Literal("flushed"))
+    before = settled_ssts(fresh_store)
+    writer.commit(replace={graph_iri("partner/flush-test"): [triple]})
+    # RocksDB keeps a commit in its memtable (128 MB per column family) and write-ahead log.
+    assert ssts(fresh_store) == before
+    db.version()
+    assert ssts(fresh_store) - before, "the new version was not written to table files"
+    found = db.query('ASK { ?s ?p "flushed" }', trusted=True)
+    assert found.boolean
+
+
+def test_page_cache_holds_only_the_current_version(writer_app: Flask) -> None:
+    client, writer = writer_app.test_client(), writer_app.extensions["cpo.writer"]
+    pages = writer_app.extensions["cpo.pages"]
+    assert client.get("/id/region/ITI3").status_code == 200
+    assert client.get("/id/country/ITA").status_code == 200
+    assert len(pages) == 2 and pages.bytes > sum(len(v[0]) for v in pages.values())
+    writer.commit(add={graph_iri("partner/flush-test"): []})  # a new data version
+    assert client.get("/id/region/ITI3").status_code == 200
+    assert [k[1] for k in pages] == ["/id/region/ITI3?"]
+    assert {k[0] for k in pages} == {writer.data_version()}
