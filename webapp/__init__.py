@@ -1,7 +1,9 @@
 """Flask web front end: application factory, blueprints, security headers, error pages."""
 
 import atexit
+import shutil
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +45,10 @@ def _open_store(app: Flask) -> None:
     writer = OxigraphStore(path) if app.config["WRITABLE"] else None
     fixed = None if writer else OxigraphStore(path, read_only=True).data_version()
     cfg = app.config
+    versions = FlushedVersion(writer) if writer else None
     db = Database(
         path,
-        FlushedVersion(writer) if writer else (lambda: fixed),
+        versions if writer else (lambda: fixed),
         workers=cfg["WORKERS"],
         timeout=cfg["QUERY_TIMEOUT"],
         row_limit=cfg["ROW_LIMIT"],
@@ -54,6 +57,7 @@ def _open_store(app: Flask) -> None:
         service_allowlist=tuple(cfg["SERVICE_ALLOWLIST"]),
         memory_mb=cfg["WORKER_MEMORY_MB"],
         recycle_mb=cfg.get("WORKER_RECYCLE_MB", 512),
+        snapshot=versions.path if versions else (lambda version: None),
     )
     # webapp.pagecache keeps its pages in this mapping: only the current data version's
     # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
@@ -72,33 +76,56 @@ def _page_bytes(page: tuple[bytes, int, list]) -> int:
 
 
 class FlushedVersion:
-    """The writer's data version, made durable in the store's table files before any query
-    worker is told about it.
+    """The writer's data version, with an unchanging checkpoint of it for the query workers.
 
-    A worker opens the store read-only at each new version, and RocksDB then replays the
-    write-ahead log into memory. Oxigraph's memtables are 128 MB per column family, so
-    without a flush every upload since the server started stays in the log: each reopen
-    replays all of them (the soak measured +10 MB per worker per upload and opens taking
-    seconds) and the writer's memtables grow the same way.
+    Workers used to open the live store read-only, which pyoxigraph calls undefined behaviour
+    while another process writes: the writer's compaction could delete a table file under a
+    worker's open snapshot (a 503 in the soak), and each open replayed the write-ahead log
+    into memory (Oxigraph's memtables are 128 MB per column family, so without a flush every
+    upload since start stayed in the log). At each new version the writer is now flushed and
+    checkpointed (hard links: quick and small) before any worker is told about it; workers
+    open the checkpoint. The last few are kept so a query already running can finish.
     """
+
+    KEEP = 3
 
     def __init__(self, writer: OxigraphStore) -> None:
         self.writer = writer
         self.flushed: str | None = None
         self.lock = threading.Lock()
+        # Next to the store, so hard links work (same file system); stale ones go first.
+        self.folder = writer.path.with_name(f"{writer.path.name}.snapshots")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.paths: OrderedDict[str, str] = OrderedDict()
+        self.count = 0
+        atexit.register(shutil.rmtree, self.folder, True)
 
     def __call__(self) -> str:
         version = self.writer.data_version()
         if version != self.flushed:
             with self.lock:
                 if version != self.flushed:
-                    # OxigraphStore has no public flush (close() flushes).
-                    self.writer._store.flush()
+                    self.writer.flush()
+                    self._checkpoint(version)
                     self.flushed = version
                     # An upload (parse, validate, materialise) frees much of what it
                     # allocated; hand it back rather than keep it as fragmented heap.
                     trim_heap()
         return version
+
+    def path(self, version: str) -> str | None:
+        """The checkpoint of ``version`` (None: not made, open the store itself)."""
+        return self.paths.get(version)
+
+    def _checkpoint(self, version: str) -> None:
+        self.count += 1
+        target = self.folder / str(self.count)
+        self.writer.checkpoint(target)
+        self.paths[version] = str(target)
+        while len(self.paths) > self.KEEP:
+            _, old = self.paths.popitem(last=False)
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _register(app: Flask) -> None:

@@ -362,9 +362,12 @@ class Database:
         service_allowlist: tuple[str, ...] = (),
         memory_mb: int = 4096,
         recycle_mb: float = 512,
+        snapshot: Callable[[str], str | None] = lambda version: None,
     ) -> None:
         self.path = str(path)
         self.version = version
+        #: The folder workers open for a data version (None: the store itself).
+        self.snapshot = snapshot
         self.timeout = timeout
         self.row_limit = row_limit
         self.service_allowlist = tuple(service_allowlist)
@@ -428,7 +431,7 @@ class Database:
         key = (version, *key)
         if use_cache and (hit := self.cache.get(key)) is not None:
             return hit
-        job["version"] = version
+        job["version"], job["path"] = version, self.snapshot(version)
         start = time.perf_counter()
         status, *payload = self._run(job)
         if status == "refused":

@@ -31,17 +31,18 @@ Labels = dict[str, dict[str, str]]
 
 
 class Snapshot:
-    """The read-only store at one data version."""
+    """The read-only store at one data version: the serving process's checkpoint of that
+    version when the job names one (``path``), otherwise the store itself."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.version: str | None = None
         self.store: ox.Store | None = None
 
-    def at(self, version: str) -> ox.Store:
+    def at(self, version: str, path: str | None = None) -> ox.Store:
         if self.store is None or version != self.version:
             self.store = None
-            self.store = ox.Store.read_only(self.path)
+            self.store = ox.Store.read_only(path or self.path)
             self.version = version
         return self.store
 
@@ -179,7 +180,7 @@ def serve(conn: Connection, path: str) -> None:
         except (EOFError, OSError):
             return
         try:
-            store = snap.at(job["version"])
+            store = snap.at(job["version"], job.get("path"))
             conn.send(("ok", OPS[job["op"]](store, job)))
         except QueryRefused as exc:
             conn.send(("refused", exc.status, exc.message))

@@ -168,6 +168,19 @@ class OxigraphStore(Store):
         self.commit()  # a new data version
         return self._size(ox.NamedNode(graph))
 
+    def flush(self) -> None:
+        """Write the memtables to table files, so a read-only opener replays no log."""
+        self._store.flush()
+
+    def checkpoint(self, target: str | Path) -> None:
+        """An unchanging copy of the store as it is now, in ``target`` (which must not exist):
+        hard links to the table files, so it is quick and small. Readers open it instead of
+        the live store, whose files the writer's compaction may delete under them."""
+        try:
+            self._store.backup(str(target))
+        except OSError as exc:
+            raise StoreError(f"cannot checkpoint the store at {self.path}: {exc}") from exc
+
     def drop_staging(self) -> int:
         """Drop scratch graphs (``...#staging-...``) that an interrupted writer of an earlier
         version left behind; return how many."""

@@ -238,7 +238,10 @@ def test_uploads_and_requests(server, listener, decoy, tmp_path):
     rss_end = srv.tree_rss_mb()
     err = srv.stop()
     trace = read_trace(srv.log)
-    allowed_paths = [*default_allowed(), str(srv.store), str(srv.archive), str(srv.tmp)]
+    # The store's checkpoints, which the query workers open (webapp.FlushedVersion).
+    snapshots = srv.store.with_name(f"{srv.store.name}.snapshots")
+    allowed_paths = [*default_allowed(), str(srv.store), str(snapshots), str(srv.archive)]
+    allowed_paths.append(str(srv.tmp))
     allowed_paths += [str(srv.tokens), str(srv.tokens.with_suffix(".tmp"))]
     # The working directory (the decoy's folder) is opened as a directory by the runtime;
     # problems() still fails on any attempt to open the decoy itself.
