@@ -14,7 +14,7 @@ from clusterpolisee.store.oxigraph import OxigraphStore
 
 from . import errors, url_builder
 from .config import DEFAULTS
-from .database import CACHE_BYTES, PAGE_CACHE_BYTES, BoundedCache, Database, trim_heap
+from .database import BoundedCache, Database, trim_heap
 from .present import show, term_html, visible_controls
 
 CSP = (
@@ -53,15 +53,15 @@ def _open_store(app: Flask) -> None:
         timeout=cfg["QUERY_TIMEOUT"],
         row_limit=cfg["ROW_LIMIT"],
         cache_size=cfg["CACHE_SIZE"],
-        cache_bytes=cfg.get("CACHE_MB", CACHE_BYTES >> 20) * 1024 * 1024,
+        cache_bytes=cfg["CACHE_MB"] * 1024 * 1024,
         service_allowlist=tuple(cfg["SERVICE_ALLOWLIST"]),
         memory_mb=cfg["WORKER_MEMORY_MB"],
-        recycle_mb=cfg.get("WORKER_RECYCLE_MB", 512),
+        recycle_mb=cfg["WORKER_RECYCLE_MB"],
         snapshot=versions.path if versions else (lambda version: None),
     )
     # webapp.pagecache keeps its pages in this mapping: only the current data version's
     # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
-    page_mb = cfg.get("PAGE_CACHE_MB", PAGE_CACHE_BYTES >> 20)
+    page_mb = cfg["PAGE_CACHE_MB"]
     app.extensions["cpo.pages"] = BoundedCache(
         db.version, cfg["PAGE_CACHE_SIZE"], page_mb * 1024 * 1024, _page_bytes
     )

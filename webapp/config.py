@@ -16,9 +16,14 @@ DEFAULTS: dict = {
     "WORKERS": 3,
     # Address-space cap of each query worker (MB); a query that needs more ends its worker.
     "WORKER_MEMORY_MB": 4096,
+    # Query results kept for the current data version: at most this many, and CACHE_MB in all.
     "CACHE_SIZE": 256,
-    # Rendered pages kept per data version (0 turns the page cache off).
+    "CACHE_MB": 64,
+    # Rendered pages kept for the current data version (0 turns the page cache off).
     "PAGE_CACHE_SIZE": 512,
+    "PAGE_CACHE_MB": 64,
+    # A query worker whose resident memory passes this (MB) after a job is replaced.
+    "WORKER_RECYCLE_MB": 512,
     # SERVICE endpoints a federated query may call (exact IRIs).
     "SERVICE_ALLOWLIST": (),
     # The serving process is the one writer (uploads); False opens the store read-only.

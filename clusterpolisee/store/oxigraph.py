@@ -2,6 +2,7 @@
 
 import errno
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -58,15 +59,45 @@ class OxigraphStore(Store):
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        # Guards the handle while reopen() swaps it (threads of a server share a writer).
+        self._lock = threading.RLock()
         try:
             if read_only:
-                self._store = open_read_only(self.path)
+                self._handle: ox.Store | None = open_read_only(self.path)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path))
+                self._handle = ox.Store(str(self.path))
                 self.drop_staging()
         except OSError as exc:
             raise StoreError(open_error(self.path, exc)) from exc
+
+    @property
+    def _store(self) -> ox.Store:
+        with self._lock:
+            if self._handle is None:
+                raise StoreError(f"the store at {self.path} is closed")
+            return self._handle
+
+    def reopen(self, wait: float = 30.0) -> None:
+        """Close the read-write handle and open it again. RocksDB keeps native memory (table
+        readers, cached blocks of files compaction has deleted) until the handle closes:
+        measured on the demo store, a writer kept open grew 0.7 MB per accepted upload, one
+        reopened after each stayed flat. A thread still using the old handle delays the open
+        (RocksDB refuses a second handle in one process) for at most ``wait`` seconds."""
+        if self.read_only:
+            return
+        with self._lock:
+            self._handle.flush()
+            self._handle = None
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    self._handle = ox.Store(str(self.path))
+                    return
+                except OSError as exc:
+                    if not _LOCKED.search(str(exc)) or time.monotonic() > deadline:
+                        raise StoreError(open_error(self.path, exc)) from exc
+                    time.sleep(0.05)
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
@@ -193,9 +224,10 @@ class OxigraphStore(Store):
         return str(self.path)
 
     def close(self) -> None:
-        if not self.read_only:
-            self._store.flush()
-        del self._store
+        with self._lock:
+            if self._handle is not None and not self.read_only:
+                self._handle.flush()
+            self._handle = None
 
 
 def _graph_blocks(graphs: Mapping[str, Iterable[ox.Triple]]) -> list[str]:

@@ -123,3 +123,55 @@ def subprocess_open(path) -> None:
     if proc.returncode == 3:
         raise StoreError(proc.stdout.strip())
     assert proc.returncode == 0, proc.stderr
+
+
+def test_reopen_keeps_the_data_and_waits_for_a_reader_of_the_old_handle(tmp_path):
+    """A server's writer is reopened after each upload (RocksDB's native memory comes back
+    only on close); a thread still reading through the old handle delays it, nothing breaks."""
+    import threading
+
+    store = OxigraphStore(tmp_path / "s")
+    g = graph_iri("partner/reopen")
+    triples = [
+        ox.Triple(
+            ox.NamedNode(f"https://example.org/s{i}"),
+            ox.NamedNode("https://example.org/p"),
+            ox.Literal(str(i)),
+        )
+        for i in range(2000)
+    ]
+    store.commit(replace={g: triples})
+    version = store.data_version()
+    started = threading.Event()
+
+    def read_slowly() -> None:
+        # pyoxigraph's iterators belong to their thread: made, held and dropped here.
+        reading = store._store.quads_for_pattern(None, None, None, ox.NamedNode(g))
+        next(reading)  # holds the old handle open
+        started.set()
+        time.sleep(0.5)
+        del reading
+
+    reader = threading.Thread(target=read_slowly)
+    reader.start()
+    started.wait()
+    t0 = time.monotonic()
+    store.reopen()
+    reader.join()
+    assert time.monotonic() - t0 >= 0.4  # it waited for the reader
+    assert store.data_version() == version and store.graph_size(g) == 2000
+    store.commit(
+        add={
+            g: [
+                ox.Triple(
+                    ox.NamedNode("https://example.org/new"),
+                    ox.NamedNode("https://example.org/p"),
+                    ox.Literal("x"),
+                )
+            ]
+        }
+    )
+    assert store.graph_size(g) == 2001
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.data_version()

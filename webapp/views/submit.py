@@ -112,7 +112,10 @@ def _run(store, data: bytes, filename: str, partner: str):
     archive = Path(cfg.get("ARCHIVE") or default_archive(cfg["STORE_PATH"]))
     with _WRITE_LOCK:
         try:
-            return submit(store, data, filename, partner, archive, after_commit=_materialise)
+            result = submit(store, data, filename, partner, archive, after_commit=_materialise)
+            if result.accepted and hasattr(store, "reopen"):
+                store.reopen()  # hand back RocksDB's native memory (see OxigraphStore.reopen)
+            return result
         except SubmissionError as exc:
             abort(400, str(exc))
         except ImportError:
