@@ -63,7 +63,12 @@ def demo_store(tmp_path_factory) -> Path:
 
     Tests open it read-only; a test that writes must build its own.
     """
-    path = tmp_path_factory.mktemp("demo") / "store"
+    return built_store(tmp_path_factory, "demo")
+
+
+def built_store(tmp_path_factory, name: str) -> Path:
+    """A fresh store in a new temporary folder, built by the real `build` command."""
+    path = tmp_path_factory.mktemp(name) / "store"
     proc = run_cli("build", "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path

@@ -10,17 +10,14 @@ import pytest
 
 from clusterpolisee import paths
 
-from ..conftest import run_cli
+from ..conftest import built_store
 from .harness import DECOY_TEXT, FIGURES, Listener, strace_path
 
 
 @pytest.fixture(scope="session")
 def hostile_base(tmp_path_factory) -> Path:
     """A store built by the real `build` command; tests copy it before writing."""
-    path = tmp_path_factory.mktemp("hostile-base") / "store"
-    proc = run_cli("build", "--store", str(path))
-    assert proc.returncode == 0, proc.stderr
-    return path
+    return built_store(tmp_path_factory, "hostile-base")
 
 
 def copy_store(base: Path, dest: Path) -> Path:

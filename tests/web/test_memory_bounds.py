@@ -13,7 +13,7 @@ from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
 from webapp.database import BoundedCache, Database, Result, nbytes
 
-from ..conftest import run_cli
+from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, make_app
 
 LABEL = "SELECT ?l WHERE { <" + ID + "region/ITI3> <" + RDFS_LABEL.value + "> ?l }"
@@ -62,10 +62,7 @@ def test_result_size_estimate_grows_with_rows() -> None:
 
 @pytest.fixture(scope="module")
 def fresh_store(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bounds") / "store"
-    proc = run_cli("build", "--store", str(path))
-    assert proc.returncode == 0, proc.stderr
-    return path
+    return built_store(tmp_path_factory, "bounds")
 
 
 def test_worker_past_its_memory_limit_is_recycled(fresh_store: Path) -> None:
