@@ -8,6 +8,7 @@ import pytest
 from rdflib import Graph
 
 from clusterpolisee import paths
+from clusterpolisee.store import open_store
 
 CLI = Path(sys.executable).with_name("clusterpolisee")
 
@@ -72,3 +73,13 @@ def built_store(tmp_path_factory, name: str) -> Path:
     proc = run_cli("build", "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path
+
+
+def dataset(store: Path) -> set[tuple[str, ...]]:
+    """Every quad of the store as text (the store's content, for before/after checks)."""
+    with open_store(str(store), read_only=True) as s:
+        return {
+            (str(t.subject), str(t.predicate), str(t.object), g)
+            for g in s.graph_sizes()
+            for t in s.graph_triples(g)
+        }

@@ -10,7 +10,7 @@ import pytest
 from clusterpolisee import paths
 from clusterpolisee.store import open_store
 
-from .conftest import run_cli
+from .conftest import dataset, run_cli
 
 GRAPH = "https://w3id.org/clusterpolisee/graph/"
 ID = "https://w3id.org/clusterpolisee/id/"
@@ -30,16 +30,6 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
 def cli(built, *args: str):
     store, archive = built
     return run_cli(*args, "--store", str(store), "--archive", str(archive))
-
-
-def dataset(store: Path) -> set[tuple[str, ...]]:
-    """Every quad of the store as text (the store's content, for before/after checks)."""
-    with open_store(str(store), read_only=True) as s:
-        return {
-            (str(t.subject), str(t.predicate), str(t.object), g)
-            for g in s.graph_sizes()
-            for t in s.graph_triples(g)
-        }
 
 
 def partner_graph(store: Path, pid: str) -> set[ox.Triple]:

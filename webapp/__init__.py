@@ -48,7 +48,7 @@ def _open_store(app: Flask) -> None:
     versions = FlushedVersion(writer) if writer else None
     db = Database(
         path,
-        versions if writer else (lambda: fixed),
+        versions or (lambda: fixed),
         workers=cfg["WORKERS"],
         timeout=cfg["QUERY_TIMEOUT"],
         row_limit=cfg["ROW_LIMIT"],

@@ -34,9 +34,8 @@ def _cpo(name: str) -> ox.NamedNode:
 
 @dataclass
 class Tally:
-    """One key's running count, severity maximum and sum, and budget sum."""
+    """One key's distinct members, severity maximum and sum, and budget sum."""
 
-    count: int = 0
     max_severity: int | None = None
     severity_sum: int = 0
     budget: Decimal | None = None
@@ -46,7 +45,6 @@ class Tally:
         if resource in self.members:
             return
         self.members.add(resource)
-        self.count += 1
         if severity is not None:
             self.severity_sum += severity
             best = self.max_severity
@@ -84,7 +82,7 @@ def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox
         if value is not None:
             term = ox.Literal(value) if isinstance(value, str) else value
             yield ox.Triple(node, _cpo(prop), term)
-    yield ox.Triple(node, _cpo("tallyCount"), _integer(tally.count))
+    yield ox.Triple(node, _cpo("tallyCount"), _integer(len(tally.members)))
     if tally.max_severity is not None:
         yield ox.Triple(node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity))
         yield ox.Triple(node, _cpo("tallySeveritySum"), _integer(tally.severity_sum))

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from clusterpolisee.store import open_store
-
-from ..conftest import CLI
+from ..conftest import CLI, dataset
 from .conftest import copy_store
 from .harness import FIGURES, Entry, default_allowed, entries, materialise, problems, run_traced
 
@@ -42,15 +40,6 @@ def test_the_corpus_is_large_and_covers_every_category():
     for e in ENTRIES:
         assert e.exit in OUTCOME, e
         assert e.expect or e.exit == 0, f"{e.file}: a refusal needs its expected message"
-
-
-def dataset(store: Path) -> set[tuple[str, ...]]:
-    with open_store(str(store), read_only=True) as s:
-        return {
-            (str(t.subject), str(t.predicate), str(t.object), g)
-            for g in s.graph_sizes()
-            for t in s.graph_triples(g)
-        }
 
 
 def check(run, entry: Entry, allowed: list[str], decoy: Path, listener, start: int) -> list[str]:

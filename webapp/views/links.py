@@ -9,17 +9,15 @@ an accepted link is written to ``graph/links`` with its PROV-O record, a rejecte
 is remembered so it is not proposed again.
 """
 
-from pathlib import Path
-
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, Candidate, ReviewError, load
 from clusterpolisee.linking import review as review_links
 
-from .. import tokens, url_builder
+from .. import url_builder
 from ..access import db, writer
 from ..present import pick_label
-from .submit import _WRITE_LOCK, _check_csrf, _csrf_token
+from .submit import _WRITE_LOCK, _csrf_token, _token_partner
 
 bp = Blueprint("links", __name__)
 CURATOR = "curator"
@@ -69,12 +67,7 @@ def review():
 
 @bp.route("/links/review", methods=["POST"])
 def decide():
-    _check_csrf()
-    partner = tokens.partner_for(
-        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
-    )
-    if partner is None:
-        abort(403, "the token is not valid")
+    partner = _token_partner("the token is not valid")
     accept, reject = [], []
     for key, value in request.form.items():
         if not key.startswith("decision-") or value not in ("accept", "reject"):

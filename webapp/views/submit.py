@@ -66,12 +66,7 @@ def template(name: str):
 
 @bp.route("/submit", methods=["POST"])
 def upload():
-    _check_csrf()
-    partner = tokens.partner_for(
-        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
-    )
-    if partner is None:
-        abort(403, "the partner token is not valid")
+    partner = _token_partner("the partner token is not valid")
     wanted = request.form.get("partner", partner)
     if wanted != partner:
         abort(
@@ -94,6 +89,17 @@ def upload():
         partner=partner,
         templates=_template_names(),
     ), status
+
+
+def _token_partner(refusal: str) -> str:
+    """The partner whose token the form carries, after the CSRF check; 403 otherwise."""
+    _check_csrf()
+    partner = tokens.partner_for(
+        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
+    )
+    if partner is None:
+        abort(403, refusal)
+    return partner
 
 
 def _materialise(store) -> None:
