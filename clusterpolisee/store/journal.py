@@ -1,0 +1,146 @@
+"""A redo journal for large commits to the embedded store.
+
+One SPARQL update is one Oxigraph transaction, but Oxigraph holds the whole transaction in
+memory and writes every quad through it: measured on the reference machine, 100,000 triples
+took 6-8 s that way and 1,000,000 took 190 s and 4 GB. The bulk loader is about 4x faster and
+bounded in memory, but a crash can leave part of its work. So a large commit first writes what
+the store must hold afterwards to a journal beside the store (``<store>.journal/``: one
+N-Triples file per graph and change, then ``commit.json`` naming them) and fsyncs it; only then
+does it change the store, with the bulk loader reading those files; then it sets the new data
+version and deletes the journal. Applying a journal is idempotent (each replaced graph is made
+*equal* to its file), so a writer that opens the store and finds a whole journal simply
+applies it again: after a crash the store holds the old state (the journal was not whole) or
+the new one, never a mix. (The loader gives blank nodes fresh labels, as INSERT DATA does: a
+replayed graph is the same graph up to those labels.)
+"""
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+NT = ox.RdfFormat.N_TRIPLES
+KINDS = ("replace", "add", "remove")
+# Above this many removals from a graph, dropping it and loading its new content is cheaper
+# than removing triples one by one (each removal is its own transaction).
+REMOVE_ONE_BY_ONE = 1000
+
+Triples = Mapping[str, list[ox.Triple]]
+
+
+@dataclass
+class Commit:
+    """What one commit changes (graph -> triples, per kind) and the data version it sets;
+    ``files`` names each graph's journal file, per kind."""
+
+    version: str
+    replace: Triples
+    add: Triples
+    remove: Triples
+    files: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def size(self) -> int:
+        return sum(len(ts) for kind in KINDS for ts in getattr(self, kind).values())
+
+
+def folder_of(store_path: Path) -> Path:
+    return store_path.with_name(f"{store_path.name}.journal")
+
+
+def write(folder: Path, commit: Commit) -> None:
+    """Write and fsync the journal; ``commit.json``, renamed into place last, marks it whole."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for kind in KINDS:
+        commit.files[kind] = {}
+        for i, (graph, triples) in enumerate(getattr(commit, kind).items()):
+            name = f"{kind}-{i}.nt"
+            _write_synced(folder / name, triples)
+            commit.files[kind][graph] = name
+    head = {"version": commit.version, **commit.files}
+    tmp = folder / "commit.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(head, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, folder / "commit.json")
+    _sync_dir(folder)
+    _sync_dir(folder.parent)
+
+
+def read_marker(folder: Path) -> bool:
+    """Whether a whole journal is waiting: a commit is being applied or was interrupted."""
+    return (folder / "commit.json").exists()
+
+
+def read(folder: Path) -> Commit | None:
+    """The journal's commit, or None if it was never whole (the store was not touched)."""
+    if not read_marker(folder):
+        return None
+    head = json.loads((folder / "commit.json").read_text(encoding="utf-8"))
+    kinds = {
+        kind: {g: list(ox.parse(path=str(folder / f), format=NT)) for g, f in head[kind].items()}
+        for kind in KINDS
+    }
+    return Commit(head["version"], **kinds, files={kind: head[kind] for kind in KINDS})
+
+
+def apply(store: ox.Store, commit: Commit, folder: Path) -> None:
+    """Bring ``store`` to the state the commit describes; safe to repeat after a crash."""
+    for graph, triples in commit.replace.items():
+        node = ox.NamedNode(graph)
+        rest = _make_equal(store, node, triples)
+        if rest is None:
+            _load(store, folder / commit.files["replace"][graph], node)
+        elif len(rest) > REMOVE_ONE_BY_ONE:
+            # Through a file: the loader parses it natively, 3x faster than Python quads.
+            _write_synced(folder / "rest.nt", rest)
+            _load(store, folder / "rest.nt", node)
+        elif rest:
+            store.extend(ox.Quad(t.subject, t.predicate, t.object, node) for t in rest)
+    for graph, triples in commit.remove.items():
+        node = ox.NamedNode(graph)
+        for t in triples:
+            store.remove(ox.Quad(t.subject, t.predicate, t.object, node))
+    for graph, name in commit.files["add"].items():
+        _load(store, folder / name, ox.NamedNode(graph))  # present triples are not doubled
+    store.flush()  # the loader's files and the removals are on disk before the version
+
+
+def _make_equal(store: ox.Store, graph: ox.NamedNode, new: list[ox.Triple]):
+    """Remove what ``graph`` holds beyond ``new``. Return the triples still to add, or None
+    when the graph is now empty and the whole of ``new`` is to be loaded."""
+    old = {q.triple for q in store.quads_for_pattern(None, None, None, graph)}
+    if not old:
+        return None
+    wanted = set(new)
+    gone = old - wanted
+    if len(gone) > REMOVE_ONE_BY_ONE and 2 * len(gone) > len(old):
+        store.remove_graph(graph)
+        return None
+    for t in gone:
+        store.remove(ox.Quad(t.subject, t.predicate, t.object, graph))
+    return wanted - old
+
+
+def _load(store: ox.Store, path: Path, graph: ox.NamedNode) -> None:
+    store.bulk_load(path=str(path), format=NT, to_graph=graph)
+
+
+def _write_synced(path: Path, triples: Iterable[ox.Triple]) -> None:
+    with open(path, "wb") as fh:
+        ox.serialize(triples, output=fh, format=NT)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
