@@ -90,7 +90,12 @@ def read(folder: Path) -> Commit | None:
 
 
 def apply(store: ox.Store, commit: Commit, folder: Path) -> None:
-    """Bring ``store`` to the state the commit describes; safe to repeat after a crash."""
+    """Bring ``store`` to the state the commit describes; safe to repeat after a crash.
+    Removals first, then replacements, then additions: the order one SPARQL update uses."""
+    for graph, triples in commit.remove.items():
+        node = ox.NamedNode(graph)
+        for t in triples:
+            store.remove(ox.Quad(t.subject, t.predicate, t.object, node))
     for graph, triples in commit.replace.items():
         node = ox.NamedNode(graph)
         rest = _make_equal(store, node, triples)
@@ -102,10 +107,6 @@ def apply(store: ox.Store, commit: Commit, folder: Path) -> None:
             _load(store, folder / "rest.nt", node)
         elif rest:
             store.extend(ox.Quad(t.subject, t.predicate, t.object, node) for t in rest)
-    for graph, triples in commit.remove.items():
-        node = ox.NamedNode(graph)
-        for t in triples:
-            store.remove(ox.Quad(t.subject, t.predicate, t.object, node))
     for graph, name in commit.files["add"].items():
         _load(store, folder / name, ox.NamedNode(graph))  # present triples are not doubled
     store.flush()  # the loader's files and the removals are on disk before the version

@@ -224,9 +224,9 @@ class OxigraphStore(Store):
             ) from exc
         try:
             self._apply(change)
-        except (OSError, StoreError) as exc:
-            # Half applied: let nobody read it through this handle. The journal is whole,
-            # so the next read-write open finishes the commit.
+        except Exception as exc:  # whatever stopped it, the store is now half applied
+            # Let nobody read it through this handle. The journal is whole, so the next
+            # read-write open finishes the commit.
             with self._lock:
                 self._handle = None
             raise StoreError(
