@@ -3,10 +3,11 @@
 Each file is a SPARQL query that runs as it is in any editor. Its header declares the
 parameters; a parameter ``region`` is the query variable ``?region``. Values given by a user are
 validated against the declared type and allowed values, turned into RDF terms, and bound by a
-VALUES block placed at the start of the WHERE clause, or where a line ``# parameters bound
-here`` stands (inside a sub-select that should start from them: Oxigraph evaluates a sub-select
-before what surrounds it). User text is never spliced: the block holds only terms serialised by
-pyoxigraph.
+VALUES block placed at the start of the WHERE clause, or after each line ``# parameters bound
+here`` (inside a sub-select that should start from them: Oxigraph evaluates a sub-select
+before what surrounds it; or in each branch of a UNION, which Oxigraph otherwise evaluates
+whole before joining the parameters). User text is never spliced: the block holds only
+terms serialised by pyoxigraph.
 
 The catalog is checked when loaded: a broken header, an unknown key, a parameter that the query
 does not use or a query that does not parse is an error naming the file and line.
@@ -201,7 +202,9 @@ class StoredQuery:
     params: list[Param]
     text: str
     kind: str
-    values_at: int = field(repr=False, default=-1)
+    #: Where the VALUES block goes: after each ``# parameters bound here`` line, else at the
+    #: start of the WHERE clause.
+    values_at: tuple[int, ...] = field(repr=False, default=())
     #: SERVICE endpoints the query calls (fixed IRIs); each must be on the allow-list of
     #: the run (``check_services``), so loading a federated query never contacts anything.
     services: list[str] = field(default_factory=list)
@@ -248,7 +251,10 @@ class StoredQuery:
             return self.text
         cells = " ".join(str(values[n]) for n in names)
         block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }}\n"
-        return self.text[: self.values_at] + block + self.text[self.values_at :]
+        text = self.text
+        for at in reversed(self.values_at):  # from the end, so earlier offsets stay valid
+            text = text[:at] + block + text[at:]
+        return text
 
     def check_services(self, allowlist: tuple[str, ...] | list[str]) -> None:
         """Raise ServiceNotAllowed unless every SERVICE endpoint is on ``allowlist``."""
@@ -382,12 +388,10 @@ def load_query(path: Path) -> StoredQuery:
                 _line_of(header, p.name),
                 f"parameter '{p.name}' does not appear in the query as ?{p.name}",
             )
-    values_at = where_brace(body)
-    if values_at < 0:
+    where = where_brace(body)
+    if where < 0:
         raise _fail(path, len(header) + 1, "the query needs a WHERE clause")
-    marker = BIND_HERE.search(body)
-    if marker:
-        values_at = marker.end()
+    values_at = tuple(m.end() for m in BIND_HERE.finditer(body)) or (where,)
     variable = [s for s in info.services if s.startswith("?")]
     if variable:
         raise _fail(

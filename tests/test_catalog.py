@@ -60,7 +60,7 @@ def test_catalog_loads_every_query(catalog):
     assert kinds == {"select", "ask", "construct"}
     for q in catalog.queries.values():
         assert q.summary and q.tags, q.name
-        assert q.values_at > 0
+        assert q.values_at and all(at > 0 for at in q.values_at)
 
 
 def test_unknown_header_key_names_file_and_line(tmp_path):
@@ -122,6 +122,31 @@ def test_values_block_goes_after_the_where_brace(catalog):
     text = q.bound_text({"currency": Literal('E"U}R#\n')})
     assert '\n  VALUES (?currency) { ("E\\"U}R#\\n") }\n' in text
     assert inspect(text).services == []
+
+
+def test_values_block_goes_after_each_marker_line(tmp_path):
+    """``# parameters bound here`` may stand in several places (each branch of a UNION):
+    the block goes after every one, and the query gives what binding it once gives."""
+    import pyoxigraph as ox
+
+    path = write(tmp_path, "two-marks", (
+        "#+ summary: x\n#+ params:\n#+   who:\n#+     type: iri\n"
+        "SELECT ?who ?o WHERE {\n"
+        "  {\n    # parameters bound here\n    ?who <urn:p> ?o }\n"
+        "  UNION\n"
+        "  {\n    # parameters bound here\n    ?who <urn:q> ?o }\n}\n"
+    ))  # fmt: skip
+    q = load_query(path)
+    assert len(q.values_at) == 2
+    who = ox.NamedNode("urn:a")
+    text = q.bound_text({"who": who})
+    assert text.count("VALUES (?who) { (<urn:a>) }") == 2
+    assert q.bound_text({"who": None}) == q.text
+    store = ox.Store()
+    for s, p, o in [("a", "p", "1"), ("a", "q", "2"), ("b", "p", "3"), ("b", "q", "4")]:
+        store.add(ox.Quad(ox.NamedNode(f"urn:{s}"), ox.NamedNode(f"urn:{p}"), ox.Literal(o)))
+    got = {(r["who"].value, r["o"].value) for r in store.query(text)}
+    assert got == {("urn:a", "1"), ("urn:a", "2")}
 
 
 def _free_text(p) -> bool:
