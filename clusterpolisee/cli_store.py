@@ -119,7 +119,8 @@ def register(main: click.Group, store_option: Callable) -> None:
     )
     @click.option("--timeout", default=300.0, show_default=True, help="Seconds for HermiT.")
     def materialise_cmd(store_path: Path, check: bool, timeout: float) -> None:
-        """Recompute graph/inferred (containment, inverses, defined classes, superclasses).
+        """Recompute graph/inferred (containment, inverses, defined classes, superclasses,
+        search keys, tallies), then compact the store.
 
         With --check, exit 1 when the data contradicts the ontology (HermiT, needs Java).
         """
@@ -129,6 +130,7 @@ def register(main: click.Group, store_option: Callable) -> None:
         try:
             with open_store(str(store_path)) as store:
                 count = materialise(store)
+                store.compact()
                 result = check_consistency(store, timeout) if check else None
         except (StoreError, ReasonerUnavailable) as exc:
             fail(exc)

@@ -76,6 +76,10 @@ class Store(ABC):
         that can delete single triples writes only the difference (see OxigraphStore)."""
         return self.replace_graph(graph, triples)
 
+    def compact(self) -> None:  # noqa: B027 - most backends have nothing to do
+        """Reorganise storage for reading after big loads; a no-op unless the backend needs it
+        (a remote server manages its own)."""
+
     def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
         """(subject, object) of every ``?s <predicate> ?o`` in a named graph other than
         ``skip_graph``."""

@@ -270,6 +270,13 @@ class OxigraphStore(Store):
         self.commit()  # a new data version
         return self._size(ox.NamedNode(graph))
 
+    def compact(self) -> None:
+        """Compact RocksDB (``Store.optimize``). Bulk loads leave many table files: measured
+        on the 1M benchmark store right after the build, compacting took 4 s and made the
+        stored queries 1.3-2.3x faster (region-barriers 758 to 547 ms, search 4.5 to 2.4 s)."""
+        with self._commit_lock:
+            self._store.optimize()
+
     def flush(self) -> None:
         """Write the memtables to table files, so a read-only opener replays no log."""
         self._store.flush()

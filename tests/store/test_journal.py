@@ -174,3 +174,19 @@ def test_a_full_disk_while_loading_closes_the_store_and_the_next_open_finishes(s
     with OxigraphStore(small_disk / "s") as reopened:
         assert contents(reopened) == {G1: set(triples("new", 20000))}
     assert not journal.folder_of(store.path).exists()
+
+
+def test_compact_merges_the_loaders_files_and_keeps_the_data(tmp_path):
+    """Each bulk load leaves table files of its own; compact() (build and materialise call
+    it) merges them, which is what makes a freshly loaded store read faster."""
+    store = OxigraphStore(tmp_path / "s")
+    store.BULK_MIN = 1
+    for i in range(6):
+        store.commit(add={G1: triples(f"t{i}", 3000)})
+    before, version = contents(store), store.data_version()
+    files_before = len(list(store.path.glob("*.sst")))
+    store.compact()
+    files_after = len(list(store.path.glob("*.sst")))
+    assert files_after < files_before, (files_before, files_after)
+    assert contents(store) == before and store.data_version() == version
+    store.close()
