@@ -82,6 +82,22 @@ def test_blank_nodes_survive_journaled_resubmissions(tmp_path):
     store.close()
 
 
+@pytest.mark.parametrize("bulk_min", [OxigraphStore.BULK_MIN, 1], ids=["update", "journal"])
+def test_a_blank_node_in_two_graphs_of_one_commit_stays_one_node(tmp_path, bulk_min):
+    store = OxigraphStore(tmp_path / "s")
+    store.BULK_MIN = bulk_min
+    node = ox.BlankNode("shared")
+    store.commit(
+        replace={G1: [ox.Triple(ox.NamedNode(EX + "r"), P, node)]},
+        add={G2: [ox.Triple(node, P, ox.Literal("in the other graph"))]},
+    )
+    rows = store.select(
+        f"SELECT ?v WHERE {{ GRAPH <{G1}> {{ <{EX}r> {P} ?n }} GRAPH <{G2}> {{ ?n {P} ?v }} }}"
+    )
+    assert [r["v"].value for r in rows] == ["in the other graph"]
+    store.close()
+
+
 def interrupted(path, new: list[ox.Triple], whole: bool) -> str:
     """Leave the store as a writer killed in the middle of a journaled commit would: the
     journal written (whole or not), the old graph already dropped. Returns the version."""
