@@ -237,7 +237,15 @@ class StoredQuery:
                     f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
                 )
             return term
-        options = p.options(store) if (p.allowed or p.options_query) else None
+        if p.options_query and p.allowed is None:
+            # The options query with ?value bound: it answers for this one value instead of
+            # listing them all (region-profile at 1M: 1.8 s to list the regions).
+            if not store.select(p.options_query, {"value": term}):
+                raise ParameterError(
+                    f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
+                )
+            return term
+        options = p.options(store) if p.allowed else None
         if options is not None and term.value not in {v for v, _ in options}:
             raise ParameterError(
                 f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"

@@ -235,3 +235,18 @@ def test_runaway_query_is_stopped_by_the_timeout(demo_store):
     proc = run_cli("sparql", runaway, "--timeout", "1", "--store", str(demo_store), timeout=60)
     assert proc.returncode == 2
     assert "did not finish within 1 s" in proc.stderr
+
+
+def test_an_options_query_checks_one_value_without_listing_them_all(catalog, demo_store):
+    """A value is checked by running the options query with ?value bound to it: a region
+    the query offers is taken, an existing resource it does not offer is refused."""
+    q = catalog.get("region-profile")
+    region = "https://w3id.org/clusterpolisee/id/region/ITI3"
+    with open_store(str(demo_store), read_only=True) as store:
+        offered = {v for v, _ in q.param("region").options(store)}
+        assert region in offered
+        assert q.bind({"region": region}, store)["region"].value == region
+        country = "https://w3id.org/clusterpolisee/id/country/ITA"
+        assert country not in offered
+        with pytest.raises(ParameterError, match="'region':.*is not an allowed value"):
+            q.bind({"region": country}, store)
