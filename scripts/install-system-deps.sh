@@ -18,6 +18,7 @@ case "$purpose" in
     need chromium chromium              # web browser tests (Playwright drives /usr/bin/chromium)
     need chromedriver chromium-driver   # web browser tests
     need strace strace                  # hostile-input suite: files opened, connections made
+    need wrk wrk                        # web benchmark's load generator (bench-quick runs in the suite)
     ;;
   *)
     echo "usage: $0 test" >&2; exit 2 ;;
