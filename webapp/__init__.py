@@ -102,7 +102,14 @@ class FlushedVersion:
         atexit.register(shutil.rmtree, self.folder, True)
 
     def __call__(self) -> str:
-        version = self.writer.data_version()
+        try:
+            version = self.writer.data_version()
+        except StoreError:
+            if self.flushed is None:
+                raise
+            # The writer closed itself after a commit it could not finish: readers keep the
+            # last whole version (its checkpoint) until it is reopened.
+            return self.flushed
         if version != self.flushed:
             with self.lock:
                 if version != self.flushed:

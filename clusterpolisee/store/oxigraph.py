@@ -98,18 +98,31 @@ class OxigraphStore(Store):
         (RocksDB refuses a second handle in one process) for at most ``wait`` seconds."""
         if self.read_only:
             return
-        with self._lock:
-            self._handle.flush()
-            self._handle = None
+        with self._commit_lock, self._lock:  # the order commit() and checkpoint() take them
+            if self._handle is not None:
+                self._handle.flush()
+                self._handle = None
             deadline = time.monotonic() + wait
             while True:
                 try:
                     self._handle = ox.Store(str(self.path))
-                    return
+                    break
                 except OSError as exc:
                     if not _LOCKED.search(str(exc)) or time.monotonic() > deadline:
                         raise StoreError(open_error(self.path, exc)) from exc
                     time.sleep(0.05)
+            try:
+                self._finish_journal()  # a commit that an error stopped half way
+            except Exception as exc:
+                self._handle = None
+                raise StoreError(
+                    f"cannot finish an interrupted commit to the store at {self.path}: {exc}"
+                ) from exc
+
+    @property
+    def is_closed(self) -> bool:
+        """True after close() or after a commit that could not be finished (see reopen)."""
+        return self._handle is None
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
@@ -232,7 +245,7 @@ class OxigraphStore(Store):
             raise StoreError(
                 f"cannot finish a commit to the store at {self.path}: {exc}. The store is "
                 "closed; the commit is completed from its journal when the store is next "
-                "opened read-write, once the cause is fixed"
+                "opened (or reopened) read-write, once the cause is fixed"
             ) from exc
 
     def _apply(self, change: journal.Commit) -> None:

@@ -206,3 +206,31 @@ def test_compact_merges_the_loaders_files_and_keeps_the_data(tmp_path):
     assert files_after < files_before, (files_before, files_after)
     assert contents(store) == before and store.data_version() == version
     store.close()
+
+
+def test_a_server_keeps_its_last_version_and_reopen_finishes_the_commit(small_disk):
+    """The web app's view of the same failure: readers keep the last whole version (its
+    checkpoint) while the writer is closed, and reopen() (the next upload calls it) completes
+    the interrupted commit once there is room."""
+    from webapp import FlushedVersion
+
+    writer = OxigraphStore(small_disk / "s")
+    writer.commit(replace={G1: triples("old", 2000)})
+    versions = FlushedVersion(writer)
+    first = versions()
+    fill(small_disk, leave=3000 * 1024)
+    with pytest.raises(StoreError, match="No space left on device"):
+        writer.commit(replace={G1: triples("new", 20000)})
+    assert writer.is_closed
+    assert versions() == first  # not an error: the last checkpoint is still whole
+    with OxigraphStore(versions.path(first), read_only=True) as snapshot:
+        assert contents(snapshot) == {G1: set(triples("old", 2000))}
+    (small_disk / "filler").unlink()
+    writer.reopen()
+    assert not writer.is_closed
+    assert contents(writer) == {G1: set(triples("new", 20000))}
+    second = versions()
+    assert second != first
+    with OxigraphStore(versions.path(second), read_only=True) as snapshot:
+        assert snapshot.graph_size(G1) == 20000
+    writer.close()

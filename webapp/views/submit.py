@@ -15,6 +15,8 @@ from flask import (
     session,
 )
 
+from clusterpolisee.store import StoreError
+
 from .. import tokens
 from ..access import writer
 
@@ -118,11 +120,15 @@ def _run(store, data: bytes, filename: str, partner: str):
     archive = Path(cfg.get("ARCHIVE") or default_archive(cfg["STORE_PATH"]))
     with _WRITE_LOCK:
         try:
+            if getattr(store, "is_closed", False):
+                store.reopen()  # an earlier commit stopped half way (full disk): finish it
             result = submit(store, data, filename, partner, archive, after_commit=_materialise)
             if result.accepted and hasattr(store, "reopen"):
                 store.reopen()  # hand back RocksDB's native memory (see OxigraphStore.reopen)
             return result
         except SubmissionError as exc:
             abort(400, str(exc))
+        except StoreError as exc:  # e.g. no space left: the message says what to do
+            abort(503, str(exc))
         except ImportError:
             abort(503, "the validation step is not installed in this version")
