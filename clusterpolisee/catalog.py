@@ -233,23 +233,17 @@ class StoredQuery:
         if p.cls and p.allowed is None and not p.options_query:
             # A class member is one ``?value a ?cls`` away: check it, do not list the class.
             if not store.select(IS_MEMBER, {"value": term, "cls": ox.NamedNode(p.cls)}):
-                raise ParameterError(
-                    f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
-                )
+                raise _not_allowed(p, value, store)
             return term
         if p.options_query and p.allowed is None:
             # The options query with ?value bound: it answers for this one value instead of
             # listing them all (region-profile at 1M: 1.8 s to list the regions).
             if not store.select(p.options_query, {"value": term}):
-                raise ParameterError(
-                    f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
-                )
+                raise _not_allowed(p, value, store)
             return term
         options = p.options(store) if p.allowed else None
         if options is not None and term.value not in {v for v, _ in options}:
-            raise ParameterError(
-                f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
-            )
+            raise _not_allowed(p, value, store)
         return term
 
     def bound_text(self, values: dict[str, Term | None]) -> str:
@@ -279,6 +273,12 @@ class StoredQuery:
     ) -> QueryResult:
         self.check_services(allowlist)
         return store.run_query(self.bound_text(self.bind(raw, store)))
+
+
+def _not_allowed(p: Param, value: str, store: Store) -> ParameterError:
+    return ParameterError(
+        f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
+    )
 
 
 def _hint(p: Param, store: Store) -> str:

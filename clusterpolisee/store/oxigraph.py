@@ -197,11 +197,10 @@ class OxigraphStore(Store):
         replace, add, remove = (
             {g: list(ts) for g, ts in (m or {}).items()} for m in (replace, add, remove)
         )
-        token = uuid.uuid4().hex
-        size = sum(len(ts) for m in (replace, add, remove) for ts in m.values())
+        change = journal.Commit(uuid.uuid4().hex, replace, add, remove)
         with self._commit_lock:
-            if size >= self.BULK_MIN:
-                self._commit_journaled(journal.Commit(token, replace, add, remove))
+            if change.size() >= self.BULK_MIN:
+                self._commit_journaled(change)
                 return
             ops = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in replace]
             if remove:
@@ -209,7 +208,7 @@ class OxigraphStore(Store):
             body = _graph_blocks(replace) + _graph_blocks(add)
             if body:
                 ops.append("INSERT DATA {\n" + "\n".join(body) + "\n}")
-            self._write(ops, token)
+            self._write(ops, change.version)
 
     def _write(self, ops: list[str], version: str) -> None:
         # One SPARQL update request is one transaction: readers (and a crash) see the old
