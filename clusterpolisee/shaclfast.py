@@ -22,7 +22,8 @@ Targets: sh:targetClass with subclasses from the ontology; paths: IRIs only.
 """
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -221,30 +222,79 @@ def _with_subclasses(ontology: Graph, classes: set) -> list[str]:
     return sorted(str(c) for c in found)
 
 
-def run(checks: list[Check], background: tuple, triples: list[ox.Triple]) -> list[Finding]:
-    """Run the compiled checks on the submission (named graph) plus background (default)."""
-    data = _Submission(triples)
-    findings = list(_local([c for c in checks if c.local], data))
+def start(
+    checks: list[Check], background: tuple, triples: list[ox.Triple]
+) -> Callable[[], list[Finding]]:
+    """Begin running the compiled checks on the submission (a named graph) plus background
+    (the default graph); the returned function waits for them and gives the findings.
+
+    The SPARQL checks run in a thread on their own in-memory store while the caller's thread
+    runs the Python checks (and whatever else it does before calling the function): Oxigraph
+    releases the GIL while it loads and evaluates, so the two halves share the two cores.
+    """
     queries = [c for c in checks if not c.local]
-    if not queries or not data.types:
-        return findings
-    store = ox.Store()
-    store.bulk_extend(background)
-    # Serialising in Rust and bulk-loading is faster than building Quad objects in Python.
-    store.bulk_load(
-        ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
-        format=ox.RdfFormat.N_TRIPLES,
-        to_graph=SUBMISSION,
+    rows: list[tuple[Check, ox.QuerySolution]] = []
+    failure: list[BaseException] = []
+    worker = threading.Thread(
+        target=_query_checks, args=(queries, background, triples, rows, failure), daemon=True
     )
-    for check in queries:
-        for row in store.query(check.query, use_default_graph_as_union=True):
+    if queries and _has_type(triples):
+        worker.start()
+
+    def finish() -> list[Finding]:
+        data = _Submission(triples)
+        findings = list(_local([c for c in checks if c.local], data))
+        if worker.ident is not None:
+            worker.join()
+        if failure:
+            raise failure[0]
+        for check, row in rows:
             focus, value = row["this"], _get(row, "value")
             if value is None and check.component == str(SH.SPARQLConstraintComponent):
                 value = focus  # SHACL: without ?value, the value is the focus node
             elif isinstance(value, ox.Literal) and check.path:
                 value = data.as_submitted(focus, check.path, value)
             findings.append(Finding(focus, value, check.path, check))
-    return findings
+        return findings
+
+    return finish
+
+
+def run(checks: list[Check], background: tuple, triples: list[ox.Triple]) -> list[Finding]:
+    """Run the compiled checks on the submission plus background (see :func:`start`)."""
+    return start(checks, background, triples)()
+
+
+def _has_type(triples: list[ox.Triple]) -> bool:
+    """Whether any triple types a resource (without one, no SPARQL check has a focus node)."""
+    rdf_type = ox.NamedNode(str(RDF.type))
+    return any(t.predicate == rdf_type for t in triples)
+
+
+def _query_checks(
+    queries: list[Check],
+    background: tuple,
+    triples: list[ox.Triple],
+    rows: list[tuple[Check, ox.QuerySolution]],
+    failure: list[BaseException],
+) -> None:
+    """The SPARQL checks on an in-memory store; rows (or the exception) land in the lists."""
+    try:
+        store = ox.Store()
+        store.extend(background)
+        # Serialising in Rust and loading is faster than building Quad objects in Python;
+        # on a fresh in-memory store, load() is faster than bulk_load().
+        store.load(
+            ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+            format=ox.RdfFormat.N_TRIPLES,
+            to_graph=SUBMISSION,
+        )
+        for check in queries:
+            rows.extend(
+                (check, row) for row in store.query(check.query, use_default_graph_as_union=True)
+            )
+    except BaseException as exc:  # handed to the waiting thread, which raises it
+        failure.append(exc)
 
 
 def _key(term) -> str:

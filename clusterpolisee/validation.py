@@ -17,8 +17,9 @@ Safety: pyshacl gets rdflib Graph objects only (never strings, which it would fe
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 
 import pyoxigraph as ox
 import pyshacl
@@ -406,14 +407,16 @@ def validate(
     (clusterpolisee.shaclfast); ``engine="pyshacl"`` runs the reference implementation.
     """
     if engine == "fast":
-        shape_results = _run_fast(triples)
+        shape_results = _start_fast(triples)  # its SPARQL half runs while we go on
     elif engine == "pyshacl":
-        shape_results = _run_pyshacl(triples)
+        shape_results = partial(_run_pyshacl, triples)
     else:
         raise ValueError(f"unknown engine {engine!r}")
-    results = _ownership(triples, partner) + shape_results
+    results = _ownership(triples, partner)
+    labels = _labels(triples)
+    results += shape_results()
     results.sort(key=lambda r: (r.focus, r.path or "", r.message, r.value or ""))
-    return ValidationReport(results, shapes_version(), partner, _labels(triples))
+    return ValidationReport(results, shapes_version(), partner, labels)
 
 
 def _labels(triples: list[ox.Triple]) -> dict[str, str]:
@@ -481,12 +484,14 @@ def _compiled() -> tuple[list[shaclfast.Check], tuple[ox.Quad, ...]]:
     return shaclfast.compile_shapes(shapes_graph(), onto), tuple(background)
 
 
-def _run_fast(triples: list[ox.Triple]) -> list[ValidationResult]:
+def _start_fast(triples: list[ox.Triple]) -> Callable[[], list[ValidationResult]]:
+    """Start shaclfast on the submission; the returned function waits for its results."""
     checks, background = _compiled()
-    names = _shape_names()
-    out = []
-    for f in shaclfast.run(checks, background, triples):
-        out.append(
+    finish = shaclfast.start(checks, background, triples)
+
+    def results() -> list[ValidationResult]:
+        names = _shape_names()
+        return [
             ValidationResult(
                 focus=_ox_text(f.focus),
                 message=f.check.message,
@@ -497,8 +502,10 @@ def _run_fast(triples: list[ox.Triple]) -> list[ValidationResult]:
                 component=f.check.component,
                 name=names.get(URIRef(f.check.shape)),
             )
-        )
-    return out
+            for f in finish()
+        ]
+
+    return results
 
 
 def _run_pyshacl(triples: list[ox.Triple]) -> list[ValidationResult]:

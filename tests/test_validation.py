@@ -20,6 +20,7 @@ VALID = HERE / "valid" / "complete.ttl"
 INVALID = HERE / "invalid"
 MANIFEST = json.loads((INVALID / "manifest.json").read_text())
 SH = Namespace("http://www.w3.org/ns/shacl#")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
 
 def triples_of(path: Path) -> list:
@@ -261,3 +262,26 @@ def test_every_property_shape_is_documented():
         for prop in (SH.path, SH.name, SH.description, SH.order, SH.group, SH.message):
             assert g.value(ps, prop) is not None, (ps, prop)
         assert g.value(ps, SH.message).language == "en"
+
+
+def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
+    """The SPARQL checks run in a thread (shaclfast.start); an engine error there must reach
+    the caller, not vanish with the thread and leave a report that says "conforms"."""
+    from clusterpolisee import shaclfast
+
+    broken = shaclfast.Check(
+        query="SELECT ?this WHERE { this is not SPARQL }",
+        shape="urn:x:shape",
+        message="never reported",
+        severity="Violation",
+        path=None,
+        component=str(SH.SPARQLConstraintComponent),
+        classes=("urn:x:C",),
+    )
+    typed = [
+        ox.Triple(ox.NamedNode("urn:x:a"), ox.NamedNode(str(RDF_TYPE)), ox.NamedNode("urn:x:C"))
+    ]
+    with pytest.raises(SyntaxError):
+        shaclfast.run([broken], (), typed)
+    # Without a typed resource there is no focus node, so the queries do not run at all.
+    assert shaclfast.run([broken], (), []) == []
