@@ -20,9 +20,10 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import pyoxigraph as ox
+
+from .loading import ParallelLoad
 
 NT = ox.RdfFormat.N_TRIPLES
 KINDS = ("replace", "add", "remove")
@@ -97,34 +98,20 @@ def apply(store: ox.Store, commit: Commit, folder: Path) -> None:
         node = ox.NamedNode(graph)
         for t in triples:
             store.remove(ox.Quad(t.subject, t.predicate, t.object, node))
-    # Everything to add goes into one N-Quads file and one load: the loader parses it
-    # natively (3x faster than Python quads), and a blank node written in two graphs stays
-    # one node, as in one INSERT DATA (the loader's label scope is the file).
-    load = folder / "load.nq"
-    with open(load, "wb") as out:
+    # The loader calls run several at once (``loading``); lines with a blank node go into one
+    # call, so a blank node written in two graphs stays one node, as in one INSERT DATA.
+    with ParallelLoad(store, folder / "blank.nq") as load:  # present quads are not doubled
         for graph, triples in commit.replace.items():
             node = ox.NamedNode(graph)
             rest = _make_equal(store, node, triples)
             if rest is None:
-                _append_in_graph(out, folder / commit.files["replace"][graph], node)
+                load.add_file(folder / commit.files["replace"][graph], node)
             elif rest:
                 _write_synced(folder / "rest.nt", rest)
-                _append_in_graph(out, folder / "rest.nt", node)
+                load.add_file(folder / "rest.nt", node)  # read whole before the next graph
         for graph, name in commit.files["add"].items():
-            _append_in_graph(out, folder / name, ox.NamedNode(graph))
-    if load.stat().st_size:
-        store.bulk_load(path=str(load), format=ox.RdfFormat.N_QUADS)  # present ones not doubled
+            load.add_file(folder / name, ox.NamedNode(graph))
     store.flush()  # the loader's files and the removals are on disk before the version
-
-
-def _append_in_graph(out: BinaryIO, path: Path, graph: ox.NamedNode) -> None:
-    """Copy an N-Triples file to N-Quads in ``graph``. Every line of pyoxigraph's N-Triples
-    ends in " .\n" (a newline inside a literal is escaped), so the graph goes before it."""
-    suffix = f" {graph} .\n".encode()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 23):
-            chunk += fh.readline()  # whole lines only
-            out.write(chunk.replace(b" .\n", suffix))
 
 
 def _make_equal(store: ox.Store, graph: ox.NamedNode, new: list[ox.Triple]):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..namespaces import graph_iri
-from . import journal
+from . import journal, loading
 from .base import QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, check_bindings
 
@@ -273,10 +273,12 @@ class OxigraphStore(Store):
         """Load a big N-Triples file into ``graph`` with RocksDB's bulk loader: fast and
         bounded in memory, but NOT atomic (a crash leaves part of it). For building a fresh
         store or benchmarks; use commit() for everything readers may see half-done."""
+        node = ox.NamedNode(graph)
+        path = Path(path)
         try:
-            self._store.bulk_load(
-                path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph)
-            )
+            spill = self._journal.with_suffix(".spill")
+            with loading.ParallelLoad(self._store, spill, node) as load:
+                load.add_file(path, node)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc
         self.commit()  # a new data version
