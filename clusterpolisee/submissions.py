@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from .gcpause import paused_collection
 from .namespaces import BASE, graph_iri
 from .store.base import Store
 
@@ -219,12 +220,13 @@ def submit(
         restored_from=restored_from,
     )
     try:
-        triples = _read(data, filename, partner, input_format)
+        with paused_collection():
+            triples = _read(data, filename, partner, input_format)
+            report = validate(triples, partner=partner)
     except rdfio.InputError as exc:
         attempt.outcome, attempt.message = "unreadable", str(exc)
         archive_attempt(archive, attempt, data, {"report.txt": str(exc) + "\n"})
         return SubmissionResult(attempt, None, [str(exc)])
-    report = validate(triples, partner=partner)
     attempt.triples, attempt.shapes_version = len(triples), report.shapes_version
     # The archived reports list at most validation.DETAIL_LIMIT results with exact totals;
     # the original file is archived too, so the full list can be recomputed.

@@ -1,0 +1,35 @@
+"""Pause Python's cyclic garbage collector while a submission is parsed and validated.
+
+Parsing and validating a large submission creates millions of objects (terms, and the lists
+and dicts that index them) and no reference cycles. Each time the youngest generation fills,
+the collector runs, and its full passes walk every tracked object again: measured on the
+reference machine, a 1,000,000-triple submission spent 3-4 s of its 42 s there (parsing 6.7-8.4
+s with the collector, 4.2-4.8 s without). Reference counting still frees everything as usual;
+only cycle detection waits until the pause ends.
+"""
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_lock = threading.Lock()
+_pauses = 0  # pauses in progress (uploads may overlap: the last one to end resumes)
+_was_enabled = False
+
+
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    global _pauses, _was_enabled
+    with _lock:
+        if _pauses == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _pauses -= 1
+            if _pauses == 0 and _was_enabled:
+                gc.enable()
