@@ -5,7 +5,9 @@ and dicts that index them) and no reference cycles. Each time the youngest gener
 the collector runs, and its full passes walk every tracked object again: measured on the
 reference machine, a 1,000,000-triple submission spent 3-4 s of its 42 s there (parsing 6.7-8.4
 s with the collector, 4.2-4.8 s without). Reference counting still frees everything as usual;
-only cycle detection waits until the pause ends.
+only cycle detection waits until the pause ends. The pause is process-wide (the collector has
+no other switch): in the web app, cyclic garbage from other requests waits too, for as long as
+uploads are being parsed and validated, which the upload size limit bounds (50 MB: about 40 s).
 """
 
 import gc

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
@@ -35,6 +36,7 @@ from rdflib.term import Node
 SH = Namespace("http://www.w3.org/ns/shacl#")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 SUBMISSION = ox.NamedNode("urn:x-clusterpolisee:submission")
+T = TypeVar("T")
 
 # Lexical forms, so that an ill-formed literal ("abc"^^xsd:integer) fails sh:datatype.
 # Checked in Python on the submitted triples: Oxigraph stores xsd:int, xsd:nonNegativeInteger
@@ -222,15 +224,16 @@ def _with_subclasses(ontology: Graph, classes: set) -> list[str]:
     return sorted(str(c) for c in found)
 
 
-def start(
-    checks: list[Check], background: tuple, triples: list[ox.Triple]
-) -> Callable[[], list[Finding]]:
-    """Begin running the compiled checks on the submission (a named graph) plus background
-    (the default graph); the returned function waits for them and gives the findings.
+def run_beside(
+    checks: list[Check], background: tuple, triples: list[ox.Triple], meanwhile: Callable[[], T]
+) -> tuple[list[Finding], T]:
+    """Run the compiled checks on the submission (a named graph) plus background (the default
+    graph), and ``meanwhile()``; return the findings and what ``meanwhile`` returned.
 
-    The SPARQL checks run in a thread on their own in-memory store while the caller's thread
-    runs the Python checks (and whatever else it does before calling the function): Oxigraph
-    releases the GIL while it loads and evaluates, so the two halves share the two cores.
+    The SPARQL checks run in a thread on their own in-memory store while this thread runs
+    ``meanwhile`` and the Python checks: Oxigraph releases the GIL while it loads and
+    evaluates, so the two halves share the two cores. The thread is always joined, also when
+    this side fails.
     """
     queries = [c for c in checks if not c.local]
     rows: list[tuple[Check, ox.QuerySolution]] = []
@@ -240,29 +243,32 @@ def start(
     )
     if queries and _has_type(triples):
         worker.start()
-
-    def finish() -> list[Finding]:
+    try:
+        extra = meanwhile()
         data = _Submission(triples)
         findings = list(_local([c for c in checks if c.local], data))
+    finally:
         if worker.ident is not None:
             worker.join()
-        if failure:
-            raise failure[0]
-        for check, row in rows:
-            focus, value = row["this"], _get(row, "value")
-            if value is None and check.component == str(SH.SPARQLConstraintComponent):
-                value = focus  # SHACL: without ?value, the value is the focus node
-            elif isinstance(value, ox.Literal) and check.path:
-                value = data.as_submitted(focus, check.path, value)
-            findings.append(Finding(focus, value, check.path, check))
-        return findings
-
-    return finish
+    if failure:
+        exc = failure.pop()
+        try:
+            raise exc
+        finally:
+            del exc  # a local holding it would keep this frame (and the data) alive
+    for check, row in rows:
+        focus, value = row["this"], _get(row, "value")
+        if value is None and check.component == str(SH.SPARQLConstraintComponent):
+            value = focus  # SHACL: without ?value, the value is the focus node
+        elif isinstance(value, ox.Literal) and check.path:
+            value = data.as_submitted(focus, check.path, value)
+        findings.append(Finding(focus, value, check.path, check))
+    return findings, extra
 
 
 def run(checks: list[Check], background: tuple, triples: list[ox.Triple]) -> list[Finding]:
-    """Run the compiled checks on the submission plus background (see :func:`start`)."""
-    return start(checks, background, triples)()
+    """Run the compiled checks on the submission plus background (see :func:`run_beside`)."""
+    return run_beside(checks, background, triples, lambda: None)[0]
 
 
 def _has_type(triples: list[ox.Triple]) -> bool:
@@ -279,6 +285,7 @@ def _query_checks(
     failure: list[BaseException],
 ) -> None:
     """The SPARQL checks on an in-memory store; rows (or the exception) land in the lists."""
+    store = None
     try:
         store = ox.Store()
         store.extend(background)
@@ -295,6 +302,8 @@ def _query_checks(
             )
     except BaseException as exc:  # handed to the waiting thread, which raises it
         failure.append(exc)
+    finally:
+        store = None  # the exception's traceback keeps this frame: let the store go now
 
 
 def _key(term) -> str:

@@ -19,7 +19,8 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property, partial
+from functools import cache, cached_property
+from typing import TypeVar
 
 import pyoxigraph as ox
 import pyshacl
@@ -33,6 +34,7 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 XSD_STRING = URIRef("http://www.w3.org/2001/XMLSchema#string")
 CPS = Namespace("https://w3id.org/clusterpolisee/shapes#")
 PARTNER_SPACE = f"{ID}partner/"
+T = TypeVar("T")
 _SLUG = "[a-z0-9]+(?:-[a-z0-9]+)*"
 _RESOURCE = re.compile(f"^{re.escape(PARTNER_SPACE)}{_SLUG}/[a-z]+/{_SLUG}$")
 
@@ -406,15 +408,17 @@ def validate(
     ``engine="fast"`` (default) runs the shapes compiled to SPARQL on Oxigraph
     (clusterpolisee.shaclfast); ``engine="pyshacl"`` runs the reference implementation.
     """
-    if engine == "fast":
-        shape_results = _start_fast(triples)  # its SPARQL half runs while we go on
+
+    def ownership_and_labels() -> tuple[list[ValidationResult], dict[str, str]]:
+        return _ownership(triples, partner), _labels(triples)
+
+    if engine == "fast":  # the shapes' SPARQL half runs in a thread beside ownership_and_labels()
+        shape_results, (results, labels) = _run_fast(triples, ownership_and_labels)
     elif engine == "pyshacl":
-        shape_results = partial(_run_pyshacl, triples)
+        shape_results, (results, labels) = _run_pyshacl(triples), ownership_and_labels()
     else:
         raise ValueError(f"unknown engine {engine!r}")
-    results = _ownership(triples, partner)
-    labels = _labels(triples)
-    results += shape_results()
+    results += shape_results
     results.sort(key=lambda r: (r.focus, r.path or "", r.message, r.value or ""))
     return ValidationReport(results, shapes_version(), partner, labels)
 
@@ -484,28 +488,25 @@ def _compiled() -> tuple[list[shaclfast.Check], tuple[ox.Quad, ...]]:
     return shaclfast.compile_shapes(shapes_graph(), onto), tuple(background)
 
 
-def _start_fast(triples: list[ox.Triple]) -> Callable[[], list[ValidationResult]]:
-    """Start shaclfast on the submission; the returned function waits for its results."""
+def _run_fast(triples: list[ox.Triple], meanwhile: Callable[[], T]) -> tuple[list, T]:
+    """shaclfast on the submission, with ``meanwhile()`` run beside its SPARQL thread."""
     checks, background = _compiled()
-    finish = shaclfast.start(checks, background, triples)
-
-    def results() -> list[ValidationResult]:
-        names = _shape_names()
-        return [
-            ValidationResult(
-                focus=_ox_text(f.focus),
-                message=f.check.message,
-                severity=f.check.severity,
-                path=f.path,
-                value=_ox_nt(f.value) if f.value is not None else None,
-                shape=f.check.shape,
-                component=f.check.component,
-                name=names.get(URIRef(f.check.shape)),
-            )
-            for f in finish()
-        ]
-
-    return results
+    findings, extra = shaclfast.run_beside(checks, background, triples, meanwhile)
+    names = _shape_names()
+    results = [
+        ValidationResult(
+            focus=_ox_text(f.focus),
+            message=f.check.message,
+            severity=f.check.severity,
+            path=f.path,
+            value=_ox_nt(f.value) if f.value is not None else None,
+            shape=f.check.shape,
+            component=f.check.component,
+            name=names.get(URIRef(f.check.shape)),
+        )
+        for f in findings
+    ]
+    return results, extra
 
 
 def _run_pyshacl(triples: list[ox.Triple]) -> list[ValidationResult]:

@@ -285,3 +285,25 @@ def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
         shaclfast.run([broken], (), typed)
     # Without a typed resource there is no focus node, so the queries do not run at all.
     assert shaclfast.run([broken], (), []) == []
+
+
+def test_a_failure_beside_the_sparql_thread_waits_for_it():
+    """If the caller's half fails (ownership rules, labels), the SPARQL thread is joined before
+    the error goes up: no thread keeps working on a submission nobody waits for."""
+    import threading
+
+    from clusterpolisee import shaclfast
+    from clusterpolisee.validation import _compiled
+
+    checks, background = _compiled()
+    triples = triples_of(VALID)
+    before = threading.active_count()
+
+    def fails():
+        raise RuntimeError("ownership failed")
+
+    with pytest.raises(RuntimeError, match="ownership failed"):
+        shaclfast.run_beside(checks, background, triples, fails)
+    assert threading.active_count() == before
+    findings, extra = shaclfast.run_beside(checks, background, triples, lambda: "labels")
+    assert findings == [] and extra == "labels"

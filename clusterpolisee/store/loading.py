@@ -55,6 +55,8 @@ class ParallelLoad:
         with open(path, "rb") as fh:
             while (chunk := fh.read(CHUNK_BYTES)) and not self.failed.is_set():
                 chunk += fh.readline()  # whole lines only
+                if not chunk.endswith(b"\n"):
+                    chunk += b"\n"  # the file's last line: set aside, it must end too
                 lines = chunk.count(b"\n")
                 where = f"{path.name}, lines {line:,}-{line + lines - 1:,}"
                 line += lines
@@ -66,10 +68,14 @@ class ParallelLoad:
     def __enter__(self) -> "ParallelLoad":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, kind, *_) -> None:
+        if kind is not None:  # the caller failed: load nothing more, only wait
+            self.failed.set()
         self.finish()
 
     def finish(self) -> None:
+        if self.store is None:
+            return  # finished already
         try:
             self.spill.close()
             if self.spill_path.stat().st_size and not self.failed.is_set():
@@ -98,13 +104,16 @@ class ParallelLoad:
     def _set_aside(self, chunk: bytes, suffix: bytes) -> bytes:
         """Write the lines with a blank node to the spill file; return the others."""
         keep = []
-        for line in chunk.splitlines(keepends=True):
+        for line in chunk[:-1].split(b"\n"):  # on "\n" only: a stray "\r" stays inside
+            line += b"\n"
             if b"_:" not in line:
                 keep.append(line)
             elif self.graph is not None:
                 self.spill.write(line)
-            else:
-                self.spill.write(line.replace(b" .\n", suffix))
+            elif line.endswith(b" .\n"):
+                self.spill.write(line[:-3] + suffix)
+            else:  # not pyoxigraph's N-Triples: its graph cannot be added safely
+                raise ValueError(f"a line of a journal file is not canonical N-Triples: {line!r}")
         return b"".join(keep)
 
     def _submit(self, where: str, data: bytes | Path, fmt: ox.RdfFormat, graph) -> None:

@@ -1,6 +1,8 @@
 """Bulk loading in chunks on several threads (clusterpolisee/store/loading.py): the same graph
 as one load, blank nodes kept whole across chunks and graphs, errors that name the lines."""
 
+import re
+
 import pyoxigraph as ox
 import pytest
 
@@ -82,15 +84,45 @@ def test_a_blank_node_in_two_graphs_stays_one_node(tmp_path, small_chunks):
 
 def test_a_syntax_error_names_the_lines_and_lets_go_of_the_store(tmp_path, small_chunks):
     lines = sample(300)
-    lines[200] = f"<{EX}broken> <{EX}p> no quotes here ."
+    lines[200] = f"<{EX}broken> <{EX}p> no quotes here ."  # line 201 of the file
     nt_file(tmp_path / "bad.nt", lines)
     path = tmp_path / "store"
     store = OxigraphStore(path)
-    with pytest.raises(StoreError, match=r"cannot load .*bad.nt, lines [0-9,]+-[0-9,]+: "):
+    with pytest.raises(StoreError, match=r"cannot load .*bad.nt, lines ") as raised:
         store.bulk_load(tmp_path / "bad.nt", G.value)
+    low, high = (int(x) for x in re.search(r"lines ([0-9]+)-([0-9]+)", str(raised.value)).groups())
+    assert low <= 201 <= high and high - low < 60, (low, high)  # one chunk: ~2,000 bytes
     store.close()
-    with OxigraphStore(path) as again:  # the writer's lock was released with the handle
-        assert again.data_version() is not None
+    with OxigraphStore(path) as again:  # opens: the writer's lock went with the handle
+        assert again.graph_sizes().get(G.value, 0) < len(lines)  # not atomic: part may be in
+
+
+def test_crlf_comments_a_last_line_without_newline_and_empty_files(tmp_path, small_chunks):
+    body = [f'<{EX}s{i}> <{EX}p> "{i}" .' for i in range(100)]
+    text = "# a comment naming _:nothing\r\n" + "\r\n".join(body) + f"\r\n<{EX}z> <{EX}q> _:end ."
+    (tmp_path / "crlf.nt").write_bytes(text.encode())  # no newline at the end
+    (tmp_path / "empty.nt").write_bytes(b"")
+    store = ox.Store(str(tmp_path / "store"))
+    with loading.ParallelLoad(store, tmp_path / "spill", G) as load:
+        load.add_file(tmp_path / "empty.nt", G)
+        load.add_file(tmp_path / "crlf.nt", G)
+    assert len(store) == 101
+    assert {
+        q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(EX + "p"), None)
+    } == {str(i) for i in range(100)}
+
+
+def test_after_a_failure_in_the_caller_nothing_more_is_loaded(tmp_path, small_chunks):
+    """The set-aside lines are loaded last; if the caller fails before that, they are not."""
+    nt_file(tmp_path / "in.nt", sample(100))
+    store = ox.Store(str(tmp_path / "store"))
+    failing = pytest.raises(RuntimeError, match="caller failed")
+    with failing, loading.ParallelLoad(store, tmp_path / "spill", G) as load:
+        load.add_file(tmp_path / "in.nt", G)
+        raise RuntimeError("caller failed")
+    assert not list(store.quads_for_pattern(None, ox.NamedNode(EX + "label"), None))
+    assert len(store) == 100  # the chunks already queued are waited for, nothing is cut off
+    assert not (tmp_path / "spill").exists()
 
 
 def test_journaled_commits_in_many_chunks_give_what_one_update_gives(tmp_path, small_chunks):
