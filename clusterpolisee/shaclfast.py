@@ -4,15 +4,15 @@ pyshacl evaluates every constraint per focus node in Python and SPARQL constrain
 rdflib's SPARQL engine: about 140 s for 6,000 triples here. This engine compiles each shape
 once and evaluates a whole submission at a time:
 
-- constraints that look only at a focus node's own values (sh:minCount, sh:maxCount,
+- constraints that look at a focus node's own values (sh:minCount, sh:maxCount,
   sh:datatype, sh:nodeKind, sh:pattern, sh:minInclusive, sh:maxInclusive, sh:maxLength,
-  sh:uniqueLang, sh:closed) run in Python in one pass over the submitted triples, grouped by
+  sh:uniqueLang, sh:closed) and sh:class (with the types and rdfs:subClassOf links of the
+  background and the submission) run in Python over the submitted triples grouped by
   subject. This also sees the datatypes as written: Oxigraph stores xsd:int or
   xsd:nonNegativeInteger as xsd:integer;
-- constraints that need the ontology and reference data (sh:class, sh:sparql,
-  sh:lessThanOrEquals) become one SPARQL query each over all focus nodes, on an in-memory
-  Oxigraph store holding the background (default graph) and the submission (a named graph,
-  from which focus nodes are taken).
+- sh:sparql and sh:lessThanOrEquals become one SPARQL query each over all focus nodes, on
+  an in-memory Oxigraph store holding the background (ontology and reference data, default
+  graph) and the submission (a named graph, from which focus nodes are taken).
 
 Everything is read from the shapes graph; nothing about the shapes is typed here. Features
 outside this set raise ``UnsupportedShape`` when the shapes are compiled, so a new shape
@@ -145,11 +145,9 @@ def _property_checks(g: Graph, ps: Node, classes: list[str]) -> Iterator[Check]:
     if g.value(ps, SH.uniqueLang) == Literal(True):
         yield local("UniqueLangConstraintComponent", "uniquelang", None)
     for cls in g.objects(ps, SH["class"]):
-        yield check(
-            f"SELECT DISTINCT ?this ?value WHERE {{ {focus} ?this {p} ?value FILTER ("
-            f"isLiteral(?value) || NOT EXISTS {{ ?value a/rdfs:subClassOf* {_n(cls)} }}) }}",
-            "ClassConstraintComponent",
-        )
+        if not isinstance(cls, URIRef):
+            raise UnsupportedShape(f"sh:class of {ps} is not an IRI")
+        yield local("ClassConstraintComponent", "class", str(cls))
     for other in g.objects(ps, SH.lessThanOrEquals):
         yield check(
             f"SELECT DISTINCT ?this ?value WHERE {{ {focus} ?this {p} ?value . "
@@ -225,10 +223,14 @@ def _with_subclasses(ontology: Graph, classes: set) -> list[str]:
 
 
 def run_beside(
-    checks: list[Check], background: tuple, triples: list[ox.Triple], meanwhile: Callable[[], T]
+    checks: list[Check],
+    background: tuple,
+    triples: list[ox.Triple],
+    meanwhile: Callable[["Submission"], T],
 ) -> tuple[list[Finding], T]:
     """Run the compiled checks on the submission (a named graph) plus background (the default
-    graph), and ``meanwhile()``; return the findings and what ``meanwhile`` returned.
+    graph), and ``meanwhile(index)`` on the submission indexed by subject; return the findings
+    and what ``meanwhile`` returned.
 
     The SPARQL checks run in a thread on their own in-memory store while this thread runs
     ``meanwhile`` and the Python checks: Oxigraph releases the GIL while it loads and
@@ -244,9 +246,9 @@ def run_beside(
     if queries and _has_type(triples):
         worker.start()
     try:
-        extra = meanwhile()
-        data = _Submission(triples)
-        findings = list(_local([c for c in checks if c.local], data))
+        data = Submission(triples)
+        extra = meanwhile(data)
+        findings = _local([c for c in checks if c.local], data, _Classes(background, data))
     finally:
         if worker.ident is not None:
             worker.join()
@@ -268,7 +270,7 @@ def run_beside(
 
 def run(checks: list[Check], background: tuple, triples: list[ox.Triple]) -> list[Finding]:
     """Run the compiled checks on the submission plus background (see :func:`run_beside`)."""
-    return run_beside(checks, background, triples, lambda: None)[0]
+    return run_beside(checks, background, triples, lambda _index: None)[0]
 
 
 def _has_type(triples: list[ox.Triple]) -> bool:
@@ -311,28 +313,35 @@ def _key(term) -> str:
     return term.value if type(term) is ox.NamedNode else "_:" + term.value
 
 
-class _Submission:
-    """The submitted triples indexed by subject, for the checks run in Python."""
+class Submission:
+    """The submitted triples indexed by subject (in the order subjects first appear), for the
+    checks run in Python."""
 
     def __init__(self, triples: list[ox.Triple]) -> None:
-        rdf_type = str(RDF.type)
+        rdf_type, sub_class = str(RDF.type), str(RDFS.subClassOf)
         self.props: dict[str, dict[str, list]] = {}
         self.terms: dict[str, ox.NamedNode | ox.BlankNode] = {}
-        self.types: dict[str, set[str]] = {}
+        self.types: dict[str, set[str]] = {}  # keys of the rdf:type values (IRIs, blank nodes)
+        self.sub_classes: list[tuple[str, str]] = []  # (subclass, class) keys
+        last, key, props = None, "", {}
         for t in triples:
-            subject, path, value = t.subject, t.predicate.value, t.object
-            key = _key(subject)
-            props = self.props.get(key)
-            if props is None:
-                props = self.props[key] = {}
-                self.terms[key] = subject
+            subject = t.subject
+            if subject != last:  # parsers give a subject's triples together: skip the lookups
+                last, key = subject, _key(subject)
+                props = self.props.get(key)
+                if props is None:
+                    props = self.props[key] = {}
+                    self.terms[key] = subject
+            path, value = t.predicate.value, t.object
             values = props.get(path)
             if values is None:
                 props[path] = [value]
             else:
                 values.append(value)
-            if path == rdf_type and type(value) is ox.NamedNode:
-                self.types.setdefault(key, set()).add(value.value)
+            if path == rdf_type and type(value) in _NODES:
+                self.types.setdefault(key, set()).add(_key(value))
+            elif path == sub_class and type(value) in _NODES:
+                self.sub_classes.append((key, _key(value)))
 
     def focus(self, classes: tuple[str, ...]) -> list[str]:
         wanted = set(classes)
@@ -347,7 +356,56 @@ class _Submission:
         return next((o for o in literals if o.value == value.value), value)
 
 
+class _Classes:
+    """sh:class in Python: a value is an instance of C if one of its rdf:type values reaches C
+    by rdfs:subClassOf* (SHACL 4.1.1). Types and subclass links come from the background
+    (ontology, reference data) and the submission, and a focus node's values of the path
+    include the background's, as they did when this was a SPARQL query over both."""
+
+    def __init__(self, background: tuple, data: Submission) -> None:
+        rdf_type, sub_class = ox.NamedNode(str(RDF.type)), ox.NamedNode(str(RDFS.subClassOf))
+        self.data = data
+        self.types: dict[str, set[str]] = {}
+        self.values: dict[str, dict[str, list]] = {}  # background subject -> path -> values
+        self.children: dict[str, set[str]] = {}
+        links = list(data.sub_classes)
+        for q in background:
+            if type(q.subject) not in _NODES:
+                continue
+            key = _key(q.subject)
+            self.values.setdefault(key, {}).setdefault(q.predicate.value, []).append(q.object)
+            if type(q.object) not in _NODES:
+                continue
+            if q.predicate == rdf_type:
+                self.types.setdefault(key, set()).add(_key(q.object))
+            elif q.predicate == sub_class:
+                links.append((key, _key(q.object)))
+        for child, parent in links:
+            self.children.setdefault(parent, set()).add(child)
+        self._below: dict[str, frozenset[str]] = {}
+
+    def below(self, cls: str) -> frozenset[str]:
+        """The class and everything that reaches it by rdfs:subClassOf*."""
+        if cls not in self._below:
+            found, frontier = {cls}, {cls}
+            while frontier:
+                frontier = {c for p in frontier for c in self.children.get(p, ())} - found
+                found |= frontier
+            self._below[cls] = frozenset(found)
+        return self._below[cls]
+
+    def is_instance(self, value, cls: str) -> bool:
+        if type(value) not in _NODES:
+            return False
+        key, accepted = _key(value), self.below(cls)
+        for types in (self.data.types.get(key), self.types.get(key)):
+            if types and not accepted.isdisjoint(types):
+                return True
+        return False
+
+
 _TEXTUAL = (ox.NamedNode, ox.Literal)  # terms with a string form (not blank nodes, triples)
+_NODES = (ox.NamedNode, ox.BlankNode)
 NODE_KINDS = {SH.IRI: ox.NamedNode, SH.Literal: ox.Literal, SH.BlankNode: ox.BlankNode}
 NUMERIC = {XSD + t for t in ("integer", "decimal", "nonNegativeInteger", "int", "long")}
 
@@ -361,62 +419,99 @@ def _number(value) -> Decimal | None:
     return Decimal(value.value)
 
 
-def _bad_value(spec: tuple, value) -> bool:
-    kind, param = spec
+def _value_test(kind: str, param) -> Callable[[object], bool]:
+    """A test that is true for a value the constraint rejects."""
     if kind == "datatype":
-        return not (
-            type(value) is ox.Literal
-            and value.datatype.value == param
-            and re.match(LEXICAL.get(param, ""), value.value)
+        lexical = re.compile(LEXICAL.get(param, ""))
+        return lambda v: (
+            not (type(v) is ox.Literal and v.datatype.value == param and lexical.match(v.value))
         )
     if kind == "kind":
-        return type(value) is not param
+        return lambda v: type(v) is not param
     if kind == "pattern":
-        return type(value) not in _TEXTUAL or not param.search(value.value)
+        return lambda v: type(v) not in _TEXTUAL or not param.search(v.value)
     if kind == "maxlength":
-        return type(value) not in _TEXTUAL or len(value.value) > param
-    number = _number(value)
+        return lambda v: type(v) not in _TEXTUAL or len(v.value) > param
     if kind == "min>=":
-        return number is None or number < param
-    return number is None or number > param  # "max<="
+        return lambda v: (n := _number(v)) is None or n < param
+    if kind == "max<=":
+        return lambda v: (n := _number(v)) is None or n > param
+    raise UnsupportedShape(f"no test for {kind}")
 
 
-def _local(checks: list[Check], data: _Submission) -> Iterator[Finding]:
-    """Run the Python-evaluated checks, one pass over the focus nodes of each node shape."""
+FocusNode = tuple[ox.NamedNode | ox.BlankNode, dict[str, list], str]  # focus, its values, its key
+
+
+def _local(checks: list[Check], data: Submission, classes: _Classes) -> list[Finding]:
+    """Run the Python-evaluated checks: per node shape, each check in one loop over the focus
+    nodes (one loop per check, not one call per check and node: this is the hot path)."""
     groups: dict[tuple, list[Check]] = {}
     for check in checks:
         groups.setdefault(check.classes, []).append(check)
-    for classes, group in groups.items():
-        for key in data.focus(classes):
-            props, focus = data.props[key], data.terms[key]
-            for check in group:
-                yield from _check_focus(check, focus, props)
+    found: list[Finding] = []
+    for focus_classes, group in groups.items():
+        nodes = [(data.terms[key], data.props[key], key) for key in data.focus(focus_classes)]
+        for check in group:
+            found.extend(_one_check(check, nodes, classes))
+    return found
 
 
-def _check_focus(check: Check, focus, props: dict[str, list]) -> Iterator[Finding]:
+_NONE: list = []  # shared defaults for the hot loops below; never mutated
+_NO_PROPS: dict[str, list] = {}
+
+
+def _distinct(values: list) -> list:
+    return values if len(values) < 2 else list(dict.fromkeys(values))  # a triple twice: once
+
+
+def _one_check(check: Check, nodes: list[FocusNode], classes: _Classes) -> Iterator[Finding]:
     kind, param = check.local
+    path = check.path
     if kind == "closed":
-        for path in sorted(props.keys() - param):
-            for value in props[path]:
-                yield Finding(focus, value, path, check)
-        return
-    values = props.get(check.path, ())
-    if len(values) > 1:
-        values = list(dict.fromkeys(values))  # the same triple twice counts once
-    if kind == "min":
-        if len(values) < param:
-            yield Finding(focus, None, check.path, check)
-    elif kind == "max":
-        if len(values) > param:
-            yield Finding(focus, None, check.path, check)
+        for focus, props, _ in nodes:
+            for other in sorted(props.keys() - param):
+                for value in props[other]:
+                    yield Finding(focus, value, other, check)
+    elif kind in ("min", "max"):
+        for focus, props, _ in nodes:
+            values = props.get(path, _NONE)
+            count = len(values) if len(values) < 2 else len(set(values))
+            if count < param if kind == "min" else count > param:
+                yield Finding(focus, None, path, check)
     elif kind == "uniquelang":
-        langs = [v.language for v in values if type(v) is ox.Literal and v.language]
-        for _lang in sorted({x for x in langs if langs.count(x) > 1}):
-            yield Finding(focus, None, check.path, check)
+        for focus, props, _ in nodes:
+            langs = [v.language for v in _distinct(props.get(path, _NONE)) if type(v) is ox.Literal]
+            for _repeated in {x for x in langs if x and langs.count(x) > 1}:
+                yield Finding(focus, None, path, check)
     else:
-        for value in values:
-            if _bad_value(check.local, value):
-                yield Finding(focus, value, check.path, check)
+        rejects = _class_test(classes, param) if kind == "class" else _value_test(kind, param)
+        if kind != "kind":  # type(v) is cheaper than a lookup
+            rejects = _remembered(rejects)
+        for focus, props, key in nodes:
+            values = props.get(path, _NONE)
+            if kind == "class" and key in classes.values:
+                values = values + classes.values[key].get(path, _NONE)
+            for value in _distinct(values):
+                if rejects(value):
+                    yield Finding(focus, value, path, check)
+
+
+def _class_test(classes: _Classes, cls: str) -> Callable[[object], bool]:
+    return lambda v: not classes.is_instance(v, cls)
+
+
+def _remembered(test: Callable[[object], bool]) -> Callable[[object], bool]:
+    """``test`` with its answers kept per term: the same years, regions and themes recur in
+    thousands of resources, and a dictionary lookup is cheaper than the test."""
+    answers: dict = {}
+
+    def remembered(value) -> bool:
+        answer = answers.get(value)
+        if answer is None:
+            answer = answers[value] = test(value)
+        return answer
+
+    return remembered
 
 
 def _get(row: ox.QuerySolution, name: str):

@@ -409,13 +409,16 @@ def validate(
     (clusterpolisee.shaclfast); ``engine="pyshacl"`` runs the reference implementation.
     """
 
-    def ownership_and_labels() -> tuple[list[ValidationResult], dict[str, str]]:
-        return _ownership(triples, partner), _labels(triples)
+    def ownership_and_labels(
+        data: shaclfast.Submission,
+    ) -> tuple[list[ValidationResult], dict[str, str]]:
+        return _ownership(data, partner), _labels(data)
 
     if engine == "fast":  # the shapes' SPARQL half runs in a thread beside ownership_and_labels()
         shape_results, (results, labels) = _run_fast(triples, ownership_and_labels)
     elif engine == "pyshacl":
-        shape_results, (results, labels) = _run_pyshacl(triples), ownership_and_labels()
+        shape_results = _run_pyshacl(triples)
+        results, labels = ownership_and_labels(shaclfast.Submission(triples))
     else:
         raise ValueError(f"unknown engine {engine!r}")
     results += shape_results
@@ -423,14 +426,14 @@ def validate(
     return ValidationReport(results, shapes_version(), partner, labels)
 
 
-def _labels(triples: list[ox.Triple]) -> dict[str, str]:
+def _labels(data: shaclfast.Submission) -> dict[str, str]:
     """rdfs:label of each resource, English where there is one (for the text report)."""
     labels: dict[str, str] = {}
-    for t in triples:
-        if t.predicate != _RDFS_LABEL or not isinstance(t.object, ox.Literal):
-            continue
-        if getattr(t.object, "language", None) in ("en", None) or t.subject.value not in labels:
-            labels[t.subject.value] = t.object.value
+    for key, props in data.props.items():
+        for value in props.get(_RDFS_LABEL.value, ()):
+            name = data.terms[key].value
+            if type(value) is ox.Literal and (value.language in ("en", None) or name not in labels):
+                labels[name] = value.value
     return labels
 
 
@@ -438,25 +441,19 @@ _RDFS_LABEL = ox.NamedNode(str(RDFS.label))
 _RDF_TYPE = ox.NamedNode(str(RDF.type))
 
 
-def _ownership(triples: list[ox.Triple], partner: str | None) -> list[ValidationResult]:
+def _ownership(data: shaclfast.Submission, partner: str | None) -> list[ValidationResult]:
     """Rules that depend on who submits: own space, typed resources, nothing to import."""
     results: list[ValidationResult] = []
     own = f"{PARTNER_SPACE}{partner}/" if partner else None
     targets = {str(c) for c in target_classes()}
-    typed: set = set()
-    subjects: dict = {}
-    for t in triples:
-        subjects[t.subject] = None
-        if t.predicate == _RDF_TYPE and getattr(t.object, "value", None) in targets:
-            typed.add(t.subject)
-    for subject in subjects:
-        text = _ox_text(subject)
+    typed = {key for key, types in data.types.items() if not targets.isdisjoint(types)}
+    for text, subject in data.terms.items():  # keyed by _ox_text(subject)
         inside = text.startswith(own) if own else bool(_RESOURCE.match(text))
         if not isinstance(subject, ox.NamedNode) or not inside:
             shape = "OwnershipShape" if own else "PartnerSpaceShape"
             message = rule_message(shape).replace("{partner}", partner or "")
             results.append(ValidationResult(text, message, shape=f"{CPS}{shape}"))
-        elif subject not in typed:
+        elif text not in typed:
             shape = "UntypedResourceShape"
             results.append(
                 ValidationResult(
@@ -488,8 +485,10 @@ def _compiled() -> tuple[list[shaclfast.Check], tuple[ox.Quad, ...]]:
     return shaclfast.compile_shapes(shapes_graph(), onto), tuple(background)
 
 
-def _run_fast(triples: list[ox.Triple], meanwhile: Callable[[], T]) -> tuple[list, T]:
-    """shaclfast on the submission, with ``meanwhile()`` run beside its SPARQL thread."""
+def _run_fast(
+    triples: list[ox.Triple], meanwhile: Callable[[shaclfast.Submission], T]
+) -> tuple[list, T]:
+    """shaclfast on the submission, with ``meanwhile(index)`` run beside its SPARQL thread."""
     checks, background = _compiled()
     findings, extra = shaclfast.run_beside(checks, background, triples, meanwhile)
     names = _shape_names()

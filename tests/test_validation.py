@@ -21,6 +21,7 @@ INVALID = HERE / "invalid"
 MANIFEST = json.loads((INVALID / "manifest.json").read_text())
 SH = Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+ORG = "https://w3id.org/clusterpolisee/id/partner/marche-region/organisation/"
 
 
 def triples_of(path: Path) -> list:
@@ -162,6 +163,8 @@ AGREE = [
     "barrier-theme-mismatch.ttl", "years-reversed.ttl", "transfer-date-bad.ttl",
     "practice-instrument-foreign.ttl", "mechanism-theme-wrong.ttl", "cluster-members-untyped.ttl",
     "transfer-same-region.ttl", "instrument-type-broad.ttl", "url-literal.ttl",
+    "cluster-managed-region.ttl", "instrument-admin-wrong.ttl", "barrier-category-wrong.ttl",
+    "cluster-region-unknown.ttl", "addresses-not-barrier.ttl",
 ]  # fmt: skip
 
 
@@ -183,6 +186,33 @@ def test_fast_engine_agrees_with_pyshacl():
     assert sorted(map(key, fast.results)) == sorted(map(key, reference.results))
     iri_values = [(key(r), r.value) for r in fast.results if r.value and r.value.startswith("<")]
     assert set(iri_values) <= {(key(r), r.value) for r in reference.results}
+
+
+def test_sh_class_follows_types_and_subclasses_as_pyshacl_does():
+    """sh:class is checked in Python (shaclfast._Classes): a value is accepted through a type
+    in the submission, a type in the reference data, a subclass the submission itself
+    declares, or a typed blank node; a literal or an untyped IRI is refused. Both engines must
+    give the same sh:class results."""
+    text = VALID.read_text().replace(
+        "cpo:managedBy org:test-cluster-association ;",
+        "cpo:managedBy org:test-cluster-association , org:local-body ,"
+        ' [ a cpo:ClusterOrganisation ] , org:nobody , "just text" ;',
+    )
+    kind = "<https://w3id.org/clusterpolisee/id/partner/marche-region/kind/local-body>"
+    text += f"\n{kind} rdfs:subClassOf cpo:ClusterOrganisation .\norg:local-body a {kind} .\n"
+    triples = refuse_named_graphs(read_rdf(text.encode(), "class.ttl"))
+
+    def class_results(engine: str) -> list[tuple]:
+        report = validate(triples, "marche-region", engine=engine)
+        found = [r for r in report.results if r.component == str(SH.ClassConstraintComponent)]
+        return sorted((r.focus, r.path, r.value) for r in found)
+
+    fast = class_results("fast")
+    assert [(path.rsplit("#")[-1], value) for _, path, value in fast] == [
+        ("managedBy", '"just text"'),
+        ("managedBy", f"<{ORG}nobody>"),
+    ]
+    assert fast == class_results("pyshacl")
 
 
 def test_demo_partner_data_conforms():
@@ -299,11 +329,11 @@ def test_a_failure_beside_the_sparql_thread_waits_for_it():
     triples = triples_of(VALID)
     before = threading.active_count()
 
-    def fails():
+    def fails(_index):
         raise RuntimeError("ownership failed")
 
     with pytest.raises(RuntimeError, match="ownership failed"):
         shaclfast.run_beside(checks, background, triples, fails)
     assert threading.active_count() == before
-    findings, extra = shaclfast.run_beside(checks, background, triples, lambda: "labels")
+    findings, extra = shaclfast.run_beside(checks, background, triples, lambda _index: "labels")
     assert findings == [] and extra == "labels"
