@@ -456,8 +456,7 @@ def _local(checks: list[Check], data: Submission, classes: _Classes) -> list[Fin
     return found
 
 
-_NONE: list = []  # shared defaults for the hot loops below; never mutated
-_NO_PROPS: dict[str, list] = {}
+_NONE: list = []  # shared default for the hot loops below; never mutated
 
 
 def _distinct(values: list) -> list:

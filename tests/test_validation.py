@@ -215,6 +215,51 @@ def test_sh_class_follows_types_and_subclasses_as_pyshacl_does():
     assert fast == class_results("pyshacl")
 
 
+def test_sh_class_reads_the_focus_nodes_values_in_the_background_too():
+    """As when sh:class was a query over background and submission together: a focus node's
+    values of the path from the background count, and types reach a class through a
+    subclass link the submission declares."""
+    from rdflib import Graph as RdfGraph
+
+    from clusterpolisee import shaclfast
+
+    ex = "http://example.org/"
+    shapes = RdfGraph().parse(
+        data=f"""@prefix sh: <http://www.w3.org/ns/shacl#> .
+        <{ex}S> a sh:NodeShape ; sh:targetClass <{ex}T> ;
+            sh:property [ sh:path <{ex}p> ; sh:class <{ex}C> ] .""",
+        format="turtle",
+    )
+    checks = shaclfast.compile_shapes(shapes, RdfGraph())
+    background = tuple(
+        ox.parse(
+            f"<{ex}f> <{ex}p> <{ex}bad> , <{ex}good> . <{ex}good> a <{ex}C> .",
+            format=ox.RdfFormat.TURTLE,
+        )
+    )
+    submitted = list(
+        ox.parse(
+            f"""<{ex}f> a <{ex}T> ; <{ex}p> <{ex}good2> . <{ex}good2> a <{ex}Sub> .
+            <{ex}Sub> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <{ex}C> .""",
+            format=ox.RdfFormat.TURTLE,
+        )
+    )
+    findings = shaclfast.run(checks, background, [q.triple for q in submitted])
+    assert [(f.focus.value, f.value.value) for f in findings] == [(f"{ex}f", f"{ex}bad")]
+
+
+def test_a_literal_type_does_not_type_a_resource():
+    """rdf:type with a literal (even one spelling a class IRI) is no type: the resource is
+    reported untyped, and nothing in the file is a resource to import."""
+    cluster = "https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/x"
+    text = f'<{cluster}> a "https://w3id.org/clusterpolisee/ontology#Cluster" .'
+    report = validate(refuse_named_graphs(read_rdf(text.encode(), "t.ttl")), "marche-region")
+    assert sorted(r.shape.rsplit("#")[-1] for r in report.results) == [
+        "NothingToImportShape",
+        "UntypedResourceShape",
+    ]
+
+
 def test_demo_partner_data_conforms():
     for path in sorted(paths.PARTNERS_DIR.glob("*.ttl")):
         report = validate(triples_of(path), path.stem)

@@ -84,6 +84,26 @@ def test_blank_nodes_survive_journaled_resubmissions(tmp_path):
     store.close()
 
 
+def test_a_replacement_keeping_the_stores_own_blank_nodes_does_not_double_them(tmp_path):
+    """A replacement built from the graph's own triples (an exported dump, graph_triples())
+    carries the store's blank-node labels. When the commit loads the whole file again (it
+    keeps little and adds much), those triples must not come back a second time."""
+    store = OxigraphStore(tmp_path / "s")
+    store.BULK_MIN = 1
+    node = ox.BlankNode("n0")
+    store.commit(
+        replace={
+            G1: [ox.Triple(ox.NamedNode(EX + "r0"), P, node), ox.Triple(node, P, ox.Literal("0"))]
+        }
+    )
+    own = store.graph_triples(G1)
+    store.commit(replace={G1: own + triples("more", 3000)})
+    assert store.graph_size(G1) == 3002
+    rows = store.select(f"SELECT ?v WHERE {{ <{EX}r0> {P} ?n . ?n {P} ?v }}")
+    assert [r["v"].value for r in rows] == ["0"]
+    store.close()
+
+
 @pytest.mark.parametrize("bulk_min", [OxigraphStore.BULK_MIN, 1], ids=["update", "journal"])
 def test_a_blank_node_in_two_graphs_of_one_commit_stays_one_node(tmp_path, bulk_min):
     store = OxigraphStore(tmp_path / "s")
