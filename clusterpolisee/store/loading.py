@@ -22,9 +22,19 @@ NT = ox.RdfFormat.N_TRIPLES
 NQ = ox.RdfFormat.N_QUADS
 #: Concurrent loader calls: one per core (each call adds its own parsing thread), at most 4.
 THREADS = max(2, min(4, os.cpu_count() or 2))
-#: Bytes per call (about 30,000 lines): measured at 700,000 triples, 4 MB chunks loaded in
-#: 5.7-7.4 s, 8 MB in 6.0 s, 16 MB in 7.5 s; and a 100,000-triple commit is then split too.
+#: Bytes per call, at least (about 30,000 lines), so that a 100,000-triple commit (19 MB) is
+#: split over the threads too: 0.8-1.0 s to load it, against 1.4-1.5 s as one 16 MB call.
 CHUNK_BYTES = 4 << 20
+#: Bytes per call, at most, for big files: at 1M triples (192 MB), 4 MB calls loaded in
+#: 9.1-9.8 s but left RocksDB 1.4-1.8 s of work that the commit's flush() waits for; 16 MB
+#: calls loaded in 9.6-10.3 s and left none (commit of a 1M submission: 14.3-14.6 s to
+#: 12.1-13.1 s).
+CHUNK_MAX = 16 << 20
+
+
+def chunk_bytes(size: int) -> int:
+    """Bytes per loader call for a file of ``size`` bytes: about four calls per thread."""
+    return max(CHUNK_BYTES, min(CHUNK_MAX, size // (4 * THREADS)))
 
 
 class ParallelLoad:
@@ -51,9 +61,9 @@ class ParallelLoad:
         if self.graph is not None and graph != self.graph:
             raise ValueError("a single-graph load got a file for another graph")
         suffix = f" {graph} .\n".encode()
-        line = 1
+        line, size = 1, chunk_bytes(path.stat().st_size)
         with open(path, "rb") as fh:
-            while (chunk := fh.read(CHUNK_BYTES)) and not self.failed.is_set():
+            while (chunk := fh.read(size)) and not self.failed.is_set():
                 chunk += fh.readline()  # whole lines only
                 if not chunk.endswith(b"\n"):
                     chunk += b"\n"  # the file's last line: set aside, it must end too

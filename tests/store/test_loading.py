@@ -18,6 +18,17 @@ G = ox.NamedNode(EX + "graph")
 def small_chunks(monkeypatch):
     """Chunks of about 20 lines, so that a few hundred lines take many concurrent calls."""
     monkeypatch.setattr(loading, "CHUNK_BYTES", 2000)
+    monkeypatch.setattr(loading, "CHUNK_MAX", 2000)
+
+
+def test_chunks_grow_with_the_file_between_the_bounds():
+    """Small files are still split over the threads; big ones get fewer, larger calls."""
+    mb = 1 << 20
+    threads = loading.THREADS
+    assert loading.chunk_bytes(1000) == loading.CHUNK_BYTES == 4 * mb
+    assert loading.chunk_bytes(19 * mb) == 4 * mb  # a 100,000-triple commit: several calls
+    assert loading.chunk_bytes(4 * threads * 10 * mb) == 10 * mb
+    assert loading.chunk_bytes(192 * mb * threads) == loading.CHUNK_MAX == 16 * mb
 
 
 def nt_file(path, lines: list[str]) -> None:
