@@ -15,6 +15,7 @@ from clusterpolisee.store.oxigraph import OxigraphStore
 from . import errors, url_builder
 from .config import DEFAULTS
 from .database import BoundedCache, Database, trim_heap
+from .pagecache import PageCache
 from .present import show, term_html, visible_controls
 
 CSP = (
@@ -35,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     app.jinja_env.globals.update(show=show, term_html=term_html, href=url_builder.href)
     app.jinja_env.finalize = visible_controls
+    app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 
@@ -59,7 +61,7 @@ def _open_store(app: Flask) -> None:
         recycle_mb=cfg["WORKER_RECYCLE_MB"],
         snapshot=versions.path if versions else (lambda version: None),
     )
-    # webapp.pagecache keeps its pages in this mapping: only the current data version's
+    # webapp.pagecache.PageCache keeps its pages in this mapping: only the current data version's
     # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
     page_mb = cfg["PAGE_CACHE_MB"]
     app.extensions["cpo.pages"] = BoundedCache(

@@ -1,56 +1,125 @@
-"""Rendered pages kept per data version, so a repeated page costs a dictionary lookup.
+"""Rendered pages kept per data version, answered before Flask runs.
 
-The key is the data version, the full URL, and the request headers a page depends on
-(Accept, Accept-Language); only 200 answers without cookies are kept.
+A view decorated with ``cached_page`` marks its answer as one to keep; the WSGI middleware
+``PageCache`` keeps the finished response (status, the headers every ``after_request`` hook
+added, body) and answers the same request again from it, without a request context, routing
+or hooks: at 32 clients those cost the server about 0.4 ms of its GIL per page.
+
+The key is the data version, the full URL (scheme, host, path, query string) and the
+request headers a page depends on (Accept, Accept-Language); only 200 answers to GET
+without a Set-Cookie are kept. A hit answers If-None-Match with 304 itself; requests with
+other preconditions (If-Match, If-Unmodified-Since, Range) go to Flask.
 """
 
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
+from typing import Any
 
-from flask import Response, current_app, make_response, request
-
-from .access import db
+from flask import Flask, make_response, request
+from werkzeug.http import is_resource_modified, remove_entity_headers
 
 MAX_PAGE_BYTES = 2_000_000  # larger pages are rendered each time
+#: The environ key a cached view sets to have its answer kept.
+KEEP = "cpo.keep_page"
+#: Request headers that make the answer depend on more than the key: left to Flask.
+PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
+#: Per-response headers the server adds again to each answer (never replayed).
+NOT_KEPT = {"date", "server"}
 _lock = threading.Lock()
-
-
-def _pages() -> OrderedDict[tuple, tuple[bytes, int, list]]:
-    """This app's page cache."""
-    return current_app.extensions.setdefault("cpo.pages", OrderedDict())
+Page = tuple[bytes, str, list[tuple[str, str]]]
 
 
 def cached_page(view: Callable) -> Callable:
+    """Mark the view's answers as ones ``PageCache`` may keep."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
-        size = current_app.config["PAGE_CACHE_SIZE"]
-        key = (
-            db().version(),
-            request.full_path,
-            request.headers.get("Accept", ""),
-            request.headers.get("Accept-Language", ""),
-        )
-        pages = _pages()
-        with _lock:
-            hit = pages.get(key) if size > 0 else None
-            if hit is not None:
-                pages.move_to_end(key)
-        if hit is not None:
-            body, status, headers = hit
-            return Response(body, status, headers)
         resp = make_response(view(*args, **kwargs))
         resp.vary.update(("Accept", "Accept-Language"))
-        keep = resp.status_code == 200 and "Set-Cookie" not in resp.headers
-        if size > 0 and keep and not resp.direct_passthrough:
-            body = resp.get_data()
-            if len(body) > MAX_PAGE_BYTES:
-                return resp
-            with _lock:
-                pages[key] = (body, 200, list(resp.headers.items()))
-                while len(pages) > size:
-                    pages.popitem(last=False)
+        if not resp.direct_passthrough and len(resp.get_data()) <= MAX_PAGE_BYTES:
+            request.environ[KEEP] = True
         return resp
 
     return wrapper
+
+
+class PageCache:
+    """WSGI middleware around a Flask app's ``wsgi_app``: answers kept pages itself."""
+
+    def __init__(self, app: Flask, inner: Callable) -> None:
+        self.app = app
+        self.inner = inner
+
+    def _key(self, environ: dict) -> tuple | None:
+        method = environ["REQUEST_METHOD"]
+        if method not in ("GET", "HEAD") or any(h in environ for h in PRECONDITIONS):
+            return None
+        if self.app.config["PAGE_CACHE_SIZE"] <= 0:
+            return None
+        try:
+            version = self.app.extensions["cpo.db"].version()
+        except Exception:  # Flask's error pages report it; the cache stays out of the way
+            return None
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        return (
+            version,
+            f"{path}?{environ.get('QUERY_STRING', '')}",
+            environ.get("HTTP_ACCEPT", ""),
+            environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            environ.get("HTTP_HOST", ""),
+            environ["wsgi.url_scheme"],
+        )
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        key = self._key(environ)
+        if key is None:
+            return self.inner(environ, start_response)
+        pages = self.app.extensions["cpo.pages"]
+        with _lock:
+            hit = pages.get(key)
+            if hit is not None:
+                pages.move_to_end(key)
+        if hit is not None:
+            return _answer(hit, environ, start_response)
+        return self._render(key, environ, start_response)
+
+    def _render(self, key: tuple, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list, exc_info: Any = None) -> Callable:
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.inner(environ, capture)
+        headers = seen.get("headers", [])
+        keep = (
+            environ.get(KEEP)
+            and environ["REQUEST_METHOD"] == "GET"
+            and seen.get("status", "").startswith("200 ")
+            and not any(k.lower() == "set-cookie" for k, _ in headers)
+        )
+        if not keep:
+            return body
+        try:
+            data = b"".join(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+        kept = [(k, v) for k, v in headers if k.lower() not in NOT_KEPT]
+        with _lock:
+            self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept)
+        return [data]
+
+
+def _answer(page: Page, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    """The kept page, or 304 when the client's If-None-Match names its ETag."""
+    body, status, headers = page
+    etag = next((v for k, v in headers if k.lower() == "etag"), None)
+    if etag and "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag):
+        short = list(headers)
+        remove_entity_headers(short)  # as werkzeug does for its own 304s
+        start_response("304 NOT MODIFIED", short)
+        return []
+    start_response(status, list(headers))
+    return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]

@@ -8,6 +8,7 @@ from .. import renderer
 from ..access import db, download
 from ..database import EngineError, Result
 from ..errors import error_response
+from ..pagecache import cached_page
 from ..sparql_guard import QueryRefused
 from . import examples
 
@@ -48,6 +49,7 @@ def cors(resp: Response) -> Response:
 
 
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+@cached_page  # kept for GET only: the key is the URL
 def endpoint():
     if request.method == "OPTIONS":
         return Response(status=204)

@@ -1,0 +1,136 @@
+"""The page cache answers a repeated page before Flask runs, with the same headers and body."""
+
+import http.client
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+
+import pytest
+import waitress
+from flask import Flask, request
+
+from webapp import close_app
+
+from .conftest import free_port, make_app
+
+SPARQL = "SELECT ?r WHERE { ?r a <https://w3id.org/clusterpolisee/ontology#Region> } LIMIT 3"
+
+
+@pytest.fixture(scope="module")
+def counted(store_path, tmp_path_factory) -> Iterator[tuple[Flask, list[str]]]:
+    """An app that records each request Flask itself handles (a hit never reaches it)."""
+    app = make_app(store_path, tmp_path_factory.mktemp("pagecache"), WRITABLE=False)
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.full_path))
+    yield app, seen
+    close_app(app)
+
+
+def _headers(resp) -> dict[str, str]:
+    return {k: v for k, v in resp.headers.items() if k != "Date"}
+
+
+def test_a_repeated_page_is_answered_from_the_cache_with_the_same_headers(counted) -> None:
+    app, seen = counted
+    client = app.test_client()
+    first = client.get("/queries/overview")
+    before = len(seen)
+    again = client.get("/queries/overview")
+    assert len(seen) == before, "the second request reached Flask"
+    assert first.status_code == again.status_code == 200
+    assert again.data == first.data and b"<table" in again.data
+    assert _headers(again) == _headers(first)
+    for name in ("ETag", "Content-Security-Policy", "X-Frame-Options", "Vary", "Cache-Control"):
+        assert again.headers[name] == first.headers[name]
+
+
+def test_if_none_match_gets_304_from_the_cache_and_head_gets_no_body(counted) -> None:
+    app, seen = counted
+    client = app.test_client()
+    first = client.get("/id/region/ITI3")
+    before = len(seen)
+    short = client.get("/id/region/ITI3", headers={"If-None-Match": first.headers["ETag"]})
+    assert short.status_code == 304 and short.data == b""
+    assert short.headers["ETag"] == first.headers["ETag"] and "Content-Type" not in short.headers
+    other = client.get("/id/region/ITI3", headers={"If-None-Match": '"not-this-one"'})
+    assert other.status_code == 200 and other.data == first.data
+    head = client.head("/id/region/ITI3")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == str(len(first.data))
+    assert len(seen) == before
+
+
+def test_other_preconditions_and_other_keys_go_to_flask(counted) -> None:
+    app, seen = counted
+    client = app.test_client()
+    client.get("/id/region/ITI3")
+    before = len(seen)
+    assert client.get("/id/region/ITI3", headers={"If-Match": '"x"'}).status_code in (200, 412)
+    assert client.get("/id/region/ITI3", headers={"Accept": "text/turtle"}).status_code == 200
+    assert client.get("/id/region/ITI3?x=1").status_code == 200
+    assert client.get("/id/region/ITI3", base_url="http://other.example").status_code == 200
+    assert len(seen) == before + 4
+
+
+def test_only_get_answers_of_200_are_kept(counted) -> None:
+    app, seen = counted
+    client = app.test_client()
+    pages = app.extensions["cpo.pages"]
+    url = "/sparql?" + urllib.parse.urlencode({"query": SPARQL})
+    assert client.post("/sparql", data={"query": SPARQL}).status_code == 200
+    assert not [k for k in pages if k[1].startswith("/sparql")]
+    assert client.get(url).status_code == 200
+    assert [k[1] for k in pages if k[1].startswith("/sparql")] == [url]
+    bad = "/sparql?" + urllib.parse.urlencode({"query": "SELECT WHERE {"})
+    for _ in range(2):
+        assert client.get(bad).status_code == 400
+    assert client.get("/id/region/NOWHERE").status_code == 404
+    before = len(seen)
+    client.get("/id/region/NOWHERE")
+    client.get(bad)
+    assert len(seen) == before + 2
+    assert not [k for k in pages if "NOWHERE" in k[1] or k[1] == bad]
+
+
+def test_cache_size_zero_keeps_nothing(store_path, tmp_path) -> None:
+    app = make_app(store_path, tmp_path, PAGE_CACHE_SIZE=0, WRITABLE=False)
+    try:
+        client = app.test_client()
+        assert client.get("/queries/overview").status_code == 200
+        assert client.get("/queries/overview").status_code == 200
+        assert len(app.extensions["cpo.pages"]) == 0
+    finally:
+        close_app(app)
+
+
+def test_over_http_a_hit_carries_one_fresh_date(counted) -> None:
+    app, seen = counted
+    srv = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        answers = []
+        for _ in range(2):
+            conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=30)
+            conn.request("GET", "/queries/overview", headers={"Host": "pages.test"})
+            resp = conn.getresponse()
+            answers.append((resp.status, resp.getheaders(), resp.read()))
+            conn.close()
+        before = len(seen)
+        time.sleep(1.1)  # the server dates each answer; a kept page must not replay its date
+        conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=30)
+        conn.request("GET", "/queries/overview", headers={"Host": "pages.test"})
+        resp = conn.getresponse()
+        answers.append((resp.status, resp.getheaders(), resp.read()))
+        conn.close()
+        assert len(seen) == before
+        dates = [dict((k.lower(), v) for k, v in h)["date"] for _, h, _ in answers]
+        assert dates[2] != dates[0]
+        for status, headers, body in answers:
+            assert status == 200 and body == answers[0][2]
+            names = [k.lower() for k, _ in headers]
+            assert names.count("date") == 1 and names.count("server") == 1
+            assert names.count("content-length") == 1 and names.count("etag") == 1
+    finally:
+        srv.close()
