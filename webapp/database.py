@@ -11,6 +11,7 @@ entries, within an entry count and a byte budget, and a worker whose resident me
 grown past ``recycle_mb`` is replaced between two jobs (like gunicorn's max_requests).
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -226,6 +227,9 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=worker.main, args=(child, path, memory_mb), daemon=True)
         self.proc.start()
+        nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + worker.NICE)
+        with contextlib.suppress(ProcessLookupError):  # gone already: ready() reports it
+            os.setpriority(os.PRIO_PROCESS, self.proc.pid, nicer)
         child.close()
 
     def ready(self, timeout: float = 60.0) -> bool:

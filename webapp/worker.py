@@ -21,6 +21,9 @@ from .sparql_guard import QueryRefused, check_query
 INFERRED = ox.NamedNode(graph_iri("inferred"))
 
 RECURSION_LIMIT = 60_000
+#: Workers run this much nicer than the serving process (webapp.database sets it as each
+#: one starts, so its imports are nice too): a long query takes the CPU the pages leave.
+NICE = 10
 STACK_BYTES = 512 * 1024 * 1024
 
 LABEL_PREDICATES = (

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import subprocess
 import threading
 import time
@@ -14,6 +15,8 @@ from rdflib import RDFS, Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, POST, XML, SPARQLWrapper
+
+from webapp import worker
 
 from .conftest import RUNAWAY
 
@@ -207,6 +210,13 @@ def test_row_limit_is_reported(store_path, tmp_path):
         from webapp import close_app
 
         close_app(app)
+
+
+def test_query_workers_run_at_a_lower_priority_than_the_server(app):
+    pids = [w.proc.pid for w in list(app.extensions["cpo.db"].pool.idle.queue)]
+    assert len(pids) == app.config["WORKERS"]
+    lower = min(19, os.getpriority(os.PRIO_PROCESS, 0) + worker.NICE)
+    assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [lower] * len(pids)
 
 
 def test_runaway_query_is_stopped_while_others_are_served(server):
