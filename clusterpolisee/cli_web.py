@@ -25,6 +25,14 @@ def register(main: click.Group, store_option) -> None:
     )
     @click.option("--workers", default=3, show_default=True, help="Query worker processes.")
     @click.option(
+        "--worker-nice",
+        default=10,
+        show_default=True,
+        type=click.IntRange(0, 19),
+        help="How much nicer than the server the query workers run, so pages stay quick "
+        "while a long query runs (0: the same priority).",
+    )
+    @click.option(
         "--cache-size",
         default=256,
         show_default=True,
@@ -52,6 +60,7 @@ def register(main: click.Group, store_option) -> None:
         port: int,
         timeout: float,
         workers: int,
+        worker_nice: int,
         cache_size: int,
         tokens_file: Path,
         allow_service: tuple[str, ...],
@@ -91,6 +100,7 @@ def register(main: click.Group, store_option) -> None:
                 port,
                 QUERY_TIMEOUT=timeout,
                 WORKERS=workers,
+                WORKER_NICE=worker_nice,
                 CACHE_SIZE=cache_size,
                 PAGE_CACHE_SIZE=2 * cache_size,
                 TOKENS_FILE=str(tokens_file),

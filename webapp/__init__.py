@@ -59,6 +59,7 @@ def _open_store(app: Flask) -> None:
         service_allowlist=tuple(cfg["SERVICE_ALLOWLIST"]),
         memory_mb=cfg["WORKER_MEMORY_MB"],
         recycle_mb=cfg["WORKER_RECYCLE_MB"],
+        nice=cfg["WORKER_NICE"],
         snapshot=versions.path if versions else (lambda version: None),
     )
     # webapp.pagecache.PageCache keeps its pages in this mapping: only the current data version's

@@ -24,6 +24,10 @@ DEFAULTS: dict = {
     "PAGE_CACHE_MB": 64,
     # A query worker whose resident memory passes this (MB) after a job is replaced.
     "WORKER_RECYCLE_MB": 512,
+    # Query workers run this much nicer than the serving process, so a long query takes the
+    # CPU the pages leave (0: the same priority). Time limits are wall-clock: on a machine
+    # kept busy by other work, a nice worker gets less of it.
+    "WORKER_NICE": 10,
     # SERVICE endpoints a federated query may call (exact IRIs).
     "SERVICE_ALLOWLIST": (),
     # The serving process is the one writer (uploads); False opens the store read-only.

@@ -11,7 +11,6 @@ entries, within an entry count and a byte budget, and a worker whose resident me
 grown past ``recycle_mb`` is replaced between two jobs (like gunicorn's max_requests).
 """
 
-import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -223,13 +222,19 @@ class Result:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, path: str, memory_mb: int) -> None:
+    def __init__(self, ctx: Any, path: str, memory_mb: int, nice: int = 0) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=worker.main, args=(child, path, memory_mb), daemon=True)
+        nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        args = (child, path, memory_mb, nicer)
+        self.proc = ctx.Process(target=worker.main, args=args, daemon=True)
         self.proc.start()
-        nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + worker.NICE)
-        with contextlib.suppress(ProcessLookupError):  # gone already: ready() reports it
-            os.setpriority(os.PRIO_PROCESS, self.proc.pid, nicer)
+        if nice:
+            # Now, so the child's imports are nice too; worker.main sets it again for the
+            # threads it starts (on Linux a thread has its own nice value).
+            try:
+                os.setpriority(os.PRIO_PROCESS, self.proc.pid, nicer)
+            except OSError as exc:  # gone already (ready() reports it) or not permitted here
+                log.warning("cannot lower query worker %s's priority: %s", self.proc.pid, exc)
         child.close()
 
     def ready(self, timeout: float = 60.0) -> bool:
@@ -248,15 +253,18 @@ class _Worker:
 class Pool:
     """A fixed number of worker processes; a busy one is borrowed, a stuck one is killed."""
 
-    def __init__(self, path: str, size: int, memory_mb: int = 4096, recycle_mb: float = 0) -> None:
+    def __init__(
+        self, path: str, size: int, memory_mb: int = 4096, recycle_mb: float = 0, nice: int = 0
+    ) -> None:
         self.path = path
         self.memory_mb = memory_mb
         self.recycle_mb = recycle_mb
+        self.nice = nice
         self.recycled = 0
         self.ctx = mp.get_context("spawn")
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False
-        workers = [_Worker(self.ctx, path, memory_mb) for _ in range(size)]
+        workers = [_Worker(self.ctx, path, memory_mb, nice) for _ in range(size)]
         for w in workers:
             if not w.ready():
                 for other in workers:
@@ -314,7 +322,7 @@ class Pool:
         def spawn() -> None:
             if self.closed:
                 return
-            fresh = _Worker(self.ctx, self.path, self.memory_mb)
+            fresh = _Worker(self.ctx, self.path, self.memory_mb, self.nice)
             if fresh.ready():
                 self.idle.put(fresh)
             else:
@@ -366,6 +374,7 @@ class Database:
         service_allowlist: tuple[str, ...] = (),
         memory_mb: int = 4096,
         recycle_mb: float = 512,
+        nice: int = 0,
         snapshot: Callable[[str], str | None] = lambda version: None,
     ) -> None:
         self.path = str(path)
@@ -375,7 +384,7 @@ class Database:
         self.timeout = timeout
         self.row_limit = row_limit
         self.service_allowlist = tuple(service_allowlist)
-        self.pool = Pool(self.path, workers, memory_mb, recycle_mb)
+        self.pool = Pool(self.path, workers, memory_mb, recycle_mb, nice)
         self.cache = _Cache(version, cache_size, cache_bytes)
 
     def close(self) -> None:

@@ -5,12 +5,14 @@ A view decorated with ``cached_page`` marks its answer as one to keep; the WSGI 
 added, body) and answers the same request again from it, without a request context, routing
 or hooks: at 32 clients those cost the server about 0.4 ms of its GIL per page.
 
-The key is the data version, the full URL (scheme, host, path, query string) and the
-request headers a page depends on (Accept, Accept-Language); only 200 answers to GET
-without a Set-Cookie are kept. A hit answers If-None-Match with 304 itself; requests with
-other preconditions (If-Match, If-Unmodified-Since, Range) go to Flask.
+The key is the data version, the URL's parts (scheme, host, script name, path, query string)
+and the request headers a page depends on (Accept, Accept-Language). Only 200 answers to GET
+are kept, and none that sets a cookie, is private or varies with another header. A hit
+answers If-None-Match with 304 itself; requests with other preconditions (If-Match,
+If-Unmodified-Since, Range) go to Flask.
 """
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -26,6 +28,9 @@ KEEP = "cpo.keep_page"
 PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTTP_IF_RANGE")
 #: Per-response headers the server adds again to each answer (never replayed).
 NOT_KEPT = {"date", "server"}
+#: The request headers the key holds (a Vary naming any other keeps the page out).
+KEYED = {"accept", "accept-language"}
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 Page = tuple[bytes, str, list[tuple[str, str]]]
 
@@ -61,10 +66,12 @@ class PageCache:
             version = self.app.extensions["cpo.db"].version()
         except Exception:  # Flask's error pages report it; the cache stays out of the way
             return None
-        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        # Parts kept apart: PATH_INFO is decoded, so "/x%3Fa" and "/x?a" must not meet.
         return (
             version,
-            f"{path}?{environ.get('QUERY_STRING', '')}",
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            environ.get("SCRIPT_NAME", ""),
             environ.get("HTTP_ACCEPT", ""),
             environ.get("HTTP_ACCEPT_LANGUAGE", ""),
             environ.get("HTTP_HOST", ""),
@@ -92,12 +99,11 @@ class PageCache:
             return start_response(status, headers, exc_info)
 
         body = self.inner(environ, capture)
-        headers = seen.get("headers", [])
         keep = (
             environ.get(KEEP)
             and environ["REQUEST_METHOD"] == "GET"
             and seen.get("status", "").startswith("200 ")
-            and not any(k.lower() == "set-cookie" for k, _ in headers)
+            and _shared(seen.get("headers", []))
         )
         if not keep:
             return body
@@ -106,10 +112,28 @@ class PageCache:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        kept = [(k, v) for k, v in headers if k.lower() not in NOT_KEPT]
-        with _lock:
-            self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept)
+        kept = [(k, v) for k, v in seen["headers"] if k.lower() not in NOT_KEPT]
+        try:
+            if self.app.extensions["cpo.db"].version() == key[0]:
+                with _lock:
+                    self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept)
+        except Exception:  # the page is rendered and its headers sent: answer it regardless
+            log.exception("could not keep a rendered page")
         return [data]
+
+
+def _shared(headers: list[tuple[str, str]]) -> bool:
+    """True unless the answer sets a cookie, says it is private, or varies with a request
+    header the key leaves out (Flask adds "Vary: Cookie" when a view reads the session)."""
+    for name, value in headers:
+        name, value = name.lower(), value.lower()
+        if name == "set-cookie":
+            return False
+        if name == "cache-control" and ("private" in value or "no-store" in value):
+            return False
+        if name == "vary" and {v.strip() for v in value.split(",")} - KEYED:
+            return False
+    return True
 
 
 def _answer(page: Page, environ: dict, start_response: Callable) -> Iterable[bytes]:

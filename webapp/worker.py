@@ -5,6 +5,8 @@ when a job runs past its time limit; pyoxigraph has no timeout of its own. A rea
 opener sees a snapshot as of opening, so the worker reopens when the data version changes.
 """
 
+import contextlib
+import os
 import resource
 import sys
 import threading
@@ -21,9 +23,6 @@ from .sparql_guard import QueryRefused, check_query
 INFERRED = ox.NamedNode(graph_iri("inferred"))
 
 RECURSION_LIMIT = 60_000
-#: Workers run this much nicer than the serving process (webapp.database sets it as each
-#: one starts, so its imports are nice too): a long query takes the CPU the pages leave.
-NICE = 10
 STACK_BYTES = 512 * 1024 * 1024
 
 LABEL_PREDICATES = (
@@ -156,14 +155,18 @@ def labels_job(store: ox.Store, job: dict) -> dict:
 OPS = {"query": run_query, "describe": describe, "labels": labels_job, "graph": graph_job}
 
 
-def main(conn: Connection, path: str, memory_mb: int = 4096) -> None:
+def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = None) -> None:
     """Serve jobs until the pipe closes.
 
     rdflib's SPARQL parser recurses deeply (about 10 frames per triple pattern), so this
     process, which is isolated, time-limited and killed when stuck, runs its jobs in a thread
     with a large stack and a raised recursion limit; its address space is capped so a hungry
-    query ends this worker, not the machine.
+    query ends this worker, not the machine. ``nice``: this process's nice value, set here
+    before any thread starts (threads inherit it; the parent set it for the main thread).
     """
+    if nice is not None:
+        with contextlib.suppress(OSError):  # the parent has logged why
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -133,7 +133,7 @@ def test_page_cache_holds_only_the_current_version(writer_app: Flask) -> None:
     assert len(pages) == 2 and pages.bytes > sum(len(v[0]) for v in pages.values())
     writer.commit(add={graph_iri("partner/flush-test"): []})  # a new data version
     assert client.get("/id/region/ITI3").status_code == 200
-    assert [k[1] for k in pages] == ["/id/region/ITI3?"]
+    assert [k[1:3] for k in pages] == [("/id/region/ITI3", "")]
     assert {k[0] for k in pages} == {writer.data_version()}
 
 

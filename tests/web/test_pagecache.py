@@ -8,9 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 import waitress
-from flask import Flask, request
+from flask import Flask, request, session
+from werkzeug.test import EnvironBuilder
 
 from webapp import close_app
+from webapp.pagecache import PageCache, cached_page
 
 from .conftest import free_port, make_app
 
@@ -19,10 +21,23 @@ SPARQL = "SELECT ?r WHERE { ?r a <https://w3id.org/clusterpolisee/ontology#Regio
 
 @pytest.fixture(scope="module")
 def counted(store_path, tmp_path_factory) -> Iterator[tuple[Flask, list[str]]]:
-    """An app that records each request Flask itself handles (a hit never reaches it)."""
+    """An app that records each request Flask itself handles (a hit never reaches it), with
+    two pages of its own that touch the session (they must never be kept)."""
     app = make_app(store_path, tmp_path_factory.mktemp("pagecache"), WRITABLE=False)
     seen: list[str] = []
     app.before_request(lambda: seen.append(request.full_path))
+
+    @app.route("/test/reads-session")
+    @cached_page
+    def reads_session():
+        return f"hello {session.get('name', 'anyone')}"
+
+    @app.route("/test/sets-session")
+    @cached_page
+    def sets_session():
+        session["name"] = "partner"
+        return "signed in"
+
     yield app, seen
     close_app(app)
 
@@ -64,13 +79,39 @@ def test_if_none_match_gets_304_from_the_cache_and_head_gets_no_body(counted) ->
 def test_other_preconditions_and_other_keys_go_to_flask(counted) -> None:
     app, seen = counted
     client = app.test_client()
-    client.get("/id/region/ITI3")
+    url = "/id/region/ITI3?k=preconditions"
+    first = client.get(url)
     before = len(seen)
-    assert client.get("/id/region/ITI3", headers={"If-Match": '"x"'}).status_code in (200, 412)
-    assert client.get("/id/region/ITI3", headers={"Accept": "text/turtle"}).status_code == 200
-    assert client.get("/id/region/ITI3?x=1").status_code == 200
-    assert client.get("/id/region/ITI3", base_url="http://other.example").status_code == 200
-    assert len(seen) == before + 4
+    assert client.get(url, headers={"If-Match": first.headers["ETag"]}).status_code == 200
+    assert client.get(url, headers={"Range": "bytes=0-9"}).data == first.data
+    assert client.get(url, headers={"Accept": "text/turtle"}).status_code == 200
+    assert client.get(url + "&other=1").status_code == 200
+    assert client.get(url, base_url="http://other.example").status_code == 200
+    assert len(seen) == before + 5
+    assert client.get(url).data == first.data and len(seen) == before + 5
+
+
+def test_pages_that_touch_the_session_are_never_kept(counted) -> None:
+    app, seen = counted
+    client = app.test_client()
+    signed = client.get("/test/sets-session")
+    assert signed.status_code == 200 and "Set-Cookie" in signed.headers
+    for _ in range(2):
+        page = client.get("/test/reads-session")  # the client sends the cookie back
+        assert page.data == b"hello partner" and "Cookie" in page.headers["Vary"]
+    before = len(seen)
+    assert app.test_client().get("/test/reads-session").data == b"hello anyone"
+    assert len(seen) == before + 1
+    assert not [k for k in app.extensions["cpo.pages"] if k[1].startswith("/test/")]
+
+
+def test_the_key_keeps_a_decoded_question_mark_apart_from_a_query_string(counted) -> None:
+    app, _ = counted
+    cache = PageCache(app, app.wsgi_app)
+    encoded = EnvironBuilder(path="/id/x%3Fa", query_string="").get_environ()
+    plain = EnvironBuilder(path="/id/x", query_string="a").get_environ()
+    assert encoded["PATH_INFO"] == "/id/x?a"
+    assert cache._key(encoded) != cache._key(plain)
 
 
 def test_only_get_answers_of_200_are_kept(counted) -> None:
@@ -79,9 +120,9 @@ def test_only_get_answers_of_200_are_kept(counted) -> None:
     pages = app.extensions["cpo.pages"]
     url = "/sparql?" + urllib.parse.urlencode({"query": SPARQL})
     assert client.post("/sparql", data={"query": SPARQL}).status_code == 200
-    assert not [k for k in pages if k[1].startswith("/sparql")]
+    assert not [k for k in pages if k[1] == "/sparql"]
     assert client.get(url).status_code == 200
-    assert [k[1] for k in pages if k[1].startswith("/sparql")] == [url]
+    assert [k[2] for k in pages if k[1] == "/sparql"] == [url.partition("?")[2]]
     bad = "/sparql?" + urllib.parse.urlencode({"query": "SELECT WHERE {"})
     for _ in range(2):
         assert client.get(bad).status_code == 400
@@ -90,7 +131,7 @@ def test_only_get_answers_of_200_are_kept(counted) -> None:
     client.get("/id/region/NOWHERE")
     client.get(bad)
     assert len(seen) == before + 2
-    assert not [k for k in pages if "NOWHERE" in k[1] or k[1] == bad]
+    assert not [k for k in pages if "NOWHERE" in k[1] or k[2] == bad.partition("?")[2]]
 
 
 def test_cache_size_zero_keeps_nothing(store_path, tmp_path) -> None:

@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from rdflib import RDFS, Graph, URIRef
@@ -16,9 +17,9 @@ from rdflib import Literal as RdfLiteral
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, POST, XML, SPARQLWrapper
 
-from webapp import worker
+from webapp import close_app
 
-from .conftest import RUNAWAY
+from .conftest import RUNAWAY, make_app
 
 COUNT_REGIONS = """PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 SELECT (COUNT(?r) AS ?n) WHERE { ?r a cpo:Region }"""
@@ -212,11 +213,29 @@ def test_row_limit_is_reported(store_path, tmp_path):
         close_app(app)
 
 
-def test_query_workers_run_at_a_lower_priority_than_the_server(app):
-    pids = [w.proc.pid for w in list(app.extensions["cpo.db"].pool.idle.queue)]
-    assert len(pids) == app.config["WORKERS"]
-    lower = min(19, os.getpriority(os.PRIO_PROCESS, 0) + worker.NICE)
-    assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [lower] * len(pids)
+def _nice_of_threads(pid: int) -> set[int]:
+    """The nice value of each thread of a process (field 19 of /proc/PID/task/TID/stat)."""
+    values = set()
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        after_name = stat.read_text().rpartition(")")[2].split()
+        values.add(int(after_name[16]))
+    return values
+
+
+@pytest.mark.parametrize("nice", [7, 0])
+def test_query_workers_run_at_a_lower_priority_than_the_server(store_path, tmp_path, nice):
+    app = make_app(store_path, tmp_path, WRITABLE=False, WORKERS=2, WORKER_NICE=nice)
+    try:
+        client = app.test_client()
+        # A query, so each worker's job thread (and RocksDB's) has started.
+        for text in ("ASK {}", "ASK { ?s ?p ?o }"):
+            assert client.get("/sparql", query_string={"query": text}).status_code == 200
+        pids = [w.proc.pid for w in list(app.extensions["cpo.db"].pool.idle.queue)]
+        assert len(pids) == 2
+        lower = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+        assert [_nice_of_threads(p) for p in pids] == [{lower}, {lower}]
+    finally:
+        close_app(app)
 
 
 def test_runaway_query_is_stopped_while_others_are_served(server):
