@@ -114,6 +114,8 @@ class PageCache:
                 body.close()
         kept = [(k, v) for k, v in seen["headers"] if k.lower() not in NOT_KEPT]
         try:
+            # BoundedCache drops a stale version itself; asking here first keeps a new
+            # version's flush and checkpoint (the writer's first version() call) out of _lock.
             if self.app.extensions["cpo.db"].version() == key[0]:
                 with _lock:
                     self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept)
