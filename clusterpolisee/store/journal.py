@@ -12,13 +12,14 @@ Applying a journal is idempotent (each replaced graph is made *equal* to its fil
 that opens the store and finds a whole journal simply applies it again: after a crash the
 store holds the old state (the journal was not whole) or the new one, never a mix. (The
 loader gives blank nodes fresh labels, as INSERT DATA does: a replayed graph is the same graph
-up to those labels.)
+up to those labels. An addition that names a blank node is journaled as a replacement of its
+graph, since loading it twice would double those triples.)
 """
 
 import json
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,25 @@ def read(folder: Path) -> Commit | None:
         for kind in KINDS
     }
     return Commit(head["version"], **kinds, files={kind: head[kind] for kind in KINDS})
+
+
+def fold_blank_additions(commit: Commit, graph_triples: Callable[[str], list[ox.Triple]]) -> None:
+    """Turn each addition that names a blank node into a replacement of the graph.
+
+    Replaying an addition after a crash would load its blank-node triples a second time under
+    fresh labels, doubling them; a replacement is made *equal* to its file, so replaying it is
+    safe. The new content is what the commit leaves: the replacement if the same commit has
+    one, else the graph less this commit's removals, plus the additions."""
+    for graph, added in list(commit.add.items()):
+        if not any(_has_blank(t) for t in added):
+            continue
+        if graph in commit.replace:
+            base = list(commit.replace[graph])
+        else:
+            gone = set(commit.remove.pop(graph, ()))
+            base = [t for t in graph_triples(graph) if t not in gone]
+        commit.replace[graph] = list(dict.fromkeys([*base, *added]))
+        del commit.add[graph]
 
 
 def apply(store: ox.Store, commit: Commit, folder: Path) -> None:

@@ -227,6 +227,7 @@ class OxigraphStore(Store):
 
     def _commit_journaled(self, change: journal.Commit) -> None:
         """Journal, bulk-load, set the version, drop the journal (see ``journal``)."""
+        journal.fold_blank_additions(change, self.graph_triples)
         try:
             journal.write(self._journal, change)
         except OSError as exc:

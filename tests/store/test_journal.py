@@ -120,6 +120,40 @@ def test_a_blank_node_in_two_graphs_of_one_commit_stays_one_node(tmp_path, bulk_
     store.close()
 
 
+class DiesAfterLoading(OxigraphStore):
+    """A writer that dies after the loader ran and before the new version was written: the
+    journal is whole, so the next read-write open applies it a second time."""
+
+    def _apply(self, change: journal.Commit) -> None:
+        journal.apply(self._store, change, self._journal)
+        raise OSError("killed after loading")
+
+
+def test_an_addition_with_blank_nodes_is_not_doubled_when_replayed(tmp_path):
+    path = tmp_path / "s"
+    linked = [
+        t
+        for i in range(1500)
+        for t in (
+            ox.Triple(ox.NamedNode(f"{EX}r{i}"), P, ox.BlankNode(f"n{i}")),
+            ox.Triple(ox.BlankNode(f"n{i}"), P, ox.Literal(str(i))),
+        )
+    ]
+    with OxigraphStore(path) as store:
+        store.commit(replace={G1: triples("old", 2000)})
+    writer = DiesAfterLoading(path)
+    writer.BULK_MIN = 1
+    with pytest.raises(StoreError, match="completed from its journal"):
+        writer.commit(add={G1: linked}, remove={G1: triples("old", 10)})
+    with OxigraphStore(path) as store:  # finishes the commit: the journal applied again
+        assert store.graph_size(G1) == 1990 + 3000
+        rows = store.select(f"SELECT ?r ?v WHERE {{ ?r {P} ?n . ?n {P} ?v . FILTER(isBlank(?n)) }}")
+        assert sorted((r["r"].value, r["v"].value) for r in rows) == sorted(
+            (f"{EX}r{i}", str(i)) for i in range(1500)
+        )
+    assert not journal.folder_of(path).exists()
+
+
 def interrupted(path, new: list[ox.Triple], whole: bool) -> str:
     """Leave the store as a writer killed in the middle of a journaled commit would: the
     journal written (whole or not), the old graph already dropped. Returns the version."""
