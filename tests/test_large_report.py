@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from rdflib import Graph, Literal, Namespace
+from rdflib import RDFS, Graph, Literal, Namespace
 
 from clusterpolisee.rdfio import read_rdf, refuse_named_graphs
-from clusterpolisee.validation import DETAIL_LIMIT, validate
+from clusterpolisee.validation import DETAIL_LIMIT, shapes_graph, validate
 
 from .conftest import run_cli
 
@@ -75,6 +75,12 @@ def test_submit_of_50k_violations_is_refused_with_a_capped_report(big_file, tmp_
     assert turtle.value(node, SH.conforms) == Literal(False)
     assert len(list(turtle.objects(node, SH.result))) == DETAIL_LIMIT
     assert turtle.value(node, CPS.resultCount).toPython() == total
+    assert turtle.value(node, CPS.listedResultCount).toPython() == DETAIL_LIMIT
+    # Every term of ours in the report is declared, with a label, in the shapes file.
+    ours = {p for p in turtle.predicates() if str(p).startswith(str(CPS))}
+    assert ours == {CPS.resultCount, CPS.listedResultCount}
+    for term in ours:
+        assert shapes_graph().value(term, RDFS.label) is not None, term
 
 
 def test_validate_text_states_the_totals(big_file):
