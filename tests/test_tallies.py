@@ -14,6 +14,7 @@ import pytest
 from clusterpolisee.reasoning.materialise import INFERRED, materialise
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.oxigraph import OxigraphStore
+from webapp.views import home
 
 from .conftest import run_cli
 
@@ -88,11 +89,32 @@ TYPE_TALLIES = """SELECT ?region ?theme ?type ?n WHERE {
      cpo:tallyInstrumentType ?type ; cpo:tallyCount ?n
 }"""
 
+# The home page's counts (webapp/views/home.py) read tallies; these count the resources.
+CLASS_DIRECT = f"""SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{
+  ?s a ?class . FILTER(STRSTARTS(STR(?class), STR(cpo:)) && !STRSTARTS(STR(?s), "{TALLY_BASE}"))
+}} GROUP BY ?class"""
+
+COUNTRY_DIRECT = """SELECT ?country (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  ?country a cpo:Country .
+  OPTIONAL { { ?s cpo:country ?country } UNION { ?s cpo:region/cpo:country ?country }
+             ?s cpo:partner ?p }
+} GROUP BY ?country"""
+
+THEME_TOTAL_DIRECT = """PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?theme ?notation (COUNT(DISTINCT ?s) AS ?n) WHERE {
+  ?theme a cpo:ThematicPriority .
+  OPTIONAL { ?theme skos:notation ?notation }
+  OPTIONAL { ?s cpo:theme ?theme ; cpo:partner ?p }
+} GROUP BY ?theme ?notation"""
+
 PAIRS = {
     "theme": (THEME_DIRECT, THEME_TALLIES),
     "partner": (PARTNER_DIRECT, PARTNER_TALLIES),
     "category": (CATEGORY_DIRECT, CATEGORY_TALLIES),
     "instrument type": (TYPE_DIRECT, TYPE_TALLIES),
+    "home: class": (CLASS_DIRECT, home.PER_CLASS),
+    "home: country": (COUNTRY_DIRECT, home.PER_COUNTRY),
+    "home: theme": (THEME_TOTAL_DIRECT, home.PER_THEME),
 }
 
 
@@ -125,6 +147,10 @@ def test_demo_tallies_agree_with_counting(demo_store):
     # The demo data: 4 kinds of tally, each with real keys (not an empty comparison).
     assert sizes["theme"] > 100 and sizes["partner"] > 50
     assert sizes["category"] > 50 and sizes["instrument type"] > 50
+    assert sizes["home: class"] > 20 and sizes["home: country"] >= 8
+    assert sizes["home: theme"] == 6
+    per_country = table(store, home.PER_COUNTRY)
+    assert sum(1 for (n,) in per_country.values() if int(n) > 0) >= 8  # not all zero
     total = table(store, THEME_TALLIES)
     clusters = sum(int(v[0]) for k, v in total.items() if k[0].endswith("#Cluster"))
     # 90 demo clusters, one or more themes each: every cluster counted under each theme.

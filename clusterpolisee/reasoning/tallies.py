@@ -5,8 +5,9 @@ and labels takes Oxigraph seconds per question; the same answer read from a few 
 tally nodes takes milliseconds. The reasoning step writes them into graph/inferred (one node
 per key, named by a digest of the key, so an unchanged tally is an unchanged triple and the
 reasoning step rewrites only what changed) after every accepted submission.
-The terms (cpo:ThemeTally, cpo:CategoryTally, cpo:InstrumentTypeTally and their properties)
-are defined, with their counting rules, in the ontology.
+The terms (cpo:ThemeTally, cpo:PartnerTally, cpo:CategoryTally, cpo:InstrumentTypeTally,
+cpo:ClassTally, cpo:CountryTally and their properties) are defined, with their counting rules,
+in the ontology.
 """
 
 import hashlib
@@ -40,6 +41,8 @@ class Tally:
     severity_sum: int = 0
     budget: Decimal | None = None
     members: set = field(default_factory=set)
+    #: Members counted without being kept (a class tally: ``types`` holds each pair once).
+    uncounted: int = 0
 
     def add(self, resource: Node, severity: int | None, budget: Decimal | None) -> None:
         if resource in self.members:
@@ -82,7 +85,7 @@ def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox
         if value is not None:
             term = ox.Literal(value) if isinstance(value, str) else value
             yield ox.Triple(node, _cpo(prop), term)
-    yield ox.Triple(node, _cpo("tallyCount"), _integer(len(tally.members)))
+    yield ox.Triple(node, _cpo("tallyCount"), _integer(len(tally.members) + tally.uncounted))
     if tally.max_severity is not None:
         yield ox.Triple(node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity))
         yield ox.Triple(node, _cpo("tallySeveritySum"), _integer(tally.severity_sum))
@@ -103,7 +106,8 @@ def _integer(value: int) -> ox.Literal:
 def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
     """Every tally's triples. ``types`` are all rdf:type triples (asserted and inferred), so
     a resource counts under its class and each of its superclasses."""
-    partner, region = _single(facts, "partner"), _single(facts, "region")
+    partner, regions = _single(facts, "partner"), _many(facts, "region")
+    region = {s: places[0] for s, places in regions.items()}  # the shapes allow one
     themes = _many(facts, "theme")
     severity = {s: _number(o, int) for s, o in _single(facts, "severity").items()}
     amount = {s: _number(o, Decimal) for s, o in _single(facts, "budgetAmount").items()}
@@ -113,9 +117,13 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
     by_partner: dict[tuple, Tally] = defaultdict(Tally)
     by_category: dict[tuple, Tally] = defaultdict(Tally)
     by_type: dict[tuple, Tally] = defaultdict(Tally)
+    by_class: dict[ox.NamedNode, Tally] = defaultdict(Tally)
     for t in types:
         r, cls = t.subject, t.object
-        if not cls.value.startswith(str(CPO)) or r not in partner or r not in themes:
+        if not cls.value.startswith(str(CPO)):
+            continue
+        by_class[cls].uncounted += 1
+        if r not in partner or r not in themes:
             continue
         for theme in themes[r]:
             key = (cls, region.get(r), theme, currency.get(r))
@@ -127,7 +135,27 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
             for theme in themes[r]:
                 for kind in kinds.get(r, ()):
                     by_type[(region[r], theme, kind)].add(r, None, None)
-    return [*_emit(by_theme, by_partner, by_category, by_type)]
+    by_country = _by_country(_many(facts, "country"), regions, partner)
+    return [*_emit(by_theme, by_partner, by_category, by_type), *_emit_home(by_class, by_country)]
+
+
+def _by_country(country: dict, regions: dict, partner: dict) -> dict[Node, Tally]:
+    """Partner resources per country: their own cpo:country or their regions'."""
+    out: dict[Node, Tally] = defaultdict(Tally)
+    for r in partner:
+        places = set(country.get(r, ()))
+        for reg in regions.get(r, ()):
+            places.update(country.get(reg, ()))
+        for place in places:
+            out[place].add(r, None, None)
+    return out
+
+
+def _emit_home(by_class: dict, by_country: dict) -> Iterable[ox.Triple]:
+    for cls, tally in by_class.items():
+        yield from _key_triples("ClassTally", {"tallyClass": cls}, tally)
+    for country, tally in by_country.items():
+        yield from _key_triples("CountryTally", {"tallyCountry": country}, tally)
 
 
 def _emit(
