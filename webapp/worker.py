@@ -6,6 +6,7 @@ opener sees a snapshot as of opening, so the worker reopens when the data versio
 """
 
 import contextlib
+import itertools
 import os
 import resource
 import sys
@@ -17,6 +18,7 @@ import pyoxigraph as ox
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
+from clusterpolisee.store.oxigraph import count_graph
 
 from .sparql_guard import QueryRefused, check_query
 
@@ -140,11 +142,9 @@ def _dedupe(triples: list[ox.Triple]) -> list[ox.Triple]:
 def graph_job(store: ox.Store, job: dict) -> dict:
     """The size of one named graph and its first ``limit`` triples."""
     node = ox.NamedNode(job["iri"])
-    count, triples = 0, []
-    for q in store.quads_for_pattern(None, None, None, node):
-        count += 1
-        if len(triples) < job["limit"]:
-            triples.append(q.triple)
+    count = count_graph(store, node)
+    quads = itertools.islice(store.quads_for_pattern(None, None, None, node), job["limit"])
+    triples = [q.triple for q in quads]
     return {"count": count, "triples": triples, "truncated": count > len(triples)}
 
 

@@ -54,6 +54,16 @@ def open_error(path: Path, exc: OSError) -> str:
 
 # RocksDB's lock errors: "While lock file: PATH/LOCK: Resource temporarily unavailable" from
 # another process, "lock hold by current process" from this one.
+_COUNT_GRAPH = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+def count_graph(store: ox.Store, graph: ox.NamedNode) -> int:
+    """The number of triples in ``graph``, counted by Oxigraph itself: at 1M triples 0.5 s,
+    against 13 s for iterating the quads in Python (which made the graph page time out)."""
+    (row,) = store.query(bind(_COUNT_GRAPH, {"g": graph}))
+    return int(row["n"].value)
+
+
 _LOCKED = re.compile(r"While lock file|lock hold by current process")
 
 
@@ -149,7 +159,7 @@ class OxigraphStore(Store):
         )
 
     def _size(self, graph: ox.NamedNode) -> int:
-        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
+        return count_graph(self._store, graph)
 
     def graph_sizes(self) -> dict[str, int]:
         graphs = sorted(self._store.named_graphs(), key=str)

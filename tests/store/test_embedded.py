@@ -197,3 +197,31 @@ def test_reopen_keeps_the_data_and_waits_for_a_reader_of_the_old_handle(tmp_path
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.data_version()
+
+
+def test_graph_sizes_are_counted_by_oxigraph_and_match_the_quads(tmp_path):
+    """count_graph() asks Oxigraph to count (the graph page and the catalogue use it); it
+    must give what iterating the quads gives, and 0 for a graph the store does not hold."""
+    from clusterpolisee.store.oxigraph import count_graph
+
+    one, two = graph_iri("partner/count-one"), graph_iri("partner/count-two")
+    p = ox.NamedNode("https://example.org/p")
+    with OxigraphStore(tmp_path / "s") as store:
+        store.commit(
+            replace={
+                one: [
+                    ox.Triple(ox.NamedNode(f"https://example.org/{i}"), p, ox.Literal(i))
+                    for i in range(1500)
+                ],  # fmt: skip
+                two: [ox.Triple(ox.BlankNode(), p, ox.Literal("x")) for _ in range(3)],
+            }
+        )
+        sizes = store.graph_sizes()
+        assert sizes[one] == 1500 and sizes[two] == 3
+        assert store.graph_size(graph_iri("partner/none")) == 0
+        raw = store._store
+        for g in (one, two):
+            node = ox.NamedNode(g)
+            assert count_graph(raw, node) == sum(
+                1 for _ in raw.quads_for_pattern(None, None, None, node)
+            )

@@ -251,6 +251,8 @@ def test_named_graph_pages(client):
     nt = client.get("/graph/partner/nerda.nt")
     assert nt.status_code == 200 and nt.mimetype == "application/n-triples"
     assert len(nt.get_data(as_text=True).strip().splitlines()) == 6  # the DEMO triples
+    small = client.get("/graph/partner/nerda", headers={"Accept": "text/html"})
+    assert 'id="graph-size">6 triples.' in small.get_data(as_text=True)
     assert client.get("/graph/nope").status_code == 404
     # graph IRIs in results link to these pages
     r = client.get(
