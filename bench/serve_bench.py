@@ -1,0 +1,162 @@
+"""Serving a large store: build it query-ready step by step, then serve it and read its pages.
+
+For a size N: `clusterpolisee generate --triples N --seed 1`, `clusterpolisee build` (demo data),
+`OxigraphStore.bulk_load` of the synthetic file into graph/partner/synthetic, and
+`clusterpolisee materialise` (inferences, tallies, compaction), each a child process timed with
+its peak memory (``/usr/bin/time``). Then `clusterpolisee serve` (default settings but the time
+limit) and one GET per page, first request (uncached) unless the page is listed twice: status,
+seconds, and the resident memory of the server's process tree (server plus query workers).
+
+Usage: .venv/bin/python bench/serve_bench.py --triples 1000000 [--work DIR] [--timeout 10]
+       [--reuse] (serve an existing DIR/store instead of building it)
+Prints Markdown tables; the 10M figures of BENCHMARKS.md "Query-ready at 10M" come from it.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import CLI, load_average, machine  # noqa: E402
+from bench.web_bench import free_port  # noqa: E402
+
+SYNTHETIC = "https://w3id.org/clusterpolisee/graph/partner/synthetic"
+PAGES = [
+    "/", "/", "/queries", "/catalog", "/graph/reference", "/graph/inferred",
+    "/graph/partner/synthetic", "/id/region/RO21", "/ontology", "/submit",
+]  # fmt: skip
+LOAD = (
+    "from clusterpolisee.store import OxigraphStore\n"
+    "import sys\n"
+    "with OxigraphStore(sys.argv[1]) as s: s.bulk_load(sys.argv[2], sys.argv[3])\n"
+)
+
+
+def timed(name: str, args: list[str]) -> tuple[str, float, int]:
+    """Run a step under /usr/bin/time; (name, seconds, peak RSS in MiB)."""
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "@@ %e %M", *args], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed: {proc.stderr[-2000:]}")
+    seconds, kib = proc.stderr.rsplit("@@ ", 1)[1].split()
+    return name, float(seconds), int(kib) // 1024
+
+
+def build(work: Path, triples: int) -> list[tuple[str, float, int]]:
+    data, store = work / "synthetic.nt", work / "store"
+    steps = [
+        timed("generate", [str(CLI), "generate", "--triples", str(triples), "--output", str(data)]),
+        timed("build (demo data)", [str(CLI), "build", "--store", str(store)]),
+        timed("bulk load", [sys.executable, "-c", LOAD, str(store), str(data), SYNTHETIC]),
+        timed("materialise (+ compaction)", [str(CLI), "materialise", "--store", str(store)]),
+    ]
+    data.unlink()
+    return steps
+
+
+def tree_rss(root: int) -> int:
+    """Resident MiB of ``root`` and every descendant."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(") ", 1)[1].split()[1])
+    todo, total = [root], 0
+    while todo:
+        pid = todo.pop()
+        todo += [p for p, parent in parents.items() if parent == pid]
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) // 1024
+    return total
+
+
+def serve_and_read(store: Path, timeout: float) -> list[tuple[str, str, float, int]]:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--store", str(store), "--port", str(port), "--timeout", str(timeout)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    base, rows = f"http://127.0.0.1:{port}", []
+    try:
+        _wait(base + "/health")
+        stored = [
+            q for q in sorted((ROOT / "queries").glob("*.rq")) if "SERVICE" not in q.read_text()
+        ]
+        paths = PAGES + [_query_url(q) for q in stored]  # federated ones need the network
+        for path in paths:
+            start = time.perf_counter()
+            status = _get(base + path, timeout + 60)
+            rows.append((path, status, time.perf_counter() - start, tree_rss(server.pid)))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    return rows
+
+
+def _query_url(path: Path) -> str:
+    """The stored question with its defaults: SPARQL JSON, or Turtle for a CONSTRUCT."""
+    text = path.read_text(encoding="utf-8")
+    return f"/queries/{path.stem}.{'ttl' if 'CONSTRUCT' in text else 'json'}"
+
+
+def _wait(url: str) -> None:
+    for _ in range(600):
+        if _get(url, 5) == "200":
+            return
+        time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+def _get(url: str, timeout: float) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            resp.read()
+            return str(resp.status)
+    except urllib.error.HTTPError as exc:
+        return str(exc.code)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        return type(exc).__name__
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--triples", type=int, default=1_000_000)
+    ap.add_argument("--work", type=Path, help="folder for the store (default: a temporary one)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
+    ap.add_argument("--reuse", action="store_true", help="serve WORK/store as it is")
+    args = ap.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    print(f"*{machine()}; load average at the start: {load_average()}.*\n")
+    if not args.reuse:
+        work.mkdir(parents=True, exist_ok=True)
+        print(f"| step ({args.triples:,} triples) | seconds | peak RSS MiB |\n|---|---:|---:|")
+        for name, seconds, mib in build(work, args.triples):
+            print(f"| {name} | {seconds:.1f} | {mib:,} |", flush=True)
+        size = sum(f.stat().st_size for f in (work / "store").rglob("*") if f.is_file())
+        print(f"\nStore on disk: {size / 2**20:,.0f} MiB.\n")
+    print(f"| page (time limit {args.timeout:g} s) | status | seconds | server tree RSS MiB |")
+    print("|---|---|---:|---:|")
+    for path, status, seconds, mib in serve_and_read(work / "store", args.timeout):
+        print(f"| `{path}` | {status} | {seconds:.2f} | {mib:,} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
