@@ -14,6 +14,7 @@ Prints Markdown tables; the 10M figures of BENCHMARKS.md "Query-ready at 10M" co
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,7 +144,17 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
     ap.add_argument("--reuse", action="store_true", help="serve WORK/store as it is")
     args = ap.parse_args()
+    if args.reuse and not args.work:
+        ap.error("--reuse serves WORK/store: give --work")
     work = args.work or Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    try:
+        report(args, work)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)  # up to 3 GB at 10M
+
+
+def report(args: argparse.Namespace, work: Path) -> None:
     print(f"*{machine()}; load average at the start: {load_average()}.*\n")
     if not args.reuse:
         work.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ in the ontology.
 """
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,8 +41,6 @@ class Tally:
     severity_sum: int = 0
     budget: Decimal | None = None
     members: set = field(default_factory=set)
-    #: Members counted without being kept (a class tally: ``types`` holds each pair once).
-    uncounted: int = 0
 
     def add(self, resource: Node, severity: int | None, budget: Decimal | None) -> None:
         if resource in self.members:
@@ -77,7 +75,10 @@ def _number(literal, kind: type) -> int | Decimal | None:
         return None  # not a number: the shapes refuse it; skip rather than fail the step
 
 
-def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox.Triple]:
+def _key_triples(
+    kind: str, key: dict[str, object], tally: Tally, count: int | None = None
+) -> Iterable[ox.Triple]:
+    """A tally node's triples; ``count`` when the members were counted, not kept."""
     digest = hashlib.sha1("|".join(str(v) for v in key.values()).encode()).hexdigest()[:20]
     node = ox.NamedNode(f"{TALLY_BASE}{kind}/{digest}")
     yield ox.Triple(node, RDF_TYPE, _cpo(kind))
@@ -85,7 +86,9 @@ def _key_triples(kind: str, key: dict[str, object], tally: Tally) -> Iterable[ox
         if value is not None:
             term = ox.Literal(value) if isinstance(value, str) else value
             yield ox.Triple(node, _cpo(prop), term)
-    yield ox.Triple(node, _cpo("tallyCount"), _integer(len(tally.members) + tally.uncounted))
+    yield ox.Triple(
+        node, _cpo("tallyCount"), _integer(len(tally.members) if count is None else count)
+    )
     if tally.max_severity is not None:
         yield ox.Triple(node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity))
         yield ox.Triple(node, _cpo("tallySeveritySum"), _integer(tally.severity_sum))
@@ -117,12 +120,12 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
     by_partner: dict[tuple, Tally] = defaultdict(Tally)
     by_category: dict[tuple, Tally] = defaultdict(Tally)
     by_type: dict[tuple, Tally] = defaultdict(Tally)
-    by_class: dict[ox.NamedNode, Tally] = defaultdict(Tally)
+    by_class: Counter[ox.NamedNode] = Counter()  # ``types`` holds each (resource, class) once
     for t in types:
         r, cls = t.subject, t.object
         if not cls.value.startswith(str(CPO)):
             continue
-        by_class[cls].uncounted += 1
+        by_class[cls] += 1
         if r not in partner or r not in themes:
             continue
         for theme in themes[r]:
@@ -151,9 +154,10 @@ def _by_country(country: dict, regions: dict, partner: dict) -> dict[Node, Tally
     return out
 
 
-def _emit_home(by_class: dict, by_country: dict) -> Iterable[ox.Triple]:
-    for cls, tally in by_class.items():
-        yield from _key_triples("ClassTally", {"tallyClass": cls}, tally)
+def _emit_home(by_class: Counter, by_country: dict) -> Iterable[ox.Triple]:
+    for cls, count in by_class.items():
+        key = {"tallyClass": cls}
+        yield from _key_triples("ClassTally", key, Tally(), count)
     for country, tally in by_country.items():
         yield from _key_triples("CountryTally", {"tallyCountry": country}, tally)
 

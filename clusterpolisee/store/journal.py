@@ -99,7 +99,12 @@ def fold_blank_additions(commit: Commit, graph_triples: Callable[[str], list[ox.
     Replaying an addition after a crash would load its blank-node triples a second time under
     fresh labels, doubling them; a replacement is made *equal* to its file, so replaying it is
     safe. The new content is what the commit leaves: the replacement if the same commit has
-    one, else the graph less this commit's removals, plus the additions."""
+    one, else the graph less this commit's removals, plus the additions.
+
+    The price, paid only by such additions (no caller makes one today: the reasoning step adds
+    no blank nodes): the whole graph is read and journaled, and, like any replacement, the
+    graph's blank nodes may come back under fresh labels, so one shared with a graph outside
+    the commit would no longer be the same node."""
     for graph, added in list(commit.add.items()):
         if not any(_has_blank(t) for t in added):
             continue
