@@ -3,12 +3,14 @@
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 import waitress
 from flask import Flask
+from waitress.wasyncore import close_all
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.store.oxigraph import OxigraphStore
@@ -101,11 +103,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(app) -> Iterator[str]:
-    """The app under a real waitress server on a free loopback port; yields its base URL."""
-    srv = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=8)
+@contextmanager
+def waitress_serving(app: Flask, threads: int) -> Iterator[str]:
+    """The app under a real waitress server on a free loopback port; yields its base URL.
+
+    The server is closed from inside its own loop (closing it from here left the loop's thread
+    in select() on a closed socket: "Bad file descriptor", a pytest warning), then joined."""
+    srv = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=threads)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        srv.trigger.pull_trigger(lambda: close_all(srv._map))
+        thread.join(timeout=10)
+        srv.task_dispatcher.shutdown()
+
+
+@pytest.fixture(scope="session")
+def server(app) -> Iterator[str]:
+    with waitress_serving(app, threads=8) as url:
+        yield url

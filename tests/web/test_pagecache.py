@@ -1,20 +1,18 @@
 """The page cache answers a repeated page before Flask runs, with the same headers and body."""
 
 import http.client
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-import waitress
 from flask import Flask, request, session
 from werkzeug.test import EnvironBuilder
 
 from webapp import close_app
 from webapp.pagecache import PageCache, cached_page
 
-from .conftest import free_port, make_app
+from .conftest import make_app, waitress_serving
 
 SPARQL = "SELECT ?r WHERE { ?r a <https://w3id.org/clusterpolisee/ontology#Region> } LIMIT 3"
 
@@ -147,20 +145,18 @@ def test_cache_size_zero_keeps_nothing(store_path, tmp_path) -> None:
 
 def test_over_http_a_hit_carries_one_fresh_date(counted) -> None:
     app, seen = counted
-    srv = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
+    with waitress_serving(app, threads=4) as url:
+        port = urllib.parse.urlsplit(url).port
         answers = []
         for _ in range(2):
-            conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             conn.request("GET", "/queries/overview", headers={"Host": "pages.test"})
             resp = conn.getresponse()
             answers.append((resp.status, resp.getheaders(), resp.read()))
             conn.close()
         before = len(seen)
         time.sleep(1.1)  # the server dates each answer; a kept page must not replay its date
-        conn = http.client.HTTPConnection("127.0.0.1", srv.effective_port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("GET", "/queries/overview", headers={"Host": "pages.test"})
         resp = conn.getresponse()
         answers.append((resp.status, resp.getheaders(), resp.read()))
@@ -173,5 +169,3 @@ def test_over_http_a_hit_carries_one_fresh_date(counted) -> None:
             names = [k.lower() for k, _ in headers]
             assert names.count("date") == 1 and names.count("server") == 1
             assert names.count("content-length") == 1 and names.count("etag") == 1
-    finally:
-        srv.close()

@@ -2,20 +2,18 @@
 
 import io
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-import waitress
 from flask import Flask
 
 from clusterpolisee import paths
 from webapp import close_app, tokens
 
 from ..conftest import run_cli
-from .conftest import free_port, make_app
+from .conftest import make_app, waitress_serving
 from .test_browser import ARGS, CHROMIUM, shot
 
 VALID = paths.PARTNERS_DIR / "marche-region.ttl"
@@ -48,10 +46,8 @@ def sub_app(tmp_path_factory) -> Iterator[Flask]:
 
 @pytest.fixture(scope="module")
 def sub_server(sub_app) -> Iterator[str]:
-    srv = waitress.create_server(sub_app, host="127.0.0.1", port=free_port(), threads=4)
-    threading.Thread(target=srv.run, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
+    with waitress_serving(sub_app, threads=4) as url:
+        yield url
 
 
 def token_for(app: Flask, partner: str) -> str:
