@@ -89,6 +89,29 @@ TYPE_TALLIES = """SELECT ?region ?theme ?type ?n WHERE {
      cpo:tallyInstrumentType ?type ; cpo:tallyCount ?n
 }"""
 
+COUNTRY_THEME_DIRECT = """SELECT ?class ?country ?theme (COUNT(DISTINCT ?r) AS ?n) WHERE {
+  ?r a ?class ; cpo:partner ?p ; cpo:theme ?theme ; cpo:region/cpo:country ?country .
+  FILTER(STRSTARTS(STR(?class), STR(cpo:)))
+} GROUP BY ?class ?country ?theme"""
+
+COUNTRY_THEME_TALLIES = """SELECT ?class ?country ?theme ?n WHERE {
+  ?t a cpo:CountryThemeTally ; cpo:tallyClass ?class ; cpo:tallyCountry ?country ;
+     cpo:tallyTheme ?theme ; cpo:tallyCount ?n
+}"""
+
+GAP_DIRECT = """SELECT ?region ?theme (COUNT(DISTINCT ?b) AS ?n) (SUM(?s) AS ?sum) (MAX(?s) AS ?max)
+WHERE {
+  ?b a cpo:Barrier ; cpo:partner ?p ; cpo:region ?region ; cpo:theme ?theme ; cpo:severity ?s .
+  FILTER NOT EXISTS {
+    ?i a cpo:PolicyInstrument ; cpo:partner ?q ; cpo:region ?region ; cpo:theme ?theme
+  }
+} GROUP BY ?region ?theme"""
+
+GAP_TALLIES = """SELECT ?region ?theme ?n ?sum ?max WHERE {
+  ?t a cpo:PolicyGapTally ; cpo:tallyRegion ?region ; cpo:tallyTheme ?theme ;
+     cpo:tallyCount ?n ; cpo:tallySeveritySum ?sum ; cpo:tallyMaxSeverity ?max
+}"""
+
 # The home page's counts (webapp/views/home.py) read tallies; these count the resources.
 CLASS_DIRECT = f"""SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{
   ?s a ?class . FILTER(STRSTARTS(STR(?class), STR(cpo:)) && !STRSTARTS(STR(?s), "{TALLY_BASE}"))
@@ -112,6 +135,8 @@ PAIRS = {
     "partner": (PARTNER_DIRECT, PARTNER_TALLIES),
     "category": (CATEGORY_DIRECT, CATEGORY_TALLIES),
     "instrument type": (TYPE_DIRECT, TYPE_TALLIES),
+    "country and theme": (COUNTRY_THEME_DIRECT, COUNTRY_THEME_TALLIES),
+    "policy gap": (GAP_DIRECT, GAP_TALLIES),
     "home: class": (CLASS_DIRECT, home.PER_CLASS),
     "home: country": (COUNTRY_DIRECT, home.PER_COUNTRY),
     "home: theme": (THEME_TOTAL_DIRECT, home.PER_THEME),
@@ -147,6 +172,7 @@ def test_demo_tallies_agree_with_counting(demo_store):
     # The demo data: 4 kinds of tally, each with real keys (not an empty comparison).
     assert sizes["theme"] > 100 and sizes["partner"] > 50
     assert sizes["category"] > 50 and sizes["instrument type"] > 50
+    assert sizes["country and theme"] > 100 and sizes["policy gap"] >= 3
     assert sizes["home: class"] > 20 and sizes["home: country"] >= 8
     assert sizes["home: theme"] == 6
     per_country = table(store, home.PER_COUNTRY)
@@ -202,3 +228,41 @@ def test_region_page_does_not_list_tallies(demo_store):
     region = ox.NamedNode("https://w3id.org/clusterpolisee/id/region/RO21")
     tallies = [q for q in store.quads_for_pattern(None, None, region) if "/tally/" in str(q)]
     assert len(tallies) > 5
+
+
+NEW_INSTRUMENT = """
+instrument:export-guarantees a cpo:PolicyInstrument ;
+    rdfs:label "North-East Romania export credit guarantees"@en ;
+    cpo:partner partner:nerda ;
+    cpo:instrumentType itype:business-advisory-services ;
+    cpo:theme theme:financing ;
+    cpo:addressesBarrierCategory bcat:difficult-bank-finance ;
+    cpo:region region:RO21 ;
+    cpo:budgetAmount 250000.00 ;
+    cpo:budgetCurrency "EUR" ;
+    cpo:startYear 2014 ;
+    cpo:administeredBy partner:nerda ;
+    cpo:fundingSource fund:regional-budget ;
+    cpo:targetGroup tgroup:smes .
+"""
+
+
+def test_an_instrument_closes_a_policy_gap(writable, tmp_path):
+    """Nord-Est's financing gap (barriers, no instrument) goes once it reports one."""
+    from clusterpolisee.catalog import load_catalog
+
+    gaps = load_catalog().queries["policy-gaps"]
+    theme = "https://w3id.org/clusterpolisee/id/theme/"
+
+    def themes() -> list[str]:
+        with OxigraphStore(writable, read_only=True) as store:
+            return sorted(r["theme"].value for r in gaps.run(store, {}).rows)
+
+    assert themes() == [theme + t for t in ("financing", "internationalisation", "sustainability")]
+    data = tmp_path / "nerda.ttl"
+    data.write_text((ROOT / "data/partners/nerda.ttl").read_text() + NEW_INSTRUMENT)
+    proc = run_cli("submit", "--store", str(writable), "--partner", "nerda", str(data))
+    assert proc.returncode == 0, proc.stderr
+    assert themes() == [theme + t for t in ("internationalisation", "sustainability")]
+    with OxigraphStore(writable, read_only=True) as store:
+        assert_tallies_agree(store)

@@ -5,9 +5,9 @@ and labels takes Oxigraph seconds per question; the same answer read from a few 
 tally nodes takes milliseconds. The reasoning step writes them into graph/inferred (one node
 per key, named by a digest of the key, so an unchanged tally is an unchanged triple and the
 reasoning step rewrites only what changed) after every accepted submission.
-The terms (cpo:ThemeTally, cpo:PartnerTally, cpo:CategoryTally, cpo:InstrumentTypeTally,
-cpo:ClassTally, cpo:CountryTally and their properties) are defined, with their counting rules,
-in the ontology.
+The terms (cpo:ThemeTally, cpo:CountryThemeTally, cpo:PolicyGapTally, cpo:PartnerTally,
+cpo:CategoryTally, cpo:InstrumentTypeTally, cpo:ClassTally, cpo:CountryTally and their
+properties) are defined, with their counting rules, in the ontology.
 """
 
 import hashlib
@@ -31,6 +31,9 @@ Facts = Callable[[str], set[tuple[Node, ox.NamedNode | ox.BlankNode | ox.Literal
 
 def _cpo(name: str) -> ox.NamedNode:
     return ox.NamedNode(f"{CPO}{name}")
+
+
+BARRIER, INSTRUMENT = _cpo("Barrier"), _cpo("PolicyInstrument")  # built once: hot loops
 
 
 @dataclass
@@ -120,6 +123,7 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
     by_partner: dict[tuple, Tally] = defaultdict(Tally)
     by_category: dict[tuple, Tally] = defaultdict(Tally)
     by_type: dict[tuple, Tally] = defaultdict(Tally)
+    barriers: dict[tuple, Tally] = defaultdict(Tally)  # per region and theme
     by_class: Counter[ox.NamedNode] = Counter()  # ``types`` holds each (resource, class) once
     for t in types:
         r, cls = t.subject, t.object
@@ -132,14 +136,46 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
             key = (cls, region.get(r), theme, currency.get(r))
             by_theme[key].add(r, severity.get(r), amount.get(r))
             by_partner[(partner[r], theme)].add(r, None, None)
-        if cls == _cpo("Barrier") and r in category and r in region:
+            if cls == BARRIER and r in region:
+                barriers[(region[r], theme)].add(r, severity.get(r), None)
+        if cls == BARRIER and r in category and r in region:
             by_category[(region[r], category[r])].add(r, severity.get(r), None)
-        if cls == _cpo("PolicyInstrument") and r in region:
+        if cls == INSTRUMENT and r in region:
             for theme in themes[r]:
                 for kind in kinds.get(r, ()):
                     by_type[(region[r], theme, kind)].add(r, None, None)
-    by_country = _by_country(_many(facts, "country"), regions, partner)
-    return [*_emit(by_theme, by_partner, by_category, by_type), *_emit_home(by_class, by_country)]
+    countries = _many(facts, "country")
+    by_country = _by_country(countries, regions, partner)
+    return [
+        *_emit(by_theme, by_partner, by_category, by_type),
+        *_emit_derived(by_theme, barriers, countries),
+        *_emit_home(by_class, by_country),
+    ]
+
+
+def _emit_derived(by_theme: dict, barriers: dict, countries: dict) -> Iterable[ox.Triple]:
+    """Theme tallies rolled up per country, and the policy gaps: a region's barriers under a
+    theme none of its instruments addresses.
+
+    The overview and policy-gaps questions could sum and subtract theme tallies themselves,
+    but at 1M triples that join costs them 50-150 ms and 10 ms; these few nodes answer each
+    in a handful of lookups."""
+    per_country: dict[tuple, Tally] = defaultdict(Tally)
+    covered = set()
+    for (cls, reg, theme, _currency), tally in by_theme.items():
+        if reg is None:
+            continue
+        for country in countries.get(reg, ()):
+            per_country[(cls, country, theme)].members |= tally.members
+        if cls == INSTRUMENT:
+            covered.add((reg, theme))
+    for (cls, country, theme), tally in per_country.items():
+        key = {"tallyClass": cls, "tallyCountry": country, "tallyTheme": theme}
+        yield from _key_triples("CountryThemeTally", key, tally)
+    for (reg, theme), tally in barriers.items():
+        if (reg, theme) not in covered:
+            key = {"tallyRegion": reg, "tallyTheme": theme}
+            yield from _key_triples("PolicyGapTally", key, tally)
 
 
 def _by_country(country: dict, regions: dict, partner: dict) -> dict[Node, Tally]:
