@@ -173,13 +173,16 @@ class OxigraphStore(Store):
         return self._size(ox.NamedNode(graph))
 
     def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
-        # The quad index directly: 5-10x faster than a SELECT turned into rows.
-        skip = ox.NamedNode(skip_graph)
-        return {
-            (q.subject, q.object)
-            for q in self._store.quads_for_pattern(None, ox.NamedNode(predicate), None)
-            if q.graph_name != skip and not isinstance(q.graph_name, ox.DefaultGraph)
-        }
+        # A SELECT, not quads_for_pattern: Oxigraph then skips the other graph's quads
+        # without decoding them and never decodes the graph names. At 1M triples: rdf:type
+        # 1.1-1.3 s instead of 2.5-3.6 s, an inverse property whose pairs are all inferred
+        # 0.02 s instead of 0.3-0.4 s. The two IRIs are NamedNodes written in N-Triples form,
+        # the same escaping bind() uses.
+        query = (
+            f"SELECT ?s ?o WHERE {{ GRAPH ?g {{ ?s {ox.NamedNode(predicate)} ?o }} "
+            f"FILTER(?g != {ox.NamedNode(skip_graph)}) }}"
+        )
+        return {(row[0], row[1]) for row in self._store.query(query)}
 
     def update_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
         new = set(triples)
