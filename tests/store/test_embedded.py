@@ -225,3 +225,25 @@ def test_graph_sizes_are_counted_by_oxigraph_and_match_the_quads(tmp_path):
             assert count_graph(raw, node) == sum(
                 1 for _ in raw.quads_for_pattern(None, None, None, node)
             )
+
+
+def test_pairs_skip_one_graph_and_keep_blank_nodes(tmp_path):
+    """The reasoning step reads facts with pairs(): every named graph but the one it writes,
+    blank nodes as stored (a renamed blank node would make every run rewrite its inferences)."""
+    one, two, skip = (graph_iri(f"partner/pairs-{x}") for x in ("one", "two", "skip"))
+    p, q = ox.NamedNode("https://example.org/p"), ox.NamedNode("https://example.org/q")
+    blank, a = ox.BlankNode("b1"), ox.NamedNode("https://example.org/a")
+    with OxigraphStore(tmp_path / "s") as store:
+        store.commit(
+            replace={
+                one: [ox.Triple(a, p, ox.Literal("1")), ox.Triple(a, q, blank)],
+                two: [ox.Triple(blank, p, a), ox.Triple(a, p, ox.Literal("1"))],
+                skip: [ox.Triple(a, p, ox.Literal("inferred"))],
+            }
+        )
+        stored = next(store._store.quads_for_pattern(None, p, a)).subject
+        assert stored == next(store._store.quads_for_pattern(a, q, None)).object
+        assert store.pairs(p.value, skip) == {(a, ox.Literal("1")), (stored, a)}
+        assert store.pairs(q.value, skip) == {(a, stored)}
+        inferred = (a, ox.Literal("inferred"))
+        assert store.pairs(p.value, one) == {(stored, a), (a, ox.Literal("1")), inferred}
