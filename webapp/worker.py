@@ -18,7 +18,7 @@ import pyoxigraph as ox
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
-from clusterpolisee.store.oxigraph import count_graph
+from clusterpolisee.store.oxigraph import graph_size
 
 from .sparql_guard import QueryRefused, check_query
 
@@ -142,7 +142,7 @@ def _dedupe(triples: list[ox.Triple]) -> list[ox.Triple]:
 def graph_job(store: ox.Store, job: dict) -> dict:
     """The size of one named graph and its first ``limit`` triples."""
     node = ox.NamedNode(job["iri"])
-    count = count_graph(store, node)
+    count = graph_size(store, node)
     quads = itertools.islice(store.quads_for_pattern(None, None, None, node), job["limit"])
     triples = [q.triple for q in quads]
     return {"count": count, "triples": triples, "truncated": count > len(triples)}

@@ -50,6 +50,10 @@ class Commit:
     def size(self) -> int:
         return sum(len(ts) for kind in KINDS for ts in getattr(self, kind).values())
 
+    def graphs(self) -> set[str]:
+        """Every graph the commit writes to."""
+        return {g for kind in KINDS for g in getattr(self, kind)}
+
 
 def folder_of(store_path: Path) -> Path:
     return store_path.with_name(f"{store_path.name}.journal")
