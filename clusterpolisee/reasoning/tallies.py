@@ -160,18 +160,21 @@ def _emit_derived(by_theme: dict, barriers: dict, countries: dict) -> Iterable[o
     The overview and policy-gaps questions could sum and subtract theme tallies themselves,
     but at 1M triples that costs them 47-64 ms and 9-14 ms; read from these nodes, 24-38 ms
     and 4-7 ms."""
-    per_country: dict[tuple, Tally] = defaultdict(Tally)
+    # A resource has one region and one currency, so the theme tallies of one class and theme
+    # count disjoint sets: their sizes add up (no copies of the member sets, which at 10M
+    # would hold every resource again).
+    per_country: Counter[tuple] = Counter()
     covered = set()
     for (cls, reg, theme, _currency), tally in by_theme.items():
         if reg is None:
             continue
         for country in countries.get(reg, ()):
-            per_country[(cls, country, theme)].members |= tally.members
+            per_country[(cls, country, theme)] += len(tally.members)
         if cls == INSTRUMENT:
             covered.add((reg, theme))
-    for (cls, country, theme), tally in per_country.items():
+    for (cls, country, theme), count in per_country.items():
         key = {"tallyClass": cls, "tallyCountry": country, "tallyTheme": theme}
-        yield from _key_triples("CountryThemeTally", key, tally)
+        yield from _key_triples("CountryThemeTally", key, Tally(), count)
     for (reg, theme), tally in barriers.items():
         if (reg, theme) not in covered:
             key = {"tallyRegion": reg, "tallyTheme": theme}

@@ -10,7 +10,10 @@ from typing import IO
 
 import pyoxigraph as ox
 
+from ..namespaces import graph_iri
 from .base import Store, StoreError
+
+META_GRAPH = graph_iri("meta")  # the bookkeeping graph of both backends
 
 FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 SUFFIXES = {".nq": "nquads", ".nquads": "nquads", ".trig": "trig"}
@@ -51,6 +54,13 @@ def read_dataset(data: IO[bytes], fmt: str) -> dict[str, list[ox.Triple]]:
                 )
             if "#staging-" in q.graph_name.value:
                 raise StoreError(f"refusing scratch graph {q.graph_name.value} in the dump")
+            if q.graph_name.value == META_GRAPH:
+                # The store's own bookkeeping (data version, recorded graph sizes): taking it
+                # from a file would make both lie about the graphs.
+                raise StoreError(
+                    f"refusing {META_GRAPH} in the dump: it is the store's own bookkeeping, "
+                    "never exported; remove that graph from the file and import it again"
+                )
             graphs[q.graph_name.value].append(q.triple)
     except SyntaxError as exc:
         raise StoreError(f"not valid {fmt}: {exc}") from exc

@@ -75,10 +75,10 @@ def graph_size(store: ox.Store, graph: ox.NamedNode) -> int:
 
 def _size_ops(recount: Iterable[str], forget: Iterable[str] = ()) -> list[str]:
     """Update operations recording the sizes of the graphs in ``recount`` in graph/meta
-    (``void:triples``), counted by Oxigraph in the same transaction as the change, and
-    dropping the records of those in ``forget`` (their size is then counted when read). An
-    empty or dropped graph gets no record. Every write to a graph goes through ``_write``,
-    so a record is never stale."""
+    (``void:triples``), counted by Oxigraph in the same update that sets the data version,
+    and dropping the records of those in ``forget`` (their size is then counted when read).
+    An empty or dropped graph gets no record. Every commit goes through ``_write``, and a bulk
+    load drops its graph's record before it starts, so a record is never stale."""
     meta, ops = ox.NamedNode(META_GRAPH), []
     for graph in sorted((set(recount) | set(forget)) - {META_GRAPH}):
         node = ox.NamedNode(graph)
@@ -325,6 +325,8 @@ class OxigraphStore(Store):
         store or benchmarks; use commit() for everything readers may see half-done."""
         node = ox.NamedNode(graph)
         path = Path(path)
+        # Drop the graph's size record first: a load that fails half way leaves no stale one.
+        self._store.update(" ;\n".join(_size_ops((), [graph])))
         try:
             spill = self._journal.with_suffix(".spill")
             with loading.ParallelLoad(self._store, spill, node) as load:

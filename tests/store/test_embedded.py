@@ -287,11 +287,20 @@ def test_every_write_records_the_sizes_of_the_graphs_it_wrote(tmp_path):
         assert store.bulk_load(nt, one) == 25_025
         assert recorded(store) == {one: 25_025}
         assert counted(store) == store.graph_sizes() == {one: 25_025, two: OxigraphStore.BULK_MIN}
+        bad = tmp_path / "bad.nt"  # a load that fails half way: no record is left to lie
+        bad.write_text(f'<https://example.org/x> {p} "ok" .\n<https://example.org/y> {p} "cut\n')
+        with pytest.raises(StoreError, match="cannot load"):
+            store.bulk_load(bad, one)
+        assert one not in recorded(store)
+        assert store.graph_sizes()[one] == counted(store)[one]
+        store.commit(replace={one: made(25_025, "a")})  # over the journal: no record either
         store.commit(replace={two: []})  # dropped: no record left behind
-        assert recorded(store) == counted(store) == {one: 25_025}
-        assert store.graph_sizes() == {one: 25_025}
+        assert recorded(store) == {} and counted(store) == {one: 25_025}
+        store.commit(add={one: made(1, "z")})  # a small commit records it again
+        assert recorded(store) == counted(store) == {one: 25_026}
+        assert store.graph_sizes() == {one: 25_026}
         # A store written by an older version has no record: the size is counted.
         store._store.remove(
-            ox.Quad(ox.NamedNode(one), VOID_TRIPLES, ox.Literal(25_025), ox.NamedNode(META_GRAPH))
+            ox.Quad(ox.NamedNode(one), VOID_TRIPLES, ox.Literal(25_026), ox.NamedNode(META_GRAPH))
         )
-        assert recorded(store) == {} and store.graph_sizes() == {one: 25_025}
+        assert recorded(store) == {} and store.graph_sizes() == {one: 25_026}

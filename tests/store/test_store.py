@@ -129,6 +129,10 @@ def test_bad_import_changes_nothing(store):
     default_graph = f"<{EX}s> <{EX}p> <{EX}o> .\n".encode()
     with pytest.raises(StoreError, match="outside a named graph"):
         store.import_dataset(io.BytesIO(default_graph), "nquads")
+    meta = graph_iri("meta")  # the store's bookkeeping: a file must not rewrite it
+    forged = f'<{G1}> <http://rdfs.org/ns/void#triples> "7" <{meta}> .\n'.encode()
+    with pytest.raises(StoreError, match=f"refusing {meta} in the dump"):
+        store.import_dataset(io.BytesIO(forged), "nquads")
     assert store.graph_sizes() == {G1: 3}
     assert store.data_version() == version
 
