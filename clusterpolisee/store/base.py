@@ -10,8 +10,15 @@ from typing import IO
 
 import pyoxigraph as ox
 
+from ..namespaces import graph_iri
+
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
+
+
+#: The bookkeeping graph of every backend (data version, recorded graph sizes); never
+#: exported, never imported.
+META_GRAPH = graph_iri("meta")
 
 
 @dataclass

@@ -10,10 +10,7 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from ..namespaces import graph_iri
-from .base import Store, StoreError
-
-META_GRAPH = graph_iri("meta")  # the bookkeeping graph of both backends
+from .base import META_GRAPH, Store, StoreError
 
 FORMATS = {"nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 SUFFIXES = {".nq": "nquads", ".nquads": "nquads", ".trig": "trig"}

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..namespaces import graph_iri
 from . import journal, loading
-from .base import QueryResult, Row, Store, StoreError, Term
+from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, check_bindings
 
-META_GRAPH = graph_iri("meta")
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
 VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
 STORE_NODE = ox.NamedNode(META_GRAPH)
@@ -325,9 +323,9 @@ class OxigraphStore(Store):
         store or benchmarks; use commit() for everything readers may see half-done."""
         node = ox.NamedNode(graph)
         path = Path(path)
-        # Drop the graph's size record first: a load that fails half way leaves no stale one.
-        self._store.update(" ;\n".join(_size_ops((), [graph])))
         try:
+            # Drop the graph's size record first: a load that fails half way leaves none.
+            self._store.update(" ;\n".join(_size_ops((), [graph])))
             spill = self._journal.with_suffix(".spill")
             with loading.ParallelLoad(self._store, spill, node) as load:
                 load.add_file(path, node)

@@ -52,11 +52,10 @@ from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, DIGEST, POST, SELECT, URLENC
 from SPARQLWrapper import BASIC as BASIC_AUTH
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from ..namespaces import GRAPH, graph_iri
-from .base import QueryResult, QueryTimeout, Row, Store, StoreError, Term
+from ..namespaces import GRAPH
+from .base import META_GRAPH, QueryResult, QueryTimeout, Row, Store, StoreError, Term
 from .bindings import bind
 
-META_GRAPH = graph_iri("meta")
 VERSION_PRED = "https://w3id.org/clusterpolisee/ontology#dataVersion"
 STAGING = "#staging-"
 TIMEOUT_MARKERS = ("S1TAT", "SR203", "HY008", "SR171")
