@@ -77,8 +77,8 @@ def _size_ops(recount: Iterable[str], forget: Iterable[str] = ()) -> list[str]:
     and dropping the records of those in ``forget`` (their size is then counted when read).
     An empty or dropped graph gets no record. Every commit goes through ``_write``, and a bulk
     load drops its graph's record before it starts, so a record is never stale."""
-    meta, ops = ox.NamedNode(META_GRAPH), []
-    for graph in sorted((set(recount) | set(forget)) - {META_GRAPH}):
+    meta, ops, recount = ox.NamedNode(META_GRAPH), [], set(recount)  # read once: may be an iterator
+    for graph in sorted((recount | set(forget)) - {META_GRAPH}):
         node = ox.NamedNode(graph)
         ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {node} {VOID_TRIPLES} ?n }} }}")
         if graph in recount:
