@@ -26,7 +26,7 @@ Python, which behaves the same on every backend (Virtuoso refuses some property 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable
 
 import pyoxigraph as ox
 
@@ -34,21 +34,26 @@ from ..catalog import fold_text
 from ..gcpause import paused_collection
 from ..namespaces import CPO, graph_iri
 from ..store.base import Store
+from ..store.termtext import TextTriple, literal_parts
+from .tallies import FACTS as TALLY_FACTS
 from .tallies import tallies
 
 INFERRED = graph_iri("inferred")
 ONTOLOGY = graph_iri("ontology")
 OWL = "http://www.w3.org/2002/07/owl#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-SEARCH_KEY = ox.NamedNode(f"{CPO}searchKey")
+SEARCH_KEY = f"<{CPO}searchKey>"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 #: SKOS's own axioms (the SKOS RDF schema is not loaded): broader is a sub-property of the
 #: transitive broaderTransitive.
 SKOS_SUBPROPERTIES = {(SKOS + "broader", SKOS + "broaderTransitive")}
 SKOS_TRANSITIVE = {SKOS + "broaderTransitive"}
 
-Pair = tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode | ox.BlankNode | ox.Literal]
+#: (subject, object) as N-Triples text (store/termtext.py): plain strings hash once, where
+#: pyoxigraph terms hash their whole text at every set operation.
+Pair = tuple[str, str]
+Facts = Callable[[str], set[Pair]]
 
 SCHEMA = {
     "inverse": f"SELECT ?a ?b WHERE {{ GRAPH ?g {{ ?a <{OWL}inverseOf> ?b }} "
@@ -70,23 +75,23 @@ SCHEMA = {
 
 
 def _schema(store: Store, name: str) -> list[tuple[str, ...]]:
-    """Rows of one schema query, read from graph/ontology only."""
+    """Rows of one schema query, read from graph/ontology only: IRIs as plain strings, the
+    hasValue value as N-Triples text."""
     query = SCHEMA[name].replace("GRAPH ?g", f"GRAPH {ox.NamedNode(ONTOLOGY)}", 1)
     rows = store.select(query)
-    return [tuple(t.value for t in row.values()) for row in rows]
+    return [tuple(str(t) if k == "v" else t.value for k, t in row.items()) for row in rows]
 
 
-def _facts(store: Store, prop: str) -> set[Pair]:
-    """Asserted ``?s prop ?o`` in every graph but graph/inferred."""
-    return store.pairs(prop, INFERRED)
+def _iri(value: str) -> str:
+    return f"<{value}>"
 
 
-def closure(pairs: set[Pair]) -> set[Pair]:
+def closure(pairs: set[tuple]) -> set[tuple]:
     """Transitive closure of a relation given as (subject, object) pairs."""
     succ: dict = defaultdict(set)
     for s, o in pairs:
         succ[s].add(o)
-    out: set[Pair] = set()
+    out: set[tuple] = set()
     for start in list(succ):
         seen, todo = set(), list(succ[start])
         while todo:
@@ -100,82 +105,105 @@ def closure(pairs: set[Pair]) -> set[Pair]:
 
 
 def _superclasses(store: Store) -> dict[str, set[str]]:
-    pairs = {(ox.NamedNode(a), ox.NamedNode(b)) for a, b in _schema(store, "subclass")}
+    """Class (N-Triples text) -> its named superclasses (text)."""
+    pairs = {(_iri(a), _iri(b)) for a, b in _schema(store, "subclass")}
     supers: dict[str, set[str]] = defaultdict(set)
     for a, b in closure(pairs):
         if a != b:
-            supers[a.value].add(b.value)
+            supers[a].add(b)
     return supers
 
 
-def _property_triples(store: Store) -> tuple[set[ox.Triple], set[ox.Triple]]:
+class _Rules:
+    """The ontology's property and hasValue rules, and the predicates whose facts they read."""
+
+    def __init__(self, store: Store) -> None:
+        self.subprops = {
+            (a, b) for a, b in _schema(store, "subproperty") if b.startswith(str(CPO))
+        } | SKOS_SUBPROPERTIES
+        self.transitive = {a for (a,) in _schema(store, "transitive")} | SKOS_TRANSITIVE
+        self.inverses = _schema(store, "inverse")
+        self.hasvalue = _schema(store, "hasvalue")
+        props = {p for pair in self.subprops for p in pair} | self.transitive
+        self.properties = props | {p for pair in self.inverses for p in pair}
+
+    def predicates(self) -> set[str]:
+        hasvalue = {prop for _c, _base, prop, _v in self.hasvalue}
+        return self.properties | hasvalue | {RDF_TYPE, RDFS_LABEL} | set(TALLY_FACTS)
+
+
+def _property_triples(rules: _Rules, facts: Facts) -> tuple[set[TextTriple], set[TextTriple]]:
     """(asserted, derived) triples for the sub-property, transitive and inverse rules."""
-    subprops = {
-        (a, b) for a, b in _schema(store, "subproperty") if b.startswith(str(CPO))
-    } | SKOS_SUBPROPERTIES
-    transitive = {a for (a,) in _schema(store, "transitive")} | SKOS_TRANSITIVE
-    inverses = _schema(store, "inverse")
-    props = {p for pair in subprops for p in pair} | transitive
-    props |= {p for pair in inverses for p in pair}
-    facts = {p: _facts(store, p) for p in sorted(props)}
-    asserted = {ox.Triple(s, ox.NamedNode(p), o) for p, ps in facts.items() for s, o in ps}
-    derived: dict[str, set[Pair]] = {p: set(ps) for p, ps in facts.items()}
-    for sub, sup in sorted(subprops):
+    found = {p: facts(p) for p in sorted(rules.properties)}
+    asserted = {(s, _iri(p), o) for p, ps in found.items() for s, o in ps}
+    derived: dict[str, set[Pair]] = {p: set(ps) for p, ps in found.items()}
+    for sub, sup in sorted(rules.subprops):
         derived[sup] |= derived[sub]
-    for p in sorted(transitive):
+    for p in sorted(rules.transitive):
         derived[p] = closure(derived.get(p, set()))
-    for a, b in inverses:
-        inverted_a = {(o, s) for s, o in derived[a] if not isinstance(o, ox.Literal)}
-        inverted_b = {(o, s) for s, o in derived[b] if not isinstance(o, ox.Literal)}
+    for a, b in rules.inverses:
+        inverted_a = {(o, s) for s, o in derived[a] if not o.startswith('"')}
+        inverted_b = {(o, s) for s, o in derived[b] if not o.startswith('"')}
         derived[b] |= inverted_a
         derived[a] |= inverted_b
-    out = {ox.Triple(s, ox.NamedNode(p), o) for p, ps in derived.items() for s, o in ps}
+    out = {(s, _iri(p), o) for p, ps in derived.items() for s, o in ps}
     return asserted, out
 
 
-def _type_triples(store: Store) -> tuple[set[ox.Triple], set[ox.Triple]]:
-    """(asserted, derived) rdf:type triples for the hasValue and subclass rules."""
-    types = _facts(store, RDF_TYPE.value)
-    asserted = {ox.Triple(s, RDF_TYPE, c) for s, c in types}
+def _type_pairs(store: Store, rules: _Rules, facts: Facts) -> tuple[set[Pair], set[Pair]]:
+    """(asserted, derived) (resource, class) pairs for the hasValue and subclass rules."""
+    types = facts(RDF_TYPE)
     supers = _superclasses(store)
     members: dict[str, set] = defaultdict(set)
 
-    def add(subject, cls: str) -> None:
-        for c in {cls} | supers.get(cls, set()):
+    def add(subject: str, cls: str) -> None:
+        members[cls].add(subject)
+        for c in supers.get(cls, ()):
             members[c].add(subject)
 
     for s, c in types:
-        add(s, c.value)
-    for c, base, prop, value in _schema(store, "hasvalue"):
-        having = {s for s, o in _facts(store, prop) if o.value == value}
-        for s in having & members.get(base, set()):
-            add(s, c)
-    out = {ox.Triple(s, RDF_TYPE, ox.NamedNode(c)) for c, ss in members.items() for s in ss}
-    return asserted, out
+        add(s, c)
+    for c, base, prop, value in rules.hasvalue:
+        having = {s for s, o in facts(prop) if o == value}
+        for s in having & members.get(_iri(base), set()):
+            add(s, _iri(c))
+    return types, {(s, c) for c, ss in members.items() for s in ss}
 
 
-def _search_keys(store: Store) -> set[ox.Triple]:
+def _search_keys(facts: Facts) -> set[TextTriple]:
     """One cpo:searchKey per label: the folded text, in the label's language."""
-    keys: dict[tuple[str, str | None], ox.Literal] = {}
+    keys: dict[str, str] = {}
     out = set()
-    for s, label in _facts(store, RDFS_LABEL):
-        if isinstance(label, ox.Literal):
-            lang = label.language
-            key = (label.value, lang)
-            if key not in keys:
-                keys[key] = ox.Literal(fold_text(label.value), language=lang)
-            out.add(ox.Triple(s, SEARCH_KEY, keys[key]))
+    for s, label in facts(RDFS_LABEL):
+        key = keys.get(label)
+        if key is None:
+            parts = literal_parts(label)
+            if parts is None:
+                continue
+            value, lang = parts
+            key = keys[label] = str(ox.Literal(fold_text(value), language=lang))
+        out.add((s, SEARCH_KEY, key))
     return out
 
 
-def inferences(store: Store) -> set[ox.Triple]:
-    """Every inferred triple that is not already asserted somewhere."""
-    result: set[ox.Triple] = set()
-    types_asserted, types = _type_triples(store)
-    for asserted, derived in (_property_triples(store), (types_asserted, types)):
-        result |= derived - asserted
-    result |= _search_keys(store)
-    result.update(tallies(lambda prop: _facts(store, prop), types))
+def inferences(store: Store) -> set[TextTriple]:
+    """Every inferred triple that is not already asserted somewhere, as N-Triples text."""
+    rules = _Rules(store)
+    # Every fact the rules and tallies read, fetched at once (two reads at a time).
+    known = store.pairs_of(sorted(rules.predicates()), INFERRED)
+
+    def facts(prop: str) -> set[Pair]:
+        if prop not in known:
+            known[prop] = store.pairs(prop, INFERRED)
+        return known[prop]
+
+    asserted, derived = _property_triples(rules, facts)
+    result = derived - asserted
+    types_asserted, types = _type_pairs(store, rules, facts)
+    type_iri = _iri(RDF_TYPE)
+    result.update((s, type_iri, c) for s, c in types - types_asserted)
+    result |= _search_keys(facts)
+    result.update(tallies(facts, types))
     return result
 
 
@@ -185,8 +213,7 @@ def materialise(store: Store) -> int:
     # Millions of facts held in sets, no reference cycles: the collector's full passes
     # would walk them again and again (about 10% of the step at 1M triples).
     with paused_collection():
-        triples: Iterable[ox.Triple] = inferences(store)
-        return store.update_graph(INFERRED, triples)
+        return store.update_graph_text(INFERRED, inferences(store))
 
 
 def check_consistency(store: Store, timeout: float = 300.0):

@@ -19,21 +19,44 @@ from decimal import Decimal, InvalidOperation
 import pyoxigraph as ox
 
 from ..namespaces import CPO, ID
+from ..store.termtext import TextTriple, literal_parts
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-Node = ox.NamedNode | ox.BlankNode
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+#: Terms are N-Triples text here (store/termtext.py), as the reasoning step reads them.
+Node = str
 #: Tally IRIs: {TALLY_BASE}{kind}/{digest of the key}.
 TALLY_BASE = f"{ID}tally/"
 #: (subject, object) pairs of one property, asserted in the data graphs.
-Facts = Callable[[str], set[tuple[Node, ox.NamedNode | ox.BlankNode | ox.Literal]]]
+Facts = Callable[[str], set[tuple[str, str]]]
+#: The properties whose facts the tallies read (fetched together with the other rules').
+FACTS = tuple(
+    f"{CPO}{name}"
+    for name in (
+        "partner",
+        "region",
+        "theme",
+        "severity",
+        "budgetAmount",
+        "budgetCurrency",
+        "barrierCategory",
+        "instrumentType",
+        "country",
+    )
+)
 
 
-def _cpo(name: str) -> ox.NamedNode:
-    return ox.NamedNode(f"{CPO}{name}")
+def _cpo(name: str) -> str:
+    return f"<{CPO}{name}>"
 
 
-BARRIER, INSTRUMENT = _cpo("Barrier"), _cpo("PolicyInstrument")  # built once: hot loops
+BARRIER, INSTRUMENT = _cpo("Barrier"), _cpo("PolicyInstrument")
+CPO_PREFIX = f"<{CPO}"
+
+
+class Plain(str):
+    """A key value that is a plain string (a currency code), written as a literal; its
+    digest is that of the string, as for every other key value."""
 
 
 @dataclass
@@ -57,9 +80,9 @@ class Tally:
             self.budget = budget + (self.budget or 0)
 
 
-def _single(facts: Facts, prop: str) -> dict[Node, ox.NamedNode | ox.BlankNode | ox.Literal]:
+def _single(facts: Facts, prop: str) -> dict[Node, str]:
     """Subject -> object for a functional property (the shapes allow one value)."""
-    return {s: o for s, o in facts(f"{CPO}{prop}")}
+    return dict(facts(f"{CPO}{prop}"))
 
 
 def _many(facts: Facts, prop: str) -> dict[Node, list]:
@@ -69,65 +92,63 @@ def _many(facts: Facts, prop: str) -> dict[Node, list]:
     return out
 
 
-def _number(literal, kind: type) -> int | Decimal | None:
-    if not isinstance(literal, ox.Literal):
+def _number(literal: str, kind: type) -> int | Decimal | None:
+    parts = literal_parts(literal)
+    if parts is None:
         return None
     try:
-        return kind(literal.value)
+        return kind(parts[0])
     except (ValueError, InvalidOperation):
         return None  # not a number: the shapes refuse it; skip rather than fail the step
 
 
 def _key_triples(
     kind: str, key: dict[str, object], tally: Tally, count: int | None = None
-) -> Iterable[ox.Triple]:
+) -> Iterable[TextTriple]:
     """A tally node's triples; ``count`` when the members were counted, not kept."""
     digest = hashlib.sha1("|".join(str(v) for v in key.values()).encode()).hexdigest()[:20]
-    node = ox.NamedNode(f"{TALLY_BASE}{kind}/{digest}")
-    yield ox.Triple(node, RDF_TYPE, _cpo(kind))
+    node = f"<{TALLY_BASE}{kind}/{digest}>"
+    yield node, RDF_TYPE, _cpo(kind)
     for prop, value in key.items():
         if value is not None:
-            term = ox.Literal(value) if isinstance(value, str) else value
-            yield ox.Triple(node, _cpo(prop), term)
-    yield ox.Triple(
-        node, _cpo("tallyCount"), _integer(len(tally.members) if count is None else count)
-    )
+            term = str(ox.Literal(value)) if isinstance(value, Plain) else value
+            yield node, _cpo(prop), term
+    yield node, _cpo("tallyCount"), _integer(len(tally.members) if count is None else count)
     if tally.max_severity is not None:
-        yield ox.Triple(node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity))
-        yield ox.Triple(node, _cpo("tallySeveritySum"), _integer(tally.severity_sum))
+        yield node, _cpo("tallyMaxSeverity"), _integer(tally.max_severity)
+        yield node, _cpo("tallySeveritySum"), _integer(tally.severity_sum)
     if tally.budget is not None:
         # Canonical form (no trailing zeros), as the store gives it back: compared unchanged.
-        budget = ox.Literal(format(tally.budget.normalize(), "f"), datatype=_xsd("decimal"))
-        yield ox.Triple(node, _cpo("tallyBudget"), budget)
+        budget = format(tally.budget.normalize(), "f")
+        yield node, _cpo("tallyBudget"), f'"{budget}"^^<{XSD}decimal>'
 
 
-def _xsd(name: str) -> ox.NamedNode:
-    return ox.NamedNode(f"{XSD}{name}")
+def _integer(value: int) -> str:
+    return f'"{value}"^^<{XSD}integer>'
 
 
-def _integer(value: int) -> ox.Literal:
-    return ox.Literal(str(value), datatype=_xsd("integer"))
-
-
-def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
-    """Every tally's triples. ``types`` are all rdf:type triples (asserted and inferred), so
-    a resource counts under its class and each of its superclasses."""
+def tallies(facts: Facts, types: Iterable[tuple[Node, Node]]) -> list[TextTriple]:
+    """Every tally's triples. ``types`` are all (resource, class) pairs (asserted and
+    inferred), so a resource counts under its class and each of its superclasses."""
     partner, regions = _single(facts, "partner"), _many(facts, "region")
     region = {s: places[0] for s, places in regions.items()}  # the shapes allow one
     themes = _many(facts, "theme")
     severity = {s: _number(o, int) for s, o in _single(facts, "severity").items()}
     amount = {s: _number(o, Decimal) for s, o in _single(facts, "budgetAmount").items()}
-    currency = {s: o.value for s, o in _single(facts, "budgetCurrency").items()}
+    currency = {}
+    for s, o in _single(facts, "budgetCurrency").items():
+        parts = literal_parts(o)
+        if parts is not None:
+            currency[s] = Plain(parts[0])
     category, kinds = _single(facts, "barrierCategory"), _many(facts, "instrumentType")
     by_theme: dict[tuple, Tally] = defaultdict(Tally)
     by_partner: dict[tuple, Tally] = defaultdict(Tally)
     by_category: dict[tuple, Tally] = defaultdict(Tally)
     by_type: dict[tuple, Tally] = defaultdict(Tally)
     barriers: dict[tuple, Tally] = defaultdict(Tally)  # per region and theme
-    by_class: Counter[ox.NamedNode] = Counter()  # ``types`` holds each (resource, class) once
-    for t in types:
-        r, cls = t.subject, t.object
-        if not cls.value.startswith(str(CPO)):
+    by_class: Counter[Node] = Counter()  # ``types`` holds each (resource, class) once
+    for r, cls in types:
+        if not cls.startswith(CPO_PREFIX):
             continue
         by_class[cls] += 1
         if r not in partner or r not in themes:
@@ -153,7 +174,7 @@ def tallies(facts: Facts, types: Iterable[ox.Triple]) -> list[ox.Triple]:
     ]
 
 
-def _emit_derived(by_theme: dict, barriers: dict, countries: dict) -> Iterable[ox.Triple]:
+def _emit_derived(by_theme: dict, barriers: dict, countries: dict) -> Iterable[TextTriple]:
     """Theme tallies rolled up per country, and the policy gaps: a region's barriers under a
     theme none of its instruments addresses.
 
@@ -193,7 +214,7 @@ def _by_country(country: dict, regions: dict, partner: dict) -> dict[Node, Tally
     return out
 
 
-def _emit_home(by_class: Counter, by_country: dict) -> Iterable[ox.Triple]:
+def _emit_home(by_class: Counter, by_country: dict) -> Iterable[TextTriple]:
     for cls, count in by_class.items():
         key = {"tallyClass": cls}
         yield from _key_triples("ClassTally", key, Tally(), count)
@@ -203,7 +224,7 @@ def _emit_home(by_class: Counter, by_country: dict) -> Iterable[ox.Triple]:
 
 def _emit(
     by_theme: dict, by_partner: dict, by_category: dict, by_type: dict
-) -> Iterable[ox.Triple]:
+) -> Iterable[TextTriple]:
     # Keys without the partner where the questions do not ask for it: fewer, bigger tallies
     # are what makes them fast (Oxigraph pays some microseconds per joined row).
     theme_props = ("tallyClass", "tallyRegion", "tallyTheme", "tallyCurrency")

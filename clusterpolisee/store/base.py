@@ -11,6 +11,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from ..namespaces import graph_iri
+from .termtext import TextTriple, to_triples
 
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
@@ -83,18 +84,26 @@ class Store(ABC):
         that can delete single triples writes only the difference (see OxigraphStore)."""
         return self.replace_graph(graph, triples)
 
+    def update_graph_text(self, graph: str, triples: Iterable[TextTriple]) -> int:
+        """``update_graph`` for triples given as N-Triples text (``termtext``)."""
+        return self.update_graph(graph, to_triples(triples))
+
     def compact(self) -> None:  # noqa: B027 - most backends have nothing to do
         """Reorganise storage for reading after big loads; a no-op unless the backend needs it
         (a remote server manages its own)."""
 
-    def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
+    def pairs(self, predicate: str, skip_graph: str) -> set[tuple[str, str]]:
         """(subject, object) of every ``?s <predicate> ?o`` in a named graph other than
-        ``skip_graph``."""
+        ``skip_graph``, as N-Triples text (``termtext``)."""
         rows = self.select(
             "SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?skip) }",
             {"p": ox.NamedNode(predicate), "skip": ox.NamedNode(skip_graph)},
         )
-        return {(r["s"], r["o"]) for r in rows}
+        return {(str(r["s"]), str(r["o"])) for r in rows}
+
+    def pairs_of(self, predicates: Iterable[str], skip_graph: str) -> dict[str, set]:
+        """``pairs`` of several predicates: predicate -> pairs."""
+        return {p: self.pairs(p, skip_graph) for p in predicates}
 
     def graph_size(self, graph: str) -> int:
         """Triples in one named graph (0 if it does not exist)."""

@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,6 +15,7 @@ import pyoxigraph as ox
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, check_bindings
+from .termtext import TextTriple, as_text, select_text, to_triples
 
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
 VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
@@ -200,27 +202,42 @@ class OxigraphStore(Store):
     def graph_size(self, graph: str) -> int:
         return self._size(ox.NamedNode(graph))
 
-    def pairs(self, predicate: str, skip_graph: str) -> set[tuple]:
+    def pairs(self, predicate: str, skip_graph: str) -> set[tuple[str, str]]:
         # A SELECT, not quads_for_pattern: Oxigraph then skips the other graph's quads
-        # without decoding them and never decodes the graph names. At 1M triples: rdf:type
-        # 1.1-1.3 s instead of 2.5-3.6 s, an inverse property whose pairs are all inferred
-        # 0.02 s instead of 0.3-0.4 s. The two IRIs are NamedNodes written in N-Triples form,
-        # the same escaping bind() uses.
+        # without decoding them and never decodes graph names; its answer comes as TSV text
+        # (see termtext). The two IRIs are NamedNodes written in N-Triples form, the same
+        # escaping bind() uses.
         query = (
             f"SELECT ?s ?o WHERE {{ GRAPH ?g {{ ?s {ox.NamedNode(predicate)} ?o }} "
             f"FILTER(?g != {ox.NamedNode(skip_graph)}) }}"
         )
-        return {(row[0], row[1]) for row in self._store.query(query)}
+        return {(s, o) for s, o in select_text(self._store, query)}
+
+    def pairs_of(self, predicates: Iterable[str], skip_graph: str) -> dict[str, set]:
+        # Oxigraph writes TSV without holding the GIL: one read runs while the other's text
+        # is split in Python. At 10M triples: 28 s for every fact instead of 38 s.
+        predicates = list(predicates)
+        with ThreadPoolExecutor(2) as pool:
+            found = pool.map(lambda p: self.pairs(p, skip_graph), predicates)
+            return dict(zip(predicates, found, strict=True))
+
+    def graph_text(self, graph: str) -> set[TextTriple]:
+        query = f"SELECT ?s ?p ?o WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}"
+        return {(s, p, o) for s, p, o in select_text(self._store, query)}
 
     def update_graph(self, graph: str, triples: Iterable[ox.Triple]) -> int:
-        new = set(triples)
-        old = set(self.graph_triples(graph))
+        return self.update_graph_text(graph, {as_text(t) for t in triples})
+
+    def update_graph_text(self, graph: str, triples: Iterable[TextTriple]) -> int:
+        new = triples if isinstance(triples, set) else set(triples)
+        old = self.graph_text(graph)
         gone, added = old - new, new - old
         if not gone and not added:
             return len(new)  # nothing changed: keep the data version (and the caches)
-        if any(isinstance(x, ox.BlankNode) for t in gone for x in (t.subject, t.object)):
-            return self.replace_graph(graph, new)  # DELETE DATA cannot name a blank node
-        self.commit(add={graph: added}, remove={graph: gone})
+        if any(x.startswith("_:") for t in gone for x in (t[0], t[2])):
+            # DELETE DATA cannot name a blank node
+            return self.replace_graph(graph, to_triples(new))
+        self.commit(add={graph: to_triples(added)}, remove={graph: to_triples(gone)})
         return len(new)
 
     def data_version(self) -> str:

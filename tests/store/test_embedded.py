@@ -243,10 +243,72 @@ def test_pairs_skip_one_graph_and_keep_blank_nodes(tmp_path):
         )
         stored = next(store._store.quads_for_pattern(None, p, a)).subject
         assert stored == next(store._store.quads_for_pattern(a, q, None)).object
-        assert store.pairs(p.value, skip) == {(a, ox.Literal("1")), (stored, a)}
+        a, one_, stored = str(a), '"1"', str(stored)  # pairs come as N-Triples text
+        assert stored.startswith("_:")
+        assert store.pairs(p.value, skip) == {(a, one_), (stored, a)}
         assert store.pairs(q.value, skip) == {(a, stored)}
-        inferred = (a, ox.Literal("inferred"))
-        assert store.pairs(p.value, one) == {(stored, a), (a, ox.Literal("1")), inferred}
+        inferred = (a, '"inferred"')
+        assert store.pairs(p.value, one) == {(stored, a), (a, one_), inferred}
+        both = store.pairs_of([p.value, q.value], skip)
+        assert both == {p.value: {(a, one_), (stored, a)}, q.value: {(a, stored)}}
+
+
+def test_text_reads_give_every_term_as_str_gives_it(tmp_path):
+    """The reasoning step reads terms as TSV text, where Oxigraph shortens some literals
+    (5, 1.5, true): termtext spells them out again, so each term has the one text str()
+    gives, the values come back unescaped, and the text parses back to the same triples."""
+    from clusterpolisee.store.termtext import as_text, literal_parts, to_triples
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    s, p = ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p")
+    objects = [
+        *(
+            ox.Literal(v, datatype=ox.NamedNode(xsd + t))
+            for v, t in [
+                ("5", "integer"),
+                ("-12", "integer"),
+                ("1.25", "decimal"),
+                ("-0.5", "decimal"),
+                ("1500", "decimal"),
+                ("1.5E-7", "double"),
+                ("1000", "double"),
+                ("true", "boolean"),
+                ("false", "boolean"),
+                ("2026-11-28", "date"),
+                ("7", "int"),
+            ]
+        ),
+        ox.Literal(
+            'tab\there, "quoted", back\\slash\nnew line \u0001 \b \u007f Győr', language="en"
+        ),
+        ox.Literal("plain"),
+        ox.Literal("Ελλάδα", language="el"),
+        ox.NamedNode("https://example.org/ä?x=1#f"),
+        ox.BlankNode("b1"),
+    ]
+    graph = graph_iri("partner/text-reads")
+    with OxigraphStore(tmp_path / "s") as store:
+        store.commit(replace={graph: [ox.Triple(s, p, o) for o in objects]})
+        stored = store.graph_triples(graph)
+        text = store.graph_text(graph)
+        assert text == {as_text(t) for t in stored}
+        assert len(text) == len(objects)
+        assert store.pairs(p.value, graph_iri("inferred")) == {(a, o) for a, _, o in text}
+        for t in stored:
+            parts = literal_parts(str(t.object))
+            if isinstance(t.object, ox.Literal):
+                assert parts == (t.object.value, t.object.language)
+            else:
+                assert parts is None
+        plain = [t for t in text if not t[2].startswith("_:")]
+        assert {as_text(t) for t in to_triples(plain)} == set(plain)
+        # Writing the same text again changes nothing, so the data version stays.
+        version = store.data_version()
+        assert store.update_graph_text(graph, store.graph_text(graph)) == len(objects)
+        assert store.data_version() == version
+        assert store.update_graph_text(graph, plain) == len(plain)  # without the blank node
+        assert store.graph_text(graph) == set(plain)
+        assert store.data_version() != version
 
 
 def test_every_write_records_the_sizes_of_the_graphs_it_wrote(tmp_path):
