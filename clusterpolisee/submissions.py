@@ -207,11 +207,13 @@ def submit(
     from .validation import validate
 
     check_partner(store, partner)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC)
     attempt = Attempt(
         id=f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
         partner=partner,
-        received=now.isoformat().replace("+00:00", "Z"),
+        # Milliseconds: two submissions of one partner can come within a second, and the
+        # history is ordered by this time.
+        received=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         filename=filename,
         format=input_format,
         sha256=hashlib.sha256(data).hexdigest(),
