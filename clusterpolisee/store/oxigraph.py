@@ -237,7 +237,8 @@ class OxigraphStore(Store):
         if any(x.startswith("_:") for t in gone for x in (t[0], t[2])):
             # DELETE DATA cannot name a blank node
             return self.replace_graph(graph, to_triples(new))
-        self.commit(add={graph: to_triples(added)}, remove={graph: to_triples(gone)})
+        # The additions stay text: the journal and INSERT DATA write them as they are.
+        self.commit(add={graph: list(added)}, remove={graph: to_triples(gone)})
         return len(new)
 
     def data_version(self) -> str:
@@ -395,7 +396,12 @@ def _graph_blocks(graphs: Mapping[str, Iterable[ox.Triple]]) -> list[str]:
     """``GRAPH <g> { ... }`` blocks of N-Triples lines (every term fully escaped)."""
     blocks = []
     for graph, triples in graphs.items():
-        lines = "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+        lines = "\n".join(
+            f"{t[0]} {t[1]} {t[2]} ."
+            if type(t) is tuple
+            else f"{t.subject} {t.predicate} {t.object} ."
+            for t in triples
+        )
         blocks.append(f"GRAPH {ox.NamedNode(graph)} {{\n{lines}\n}}")
     return blocks
 

@@ -366,3 +366,28 @@ def test_every_write_records_the_sizes_of_the_graphs_it_wrote(tmp_path):
             ox.Quad(ox.NamedNode(one), VOID_TRIPLES, ox.Literal(25_026), ox.NamedNode(META_GRAPH))
         )
         assert recorded(store) == {} and store.graph_sizes() == {one: 25_026}
+
+
+@pytest.mark.parametrize("bulk_min", [OxigraphStore.BULK_MIN, 1], ids=["update", "journal"])
+def test_text_additions_are_written_as_they_are(tmp_path, bulk_min, monkeypatch):
+    """update_graph_text hands its additions to the commit as text, small (INSERT DATA) or
+    journaled (written to the journal file as they are); one naming a blank node is folded
+    into a replacement of the graph, as for pyoxigraph triples."""
+    monkeypatch.setattr(OxigraphStore, "BULK_MIN", bulk_min)
+    graph = graph_iri("partner/text-additions")
+    p = "<https://example.org/p>"
+    integer = "<http://www.w3.org/2001/XMLSchema#integer>"
+    text = {(f"<https://example.org/s{i}>", p, f'"{i}"^^{integer}') for i in range(50)}
+    with OxigraphStore(tmp_path / "s") as store:
+        assert store.update_graph_text(graph, text) == 50
+        assert store.graph_text(graph) == text
+        more = text | {("<https://example.org/s99>", p, '"é\\n"@fr')}
+        assert store.update_graph_text(graph, more) == 51
+        assert store.graph_text(graph) == more
+        with_blank = more | {("_:x", p, "<https://example.org/s1>")}
+        assert store.update_graph_text(graph, with_blank) == 52
+        stored = store.graph_text(graph)
+        (blank,) = stored - more
+        assert blank[0].startswith("_:") and blank[1:] == (p, "<https://example.org/s1>")
+        assert len(stored) == 52
+        assert not (tmp_path / "s.journal").exists()
