@@ -8,9 +8,9 @@ gives for a pyoxigraph term. Plain strings hash once and compare fast.
 
 Two catches, both measured on pyoxigraph 0.5: TSV writes some literals in Turtle's short
 form (``5`` for ``"5"^^xsd:integer``, ``1.5``, ``true``), and it leaves control characters
-other than tab, newline and carriage return raw where ``str()`` escapes them (``\\u0001``,
-``\\b``). ``tsv_rows`` spells out and escapes both, so every term has exactly one text, the
-one ``str(term)`` gives.
+other than tab, newline and carriage return, and the noncharacters U+FFFE and U+FFFF, raw
+where ``str()`` escapes them (``\\u0001``, ``\\b``, ``\\uFFFE``). ``tsv_rows`` spells out
+and escapes both, so every term has exactly one text, the one ``str(term)`` gives.
 """
 
 import re
@@ -23,10 +23,10 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 TextTriple = tuple[str, str, str]
 
 
-_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _CONTROL_ESCAPES = {
     c: "\\b" if c == 8 else "\\f" if c == 12 else f"\\u{c:04X}"
-    for c in [*range(0x20), 0x7F]
+    for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF]
     if c not in (9, 10, 13)
 }
 
@@ -72,13 +72,15 @@ def _unescape(match: re.Match) -> str:
 
 
 def literal_parts(text: str) -> tuple[str, str | None] | None:
-    """(lexical value, language) of a literal's text; None for an IRI or a blank node."""
+    """(lexical value, language) of a literal's text; None for an IRI or a blank node. The
+    language is the tag without an RDF 1.2 base direction (``@ar--rtl`` gives ``ar``), as
+    pyoxigraph's ``Literal.language`` gives it."""
     if not text.startswith('"'):
         return None
     end = text.rfind('"')  # the language tag or datatype IRI holds no raw quote
     body, rest = text[1:end], text[end + 1 :]
     value = _ESCAPE.sub(_unescape, body) if "\\" in body else body
-    return value, rest[1:] if rest.startswith("@") else None
+    return value, rest[1:].split("--", 1)[0] if rest.startswith("@") else None
 
 
 def to_triples(triples: Iterable[TextTriple]) -> list[ox.Triple]:

@@ -283,6 +283,9 @@ def test_text_reads_give_every_term_as_str_gives_it(tmp_path):
         ),
         ox.Literal("plain"),
         ox.Literal("Ελλάδα", language="el"),
+        ox.Literal("non\ufffecharacters\uffff"),
+        # RDF 1.2 base direction: its language is "ar" (the search key is keyed by it)
+        next(ox.parse('<x:s> <x:p> "جمعية"@ar--rtl .', ox.RdfFormat.N_TRIPLES)).object,
         ox.NamedNode("https://example.org/ä?x=1#f"),
         ox.BlankNode("b1"),
     ]
@@ -391,3 +394,25 @@ def test_text_additions_are_written_as_they_are(tmp_path, bulk_min, monkeypatch)
         assert blank[0].startswith("_:") and blank[1:] == (p, "<https://example.org/s1>")
         assert len(stored) == 52
         assert not (tmp_path / "s.journal").exists()
+
+
+def test_search_keys_of_labels_with_a_base_direction(tmp_path):
+    """A label with an RDF 1.2 base direction ("@ar--rtl") gets its search key in its
+    language ("ar"), as the search question's LANG() match expects; the reasoning step
+    must not fail on it (a later run for any partner would fail too)."""
+    from clusterpolisee.catalog import fold_text
+    from clusterpolisee.reasoning.materialise import INFERRED, SEARCH_KEY, materialise
+
+    label = next(ox.parse('<x:s> <x:p> "Ăjmعية"@ar--rtl .', ox.RdfFormat.N_TRIPLES)).object
+    subject = ox.NamedNode("https://example.org/directed")
+    rdfs_label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    with OxigraphStore(tmp_path / "s") as store:
+        store.commit(
+            replace={graph_iri("partner/directed"): [ox.Triple(subject, rdfs_label, label)]}
+        )
+        assert materialise(store) == 1
+        key = str(ox.Literal(fold_text("Ăjmعية"), language="ar"))
+        assert store.graph_text(INFERRED) == {(str(subject), SEARCH_KEY, key)}
+        version = store.data_version()
+        materialise(store)
+        assert store.data_version() == version  # nothing changed, nothing written
