@@ -10,7 +10,8 @@ result cache on, and off with --cache-size 0) on free loopback ports, and drives
 - /sparql:       an aggregation query over the whole graph, SPARQL JSON
 - runaway: a server with --timeout 3; one client keeps sending a four-way cross product (each
   one runs until the time limit, gets 503 and its worker is replaced) while the clients load
-  the cheap pages; the same pages are measured on the same server without it, just before.
+  the cheap pages; the same pages are measured on the same server without it, just before,
+  and the cached page once more while a plain busy loop (no query) takes a core.
 
 Usage: .venv/bin/python bench/web_bench.py [--seconds 5] [--clients 1,8,32]
 Prints a Markdown table (the one in BENCHMARKS.md, section "Web").
@@ -220,6 +221,7 @@ def runaway(store: Path, seconds: float, levels: list[int]) -> list[str]:
             stop.set()
             if thread is not None:
                 thread.join(30)
+        out += busy_loop(port, seconds, levels)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -230,6 +232,22 @@ def runaway(store: Path, seconds: float, levels: list[int]) -> list[str]:
             f"{statistics.median(t for _, t in statuses):.2f} s (median)."
         )
     return out
+
+
+def busy_loop(port: int, seconds: float, levels: list[int]) -> list[str]:
+    """The cached page while a Python busy loop (no query, no server work) takes a core, at
+    the lowest priority Linux has (SCHED_IDLE): what any CPU-bound neighbour costs the page."""
+    burner = subprocess.Popen(["chrt", "--idle", "0", sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        return [
+            row("cached page, busy loop at SCHED_IDLE running (no query)", n,
+                run(port, ["/queries/overview"], n, seconds))
+            for n in levels
+        ]  # fmt: skip
+    finally:
+        burner.kill()
+        burner.wait()
 
 
 def main() -> None:
