@@ -1,4 +1,5 @@
-"""Pause Python's cyclic garbage collector while a submission is parsed and validated.
+"""Pause Python's cyclic garbage collector while a submission is parsed and validated, or
+while an embedded-store answer is turned into rows.
 
 Parsing and validating a large submission creates millions of objects (terms, and the lists
 and dicts that index them) and no reference cycles. Each time the youngest generation fills,
@@ -10,6 +11,8 @@ no other switch): in the web app, cyclic garbage from other requests waits too, 
 uploads are being parsed and validated, which the upload size limit bounds (50 MB: about 40 s),
 and while the reasoning step runs after an accepted upload (which also pauses it: about 20 s
 at 1M triples in the store, minutes at 10M).
+Turning a query's answer into rows (dicts of terms) pauses it for as long as the query
+runs, under the web app's time limit.
 """
 
 import gc

@@ -5,6 +5,8 @@ import threading
 
 from clusterpolisee.gcpause import paused_collection
 
+RDF_VALUE_IRI = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
+
 
 def test_overlapping_pauses_resume_when_the_last_one_ends():
     assert gc.isenabled()
@@ -45,4 +47,34 @@ def test_an_error_inside_still_resumes():
             raise ValueError("boom")
     except ValueError:
         pass
+    assert gc.isenabled()
+
+
+def test_query_rows_are_built_with_the_collector_paused_and_it_resumes():
+    import pyoxigraph as ox
+
+    from clusterpolisee.store.oxigraph import _rows
+
+    store = ox.Store()
+    for i in range(3):
+        store.add(
+            ox.Quad(
+                ox.NamedNode(f"https://example.org/s{i}"),
+                ox.NamedNode(RDF_VALUE_IRI),
+                ox.Literal(str(i)),
+            )
+        )
+    seen = []
+
+    def spy(term):  # Oxigraph calls it for each solution while the rows are being built
+        seen.append(gc.isenabled())
+        return term
+
+    result = store.query(
+        "SELECT ?o WHERE { ?s ?p ?o FILTER(<https://example.org/spy>(?o) = ?o) }",
+        custom_functions={ox.NamedNode("https://example.org/spy"): spy},
+    )
+    rows = _rows(result)
+    assert sorted(r["o"].value for r in rows) == ["0", "1", "2"]
+    assert seen == [False, False, False]
     assert gc.isenabled()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.oxigraph import graph_size
@@ -75,16 +76,21 @@ def run_query(store: ox.Store, job: dict) -> dict:
         check_query(job["text"], tuple(job["allowlist"]))
     subs = {ox.Variable(k): v for k, v in (job.get("bindings") or {}).items()}
     result = store.query(job["text"], use_default_graph_as_union=True, substitutions=subs)
-    limit = job["limit"]
     if isinstance(result, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(result)}
+    with paused_collection():  # rows of terms make no cycles (see OxigraphStore._rows)
+        return _collect(result, store, job)
+
+
+def _collect(result: ox.QuerySolutions | ox.QueryTriples, store: ox.Store, job: dict) -> dict:
+    limit = job["limit"]
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         rows = []
         for sol in result:
             if len(rows) == limit:
                 return finish({"kind": "select", "vars": names, "rows": rows}, True, store, job)
-            rows.append(tuple(sol[n] for n in names))
+            rows.append(tuple(sol))  # a solution gives its values in the order of the names
         return finish({"kind": "select", "vars": names, "rows": rows}, False, store, job)
     triples = []
     for t in result:

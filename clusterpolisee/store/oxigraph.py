@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from ..gcpause import paused_collection
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, check_bindings
@@ -411,4 +412,7 @@ def _rows(result: ox.QuerySolutions) -> list[Row]:
     the variables: zipping is 3x faster than looking each one up by name (16,000 rows: 0.2 s
     instead of 0.6 s)."""
     names = [v.value for v in result.variables]
-    return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in result]
+    # The rows hold terms, never cycles, yet every 700 new dicts start a collector pass over
+    # the growing list: 0.2 s of 1.3 s for 16,000 rows of ten terms at 1M triples.
+    with paused_collection():
+        return [{n: v for n, v in zip(names, row, strict=True) if v is not None} for row in result]
