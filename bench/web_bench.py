@@ -236,7 +236,9 @@ def runaway(store: Path, seconds: float, levels: list[int]) -> list[str]:
 
 def busy_loop(port: int, seconds: float, levels: list[int]) -> list[str]:
     """The cached page while a Python busy loop (no query, no server work) takes a core, at
-    the lowest priority Linux has (SCHED_IDLE): what any CPU-bound neighbour costs the page."""
+    the lowest priority Linux has (SCHED_IDLE): what a CPU-bound neighbour costs the page
+    even when it yields to everything else."""
+    time.sleep(3)  # the last runaway query's replacement worker starts up meanwhile
     burner = subprocess.Popen(["chrt", "--idle", "0", sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)

@@ -78,7 +78,7 @@ def run_query(store: ox.Store, job: dict) -> dict:
     result = store.query(job["text"], use_default_graph_as_union=True, substitutions=subs)
     if isinstance(result, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(result)}
-    with paused_collection():  # rows of terms make no cycles (see OxigraphStore._rows)
+    with paused_collection():  # rows and labels of terms make no cycles (OxigraphStore._rows)
         return _collect(result, store, job)
 
 
