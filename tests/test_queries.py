@@ -5,9 +5,12 @@ import json
 import pytest
 
 from clusterpolisee.catalog import load_catalog
-from clusterpolisee.store import open_store
+from clusterpolisee.generate import generate
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.reasoning.materialise import materialise
+from clusterpolisee.store import OxigraphStore, open_store
 
-from .conftest import run_cli
+from .conftest import built_store, run_cli
 
 ID = "https://w3id.org/clusterpolisee/id/"
 THEME = ID + "theme/"
@@ -233,13 +236,6 @@ def test_region_has_instrument_for_theme(run):
 @pytest.fixture(scope="module")
 def tied_store(tmp_path_factory):
     """The demo store plus 200,000 synthetic triples, whose labels and dates repeat."""
-    from clusterpolisee.generate import generate
-    from clusterpolisee.namespaces import graph_iri
-    from clusterpolisee.reasoning.materialise import materialise
-    from clusterpolisee.store import OxigraphStore
-
-    from .conftest import built_store
-
     path = built_store(tmp_path_factory, "ties")
     data = path.parent / "synthetic.nt"
     with data.open("wb") as fh:

@@ -23,12 +23,12 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 TextTriple = tuple[str, str, str]
 
 
-_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _CONTROL_ESCAPES = {
     c: "\\b" if c == 8 else "\\f" if c == 12 else f"\\u{c:04X}"
     for c in [*range(0x20), 0x7F, 0xFFFE, 0xFFFF]
     if c not in (9, 10, 13)
 }
+_RAW_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROL_ESCAPES) + "]")
 
 
 def _long_form(term: str) -> str:
