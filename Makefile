@@ -4,10 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STORE  ?= var/store
 
-.PHONY: run test build lint sysdeps-test clean soak bench bench-quick
+.PHONY: run test build lint sysdeps-test sysdeps-run clean soak bench bench-quick
 
 ## run: install, build the embedded store from data/, then serve it at http://127.0.0.1:5000
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run sysdeps-run
 	$(BIN)/clusterpolisee build --store $(STORE)
 	$(BIN)/clusterpolisee graphs --store $(STORE)
 	$(BIN)/clusterpolisee serve --store $(STORE) --host 127.0.0.1 --port 5000
@@ -23,7 +23,7 @@ SOAK_MINUTES ?= 5
 soak: $(VENV)/.installed-test
 	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES) --json test-output/reliability/soak.json
 
-build: $(VENV)/.installed-run
+build: $(VENV)/.installed-run sysdeps-run
 	$(BIN)/clusterpolisee build --store $(STORE)
 
 lint: $(VENV)/.installed-test
@@ -44,6 +44,10 @@ bench-quick: $(VENV)/.installed-test
 
 sysdeps-test:
 	scripts/install-system-deps.sh test
+
+# jemalloc, which the CLI preloads when present (clusterpolisee/allocator.py); optional
+sysdeps-run:
+	scripts/install-system-deps.sh run
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from clusterpolisee import allocator  # noqa: E402 - after the path is set
+
 CLI = Path(sys.executable).with_name("clusterpolisee")
 
 
@@ -59,8 +61,15 @@ def machine() -> str:
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores, "
         f"{memory_gib():.0f} GiB RAM, {os_name}, Python {platform.python_version()}, "
         f"pyoxigraph {_version('pyoxigraph')}, rdflib {_version('rdflib')}, "
-        f"pyshacl {_version('pyshacl')}, Virtuoso {virtuoso_version()}"
+        f"pyshacl {_version('pyshacl')}, Virtuoso {virtuoso_version()}, "
+        f"malloc {allocator.active()} (this process), {cli_malloc()} (the CLI)"
     )
+
+
+def cli_malloc() -> str:
+    """What the CLI, and so every server and worker it starts, preloads."""
+    lib = allocator.library()
+    return lib.name if lib is not None and lib.is_file() else "system"
 
 
 def median_p95(times: list[float]) -> tuple[float, float]:

@@ -98,6 +98,9 @@ RUNNERS = {
 
 
 def main() -> None:
+    # The columns measured in this process run under the allocator the CLI and the web's
+    # workers use, so ours and the in-process peers are compared like with like.
+    common.allocator.restart_with_preferred_malloc()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=sorted(SCALES), default="quick")
     ap.add_argument("--output", type=Path, default=common.ROOT / "BENCHMARKS.md")

@@ -109,8 +109,24 @@ def limit_malloc_arenas(arenas: int) -> bool:
     return bool(_LIBC is not None and _LIBC.mallopt(M_ARENA_MAX, arenas))
 
 
+def _mallctl() -> Any:
+    """jemalloc's control call when this process runs under it (clusterpolisee.allocator)."""
+    try:
+        return ctypes.CDLL(None).mallctl
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLCTL = _mallctl()
+#: Purge every jemalloc arena (MALLCTL_ARENAS_ALL is 4096 in jemalloc 5's headers).
+PURGE_ALL = b"arena.4096.purge"
+
+
 def trim_heap() -> None:
-    """Return the free pages of every malloc arena to the OS (glibc's malloc_trim)."""
+    """Return the free pages of every malloc arena to the OS: jemalloc's purge when it is
+    preloaded (it would keep them up to 10 s), and glibc's malloc_trim for its own heap."""
+    if _MALLCTL is not None:
+        _MALLCTL(PURGE_ALL, None, None, None, ctypes.c_size_t(0))
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 

@@ -4,6 +4,7 @@ import json
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 from ..conftest import CLI, run_cli
 from .conftest import free_port
@@ -52,6 +53,10 @@ def test_serve_answers_and_stops(tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert body is not None and body["status"] == "ok"
+        # The launcher restarted the server under jemalloc; its query workers inherit it.
+        assert "libjemalloc.so.2" in mapped_libraries(proc.pid)
+        workers = [c for c in children(proc.pid) if "spawn_main" in cmdline(c)]
+        assert len(workers) == 1 and "libjemalloc.so.2" in mapped_libraries(workers[0])
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=15)
@@ -71,3 +76,17 @@ def test_serve_refuses_a_remote_endpoint(tmp_path):
         "serve", "--endpoint", "http://127.0.0.1:9/sparql", "--port", str(free_port()), timeout=60
     )
     assert proc.returncode == 2 and "embedded store" in proc.stderr
+
+
+def mapped_libraries(pid: int) -> set[str]:
+    lines = Path(f"/proc/{pid}/maps").read_text().splitlines()
+    return {line.rsplit("/", 1)[-1] for line in lines if "/" in line}
+
+
+def children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(c) for task in tasks for c in (task / "children").read_text().split()]
+
+
+def cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
