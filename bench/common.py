@@ -68,8 +68,8 @@ def machine() -> str:
 
 def cli_malloc() -> str:
     """What the CLI, and so every server and worker it starts, preloads."""
-    lib = allocator.library()
-    return lib.name if lib is not None and lib.is_file() else "system"
+    lib = allocator.added(allocator.preload_env() or os.environ)
+    return Path(lib).name if lib else "system"
 
 
 def median_p95(times: list[float]) -> tuple[float, float]:

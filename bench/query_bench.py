@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, build_demo_store, load_average, median_p95, ms
+from common import ROOT, allocator, build_demo_store, load_average, median_p95, ms
 
 sys.path.insert(0, str(ROOT))
 
@@ -314,9 +314,17 @@ def measure_virtuoso(work: Path, nq: Path, queries: dict, runs: int, timeout: fl
 
 # -- driver ---------------------------------------------------------------------------------
 def _child(step: str, args: list[str]) -> tuple[dict, float]:
-    """Run one step in a fresh process; return its JSON answer and its peak RSS in MiB."""
+    """Run one step in a fresh process; return its JSON answer and its peak RSS in MiB.
+
+    rdflib runs as a user would run it, on the C library's malloc; our path and raw
+    pyoxigraph run under the allocator the CLI chose (this driver restarted itself under it).
+    """
+    env = allocator.without_preload() if step == "rdflib" else None
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--step", step, *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--step", step, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)

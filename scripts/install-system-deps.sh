@@ -39,8 +39,17 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 echo "Installing system packages: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+  if [ "$purpose" = run ] && [ "${CI:-}" != true ]; then
+    echo "warning: no apt-get to install ${missing[*]}; running with the system malloc." >&2
+    exit 0
+  fi
+  echo "error: no apt-get; install ${missing[*]} with your package manager and retry." >&2
+  exit 1
+fi
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# For `make run` the packages are optional: never stop to ask for a password each run.
+[ "$(id -u)" -eq 0 ] || { [ "$purpose" = run ] && SUDO="sudo -n"; } || SUDO="sudo"
 if ! { $SUDO apt-get update -qq && \
        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; }; then
   if [ "$purpose" = run ] && [ "${CI:-}" != true ]; then

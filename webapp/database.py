@@ -112,9 +112,12 @@ def limit_malloc_arenas(arenas: int) -> bool:
 def _mallctl() -> Any:
     """jemalloc's control call when this process runs under it (clusterpolisee.allocator)."""
     try:
-        return ctypes.CDLL(None).mallctl
-    except (OSError, AttributeError):
+        call = ctypes.CDLL(None).mallctl
+    except (OSError, AttributeError, TypeError):
         return None
+    call.restype = ctypes.c_int
+    call.argtypes = [ctypes.c_char_p] + [ctypes.c_void_p] * 3 + [ctypes.c_size_t]
+    return call
 
 
 _MALLCTL = _mallctl()
@@ -126,7 +129,7 @@ def trim_heap() -> None:
     """Return the free pages of every malloc arena to the OS: jemalloc's purge when it is
     preloaded (it would keep them up to 10 s), and glibc's malloc_trim for its own heap."""
     if _MALLCTL is not None:
-        _MALLCTL(PURGE_ALL, None, None, None, ctypes.c_size_t(0))
+        _MALLCTL(PURGE_ALL, None, None, None, 0)
     if _LIBC is not None:
         _LIBC.malloc_trim(0)
 

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..allocator import without_preload
 from .owlclean import write_clean_ntriples
 
 
@@ -47,7 +48,9 @@ def check(paths: list[Path], timeout: float = 300.0, memory_mb: int = 1024) -> O
         worker = Path(__file__).with_name("hermit_worker.py")
         cmd = [sys.executable, str(worker), str(nt), str(memory_mb)]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp, env=without_preload()
+            )
         except subprocess.TimeoutExpired as exc:
             raise ReasonerUnavailable(f"HermiT did not finish within {timeout:.0f} s") from exc
     if proc.returncode != 0:

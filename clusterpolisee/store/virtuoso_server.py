@@ -6,7 +6,6 @@ started, never by name.
 """
 
 import configparser
-import os
 import secrets
 import shutil
 import signal
@@ -17,6 +16,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..allocator import without_preload
 
 PACKAGED_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
 PACKAGED_DB_DIR = "/var/lib/virtuoso-opensource-7/db"
@@ -80,6 +81,7 @@ class VirtuosoServer:
             capture_output=True,
             text=True,
             timeout=timeout,
+            env=without_preload(),
         )
         if proc.returncode != 0 or "*** Error" in proc.stdout + proc.stderr:
             raise VirtuosoUnavailable(f"isql failed: {sql}\n{proc.stdout}{proc.stderr}")
@@ -164,7 +166,7 @@ def launch(server: VirtuosoServer) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal must not skip our orderly stop
-        env={**os.environ},
+        env=without_preload(),  # Virtuoso runs on its own allocator, not the CLI's jemalloc
     )
 
 
