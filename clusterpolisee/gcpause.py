@@ -14,7 +14,8 @@ at 1M triples in the store, minutes at 10M).
 Turning a query's answer into rows (dicts of terms) pauses it for as long as the query
 runs: in the web app's query workers that is under the time limit, but the selects the
 serving process runs itself (link counts for the catalogue, link review, submission checks)
-have none, and overlapping ones keep the collector off until the last one ends.
+have none, and overlapping ones keep the collector off until the last one ends. The serving
+process also pauses it while it reads a worker's answer off the pipe (unpickling 10,000 rows).
 """
 
 import gc

@@ -28,12 +28,12 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from clusterpolisee.gcpause import paused_collection
+
 from . import worker
 from .sparql_guard import QueryRefused
 
 log = logging.getLogger(__name__)
-#: Results larger than this are not cached, so the cache's memory stays bounded.
-CACHE_MAX_ROWS = 5000
 #: Default byte budgets of the result cache and of the rendered-page cache.
 CACHE_BYTES = 64 * 1024 * 1024
 PAGE_CACHE_BYTES = 64 * 1024 * 1024
@@ -43,27 +43,22 @@ TERM_BYTES = 112
 OPEN_RETRIES = 3
 
 
-def _size(value: Any) -> int:
-    if isinstance(value, Result):
-        return len(value.rows) + len(value.triples)
-    if isinstance(value, dict):
-        parts = ("out", "in", "labels", "triples")
-        return sum(len(value.get(k, ())) for k in parts)
-    return 0
-
-
-def nbytes(value: Any) -> int:
+def nbytes(value: Any, seen: set[int] | None = None) -> int:
     """An estimate of the memory a cached value holds: containers by ``sys.getsizeof``,
-    pyoxigraph terms and triples by their text plus a fixed overhead per term."""
+    pyoxigraph terms and triples by their text plus a fixed overhead per term. An object
+    held in several places (the workers send each distinct term once) counts once."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
     if isinstance(value, Result):
-        return sys.getsizeof(value) + sum(
-            nbytes(x) for x in (value.vars, value.rows, value.triples, value.labels)
-        )
+        parts = (value.vars, value.rows, value.triples, value.labels)
+        return sys.getsizeof(value) + sum(nbytes(x, seen) for x in parts)
     if isinstance(value, dict):
         items = value.items()
-        return sys.getsizeof(value) + sum(nbytes(k) + nbytes(v) for k, v in items)
+        return sys.getsizeof(value) + sum(nbytes(k, seen) + nbytes(v, seen) for k, v in items)
     if isinstance(value, list | tuple | set):
-        return sys.getsizeof(value) + sum(nbytes(x) for x in value)
+        return sys.getsizeof(value) + sum(nbytes(x, seen) for x in value)
     if isinstance(value, str | bytes | int | float | bool) or value is None:
         return sys.getsizeof(value)
     if isinstance(value, ox.Triple | ox.Quad):
@@ -149,11 +144,14 @@ class BoundedCache(OrderedDict):
         max_entries: int,
         max_bytes: int,
         size_of: Callable[[Any], int] = nbytes,
+        max_entry_bytes: int | None = None,
     ) -> None:
         super().__init__()
         self.current = current
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        #: A larger entry is not kept (default: the whole budget).
+        self.max_entry_bytes = max_bytes if max_entry_bytes is None else max_entry_bytes
         self.size_of = size_of
         self.version: str | None = None
         self.bytes = 0
@@ -167,7 +165,7 @@ class BoundedCache(OrderedDict):
             self.clear()
             self.version = current
         size = self.size_of(value)
-        if size > self.max_bytes or self.max_entries <= 0:
+        if size > self.max_entry_bytes or self.max_entries <= 0:
             return
         self._forget(key)
         super().__setitem__(key, value)
@@ -307,7 +305,8 @@ class Pool:
                 raise QueryTimedOut(
                     f"the query ran longer than the time limit of {timeout:g} s and was stopped"
                 )
-            reply = w.conn.recv()
+            with paused_collection():  # unpickling a listing makes thousands of objects
+                reply = w.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             if w is not None:
                 self._replace(w)
@@ -362,7 +361,9 @@ class _Cache:
     """The result cache: a locked BoundedCache."""
 
     def __init__(self, current: Callable[[], str], size: int, max_bytes: int) -> None:
-        self.data = BoundedCache(current, size, max_bytes)
+        # One result may take a quarter of the budget (a 10,000-row listing of ten columns
+        # is about 4 MB), so no single listing empties the cache of everything else.
+        self.data = BoundedCache(current, size, max_bytes, max_entry_bytes=max_bytes // 4)
         self.lock = threading.Lock()
 
     def get(self, key: tuple) -> Any:
@@ -475,8 +476,7 @@ class Database:
         value = convert(payload[0])
         if isinstance(value, Result):
             value.seconds = time.perf_counter() - start
-        if _size(value) <= CACHE_MAX_ROWS:
-            self.cache.put(key, value)
+        self.cache.put(key, value)
         return value
 
     def _run(self, job: dict) -> tuple:

@@ -87,10 +87,15 @@ def _collect(result: ox.QuerySolutions | ox.QueryTriples, store: ox.Store, job: 
     if isinstance(result, ox.QuerySolutions):
         names = [v.value for v in result.variables]
         rows = []
+        # One object per distinct term: pickle then sends each once and refers back to it.
+        # A listing repeats its regions, labels and dates; pickling a pyoxigraph term costs
+        # about 2 µs each way, so 10,000 rows of 10 terms took 450 ms to reach the server.
+        same: dict[Any, Any] = {}
         for sol in result:
             if len(rows) == limit:
                 return finish({"kind": "select", "vars": names, "rows": rows}, True, store, job)
-            rows.append(tuple(sol))  # a solution gives its values in the order of the names
+            # A solution gives its values in the order of the names.
+            rows.append(tuple(None if t is None else same.setdefault(t, t) for t in sol))
         return finish({"kind": "select", "vars": names, "rows": rows}, False, store, job)
     triples = []
     for t in result:

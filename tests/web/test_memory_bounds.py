@@ -11,7 +11,7 @@ from flask import Flask
 
 from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
-from webapp.database import BoundedCache, Database, Result, nbytes
+from webapp.database import TERM_BYTES, BoundedCache, Database, Result, nbytes
 
 from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, make_app
@@ -58,6 +58,22 @@ def test_result_size_estimate_grows_with_rows() -> None:
     # Measured on CPython 3.11: such a row holds about 360 bytes of Python and Rust memory.
     assert 250 * 1000 < large < 600 * 1000
     assert 9 * small < large < 11 * small
+
+
+def test_cache_refuses_an_entry_over_its_share() -> None:
+    cache = BoundedCache(lambda: "v", 10, max_bytes=1000, size_of=len, max_entry_bytes=250)
+    cache[("v", "small")] = b"x" * 250
+    cache[("v", "large")] = b"x" * 251  # would push out a quarter of the budget: not kept
+    assert list(cache) == [("v", "small")] and cache.bytes == 250
+
+
+def test_result_size_counts_a_shared_term_once() -> None:
+    region = ox.NamedNode(f"{ID}region/ITI3")
+    shared = [(region, ox.Literal(f"label {i}")) for i in range(1000)]
+    distinct = [(ox.NamedNode(f"{ID}region/ITI3"), ox.Literal(f"label {i}")) for i in range(1000)]
+    one, many = (nbytes(Result(kind="select", vars=["r", "l"], rows=r)) for r in (shared, distinct))
+    # 999 region terms fewer, each TERM_BYTES and its text.
+    assert many - one == 999 * (TERM_BYTES + len(str(region)))
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +170,26 @@ def test_workers_read_a_checkpoint_of_each_version(writer_app: Flask, fresh_stor
         assert db.query(f'ASK {{ ?s ?p "version {i}" }}', trusted=True).boolean
         assert not db.query(f'ASK {{ ?s ?p "version {i - 1}" }}', trusted=True).boolean
     assert sorted(p.name for p in folder.iterdir()) == sorted(Path(p).name for p in seen[-3:])
+
+
+# Every region label with every organisation: thousands of rows that repeat a few hundred terms.
+CPO = "https://w3id.org/clusterpolisee/ontology#"
+PAIRS = (
+    f"SELECT ?region ?label ?org WHERE {{ ?region a <{CPO}Region> ; <{RDFS_LABEL.value}> ?label ."
+    f" ?org a <{CPO}Organisation> }}"
+)
+
+
+def test_large_result_crosses_the_pipe_once_per_term_and_is_cached(fresh_store: Path) -> None:
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=20)
+    try:
+        first = db.query(PAIRS, trusted=True)
+        assert len(first.rows) > 5000  # over the row cap the cache used to have
+        by_value: dict[str, object] = {}
+        for row in first.rows:
+            for term in row:  # the same term arrives as one object, however often it occurs
+                assert by_value.setdefault(term.value, term) is term
+        assert len(by_value) < len(first.rows)
+        assert db.query(PAIRS, trusted=True) is first  # kept: a repeat is a cache hit
+    finally:
+        db.close()
