@@ -198,6 +198,13 @@ def test_query_paging(app, client):
         nxt = re.search(r'href="([^"]+)" rel="next"', html)[1].replace("&amp;", "&")
         second = client.get(nxt, headers={"Accept": "text/html"}).get_data(as_text=True)
         assert "page 2 of" in second and 'rel="prev"' in second
+        # Each page looks up the labels of the IRIs it shows: page 2's countries are named.
+        data = client.get("/queries/regions-by-maturity.json").get_json()["results"]["bindings"]
+        for row in data[5:10]:
+            iri, label = row["country"]["value"], row["countryLabel"]["value"]
+            link = f'<a href="[^"]+" title="{re.escape(iri)}">{re.escape(label)}</a>'
+            assert re.search(link, second), (iri, label)
+        assert not re.search(f'title="{re.escape(data[0]["country"]["value"])}"', second)
     finally:
         app.config["PAGE_SIZE"] = 100
 
