@@ -39,6 +39,13 @@ def register(main: click.Group, store_option) -> None:
         help="Query results kept per data version (0 turns the cache off).",
     )
     @click.option(
+        "--warm/--no-warm",
+        default=True,
+        show_default=True,
+        help="After start and after each upload, run every stored question with its default "
+        "parameters in the background, so first visitors get cached results.",
+    )
+    @click.option(
         "--tokens",
         "tokens_file",
         default=DEFAULT_TOKENS,
@@ -62,6 +69,7 @@ def register(main: click.Group, store_option) -> None:
         workers: int,
         worker_nice: int,
         cache_size: int,
+        warm: bool,
         tokens_file: Path,
         allow_service: tuple[str, ...],
     ) -> None:
@@ -103,6 +111,7 @@ def register(main: click.Group, store_option) -> None:
                 WORKER_NICE=worker_nice,
                 CACHE_SIZE=cache_size,
                 PAGE_CACHE_SIZE=2 * cache_size,
+                WARM_QUERIES=warm,
                 TOKENS_FILE=str(tokens_file),
                 SERVICE_ALLOWLIST=allow_service,
             )

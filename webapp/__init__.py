@@ -17,6 +17,7 @@ from .config import DEFAULTS
 from .database import BoundedCache, Database, trim_heap
 from .pagecache import PageCache
 from .present import show, term_html, visible_controls
+from .warmup import Warmer
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +38,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(show=show, term_html=term_html, href=url_builder.href)
     app.jinja_env.finalize = visible_controls
     app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+    if app.config["WARM_QUERIES"] and app.config["CACHE_SIZE"] > 0:
+        app.extensions["cpo.warmer"] = Warmer(app)
+        app.extensions["cpo.warmer"].start()
     return app
 
 
@@ -172,7 +176,10 @@ def _conditional(resp: Response) -> Response:
 
 
 def close_app(app: Flask) -> None:
-    """Stop the query workers and release the store (tests, shutdown)."""
+    """Stop the warm-up and the query workers and release the store (tests, shutdown)."""
+    if (warmer := app.extensions.pop("cpo.warmer", None)) is not None:
+        warmer.stop()
+        warmer.join(timeout=30)  # its query, if one runs, ends within the time limit
     app.extensions["cpo.db"].close()
     writer = app.extensions.get("cpo.writer")
     if writer is not None:

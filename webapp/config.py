@@ -19,6 +19,10 @@ DEFAULTS: dict = {
     # Query results kept for the current data version: at most this many, and CACHE_MB in all.
     "CACHE_SIZE": 256,
     "CACHE_MB": 64,
+    # Run every stored question with its defaults in the background after start and after
+    # each new data version, so first visitors read cached results (webapp.warmup; `serve`
+    # turns it on, --no-warm off; needs CACHE_SIZE > 0).
+    "WARM_QUERIES": False,
     # Rendered pages kept for the current data version (0 turns the page cache off).
     "PAGE_CACHE_SIZE": 512,
     "PAGE_CACHE_MB": 64,

@@ -278,6 +278,7 @@ class Pool:
         self.recycle_mb = recycle_mb
         self.nice = nice
         self.recycled = 0
+        self.jobs = 0  # jobs handed to a worker since start
         self.ctx = mp.get_context("spawn")
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False
@@ -294,6 +295,7 @@ class Pool:
             w = self.idle.get(timeout=timeout)
         except queue.Empty:
             raise EngineBusy("all query workers are busy; try again in a few seconds") from None
+        self.jobs += 1
         try:
             w.conn.send(job)
             if not w.conn.poll(timeout):

@@ -5,12 +5,19 @@ from functools import lru_cache
 import pyoxigraph as ox
 from flask import Blueprint, abort, current_app, render_template, request
 
-from clusterpolisee.catalog import Catalog, ParameterError, ServiceNotAllowed, load_catalog
+from clusterpolisee.catalog import (
+    Catalog,
+    ParameterError,
+    ServiceNotAllowed,
+    StoredQuery,
+    load_catalog,
+)
+from clusterpolisee.store.base import Term
 
 from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
-from ..database import EngineError, QueryTimedOut
+from ..database import EngineError, QueryTimedOut, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
@@ -58,9 +65,7 @@ def query(name: str, suffix: str | None = None):
             return error_response(400, "Bad parameter", str(exc))
         return _page(q, raw, store, None, str(exc)), 400
     try:
-        # A listing's page labels its own rows (below); a graph result is shown whole.
-        labelled = kind == "graph" and fmt.is_html
-        result = db().query(q.bound_text(values), labels=labelled, trusted=True)
+        result = run_stored(q, values, fmt.is_html)
     except EngineError as exc:
         if not q.services:
             raise
@@ -68,6 +73,14 @@ def query(name: str, suffix: str | None = None):
     if not fmt.is_html:
         return download(fmt, result)
     return _page(q, raw, store, result, None)
+
+
+def run_stored(q: StoredQuery, values: dict[str, Term | None], html: bool) -> Result:
+    """Run a stored question with bound values as its page does (webapp.warmup asks the
+    same, so the result cache keys match). Raises EngineError subclasses."""
+    # A listing's page labels its own rows (_labels); a graph result is shown whole.
+    labelled = RESULT_KIND[q.kind] == "graph" and html
+    return db().query(q.bound_text(values), labels=labelled, trusted=True)
 
 
 def _remote_failed(q, exc: EngineError):
