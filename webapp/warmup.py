@@ -69,7 +69,7 @@ class Warmer(threading.Thread):
                 continue  # federated: depends on another server, not on our data
             store = EngineStore()
             try:
-                run_stored(q, q.bind({}, store), html=True)
+                run_stored(q, q.bind({}, store))
                 for p in q.params:
                     p.options(store)  # the drop-downs the page shows
             except ParameterError:

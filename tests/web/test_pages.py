@@ -209,6 +209,27 @@ def test_query_paging(app, client):
         app.config["PAGE_SIZE"] = 100
 
 
+def test_graph_result_is_paged_and_labelled(app, client):
+    app.config["PAGE_SIZE"] = 5
+    try:
+        html = client.get("/queries/region-profile", headers={"Accept": "text/html"}).get_data(
+            as_text=True
+        )
+        whole = client.get("/queries/region-profile.nt").get_data(as_text=True)
+        total = len([line for line in whole.splitlines() if line.strip()])
+        assert total > 5
+        assert f"{total} triples, page 1 of {-(-total // 5)}" in html
+        table = html[html.index('id="result-table"') : html.index("</table>")]
+        assert table.count("<tr>") == 6  # the header and five triples
+        # The page's resources are shown by their labels, not by their IRIs.
+        links = re.findall(r'title="(https://w3id.org/clusterpolisee/id/[^"]+)">([^<]+)</a>', table)
+        assert len(links) >= 5
+        assert all(text not in (iri, iri.rsplit("/", 1)[-1]) for iri, text in links), links
+        assert 'rel="next"' in html
+    finally:
+        app.config["PAGE_SIZE"] = 100
+
+
 def test_home_map_of_partner_regions(client):
     html = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="partner-map"' in html

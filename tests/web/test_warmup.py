@@ -46,14 +46,13 @@ def test_first_visit_after_start_reads_a_warmed_result(warm_app: Flask) -> None:
     # default (none in the catalog today) would be left out.
     assert sorted(warmed) == sorted(local) and len(warmed) == len(catalog().queries) - 1
     client, jobs = warm_app.test_client(), db.pool.jobs
-    for name in ("knowledge-transfers", "clusters", "overview"):
-        assert client.get(f"/queries/{name}.json").status_code == 200
-    graph = client.get("/queries/region-profile", headers={"Accept": "text/html"})
-    assert graph.status_code == 200 and "ITI3" in graph.get_data(as_text=True)
+    for url in ("knowledge-transfers.json", "clusters.csv", "overview.json", "region-profile.ttl"):
+        assert client.get(f"/queries/{url}").status_code == 200
     assert db.pool.jobs == jobs  # no query ran: all four came from the cache
-    page = client.get("/queries/knowledge-transfers", headers={"Accept": "text/html"})
-    assert page.status_code == 200
-    assert db.pool.jobs == jobs + 1  # only the labels of the page's own rows
+    for name in ("knowledge-transfers", "region-profile"):
+        page = client.get(f"/queries/{name}", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and 'id="result-table"' in page.get_data(as_text=True)
+    assert db.pool.jobs == jobs + 2  # only the labels of each page's own rows
 
 
 def test_new_data_version_is_warmed_again(warm_app: Flask) -> None:

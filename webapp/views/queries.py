@@ -65,7 +65,7 @@ def query(name: str, suffix: str | None = None):
             return error_response(400, "Bad parameter", str(exc))
         return _page(q, raw, store, None, str(exc)), 400
     try:
-        result = run_stored(q, values, fmt.is_html)
+        result = run_stored(q, values)
     except EngineError as exc:
         if not q.services:
             raise
@@ -75,12 +75,11 @@ def query(name: str, suffix: str | None = None):
     return _page(q, raw, store, result, None)
 
 
-def run_stored(q: StoredQuery, values: dict[str, Term | None], html: bool) -> Result:
+def run_stored(q: StoredQuery, values: dict[str, Term | None]) -> Result:
     """Run a stored question with bound values as its page does (webapp.warmup asks the
-    same, so the result cache keys match). Raises EngineError subclasses."""
-    # A listing's page labels its own rows (_labels); a graph result is shown whole.
-    labelled = RESULT_KIND[q.kind] == "graph" and html
-    return db().query(q.bound_text(values), labels=labelled, trusted=True)
+    same, so the result cache keys match). Raises EngineError subclasses. Pages and
+    downloads share the answer; a page looks up the labels of what it shows (_labels)."""
+    return db().query(q.bound_text(values), trusted=True)
 
 
 def _remote_failed(q, exc: EngineError):
@@ -108,10 +107,11 @@ def _format(kind: str, suffix: str | None) -> renderer.Format | None:
 def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None):
     size = current_app.config["PAGE_SIZE"]
     page = _page_number()
-    rows = result.rows[(page - 1) * size : page * size] if result else []
-    pages = max(1, -(-len(result.rows) // size)) if result else 1
+    items = (result.triples if result.kind == "graph" else result.rows) if result else []
+    rows = items[(page - 1) * size : page * size]
+    pages = max(1, -(-len(items) // size))
     params = [(p, p.options(store), raw.get(p.name, p.default or "")) for p in q.params]
-    labels = _labels(result, rows) if result and result.kind == "select" else {}
+    labels = _labels(result, rows) if result else {}
     return render_template(
         "query.html",
         q=q,
@@ -133,11 +133,13 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None)
     )
 
 
-def _labels(result, rows: list[tuple]) -> dict[str, dict[str, str]]:
-    """Labels of the IRIs this page shows: its rows', and every region's for the map.
-    Labelling all rows of a 10,000-row listing took 350 ms at 1M triples; a page, a few ms."""
+def _labels(result, rows: list) -> dict[str, dict[str, str]]:
+    """Labels of the IRIs this page shows: its rows' (or triples'), and every region's of the
+    result for the map. Labelling all 10,000 rows of a listing took 350 ms at 1M; a page's,
+    a few ms."""
     prefix = url_builder.id_prefix() + "region/"
-    shown = {t.value for row in rows for t in row if isinstance(t, ox.NamedNode)}
+    cells = (t for row in rows for t in (_triple_terms(row) if result.kind == "graph" else row))
+    shown = {t.value for t in cells if isinstance(t, ox.NamedNode)}
     regions = {
         t.value
         for row in result.rows
@@ -145,6 +147,10 @@ def _labels(result, rows: list[tuple]) -> dict[str, dict[str, str]]:
         if isinstance(t, ox.NamedNode) and t.value.startswith(prefix)
     }
     return db().labels(shown | regions) if shown or regions else {}
+
+
+def _triple_terms(t: ox.Triple) -> tuple:
+    return (t.subject, t.predicate, t.object)
 
 
 def _map(result, labels: dict[str, dict[str, str]]):
