@@ -75,3 +75,12 @@ def test_off_without_the_setting_or_the_cache(fresh_store: Path, tmp_path: Path)
             assert app.extensions["cpo.db"].pool.jobs == 0
         finally:
             close_app(app)
+
+
+def test_catalog_is_parsed_when_the_app_starts(fresh_store: Path, tmp_path: Path) -> None:
+    catalog.cache_clear()  # parsing took 0.65 s of the first visitor's request before
+    app = make_app(fresh_store, tmp_path)
+    try:
+        assert catalog.cache_info().currsize == 1 and "overview" in catalog().queries
+    finally:
+        close_app(app)
