@@ -23,12 +23,16 @@ def writer():
 
 class EngineStore:
     """A read-only ``Store``-like adapter for library code (e.g. the catalog's drop-downs):
-    its queries go through the engine, with its time limit and cache."""
+    its queries go through the engine (the app's, or ``engine``), with its time limit and
+    cache."""
+
+    def __init__(self, engine: Database | None = None) -> None:
+        self.engine = engine
 
     def select(
         self, query: str, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None
     ) -> list[dict]:
-        result = db().query(query, bindings, trusted=True)
+        result = (self.engine or db()).query(query, bindings, trusted=True)
         return [{k: v for k, v in rec.items() if v is not None} for rec in result.records()]
 
 

@@ -11,6 +11,8 @@ entries, within an entry count and a byte budget, and a worker whose resident me
 grown past ``recycle_mb`` is replaced between two jobs (like gunicorn's max_requests).
 """
 
+import contextlib
+import copy
 import ctypes
 import ctypes.util
 import logging
@@ -21,7 +23,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,6 +413,19 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+
+    @contextlib.contextmanager
+    def background(self, timeout_factor: float = 3.0) -> Iterator["Database"]:
+        """This database with its own single worker at the lowest priority (nice 19) and a
+        longer time limit, sharing the result cache: for work no visitor waits for (the
+        warm-up), so visitors' queries keep their CPU. The worker ends with the block."""
+        view = copy.copy(self)
+        view.timeout = self.timeout * timeout_factor
+        view.pool = Pool(self.path, 1, self.pool.memory_mb, 0, nice=19)
+        try:
+            yield view
+        finally:
+            view.pool.close()
 
     # -- public API used by the views -----------------------------------------------------
     def query(

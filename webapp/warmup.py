@@ -4,8 +4,10 @@ of a large listing reads a kept result instead of waiting for the store (knowled
 takes about 0.8 s at 1M triples and 8 s at 10M), and its drop-downs' options too.
 
 It asks exactly what the question's page asks (``views.queries.run_stored``), so the cache
-keys match. One worker at a time is busy with it; visitors have the others. A question that
-fails or runs out of time is logged and skipped; a new data version restarts the round.
+keys match. It runs in a worker of its own at the lowest priority, with three times the time
+limit (``Database.background``), started for a round and stopped after it, so visitors'
+queries keep the CPU and all the workers. A question that fails or runs out of time is logged
+and skipped; a new data version restarts the round.
 """
 
 import logging
@@ -17,7 +19,7 @@ from flask import Flask
 from clusterpolisee.catalog import ParameterError
 
 from .access import EngineStore
-from .database import EngineError, QueryRefused
+from .database import Database, EngineError, QueryRefused
 
 log = logging.getLogger(__name__)
 #: How often the thread looks for a new data version (seconds).
@@ -57,19 +59,31 @@ class Warmer(threading.Thread):
             return None
 
     def _round(self, version: str) -> None:
+
+        start = time.perf_counter()
+        with self.app.extensions["cpo.db"].background() as engine:
+            warmed = self._questions(engine, version)
+        if warmed is not None:
+            self.rounds[version] = warmed
+            log.info(
+                "warm-up: %d stored questions cached in %.1f s",
+                len(warmed),
+                time.perf_counter() - start,
+            )
+
+    def _questions(self, engine: Database, version: str) -> list[str] | None:
+        """Run each question; None when stopped or overtaken by a newer data version."""
         from .views.queries import catalog, run_stored
 
-        db = self.app.extensions["cpo.db"]
         warmed: list[str] = []
-        start = time.perf_counter()
         for q in catalog().queries.values():
-            if self.stopping.is_set() or db.version() != version:
-                return  # closing, or a newer version: the next poll starts over
+            if self.stopping.is_set() or engine.version() != version:
+                return None  # closing, or a newer version: the next poll starts over
             if q.services:
                 continue  # federated: depends on another server, not on our data
-            store = EngineStore()
+            store = EngineStore(engine)
             try:
-                run_stored(q, q.bind({}, store))
+                run_stored(q, q.bind({}, store), engine)
                 for p in q.params:
                     p.options(store)  # the drop-downs the page shows
             except ParameterError:
@@ -78,9 +92,4 @@ class Warmer(threading.Thread):
                 log.info("warm-up skipped %s: %s", q.name, exc)
                 continue
             warmed.append(q.name)
-        self.rounds[version] = warmed
-        log.info(
-            "warm-up: %d stored questions cached in %.1f s",
-            len(warmed),
-            time.perf_counter() - start,
-        )
+        return warmed

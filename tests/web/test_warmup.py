@@ -1,6 +1,7 @@
 """The warm-up thread: stored questions' default results are cached after start and after
 each new data version, under the keys their pages use."""
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,13 @@ from flask import Flask
 
 from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
+from webapp.database import Database
 from webapp.views.queries import catalog
 
 from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, make_app
+
+LABEL = "SELECT ?l WHERE { <" + ID + "region/ITI3> <" + RDFS_LABEL.value + "> ?l }"
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +88,19 @@ def test_catalog_is_parsed_when_the_app_starts(fresh_store: Path, tmp_path: Path
         assert catalog.cache_info().currsize == 1 and "overview" in catalog().queries
     finally:
         close_app(app)
+
+
+def test_background_engine_is_lowest_priority_and_shares_the_cache(fresh_store: Path) -> None:
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=4)
+    try:
+        with db.background() as engine:
+            worker = engine.pool.idle.queue[0].proc
+            assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 19
+            assert engine.timeout == 12 and engine.pool is not db.pool
+            first = engine.query(LABEL, trusted=True)
+            assert first.rows
+        assert not worker.is_alive()  # its worker ends with the block
+        assert db.query(LABEL, trusted=True) is first  # the app's engine reads it cached
+        assert db.pool.jobs == 0
+    finally:
+        db.close()

@@ -17,7 +17,7 @@ from clusterpolisee.store.base import Term
 from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
-from ..database import EngineError, QueryTimedOut, Result
+from ..database import Database, EngineError, QueryTimedOut, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
@@ -75,11 +75,13 @@ def query(name: str, suffix: str | None = None):
     return _page(q, raw, store, result, None)
 
 
-def run_stored(q: StoredQuery, values: dict[str, Term | None]) -> Result:
+def run_stored(
+    q: StoredQuery, values: dict[str, Term | None], engine: Database | None = None
+) -> Result:
     """Run a stored question with bound values as its page does (webapp.warmup asks the
     same, so the result cache keys match). Raises EngineError subclasses. Pages and
     downloads share the answer; a page looks up the labels of what it shows (_labels)."""
-    return db().query(q.bound_text(values), trusted=True)
+    return (engine or db()).query(q.bound_text(values), trusted=True)
 
 
 def _remote_failed(q, exc: EngineError):
