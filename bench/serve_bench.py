@@ -9,6 +9,8 @@ seconds, and the resident memory of the server's process tree (server plus query
 
 Usage: .venv/bin/python bench/serve_bench.py --triples 1000000 [--work DIR] [--timeout 10]
        [--reuse] (serve an existing DIR/store instead of building it)
+       [--wait S] (read the pages S seconds after the server answers, e.g. once warmed)
+       [--serve-arg=--no-warm] (further `serve` options)
 Prints Markdown tables; the 10M figures of BENCHMARKS.md "Query-ready at 10M" come from it.
 """
 
@@ -89,15 +91,21 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def serve_and_read(store: Path, timeout: float) -> list[tuple[str, str, float, int]]:
+def serve_and_read(
+    store: Path, timeout: float, extra: list[str], wait: float
+) -> list[tuple[str, str, float, int]]:
+    """Serve ``store`` (``extra``: more `serve` options), wait ``wait`` s after it answers,
+    read every page once; the server's notes (warm-up) go to serve.log next to the store."""
     port = free_port()
-    server = subprocess.Popen(
-        [str(CLI), "serve", "--store", str(store), "--port", str(port), "--timeout", str(timeout)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    cmd = [str(CLI), "serve", "--store", str(store), "--port", str(port), "--timeout", str(timeout)]
+    with open(store.parent / "serve.log", "w") as log:
+        server = subprocess.Popen(
+            [*cmd, *extra], stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+        )
     base, rows = f"http://127.0.0.1:{port}", []
     try:
         _wait(base + "/health")
+        time.sleep(wait)
         stored = [
             q for q in sorted((ROOT / "queries").glob("*.rq")) if "SERVICE" not in q.read_text()
         ]
@@ -143,6 +151,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, help="folder for the store (default: a temporary one)")
     ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
     ap.add_argument("--reuse", action="store_true", help="serve WORK/store as it is")
+    ap.add_argument("--wait", type=float, default=0.0, help="seconds between start and pages")
+    ap.add_argument("--serve-arg", action="append", default=[], help="a further serve option")
     args = ap.parse_args()
     if args.reuse and not args.work:
         ap.error("--reuse serves WORK/store: give --work")
@@ -165,7 +175,8 @@ def report(args: argparse.Namespace, work: Path) -> None:
         print(f"\nStore on disk: {size / 2**20:,.0f} MiB.\n")
     print(f"| page (time limit {args.timeout:g} s) | status | seconds | server tree RSS MiB |")
     print("|---|---|---:|---:|")
-    for path, status, seconds, mib in serve_and_read(work / "store", args.timeout):
+    read = serve_and_read(work / "store", args.timeout, args.serve_arg, args.wait)
+    for path, status, seconds, mib in read:
         print(f"| `{path}` | {status} | {seconds:.2f} | {mib:,} |", flush=True)
 
 

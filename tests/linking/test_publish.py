@@ -6,7 +6,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from clusterpolisee.publish import SHAPES_FILE, check_dcat, void_dcat, write_dumps
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.publish import SHAPES_FILE, check_dcat, count_links, void_dcat, write_dumps
 from clusterpolisee.store import open_store
 
 BASE_URL = "http://127.0.0.1:8080/"
@@ -46,6 +47,26 @@ def test_description_parses_and_passes_the_dcat_ap_shapes(partner_store: Path):
     assert values(triples, "/linkset/wikidata/exactMatch", VOID + "triples") == ["11"]
     assert values(triples, "/linkset/nace2/sector", VOID + "triples") == ["108"]
     assert values(triples, "/linkset/nuts/exactMatch", VOID + "triples") == ["120"]
+
+
+def test_link_counts_count_each_distinct_link_once(writable_store: Path):
+    sector = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#sector")
+    with open_store(str(writable_store)) as store:
+        before = count_links(store)
+        (nace,) = [k for k in before if k[1] == "nace2"]
+        row = store.select(f"SELECT ?s ?o WHERE {{ ?s <{sector.value}> ?o }} LIMIT 1")[0]
+        again = ox.Triple(row["s"], sector, row["o"])  # the same link in a second graph
+        new = ox.Triple(
+            ox.NamedNode("https://w3id.org/clusterpolisee/id/partner/x/cluster/y"),
+            sector,
+            ox.NamedNode("http://data.europa.eu/ux2/nace2/99.99"),
+        )
+        store.commit(replace={graph_iri("partner/link-count-test"): [again, new]})
+        after = count_links(store)
+    assert before[nace] == 108 and after[nace] == 109
+    assert {k: v for k, v in after.items() if k != nace} == {
+        k: v for k, v in before.items() if k != nace
+    }
 
 
 def test_a_broken_description_fails_the_shapes(partner_store: Path):
