@@ -421,7 +421,9 @@ class Database:
         warm-up), so visitors' queries keep their CPU. The worker ends with the block."""
         view = copy.copy(self)
         view.timeout = self.timeout * timeout_factor
-        view.pool = Pool(self.path, 1, self.pool.memory_mb, 0, nice=19)
+        # Recycled like the visitors' workers: a round runs every listing in one process, and
+        # at 10M its address space reached the cap by the eighteenth (a lost worker).
+        view.pool = Pool(self.path, 1, self.pool.memory_mb, self.pool.recycle_mb, nice=19)
         try:
             yield view
         finally:

@@ -97,6 +97,7 @@ def test_background_engine_is_lowest_priority_and_shares_the_cache(fresh_store: 
             worker = engine.pool.idle.queue[0].proc
             assert os.getpriority(os.PRIO_PROCESS, worker.pid) == 19
             assert engine.timeout == 12 and engine.pool is not db.pool
+            assert engine.pool.recycle_mb == db.pool.recycle_mb == 512  # replaced when grown
             first = engine.query(LABEL, trusted=True)
             assert first.rows
         assert not worker.is_alive()  # its worker ends with the block
