@@ -85,7 +85,8 @@ def process_rss_mb(pid: int) -> list[tuple[int, float]]:
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
-        found.append((p, int(re.search(r"VmRSS:\s+(\d+)", status)[1]) / 1024))
+        if rss := re.search(r"VmRSS:\s+(\d+)", status):  # none while a process exits
+            found.append((p, int(rss[1]) / 1024))
     return found
 
 

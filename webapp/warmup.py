@@ -13,6 +13,7 @@ and skipped; a new data version restarts the round.
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 from flask import Flask
 
@@ -22,33 +23,37 @@ from .access import EngineStore
 from .database import Database, EngineError, QueryRefused
 
 log = logging.getLogger(__name__)
-#: How often the thread looks for a new data version (seconds).
+#: How often the thread looks for a new data version (seconds); a round starts once a
+#: version has stayed current from one look to the next.
 POLL_SECONDS = 2.0
+KEEP_ROUNDS = 8
 
 
 class Warmer(threading.Thread):
-    """The background thread; ``rounds`` maps each warmed data version to the questions whose
-    results it left in the cache (for tests and the log)."""
+    """The background thread; ``rounds`` maps the last few warmed data versions to the
+    questions whose results it left in the cache (for tests and the log)."""
 
     def __init__(self, app: Flask, poll: float = POLL_SECONDS) -> None:
         super().__init__(name="cpo-warmup", daemon=True)
         self.app = app
         self.poll = poll
         self.stopping = threading.Event()
-        self.rounds: dict[str, list[str]] = {}
-        self.idle = threading.Event()  # set while no round is running
+        self.rounds: OrderedDict[str, list[str]] = OrderedDict()
+        self.abandoned = 0  # rounds given up for a newer data version or a stop
 
     def stop(self) -> None:
         self.stopping.set()
 
     def run(self) -> None:
+        """Warm each data version once it has been the current one for a whole poll: under a
+        stream of uploads, rounds would otherwise start and be given up one after another."""
         with self.app.app_context():
+            seen = None
             while not self.stopping.is_set():
                 version = self._version()
-                if version is not None and version not in self.rounds:
-                    self.idle.clear()
+                if version is not None and version == seen and version not in self.rounds:
                     self._round(version)
-                self.idle.set()
+                seen = version
                 self.stopping.wait(self.poll)
 
     def _version(self) -> str | None:
@@ -63,8 +68,12 @@ class Warmer(threading.Thread):
         start = time.perf_counter()
         with self.app.extensions["cpo.db"].background() as engine:
             warmed = self._questions(engine, version)
-        if warmed is not None:
+        if warmed is None:
+            self.abandoned += 1
+        else:
             self.rounds[version] = warmed
+            while len(self.rounds) > KEEP_ROUNDS:
+                self.rounds.popitem(last=False)
             log.info(
                 "warm-up: %d stored questions cached in %.1f s",
                 len(warmed),

@@ -92,7 +92,8 @@ class Server:
                     todo.extend(int(c) for c in (task / "children").read_text().split())
             except OSError:
                 continue
-            total += int(re.search(r"VmRSS:\s+(\d+)", status)[1])
+            if rss := re.search(r"VmRSS:\s+(\d+)", status):  # none while a process exits
+                total += int(rss[1])
         return total / 1024
 
     def health(self) -> dict:

@@ -14,6 +14,7 @@ from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
 from webapp.database import Database
 from webapp.views.queries import catalog
+from webapp.warmup import Warmer
 
 from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, make_app
@@ -33,8 +34,10 @@ def warm_app(fresh_store: Path, tmp_path: Path) -> Iterator[Flask]:
     close_app(app)
 
 
-def wait_for_round(app: Flask, version: str, seconds: float = 60) -> list[str]:
-    warmer = app.extensions["cpo.warmer"]
+def wait_for_round(
+    app: Flask, version: str, seconds: float = 60, warmer: Warmer | None = None
+) -> list[str]:
+    warmer = warmer or app.extensions["cpo.warmer"]
     deadline = time.monotonic() + seconds
     while version not in warmer.rounds:
         assert time.monotonic() < deadline, f"no warm-up round for {version}"
@@ -105,3 +108,23 @@ def test_background_engine_is_lowest_priority_and_shares_the_cache(fresh_store: 
         assert db.pool.jobs == 0
     finally:
         db.close()
+
+
+def test_only_a_settled_data_version_is_warmed(fresh_store: Path, tmp_path: Path) -> None:
+    app = make_app(fresh_store, tmp_path)  # without the app's own warm-up
+    warmer = Warmer(app, poll=1.0)
+    try:
+        db, writer = app.extensions["cpo.db"], app.extensions["cpo.writer"]
+        warmer.start()
+        passing = []
+        for i in range(15):  # a stream of uploads, one every 0.05 s: none settles
+            triple = ox.Triple(ox.NamedNode(ID + "x"), RDFS_LABEL, ox.Literal(f"stream {i}"))
+            writer.commit(replace={graph_iri("partner/stream-test"): [triple]})
+            passing.append(db.version())
+            time.sleep(0.05)
+        assert "overview" in wait_for_round(app, passing[-1], warmer=warmer)
+        assert not set(warmer.rounds) & set(passing[:-1]) and warmer.abandoned == 0
+    finally:
+        warmer.stop()
+        warmer.join(30)
+        close_app(app)
