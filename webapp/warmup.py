@@ -64,10 +64,15 @@ class Warmer(threading.Thread):
             return None
 
     def _round(self, version: str) -> None:
-
         start = time.perf_counter()
-        with self.app.extensions["cpo.db"].background() as engine:
-            warmed = self._questions(engine, version)
+        try:
+            with self.app.extensions["cpo.db"].background() as engine:
+                warmed = self._questions(engine, version)
+        except Exception:  # the warm-up is optional: never let it end the thread or retry
+            log.exception(
+                "warm-up of data version %s failed; visitors' queries are unaffected", version
+            )
+            warmed = []
         if warmed is None:
             self.abandoned += 1
         else:

@@ -128,3 +128,25 @@ def test_only_a_settled_data_version_is_warmed(fresh_store: Path, tmp_path: Path
         warmer.stop()
         warmer.join(30)
         close_app(app)
+
+
+def test_a_failed_round_is_logged_and_the_next_version_warmed(
+    fresh_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(fresh_store, tmp_path)
+    db, writer = app.extensions["cpo.db"], app.extensions["cpo.writer"]
+    db.pool.memory_mb = 1  # the warm-up's worker, started with this cap, cannot start
+    warmer = Warmer(app, poll=0.3)
+    try:
+        warmer.start()
+        assert wait_for_round(app, db.version(), warmer=warmer) == []
+        assert "warm-up of data version" in caplog.text and "did not start" in caplog.text
+        db.pool.memory_mb = 4096
+        triple = ox.Triple(ox.NamedNode(ID + "x"), RDFS_LABEL, ox.Literal("after a failure"))
+        writer.commit(replace={graph_iri("partner/failure-test"): [triple]})
+        assert "overview" in wait_for_round(app, db.version(), warmer=warmer)
+        assert warmer.is_alive()
+    finally:
+        warmer.stop()
+        warmer.join(30)
+        close_app(app)
