@@ -21,6 +21,7 @@ from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.oxigraph import graph_size
 
+from .sizes import result_bytes
 from .sparql_guard import QueryRefused, check_query
 
 INFERRED = ox.NamedNode(graph_iri("inferred"))
@@ -112,6 +113,9 @@ def finish(payload: dict, truncated: bool, store: ox.Store, job: dict) -> dict:
         for t in payload.get("triples", []):
             terms.extend((t.subject, t.predicate, t.object))
         payload["labels"] = labels_for(store, iris_in(terms))
+    # Estimated here, in this process, for the server's cache budget (webapp.sizes).
+    parts = ("vars", "rows", "triples", "labels")
+    payload["size"] = result_bytes(*(payload.get(k, ()) for k in parts))
     return payload
 
 
