@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
+from clusterpolisee.store.bindings import prebound
 from clusterpolisee.store.oxigraph import graph_size
 
 from .sizes import result_bytes
@@ -75,8 +76,8 @@ def iris_in(terms: list[Any]) -> set[str]:
 def run_query(store: ox.Store, job: dict) -> dict:
     if job.get("allowlist") is not None:
         check_query(job["text"], tuple(job["allowlist"]))
-    subs = {ox.Variable(k): v for k, v in (job.get("bindings") or {}).items()}
-    result = store.query(job["text"], use_default_graph_as_union=True, substitutions=subs)
+    text, subs = prebound(job["text"], job.get("bindings") or {})  # as OxigraphStore.select
+    result = store.query(text, use_default_graph_as_union=True, substitutions=subs)
     if isinstance(result, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(result)}
     with paused_collection():  # rows and labels of terms make no cycles (OxigraphStore._rows)

@@ -44,3 +44,21 @@ def bind(query: str, bindings: Mapping[str, Term]) -> str:
     if at < 0:
         raise StoreError("a query with bindings needs an explicit WHERE { ... } clause")
     return f"{query[:at]} {values_clause(bindings)}\n{query[at:]}"
+
+
+def prebound(query: str, bindings: Mapping[str, Term]) -> tuple[str, dict[ox.Variable, Term]]:
+    """The text and the substitutions to give pyoxigraph for ``query`` with ``bindings``:
+    a VALUES block where the query has a WHERE clause, else pyoxigraph's substitution.
+
+    Oxigraph plans a VALUES block like any small table and starts its joins from it;
+    pyoxigraph's ``substitutions`` did not reach every pattern: checking one NACE sector
+    against its options query took 105 ms with them at a million triples, 13 ms with VALUES.
+    """
+    from ..sparqltext import where_brace
+
+    check_bindings(bindings)
+    if not bindings:
+        return query, {}
+    if where_brace(query) < 0:
+        return query, {ox.Variable(k): v for k, v in bindings.items()}
+    return bind(query, bindings), {}

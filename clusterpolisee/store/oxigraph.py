@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from ..gcpause import paused_collection
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
-from .bindings import bind, check_bindings
+from .bindings import bind, prebound
 from .termtext import TextTriple, as_text, select_text, to_triples
 
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
@@ -167,17 +167,8 @@ class OxigraphStore(Store):
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
-        check_bindings(bindings or {})
-        subs = {ox.Variable(k): v for k, v in (bindings or {}).items()}
-        try:
-            result = self._store.query(query, use_default_graph_as_union=True, substitutions=subs)
-        except RuntimeError as exc:
-            # pyoxigraph only substitutes projected variables; bind the others with a VALUES
-            # block of serialised terms, as the remote backend does.
-            if "SELECT projection" not in str(exc):
-                raise
-            result = self._store.query(bind(query, bindings or {}), use_default_graph_as_union=True)
-        return _rows(result)
+        text, subs = prebound(query, bindings or {})
+        return _rows(self._store.query(text, use_default_graph_as_union=True, substitutions=subs))
 
     def run_query(self, query: str) -> QueryResult:
         result = self._store.query(query, use_default_graph_as_union=True)

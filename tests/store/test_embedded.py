@@ -416,3 +416,21 @@ def test_search_keys_of_labels_with_a_base_direction(tmp_path):
         version = store.data_version()
         materialise(store)
         assert store.data_version() == version  # nothing changed, nothing written
+
+
+def test_bindings_go_in_as_values_or_substitution(tmp_path):
+    """A query with a WHERE clause gets its bindings as a VALUES block at its start; one
+    without the keyword falls back to pyoxigraph's substitution, with the same answer."""
+    from clusterpolisee.store.bindings import prebound
+
+    a, p = ox.NamedNode("https://example.org/a"), ox.NamedNode("https://example.org/p")
+    text, subs = prebound("SELECT ?s ?o WHERE { ?s ?p ?o }", {"s": a})
+    assert text.startswith("SELECT ?s ?o WHERE { VALUES (?s) { (<https://example.org/a>) }")
+    assert subs == {}
+    text, subs = prebound("SELECT ?s ?o { ?s ?p ?o }", {"s": a})
+    assert (text, subs) == ("SELECT ?s ?o { ?s ?p ?o }", {ox.Variable("s"): a})
+    with OxigraphStore(tmp_path / "store") as store:
+        g = graph_iri("test/bind")
+        store.replace_graph(g, [ox.Triple(a, p, ox.Literal("x")), ox.Triple(p, p, a)])
+        for query in ("SELECT ?s ?o WHERE { ?s ?p ?o }", "SELECT ?s ?o { ?s ?p ?o }"):
+            assert [r["o"] for r in store.select(query, {"s": a})] == [ox.Literal("x")]

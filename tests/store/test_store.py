@@ -89,6 +89,19 @@ def test_bindings_are_terms_not_text(store):
     assert store.graph_sizes()[G1] == len(TRICKY) + 3
 
 
+def test_a_binding_reaches_a_projected_expression_and_the_order(store):
+    """The shape of an options query (catalog.py checks one value against it): the bound
+    variable is projected, computed on and sorted by, and only its one row comes back."""
+    store.replace_graph(G1, triples(3) + [ox.Triple(n("s0"), n("q"), n("x/last"))])
+    text = (
+        'SELECT DISTINCT ?value (STRAFTER(STR(?value), "x/") AS ?label) '
+        "WHERE { ?c ?p ?value } ORDER BY ?label"
+    )
+    rows = store.select(text, {"value": n("x/last")})
+    assert [(r["value"], r["label"]) for r in rows] == [(n("x/last"), ox.Literal("last"))]
+    assert store.select(text, {"value": n("x/none")}) == []
+
+
 def test_bad_bindings_are_refused(store):
     store.replace_graph(G1, triples(2))
     with pytest.raises(StoreError, match="must be bound to an IRI or a literal"):
