@@ -32,6 +32,7 @@ import pyoxigraph as ox
 from clusterpolisee.gcpause import paused_collection
 
 from . import sizes, worker
+from .flights import Flights
 from .sparql_guard import QueryRefused
 
 log = logging.getLogger(__name__)
@@ -357,6 +358,10 @@ class _Cache:
         self.data = BoundedCache(current, size, max_bytes, max_entry_bytes=max_bytes // 4)
         self.lock = threading.Lock()
 
+    @property
+    def enabled(self) -> bool:
+        return self.data.max_entries > 0
+
     def get(self, key: tuple) -> Any:
         with self.lock:
             hit = self.data.get(key)
@@ -397,6 +402,8 @@ class Database:
         self.service_allowlist = tuple(service_allowlist)
         self.pool = Pool(self.path, workers, memory_mb, recycle_mb, nice)
         self.cache = _Cache(version, cache_size, cache_bytes)
+        self.flights = Flights()  # shared with background() views, like the cache
+        self.is_background = False
 
     def close(self) -> None:
         self.pool.close()
@@ -408,6 +415,7 @@ class Database:
         warm-up), so visitors' queries keep their CPU. The worker ends with the block."""
         view = copy.copy(self)
         view.timeout = self.timeout * timeout_factor
+        view.is_background = True
         # Recycled like the visitors' workers: a round runs every listing in one process, and
         # at 10M its address space reached the cap by the eighteenth (a lost worker).
         view.pool = Pool(self.path, 1, self.pool.memory_mb, self.pool.recycle_mb, nice=19)
@@ -466,10 +474,26 @@ class Database:
 
     # -- internals -------------------------------------------------------------------------
     def _cached(self, key: tuple, job: dict, use_cache: bool, convert: Callable) -> Any:
-        version = self.version()
-        key = (version, *key)
-        if use_cache and (hit := self.cache.get(key)) is not None:
+        """The cached result of ``job``, or a run of it shared by every identical request
+        that comes while it runs. With the cache off, each request runs its own."""
+        key = (self.version(), *key)
+        if not (use_cache and self.cache.enabled):
+            return self._compute(key, job, convert)
+        if (hit := self.cache.get(key)) is not None:
             return hit
+        # A request waits for a worker for up to the time limit, then runs up to it.
+        wait = 2 * self.timeout + 1
+        try:
+            return self.flights.run(
+                key, lambda: self._compute(key, job, convert), wait, self.is_background
+            )
+        except TimeoutError:
+            raise QueryTimedOut(
+                f"the same query, asked for by another request, ran longer than {wait:g} s"
+            ) from None
+
+    def _compute(self, key: tuple, job: dict, convert: Callable) -> Any:
+        version = key[0]
         job["version"], job["path"] = version, self.snapshot(version)
         start = time.perf_counter()
         status, *payload = self._run(job)

@@ -1,0 +1,108 @@
+"""Identical queries in flight share one run (webapp.flights), through the real worker pool."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from webapp.database import Database, QueryFailed
+from webapp.flights import Flights
+
+# A cross product counted: about a second on the demo store, long enough for others to join.
+SLOW = (
+    "SELECT (COUNT(*) AS ?n) WHERE { { SELECT ?a WHERE { ?a ?b ?c } LIMIT 5000 } "
+    "{ SELECT ?d WHERE { ?d ?e ?f } LIMIT 5000 } }"
+)
+
+
+def started(flights: Flights, count: int = 1, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while len(flights.running) < count:
+        assert time.monotonic() < deadline, "the first run never started"
+        time.sleep(0.005)
+
+
+def ask_together(db: Database, clients: int) -> list:
+    """The first request, then the others while it runs."""
+    with ThreadPoolExecutor(clients) as pool:
+        first = pool.submit(db.query, SLOW, trusted=True)
+        started(db.flights)
+        rest = [pool.submit(db.query, SLOW, trusted=True) for _ in range(clients - 1)]
+        return [f.result() for f in [first, *rest]]
+
+
+def test_identical_requests_share_one_worker_job(store_path: Path) -> None:
+    db = Database(store_path, lambda: "v1", workers=3, timeout=30)
+    try:
+        results = ask_together(db, 6)
+        assert db.pool.jobs == 1 and db.flights.joined == 5
+        assert {str(r.rows[0][0].value) for r in results} == {"25000000"}
+        assert all(r is results[0] for r in results)  # one answer object, also the cached one
+        assert not db.flights.running
+        db.query(SLOW, trusted=True)
+        assert db.pool.jobs == 1  # from the cache now
+    finally:
+        db.close()
+
+
+def test_without_the_cache_each_request_runs(store_path: Path) -> None:
+    db = Database(store_path, lambda: "v1", workers=3, timeout=30, cache_size=0)
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(db.query, SLOW, trusted=True) for _ in range(3)]
+            assert {str(f.result().rows[0][0].value) for f in futures} == {"25000000"}
+        assert db.pool.jobs == 3 and db.flights.joined == 0
+    finally:
+        db.close()
+
+
+def test_a_failure_reaches_every_waiting_request(store_path: Path) -> None:
+    db = Database(store_path, lambda: "v1", workers=2, timeout=30)
+    bad = SLOW.replace("COUNT(*)", "COUNT(*) + xsd:nope(?n)")  # unknown prefix: fails at once
+    try:
+        with pytest.raises(QueryFailed, match="not valid SPARQL"):
+            db.query(bad, trusted=True)
+        gate, calls = threading.Event(), []
+
+        def failing() -> None:
+            calls.append(1)
+            gate.wait(10)
+            raise QueryFailed("the query failed: disk on fire")
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(db.flights.run, ("k",), failing, 30)]
+            started(db.flights)
+            futures += [pool.submit(db.flights.run, ("k",), failing, 30) for _ in range(3)]
+            while db.flights.joined < 3:
+                time.sleep(0.005)
+            gate.set()
+            for f in futures:
+                with pytest.raises(QueryFailed, match="disk on fire"):
+                    f.result()
+        assert calls == [1] and not db.flights.running
+    finally:
+        db.close()
+
+
+def test_visitors_do_not_wait_for_the_warm_up_but_it_waits_for_them(store_path: Path) -> None:
+    """The warm-up runs at nice 19: a visitor behind it could wait as long as others keep
+    the CPU busy, so visitors run their own; the warm-up joins a visitor's run."""
+    db = Database(store_path, lambda: "v1", workers=2, timeout=30)
+    try:
+        with db.background() as warm, ThreadPoolExecutor(2) as pool:
+            background = pool.submit(warm.query, SLOW, trusted=True)
+            started(db.flights)
+            visitor = db.query(SLOW, trusted=True)
+            assert db.pool.jobs == 1 and db.flights.joined == 0
+            assert background.result().rows == visitor.rows
+            assert warm.pool.jobs == 1
+        db.cache.data.clear()
+        with db.background() as warm, ThreadPoolExecutor(2) as pool:
+            visitor_run = pool.submit(db.query, SLOW, trusted=True)
+            started(db.flights)
+            assert warm.query(SLOW, trusted=True) is visitor_run.result()
+            assert warm.pool.jobs == 0 and db.pool.jobs == 2 and db.flights.joined == 1
+    finally:
+        db.close()
