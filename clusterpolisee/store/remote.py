@@ -361,14 +361,7 @@ class RemoteStore(Store):
     def _gsp(self, method: str, graph: ox.NamedNode, body: bytes) -> None:
         url = self.config.gsp_endpoint or ""
         try:
-            resp = self.session.request(
-                method,
-                url,
-                params={"graph": graph.value},
-                data=body,
-                headers={"Content-Type": "text/turtle; charset=utf-8"},
-                timeout=max(self.config.timeout, 600),
-            )
+            resp = self._gsp_send(method, url, graph, body)
         except requests.RequestException as exc:
             raise StoreError(
                 f"cannot reach the Graph Store endpoint {url} ({type(exc).__name__}: {exc}); "
@@ -379,6 +372,31 @@ class RemoteStore(Store):
                 f"the Graph Store endpoint answered {resp.status_code} to {method}: "
                 f"{resp.text[:500]}"
             )
+
+    def _gsp_send(
+        self, method: str, url: str, graph: ox.NamedNode, body: bytes
+    ) -> requests.Response:
+        """One Graph Store request, sent again once if the connection drops before an answer.
+
+        With digest authentication a session's first request goes without credentials;
+        Virtuoso answers 401 without reading a large body and may reset the connection while
+        the client reads that answer (seen once in a test run). Both methods are safe to
+        repeat on a scratch graph: PUT replaces it, and POST adds triples already there.
+        """
+        for attempt in (1, 2):
+            try:
+                return self.session.request(
+                    method,
+                    url,
+                    params={"graph": graph.value},
+                    data=body,
+                    headers={"Content-Type": "text/turtle; charset=utf-8"},
+                    timeout=max(self.config.timeout, 600),
+                )
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                if attempt == 2 or isinstance(exc, requests.Timeout):
+                    raise
+        raise AssertionError("unreachable")
 
     def commit(
         self,

@@ -1,7 +1,12 @@
 """Virtuoso 7.2.5 behaviours the remote backend must handle, each shown on the live server
 first (so the test proves the quirk is real) and then handled by the backend."""
 
+import contextlib
+import socket
+import struct
+import threading
 import time
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 import pytest
@@ -152,6 +157,69 @@ def test_failed_upload_leaves_old_graph_and_no_scratch(virtuoso, remote):
     assert remote.graph_triples(g) == [
         ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("old"))
     ]
+    assert remote.drop_staging() == 0
+
+
+class ResettingProxy:
+    """A TCP proxy on loopback to the real Virtuoso that resets its first ``resets``
+    connections after reading the start of the request, as Virtuoso once did to a large
+    Graph Store PUT it answered with 401."""
+
+    def __init__(self, target: str, resets: int) -> None:
+        parts = urlsplit(target)
+        self.target = (parts.hostname, parts.port)
+        self.resets, self.accepted = resets, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}{parts.path}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted <= self.resets:
+                conn.recv(4096)
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()  # RST, not FIN
+                continue
+            upstream = socket.create_connection(self.target)
+            for a, b in ((conn, upstream), (upstream, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_reset_graph_store_upload_is_sent_again_once(virtuoso, remote):
+    g = graph_iri("test/reset")
+    old = [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("old"))]
+    remote.replace_graph(g, old)
+    new = big_triples()[:2000]
+    once = ResettingProxy(virtuoso.gsp_endpoint, resets=1)
+    try:
+        RemoteStore(remote_config(virtuoso, gsp_endpoint=once.url)).replace_graph(g, new)
+    finally:
+        once.close()
+    # The reset one, then the retry (Virtuoso may close after its 401: one more).
+    assert once.accepted >= 2 and set(remote.graph_triples(g)) == set(new)
+    twice = ResettingProxy(virtuoso.gsp_endpoint, resets=2)
+    try:
+        with pytest.raises(StoreError, match="cannot reach the Graph Store endpoint"):
+            RemoteStore(remote_config(virtuoso, gsp_endpoint=twice.url)).replace_graph(g, old)
+    finally:
+        twice.close()
+    assert twice.accepted == 2 and len(remote.graph_triples(g)) == 2000  # unchanged
     assert remote.drop_staging() == 0
 
 
