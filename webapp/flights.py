@@ -3,7 +3,7 @@
 While a result is being computed, another request for the same cache key waits for that run
 instead of starting the same work on a second worker. After an upload, the first visitors of
 a large listing would otherwise each run it: at 10M triples one run of knowledge-transfers
-takes about 8 s of the 10 s limit, and two at once on two cores took 9.7 s each.
+takes about 8 s of the 10 s limit, and a visitor's run beside the warm-up's took 9.7 s.
 """
 
 import threading

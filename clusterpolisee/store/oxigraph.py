@@ -168,7 +168,16 @@ class OxigraphStore(Store):
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
         text, subs = prebound(query, bindings or {})
-        return _rows(self._store.query(text, use_default_graph_as_union=True, substitutions=subs))
+        try:
+            result = self._store.query(text, use_default_graph_as_union=True, substitutions=subs)
+        except RuntimeError as exc:  # pyoxigraph substitutes projected variables only
+            if "SELECT projection" not in str(exc):
+                raise
+            raise StoreError(
+                "a query that binds variables it does not select needs an explicit "
+                "WHERE { ... } clause"
+            ) from None
+        return _rows(result)
 
     def run_query(self, query: str) -> QueryResult:
         result = self._store.query(query, use_default_graph_as_union=True)

@@ -434,3 +434,5 @@ def test_bindings_go_in_as_values_or_substitution(tmp_path):
         store.replace_graph(g, [ox.Triple(a, p, ox.Literal("x")), ox.Triple(p, p, a)])
         for query in ("SELECT ?s ?o WHERE { ?s ?p ?o }", "SELECT ?s ?o { ?s ?p ?o }"):
             assert [r["o"] for r in store.select(query, {"s": a})] == [ox.Literal("x")]
+        with pytest.raises(StoreError, match="needs an explicit WHERE"):
+            store.select("SELECT ?o { ?s ?p ?o }", {"s": a})
