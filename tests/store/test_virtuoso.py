@@ -14,7 +14,7 @@ import requests
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.store import QueryTimeout, StoreError, open_store
-from clusterpolisee.store.remote import RemoteStore, ResultTruncated
+from clusterpolisee.store.remote import TIMEOUT_MARKERS, RemoteStore, ResultTruncated
 
 from .conftest import remote_config, wipe
 
@@ -78,7 +78,12 @@ def test_time_limit_with_partial_results_is_a_timeout(big, virtuoso):
         headers={"Accept": "application/sparql-results+json"},
         timeout=60,
     )
-    assert raw.status_code == 200 and raw.headers["X-SQL-State"] == "S1TAT"
+    # Virtuoso answers its anytime limit with the rows it has (200, X-SQL-State S1TAT) or,
+    # when the limit strikes before it has any, with an error naming a timeout (a 500 seen
+    # once in a CI run on a busy machine): the backend must make both a QueryTimeout.
+    partial = raw.status_code == 200 and raw.headers.get("X-SQL-State") == "S1TAT"
+    refused = raw.status_code == 500 and any(m in raw.text for m in TIMEOUT_MARKERS)
+    assert partial or refused, (raw.status_code, raw.headers.get("X-SQL-State"), raw.text[:300])
     impatient = RemoteStore(remote_config(virtuoso, timeout=0.5))
     started = time.monotonic()
     with pytest.raises(QueryTimeout, match="ran past 0.5 s"):
