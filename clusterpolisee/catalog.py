@@ -46,6 +46,7 @@ PARAM_KEYS = {
     "min",
     "max",
     "fold",
+    "narrows",
 }
 TYPES = {"iri", "string", "integer", "decimal", "date", "language"}
 MAX_STRING = 200
@@ -123,6 +124,11 @@ class Param:
     min: float | None = None
     max: float | None = None
     fold: bool = False  # compare without case and accents (the query folds its side too)
+    #: Triple patterns that select what a bound value narrows the query to, added after the
+    #: VALUES block only when the parameter is bound, so Oxigraph starts its joins from the
+    #: matching resources instead of checking each row. The query must still test the
+    #: parameter itself (``FILTER(!BOUND(?p) || ...)``): the text is right without them.
+    narrows: str | None = None
 
     def options(self, store: Store) -> list[tuple[str, str]] | None:
         """Allowed values as (value, label) for a drop-down, or None for free input."""
@@ -253,6 +259,9 @@ class StoredQuery:
             return self.text
         cells = " ".join(str(values[n]) for n in names)
         block = f"\n  VALUES ({' '.join('?' + n for n in names)}) {{ ({cells}) }}\n"
+        for p in self.params:
+            if p.narrows and p.name in names:
+                block += f"  {p.narrows}\n"
         text = self.text
         for at in reversed(self.values_at):  # from the end, so earlier offsets stay valid
             text = text[:at] + block + text[at:]
@@ -360,6 +369,7 @@ def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
         min=spec.get("min"),
         max=spec.get("max"),
         fold=bool(spec.get("fold", False)),
+        narrows=_narrows(path, header, name, spec.get("narrows")),
     )
     if p.default is not None:
         try:
@@ -367,6 +377,33 @@ def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
         except ParameterError as exc:
             raise _fail(path, _line_of(header, "default"), f"bad default: {exc}") from exc
     return p
+
+
+def _narrows(path: Path, header: list[str], name: str, pattern: object) -> str | None:
+    """A ``narrows`` setting: triple patterns that use ``?name``, without braces, so they
+    cannot open or close a group, nor hold a SERVICE (``_check_narrows`` parses them)."""
+    if pattern is None:
+        return None
+    line = _line_of(header, "narrows")
+    if not isinstance(pattern, str) or "{" in pattern or "}" in pattern:
+        raise _fail(path, line, f"'narrows' of '{name}' must be triple patterns, no braces")
+    if not re.search(rf"[?$]{re.escape(name)}\b", pattern):
+        raise _fail(path, line, f"'narrows' of '{name}' does not use ?{name}")
+    return pattern.strip()
+
+
+def _check_narrows(path: Path, header: list[str], q: "StoredQuery") -> None:
+    """The query with every ``narrows`` pattern in place must parse (prefixes, syntax)."""
+    patterns = "\n".join(p.narrows for p in q.params if p.narrows)
+    if not patterns:
+        return
+    text = q.text
+    for at in reversed(q.values_at):
+        text = f"{text[:at]}\n{patterns}\n{text[at:]}"
+    try:
+        inspect(text)
+    except QuerySyntaxError as exc:
+        raise _fail(path, _line_of(header, "narrows"), f"with 'narrows': {exc}") from exc
 
 
 def load_query(path: Path) -> StoredQuery:
@@ -409,7 +446,7 @@ def load_query(path: Path) -> StoredQuery:
             "so the allow-list can be checked before it runs",
         )
     tags = meta.get("tags") or []
-    return StoredQuery(
+    query = StoredQuery(
         name=path.stem,
         path=path,
         summary=str(meta["summary"]).strip(),
@@ -421,6 +458,8 @@ def load_query(path: Path) -> StoredQuery:
         values_at=values_at,
         services=list(dict.fromkeys(info.services)),
     )
+    _check_narrows(path, header, query)
+    return query
 
 
 @dataclass

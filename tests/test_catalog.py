@@ -149,6 +149,62 @@ def test_values_block_goes_after_each_marker_line(tmp_path):
     assert got == {("urn:a", "1"), ("urn:a", "2")}
 
 
+NARROWING = (
+    "#+ summary: x\n#+ params:\n#+   who:\n#+     type: iri\n#+     narrows: {pattern}\n"
+    "PREFIX ex: <urn:ex:>\n"
+    "SELECT ?who ?o WHERE {{\n  ?who ex:p ?o .\n  FILTER(!BOUND(?who) || ?who != ex:z)\n}}\n"
+)
+
+
+def test_narrows_is_added_only_when_its_parameter_is_bound(tmp_path):
+    q = load_query(write(tmp_path, "n", NARROWING.format(pattern="?who ex:q ?x .")))
+    import pyoxigraph as ox
+
+    text = q.bound_text({"who": ox.NamedNode("urn:a")})
+    assert "VALUES (?who) { (<urn:a>) }\n  ?who ex:q ?x .\n" in text
+    assert inspect(text).variables >= {"who", "o", "x"}
+    assert q.bound_text({"who": None}) == q.text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("'?who ex:q ?x . } UNION { ?s ?p ?o'", "must be triple patterns, no braces"),
+        ("?other ex:q ?x .", "does not use ?who"),
+        ("?who nope:q ?x .", "with 'narrows': invalid SPARQL query: Unknown namespace prefix"),
+        ("'?who ex:q'", "with 'narrows': SPARQL syntax error"),
+    ],
+)
+def test_a_bad_narrows_is_a_load_error_naming_the_line(tmp_path, pattern, message):
+    with pytest.raises(CatalogError) as err:
+        load_query(write(tmp_path, "n", NARROWING.format(pattern=pattern)))
+    assert "n.rq, line 5: " in str(err.value) and message in str(err.value)
+
+
+def test_narrowing_patterns_do_not_change_any_answer(catalog, demo_store):
+    """Every stored query with a ``narrows`` parameter, for every allowed value: the same
+    rows with the patterns as without them (they only choose where Oxigraph starts)."""
+    import dataclasses
+
+    checked = 0
+    with open_store(str(demo_store), read_only=True) as store:
+        for q in catalog.queries.values():
+            plain = dataclasses.replace(
+                q, params=[dataclasses.replace(p, narrows=None) for p in q.params]
+            )
+            for p in (p for p in q.params if p.narrows):
+                for value, _label in p.options(store):
+                    values = q.bind({p.name: value}, store)
+                    narrowed = q.bound_text(values)
+                    assert p.narrows in narrowed
+                    got = store.run_query(narrowed).rows
+                    assert sorted(map(str, got)) == sorted(
+                        map(str, store.run_query(plain.bound_text(values)).rows)
+                    ), (q.name, p.name, value)
+                    checked += bool(got)
+    assert checked >= 30  # clusters: 6 themes and dozens of sectors with clusters
+
+
 def _free_text(p) -> bool:
     return p.type == "string" and p.allowed is None
 
