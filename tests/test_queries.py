@@ -93,6 +93,17 @@ def test_shared_barrier_categories_of_emerging_regions(run):
     assert top["categoryLabel"] == "Difficult access to bank finance"
     assert top["regions"] == "7" and top["averageSeverity"] == "3.4"
     assert len(run("shared-barrier-categories", minRegions="6").rows) == 4
+    # A theme keeps exactly that theme's rows (the parameters join after the sub-query)
+    labels = {
+        "financing": "Financial framework improvement (cluster financing)",
+        "skills": "New skills and jobs creation",
+    }
+    for theme, label in labels.items():
+        got = run("shared-barrier-categories", theme=THEME + theme, minRegions="3")
+        wanted = run("shared-barrier-categories", minRegions="3")
+        assert got.rows and [str(r) for r in got.rows] == [
+            str(r) for r in wanted.rows if r["themeLabel"].value == label
+        ]
 
 
 def test_transfer_candidates_for_an_emerging_region(run):
