@@ -6,8 +6,9 @@ validated against the declared type and allowed values, turned into RDF terms, a
 VALUES block placed at the start of the WHERE clause, or after each line ``# parameters bound
 here`` (inside a sub-select that should start from them: Oxigraph evaluates a sub-select
 before what surrounds it; or in each branch of a UNION, which Oxigraph otherwise evaluates
-whole before joining the parameters). User text is never spliced: the block holds only
-terms serialised by pyoxigraph.
+whole before joining the parameters), followed by the ``narrows`` patterns of the parameters
+that are bound. User text is never spliced: the block holds only terms serialised by
+pyoxigraph.
 
 The catalog is checked when loaded: a broken header, an unknown key, a parameter that the query
 does not use or a query that does not parse is an error naming the file and line.
@@ -314,11 +315,13 @@ def _split_header(path: Path) -> tuple[list[str], str]:
     return header, "".join(lines[len(header) :])
 
 
-def _line_of(header: list[str], key: str) -> int:
-    for i, line in enumerate(header, 1):
+def _line_of(header: list[str], key: str, after: int = 0) -> int:
+    """The header line of ``key``, the first one after line ``after`` (a parameter's own
+    setting, not the same setting of an earlier parameter)."""
+    for i, line in enumerate(header[after:], after + 1):
         if re.match(rf"\s*-?\s*{re.escape(key)}\s*:", line):
             return i
-    return 1
+    return max(after, 1)
 
 
 def _fail(path: Path, line: int, msg: str) -> CatalogError:
@@ -369,22 +372,22 @@ def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
         min=spec.get("min"),
         max=spec.get("max"),
         fold=bool(spec.get("fold", False)),
-        narrows=_narrows(path, header, name, spec.get("narrows")),
+        narrows=_narrows(path, _line_of(header, "narrows", line), name, spec.get("narrows")),
     )
     if p.default is not None:
         try:
             p.to_term(p.default)
         except ParameterError as exc:
-            raise _fail(path, _line_of(header, "default"), f"bad default: {exc}") from exc
+            raise _fail(path, _line_of(header, "default", line), f"bad default: {exc}") from exc
     return p
 
 
-def _narrows(path: Path, header: list[str], name: str, pattern: object) -> str | None:
-    """A ``narrows`` setting: triple patterns that use ``?name``, without braces, so they
-    cannot open or close a group, nor hold a SERVICE (``_check_narrows`` parses them)."""
+def _narrows(path: Path, line: int, name: str, pattern: object) -> str | None:
+    """A ``narrows`` setting (at header ``line``): triple patterns that use ``?name``,
+    without braces, so they cannot open or close a group, nor hold a SERVICE
+    (``_check_narrows`` parses them)."""
     if pattern is None:
         return None
-    line = _line_of(header, "narrows")
     if not isinstance(pattern, str) or "{" in pattern or "}" in pattern:
         raise _fail(path, line, f"'narrows' of '{name}' must be triple patterns, no braces")
     if not re.search(rf"[?$]{re.escape(name)}\b", pattern):

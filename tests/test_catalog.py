@@ -181,6 +181,17 @@ def test_a_bad_narrows_is_a_load_error_naming_the_line(tmp_path, pattern, messag
     assert "n.rq, line 5: " in str(err.value) and message in str(err.value)
 
 
+def test_a_bad_narrows_of_a_later_parameter_names_its_own_line(tmp_path):
+    text = (
+        "#+ summary: x\n#+ params:\n"
+        "#+   who:\n#+     type: iri\n#+     narrows: ?who ex:q ?x .\n"
+        "#+   what:\n#+     type: iri\n#+     narrows: ?who ex:q ?x .\n"
+        "PREFIX ex: <urn:ex:>\nSELECT * WHERE { ?who ex:p ?what }\n"
+    )
+    with pytest.raises(CatalogError, match=r"n.rq, line 8: 'narrows' of 'what' does not use"):
+        load_query(write(tmp_path, "n", text))
+
+
 def test_narrowing_patterns_do_not_change_any_answer(catalog, demo_store):
     """Every stored query with a ``narrows`` parameter, for every allowed value: the same
     rows with the patterns as without them (they only choose where Oxigraph starts)."""
