@@ -29,7 +29,7 @@ import pyoxigraph as ox
 import yaml
 
 from . import paths
-from .sparqltext import QuerySyntaxError, inspect, where_brace
+from .sparqltext import QuerySyntaxError, first_solution, inspect, where_brace
 from .store.base import QueryResult, Store, Term
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -130,6 +130,9 @@ class Param:
     #: matching resources instead of checking each row. The query must still test the
     #: parameter itself (``FILTER(!BOUND(?p) || ...)``): the text is right without them.
     narrows: str | None = None
+    #: The options query cut down to its first solution (``first_solution``): a value is
+    #: checked with it, as finding one match is cheaper than finding and sorting them all.
+    membership_query: str | None = field(default=None, repr=False)
 
     def options(self, store: Store) -> list[tuple[str, str]] | None:
         """Allowed values as (value, label) for a drop-down, or None for free input."""
@@ -244,8 +247,10 @@ class StoredQuery:
             return term
         if p.options_query and p.allowed is None:
             # The options query with ?value bound: it answers for this one value instead of
-            # listing them all (region-profile at 1M: 1.8 s to list the regions).
-            if not store.select(p.options_query, {"value": term}):
+            # listing them all (region-profile at 1M: 1.8 s to list the regions), and cut
+            # down to its first solution (a NACE sector at 1M: 9.3 to 0.1 ms).
+            check = p.membership_query or p.options_query
+            if not store.select(check, {"value": term}):
                 raise _not_allowed(p, value, store)
             return term
         options = p.options(store) if p.allowed else None
@@ -373,6 +378,7 @@ def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
         max=spec.get("max"),
         fold=bool(spec.get("fold", False)),
         narrows=_narrows(path, _line_of(header, "narrows", line), name, spec.get("narrows")),
+        membership_query=_membership_query(spec.get("options")),
     )
     if p.default is not None:
         try:
@@ -380,6 +386,18 @@ def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
         except ParameterError as exc:
             raise _fail(path, _line_of(header, "default", line), f"bad default: {exc}") from exc
     return p
+
+
+def _membership_query(options: object) -> str | None:
+    """The options query cut down to its first solution, if that still parses."""
+    check = first_solution(options) if isinstance(options, str) else None
+    if check is None:
+        return None
+    try:
+        inspect(check)
+    except QuerySyntaxError:
+        return None  # the full options query checks the value, only slower
+    return check
 
 
 def _narrows(path: Path, line: int, name: str, pattern: object) -> str | None:

@@ -92,9 +92,10 @@ def max_nesting(text: str) -> int:
     return deepest
 
 
-def where_brace(text: str) -> int:
-    """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
-    i, depth, after_where = 0, 0, False
+def _scan(text: str):
+    """(offset, token, depth) for each brace and word outside strings, IRIs and comments;
+    a brace carries the depth outside it."""
+    i, depth = 0, 0
     while i < len(text):
         m = _SKIP.match(text, i)
         if m:
@@ -102,16 +103,54 @@ def where_brace(text: str) -> int:
             continue
         ch = text[i]
         if ch == "{":
-            if depth == 0 and after_where:
-                return i + 1
+            yield i, ch, depth
             depth += 1
         elif ch == "}":
             depth -= 1
-        elif depth == 0:
+            yield i, ch, depth
+        else:
             w = _WORD.match(text, i)
             if w and (i == 0 or not text[i - 1].isalnum()):
-                after_where = after_where or w.group().upper() == "WHERE"
+                yield i, w.group(), depth
                 i = w.end()
                 continue
         i += 1
+
+
+def where_brace(text: str) -> int:
+    """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
+    after_where = False
+    for at, token, depth in _scan(text):
+        if depth:
+            continue
+        if token == "{" and after_where:
+            return at + 1
+        after_where = after_where or token.upper() == "WHERE"
     return -1
+
+
+def first_solution(text: str) -> str | None:
+    """A SELECT query cut down to whether it has a solution: its prologue and WHERE group as
+    ``SELECT * WHERE { ... } LIMIT 1``, without DISTINCT, projections and ORDER BY, so
+    Oxigraph stops at the first match instead of finding and sorting them all. None when the
+    text is not a plain SELECT (grouping, HAVING or a trailing VALUES change what a solution
+    is)."""
+    select = body = end = None
+    for at, token, depth in _scan(text):
+        word = token.upper()
+        if depth:
+            continue
+        if end is not None:
+            if word in ("GROUP", "HAVING", "VALUES"):
+                return None
+        elif select is None:
+            if word in ("ASK", "CONSTRUCT", "DESCRIBE", "WHERE"):
+                return None
+            select = at if word == "SELECT" else None
+        elif token == "{":
+            body = at + 1
+        elif token == "}" and body is not None:
+            end = at
+    if end is None:
+        return None
+    return f"{text[:select]}SELECT * WHERE {{{text[body:end]}}} LIMIT 1"

@@ -13,7 +13,7 @@ from clusterpolisee.catalog import (
     load_catalog,
     load_query,
 )
-from clusterpolisee.sparqltext import inspect
+from clusterpolisee.sparqltext import first_solution, inspect
 from clusterpolisee.store import open_store
 
 from .conftest import run_cli
@@ -317,3 +317,61 @@ def test_an_options_query_checks_one_value_without_listing_them_all(catalog, dem
         assert country not in offered
         with pytest.raises(ParameterError, match="'region':.*is not an allowed value"):
             q.bind({"region": country}, store)
+
+
+def test_first_solution_keeps_the_prologue_and_the_where_group_only():
+    text = (
+        "PREFIX ex: <http://example.org/WHERE#>\n"
+        "# a comment with } and WHERE {\n"
+        'SELECT DISTINCT ?value (STRAFTER(STR(?value), "}") AS ?label) WHERE {\n'
+        '  ?value ex:p "{ ORDER BY }" . { SELECT ?value WHERE { ?value ex:q ?o } }\n'
+        "} ORDER BY ?label LIMIT 500"
+    )
+    assert first_solution(text) == (
+        "PREFIX ex: <http://example.org/WHERE#>\n"
+        "# a comment with } and WHERE {\n"
+        'SELECT * WHERE {\n  ?value ex:p "{ ORDER BY }" . '
+        "{ SELECT ?value WHERE { ?value ex:q ?o } }\n} LIMIT 1"
+    )
+    assert inspect(first_solution(text)).kind == "select"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT ?s (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s",
+        "SELECT ?s WHERE { ?s ?p ?o } HAVING (?s != 1)",
+        "SELECT ?s WHERE { ?s ?p ?o } VALUES ?s { 1 }",
+        "ASK { ?s ?p ?o }",
+        "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
+        "SELECT ?s WHERE { ?s ?p ?o",
+    ],
+)
+def test_first_solution_leaves_queries_whose_solutions_it_would_change(text):
+    """Grouping, HAVING and a trailing VALUES decide what a solution is; other forms and
+    broken text are not cut down at all (the full options query is used instead)."""
+    assert first_solution(text) is None
+
+
+def test_every_options_query_checks_a_value_by_its_first_solution(catalog, demo_store):
+    """Each stored options query has a cut-down check, and the check takes exactly the
+    values the drop-down offers: every offered value, and none of a set of resources of
+    other kinds (countries, themes, partners, sectors)."""
+    others = [
+        "https://w3id.org/clusterpolisee/id/country/ITA",
+        "https://w3id.org/clusterpolisee/id/theme/innovation",
+        "https://w3id.org/clusterpolisee/id/region/XX99",
+        "http://data.europa.eu/ux2/nace2/Z99",
+    ]
+    checked = 0
+    with open_store(str(demo_store), read_only=True) as store:
+        for q in catalog.queries.values():
+            for p in (p for p in q.params if p.options_query):
+                assert p.membership_query is not None and p.membership_query.endswith("LIMIT 1")
+                offered = {v for v, _ in p.options(store)}
+                for value in sorted(offered) + others:
+                    term = p.to_term(value)
+                    found = bool(store.select(p.membership_query, {"value": term}))
+                    assert found == (value in offered), (q.name, p.name, value)
+                    checked += 1
+    assert checked >= 100
