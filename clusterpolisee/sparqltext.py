@@ -92,7 +92,7 @@ def max_nesting(text: str) -> int:
     return deepest
 
 
-def _scan(text: str):
+def scan_tokens(text: str):
     """(offset, token, depth) for each brace and word outside strings, IRIs and comments;
     a brace carries the depth outside it."""
     i, depth = 0, 0
@@ -120,7 +120,7 @@ def _scan(text: str):
 def where_brace(text: str) -> int:
     """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
     after_where = False
-    for at, token, depth in _scan(text):
+    for at, token, depth in scan_tokens(text):
         if depth:
             continue
         if token == "{" and after_where:
@@ -136,7 +136,7 @@ def first_solution(text: str) -> str | None:
     text is not a plain SELECT (grouping, HAVING or a trailing VALUES change what a solution
     is)."""
     select = body = end = None
-    for at, token, depth in _scan(text):
+    for at, token, depth in scan_tokens(text):
         word = token.upper()
         if depth:
             continue

@@ -20,6 +20,7 @@ from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.bindings import prebound
+from clusterpolisee.store.ordering import SORT_CAP, sort_solutions, split_order
 from clusterpolisee.store.oxigraph import graph_size
 
 from .sizes import result_bytes
@@ -77,28 +78,48 @@ def run_query(store: ox.Store, job: dict) -> dict:
     if job.get("allowlist") is not None:
         check_query(job["text"], tuple(job["allowlist"]))
     text, subs = prebound(job["text"], job.get("bindings") or {})  # as OxigraphStore.select
-    result = store.query(text, use_default_graph_as_union=True, substitutions=subs)
+    order = split_order(text)  # sorted here, as OxigraphStore.run_query does
+    result = store.query(
+        order.unordered if order else text, use_default_graph_as_union=True, substitutions=subs
+    )
     if isinstance(result, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(result)}
     with paused_collection():  # rows and labels of terms make no cycles (OxigraphStore._rows)
+        if isinstance(result, ox.QuerySolutions) and order:
+            # At most SORT_CAP rows are sorted here: a larger answer would hold every row
+            # as Python objects where Oxigraph holds a few bytes each; Oxigraph sorts it.
+            names, rows = _solutions(result, SORT_CAP)
+            where = {name: i for i, name in enumerate(names)}
+            cell = lambda row, name: row[where[name]]  # noqa: E731
+            ordered = sort_solutions(rows, order, cell) if len(rows) <= SORT_CAP else None
+            if ordered is not None:
+                limit = job["limit"]
+                payload = {"kind": "select", "vars": names, "rows": ordered[:limit]}
+                return finish(payload, len(ordered) > limit, store, job)
+            result = store.query(text, use_default_graph_as_union=True, substitutions=subs)
         return _collect(result, store, job)
+
+
+def _solutions(result: ox.QuerySolutions, limit: int) -> tuple[list[str], list[tuple]]:
+    """The names and up to ``limit`` + 1 rows, as tuples of terms."""
+    names = [v.value for v in result.variables]
+    # One object per distinct term: pickle then sends each once and refers back to it.
+    # A listing repeats its regions, labels and dates; pickling a pyoxigraph term costs
+    # about 2 µs each way, so 10,000 rows of 10 terms took 450 ms to reach the server.
+    same: dict[Any, Any] = {}
+    rows = []
+    # A solution gives its values in the order of the names.
+    for sol in itertools.islice(result, limit + 1):
+        rows.append(tuple(None if t is None else same.setdefault(t, t) for t in sol))
+    return names, rows
 
 
 def _collect(result: ox.QuerySolutions | ox.QueryTriples, store: ox.Store, job: dict) -> dict:
     limit = job["limit"]
     if isinstance(result, ox.QuerySolutions):
-        names = [v.value for v in result.variables]
-        rows = []
-        # One object per distinct term: pickle then sends each once and refers back to it.
-        # A listing repeats its regions, labels and dates; pickling a pyoxigraph term costs
-        # about 2 µs each way, so 10,000 rows of 10 terms took 450 ms to reach the server.
-        same: dict[Any, Any] = {}
-        for sol in result:
-            if len(rows) == limit:
-                return finish({"kind": "select", "vars": names, "rows": rows}, True, store, job)
-            # A solution gives its values in the order of the names.
-            rows.append(tuple(None if t is None else same.setdefault(t, t) for t in sol))
-        return finish({"kind": "select", "vars": names, "rows": rows}, False, store, job)
+        names, rows = _solutions(result, limit)
+        payload = {"kind": "select", "vars": names, "rows": rows[:limit]}
+        return finish(payload, len(rows) > limit, store, job)
     triples = []
     for t in result:
         if len(triples) == limit:

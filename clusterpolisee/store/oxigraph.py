@@ -16,6 +16,7 @@ from ..gcpause import paused_collection
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, prebound
+from .ordering import sort_solutions, split_order
 from .termtext import TextTriple, as_text, select_text, to_triples
 
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
@@ -180,14 +181,20 @@ class OxigraphStore(Store):
         return _rows(result)
 
     def run_query(self, query: str) -> QueryResult:
-        result = self._store.query(query, use_default_graph_as_union=True)
+        order = split_order(query)
+        result = self._query(order.unordered if order else query)
         if isinstance(result, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(result))
         if isinstance(result, ox.QueryTriples):
             return QueryResult("construct", triples=list(result))
-        return QueryResult(
-            "select", variables=[v.value for v in result.variables], rows=_rows(result)
-        )
+        names, rows = [v.value for v in result.variables], _rows(result)
+        if order:  # sorted here (store/ordering.py); Oxigraph sorts what this cannot
+            ordered = sort_solutions(rows, order, dict.get)
+            rows = ordered if ordered is not None else _rows(self._query(query))
+        return QueryResult("select", variables=names, rows=rows)
+
+    def _query(self, text: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        return self._store.query(text, use_default_graph_as_union=True)
 
     def _size(self, graph: ox.NamedNode) -> int:
         return graph_size(self._store, graph)
