@@ -91,7 +91,8 @@ def run_query(store: ox.Store, job: dict) -> dict:
             names, rows = _solutions(result, SORT_CAP)
             where = {name: i for i, name in enumerate(names)}
             cell = lambda row, name: row[where[name]]  # noqa: E731
-            ordered = sort_solutions(rows, order, cell) if len(rows) <= SORT_CAP else None
+            capped = len(rows) <= SORT_CAP
+            ordered = sort_solutions(rows, names, order, cell) if capped else None
             if ordered is not None:
                 limit = job["limit"]
                 payload = {"kind": "select", "vars": names, "rows": ordered[:limit]}

@@ -45,7 +45,7 @@ class Order(NamedTuple):
     keys: tuple[tuple[str, bool], ...]  # (variable, descending)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)  # /sparql texts may be 100,000 characters each
 def split_order(text: str) -> Order | None:
     """The query's final ORDER BY by projected variables, split off; None if it has none."""
     from ..sparqltext import scan_tokens  # here: sparqltext loads rdflib's parser
@@ -70,9 +70,15 @@ def split_order(text: str) -> Order | None:
     return Order(text[:at], keys)
 
 
-def sort_solutions(rows: list, order: Order, cell: Callable[[Any, str], Any]) -> list | None:
-    """``rows`` in ``order``; ``cell(row, name)`` gives a row's term or None. None when a
-    key column holds values this does not order (the caller lets Oxigraph sort)."""
+def sort_solutions(
+    rows: list, names: Sequence[str], order: Order, cell: Callable[[Any, str], Any]
+) -> list | None:
+    """``rows`` (of the variables ``names``) in ``order``; ``cell(row, name)`` gives a row's
+    term or None. None when a key is not among ``names`` (named in the projection only
+    inside an expression) or its column holds values this does not order: the caller then
+    lets Oxigraph sort."""
+    if any(name not in names for name, _ in order.keys):
+        return None
     keys = [((lambda row, name=name: cell(row, name)), desc) for name, desc in order.keys]
     return sort_rows(rows, keys)
 

@@ -189,7 +189,7 @@ class OxigraphStore(Store):
             return QueryResult("construct", triples=list(result))
         names, rows = [v.value for v in result.variables], _rows(result)
         if order:  # sorted here (store/ordering.py); Oxigraph sorts what this cannot
-            ordered = sort_solutions(rows, order, dict.get)
+            ordered = sort_solutions(rows, names, order, dict.get)
             rows = ordered if ordered is not None else _rows(self._query(query))
         return QueryResult("select", variables=names, rows=rows)
 
