@@ -27,11 +27,13 @@ from typing import Any, NamedTuple
 import pyoxigraph as ox
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NUMBERS = {f"{XSD}integer", f"{XSD}decimal"}
+STRING, INTEGER = f"{XSD}string", f"{XSD}integer"
+NUMBERS = {INTEGER, f"{XSD}decimal"}
 FLOATS = {f"{XSD}double", f"{XSD}float"}
-STRING = f"{XSD}string"
-INTEGER = f"{XSD}integer"
+_DATES = {f"{XSD}date", f"{XSD}dateTime"}
+_BY_TEXT = {*_DATES, f"{XSD}boolean"}  # ordered as their texts (dates: no time zone)
 _INTEGER = re.compile(r"[+-]?\d+")
+_DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?)?")
 #: The most rows the web worker sorts itself (store/oxigraph.py builds every row anyway).
 SORT_CAP = 50_000
 _KEY = r"(?:(?:ASC|DESC)\s*\(\s*[?$]\w+\s*\)|[?$]\w+)"
@@ -81,11 +83,6 @@ def sort_solutions(
         return None
     keys = [((lambda row, name=name: cell(row, name)), desc) for name, desc in order.keys]
     return sort_rows(rows, keys)
-
-
-_DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?)?")
-_DATES = {f"{XSD}date", f"{XSD}dateTime"}
-_BY_TEXT = {*_DATES, f"{XSD}boolean"}
 
 
 def order_key(term: Any) -> tuple | None:
