@@ -37,8 +37,9 @@ _DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?)?")
 #: The most rows the web worker sorts itself (store/oxigraph.py builds every row anyway).
 SORT_CAP = 50_000
 _KEY = r"(?:(?:ASC|DESC)\s*\(\s*[?$]\w+\s*\)|[?$]\w+)"
-# The clause at the very end of the text; scan_tokens then confirms it is not in a comment.
-_TAIL = re.compile(rf"\bORDER\s+BY((?:\s*{_KEY})+)\s*$", re.IGNORECASE)
+# The clause at the very end of the text (possessive: a near miss is not retried in other
+# splits); scan_tokens then confirms it is not in a comment.
+_TAIL = re.compile(rf"\bORDER\s+BY((?:\s*+{_KEY})++)\s*+$", re.IGNORECASE)
 _KEYS = re.compile(r"(ASC|DESC)?\s*\(?\s*[?$](\w+)", re.IGNORECASE)
 
 
