@@ -20,7 +20,7 @@ from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.bindings import prebound
-from clusterpolisee.store.ordering import SORT_CAP, sort_solutions, split_order
+from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split_order
 from clusterpolisee.store.oxigraph import graph_size
 
 from .sizes import result_bytes
@@ -86,19 +86,32 @@ def run_query(store: ox.Store, job: dict) -> dict:
         return {"kind": "ask", "boolean": bool(result)}
     with paused_collection():  # rows and labels of terms make no cycles (OxigraphStore._rows)
         if isinstance(result, ox.QuerySolutions) and order:
-            # At most SORT_CAP rows are sorted here: a larger answer would hold every row
-            # as Python objects where Oxigraph holds a few bytes each; Oxigraph sorts it.
-            names, rows = _solutions(result, SORT_CAP)
-            where = {name: i for i, name in enumerate(names)}
-            cell = lambda row, name: row[where[name]]  # noqa: E731
-            capped = len(rows) <= SORT_CAP
-            ordered = sort_solutions(rows, names, order, cell) if capped else None
-            if ordered is not None:
-                limit = job["limit"]
-                payload = {"kind": "select", "vars": names, "rows": ordered[:limit]}
-                return finish(payload, len(ordered) > limit, store, job)
+            answer = _sorted_select(result, order, store, job)
+            if answer is not None:
+                return answer
             result = store.query(text, use_default_graph_as_union=True, substitutions=subs)
         return _collect(result, store, job)
+
+
+def _sorted_select(
+    result: ox.QuerySolutions, order: Order, store: ox.Store, job: dict
+) -> dict | None:
+    """The answer sorted here, or None to let Oxigraph sort it (a value this cannot place,
+    or more than SORT_CAP rows: those would be held as Python objects where Oxigraph holds
+    a few bytes each)."""
+    names, rows = _solutions(result, SORT_CAP)
+    if len(rows) > SORT_CAP:
+        return None
+    where = {name: i for i, name in enumerate(names)}
+    ordered = sort_solutions(rows, names, order, lambda row, name: row[where[name]])
+    return None if ordered is None else _select(names, ordered, store, job)
+
+
+def _select(names: list[str], rows: list[tuple], store: ox.Store, job: dict) -> dict:
+    """A SELECT answer cut at the job's row limit."""
+    limit = job["limit"]
+    payload = {"kind": "select", "vars": names, "rows": rows[:limit]}
+    return finish(payload, len(rows) > limit, store, job)
 
 
 def _solutions(result: ox.QuerySolutions, limit: int) -> tuple[list[str], list[tuple]]:
@@ -118,9 +131,7 @@ def _solutions(result: ox.QuerySolutions, limit: int) -> tuple[list[str], list[t
 def _collect(result: ox.QuerySolutions | ox.QueryTriples, store: ox.Store, job: dict) -> dict:
     limit = job["limit"]
     if isinstance(result, ox.QuerySolutions):
-        names, rows = _solutions(result, limit)
-        payload = {"kind": "select", "vars": names, "rows": rows[:limit]}
-        return finish(payload, len(rows) > limit, store, job)
+        return _select(*_solutions(result, limit), store, job)
     triples = []
     for t in result:
         if len(triples) == limit:
