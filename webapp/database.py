@@ -31,7 +31,7 @@ import pyoxigraph as ox
 
 from clusterpolisee.gcpause import paused_collection
 
-from . import sizes, worker
+from . import sizes, wire, worker
 from .flights import Flights
 from .sparql_guard import QueryRefused
 
@@ -299,6 +299,8 @@ class Pool:
                 )
             with paused_collection():  # unpickling a listing makes thousands of objects
                 reply = w.conn.recv()
+                if reply[0] == "ok":
+                    wire.unpack(reply[1])
         except (EOFError, OSError, BrokenPipeError):
             if w is not None:
                 self._replace(w)

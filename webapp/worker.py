@@ -23,6 +23,7 @@ from clusterpolisee.store.bindings import prebound
 from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split_order
 from clusterpolisee.store.oxigraph import graph_size
 
+from . import wire
 from .sizes import result_bytes
 from .sparql_guard import QueryRefused, check_query
 
@@ -236,7 +237,7 @@ def serve(conn: Connection, path: str) -> None:
             return
         try:
             store = snap.at(job["version"], job.get("path"))
-            conn.send(("ok", OPS[job["op"]](store, job)))
+            conn.send(("ok", wire.pack(OPS[job["op"]](store, job))))
         except QueryRefused as exc:
             conn.send(("refused", exc.status, exc.message))
         except SyntaxError as exc:
