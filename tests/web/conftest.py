@@ -107,17 +107,19 @@ def free_port() -> int:
 def waitress_serving(app: Flask, threads: int) -> Iterator[str]:
     """The app under a real waitress server on a free loopback port; yields its base URL.
 
-    The server is closed from inside its own loop (closing it from here left the loop's thread
-    in select() on a closed socket: "Bad file descriptor", a pytest warning), then joined."""
+    The task threads stop first: a task that ends wakes the loop through its trigger, and
+    writing to a trigger already closed fails with "Bad file descriptor" in that thread. The
+    server is then closed from inside its own loop (closing it from here left the loop's thread
+    in select() on a closed socket, the same error), and joined."""
     srv = waitress.create_server(app, host="127.0.0.1", port=free_port(), threads=threads)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.effective_port}"
     finally:
+        srv.task_dispatcher.shutdown()
         srv.trigger.pull_trigger(lambda: close_all(srv._map))
         thread.join(timeout=10)
-        srv.task_dispatcher.shutdown()
 
 
 @pytest.fixture(scope="session")
