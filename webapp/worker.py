@@ -25,7 +25,7 @@ from clusterpolisee.store.oxigraph import graph_size
 
 from . import wire
 from .sizes import result_bytes
-from .sparql_guard import QueryRefused, check_query
+from .sparql_guard import QueryRefused, check_parsed, check_query
 
 INFERRED = ox.NamedNode(graph_iri("inferred"))
 
@@ -76,13 +76,19 @@ def iris_in(terms: list[Any]) -> set[str]:
 
 
 def run_query(store: ox.Store, job: dict) -> dict:
-    if job.get("allowlist") is not None:
-        check_query(job["text"], tuple(job["allowlist"]))
+    allowlist = None if job.get("allowlist") is None else tuple(job["allowlist"])
+    if allowlist is not None:
+        check_query(job["text"], allowlist)
     text, subs = prebound(job["text"], job.get("bindings") or {})  # as OxigraphStore.select
     order = split_order(text)  # sorted here, as OxigraphStore.run_query does
-    result = store.query(
-        order.unordered if order else text, use_default_graph_as_union=True, substitutions=subs
-    )
+    try:
+        result = store.query(
+            order.unordered if order else text, use_default_graph_as_union=True, substitutions=subs
+        )
+    except SyntaxError:
+        if allowlist is not None:  # rdflib's reason, where it has one (sparql_guard)
+            check_parsed(job["text"], allowlist)
+        raise
     if isinstance(result, ox.QueryBoolean):
         return {"kind": "ask", "boolean": bool(result)}
     with paused_collection():  # rows and labels of terms make no cycles (OxigraphStore._rows)

@@ -1,0 +1,65 @@
+"""Which /sparql texts are parsed by rdflib before they run, and which go straight to the engine."""
+
+import pytest
+
+from webapp.sparql_guard import QueryRefused, check_parsed, check_query, could_call_service
+
+PLAIN = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT ?l WHERE { ?s rdfs:label ?l }"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * WHERE { SERVICE <http://e/> { ?s ?p ?o } }",
+        "select * where { service <http://e/> { ?s ?p ?o } }",
+        "SELECT * WHERE { \\u0053ERVICE <http://e/> { ?s ?p ?o } }",
+        "SELECT * WHERE { \\U00000053ERVICE <http://e/> { ?s ?p ?o } }",
+        "SELECT * WHERE { ſERVICE <http://e/> { ?s ?p ?o } }",  # long s folds to s
+        'SELECT ("a \\u0041" AS ?x) {}',  # any escape counts, even in a string
+        "# only a comment says service\nSELECT * {}",
+    ],
+)
+def test_texts_that_could_call_service_are_parsed_first(text):
+    assert could_call_service(text) is True
+
+
+def test_a_plain_query_is_not_parsed_by_rdflib():
+    before = check_parsed.cache_info()
+    check_query(PLAIN + " # a text not seen before")
+    assert check_parsed.cache_info().misses == before.misses
+    assert could_call_service(PLAIN) is False
+
+
+def test_service_is_refused_before_the_engine_sees_it():
+    before = check_parsed.cache_info().misses
+    with pytest.raises(QueryRefused) as refused:
+        check_query("SELECT * WHERE { \\u0053ERVICE <http://e/x> { ?s ?p ?o } }")
+    assert refused.value.status == 403 and "SERVICE <http://e/x> is not allowed" in str(
+        refused.value
+    )
+    assert check_parsed.cache_info().misses == before + 1
+
+
+@pytest.mark.parametrize(
+    "text,status,words",
+    [
+        ("", 400, "the query is empty"),
+        ("SELECT * WHERE {" + "{" * 600 + "}" * 600 + "}", 400, "over 500 levels"),
+        ("SELECT * WHERE { ?s ?p ?o } # " + "x" * 100_000, 400, "longer than 100000"),
+    ],
+)
+def test_cheap_refusals_come_before_any_parse(text, status, words):
+    with pytest.raises(QueryRefused) as refused:
+        check_query(text)
+    assert refused.value.status == status and words in str(refused.value)
+
+
+def test_the_reason_for_a_text_the_engine_rejects():
+    """What the worker asks when Oxigraph will not parse a text that skipped rdflib."""
+    with pytest.raises(QueryRefused) as update:
+        check_parsed("DELETE WHERE { ?s ?p ?o }")
+    assert update.value.status == 403 and "SPARQL Update (DELETE WHERE)" in str(update.value)
+    with pytest.raises(QueryRefused) as syntax:
+        check_parsed("SELECT * WHERE { ?s ?p }")
+    assert syntax.value.status == 400 and "line 1, column" in str(syntax.value)
+    assert check_parsed(PLAIN) == "select"
