@@ -34,7 +34,8 @@ _DATES = {f"{XSD}date", f"{XSD}dateTime"}
 _BY_TEXT = {*_DATES, f"{XSD}boolean"}  # ordered as their texts (dates: no time zone)
 _INTEGER = re.compile(r"[+-]?\d+")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?)?")
-#: The most rows the web worker sorts itself (store/oxigraph.py builds every row anyway).
+#: Rows the web worker reads and sorts at a time, keeping only its row limit's best
+#: (store/oxigraph.py builds every row anyway).
 SORT_CAP = 50_000
 _KEY = r"(?:(?:ASC|DESC)\s*\(\s*[?$]\w+\s*\)|[?$]\w+)"
 # The clause at the very end of the text (possessive: a near miss is not retried in other

@@ -208,16 +208,40 @@ def test_every_stored_question_comes_out_in_oxigraphs_order(demo_store):
     assert taken >= 14
 
 
-def test_the_web_worker_sorts_then_cuts_at_its_row_limit(store, monkeypatch):
-    """The worker keeps the first rows of the sorted answer, marks it truncated, and hands
-    an answer over its sorting cap to Oxigraph (the same rows either way)."""
+def worker_rows(raw: ox.Store, text: str, limit: int) -> tuple[list[list[str]], bool]:
+    answer = worker.run_query(raw, {"text": text, "limit": limit, "allowlist": None})
+    return [[str(t) for t in row] for row in answer["rows"]], answer["truncated"]
+
+
+@pytest.mark.parametrize("column", ["english", "integer", "iri"])
+def test_the_web_worker_sorts_in_batches_then_cuts_at_its_row_limit(store, monkeypatch, column):
+    """The worker reads SORT_CAP rows at a time and keeps the best rows so far: the first
+    rows of the whole answer sorted at once, equal keys in the same sequence, and the keys
+    in Oxigraph's sequence; it marks the answer truncated."""
     raw = ox.Store.read_only(str(store))
-    text = query("english", "DESC(?v) ?n")
-    theirs = keys(by_oxigraph(store, text), ["v", "n"])
-    for cap in (worker.SORT_CAP, 3):
-        monkeypatch.setattr(worker, "SORT_CAP", cap)
-        job = {"text": text, "limit": 5, "allowlist": None, "labels": False}
-        answer = worker.run_query(raw, job)
-        assert answer["truncated"] is True and len(answer["rows"]) == 5
-        got = [[str(row[answer["vars"].index(n)]) for n in ("v", "n")] for row in answer["rows"]]
-        assert got == theirs[:5]
+    text = query(column, "DESC(?v) ?n")
+    theirs = keys(by_oxigraph(store, text), ["s", "v", "n"])
+    whole, truncated = worker_rows(raw, text, 10_000)
+    assert not truncated and len(whole) == len(theirs) == len(COLUMNS[column]) * 2
+    assert [row[1:] for row in whole] == [row[1:] for row in theirs]  # v and n
+    for batch in (1, 3, 4, 7):
+        monkeypatch.setattr(worker, "SORT_CAP", batch)
+        rows, truncated = worker_rows(raw, text, 5)
+        assert truncated is True and rows == whole[:5], batch  # ?s too: ties alike
+
+
+def test_a_value_the_worker_cannot_place_in_a_later_batch_leaves_the_sort_to_oxigraph(
+    tmp_path, monkeypatch
+):
+    """A date with a time zone read in the last batch: the rows are exactly Oxigraph's."""
+    raw = ox.Store(str(tmp_path / "s"))
+    values = [lit(f"2021-03-0{i}", "date") for i in range(1, 6)] + [lit("2021-03-04Z", "date")]
+    for i, v in enumerate(values):
+        raw.add(ox.Quad(ox.NamedNode(f"{EX}{i}"), ox.NamedNode(f"{EX}v"), v))
+    raw.flush()
+    del raw
+    text = f"SELECT ?s ?v WHERE {{ ?s <{EX}v> ?v }} ORDER BY DESC(?v) ?s"
+    monkeypatch.setattr(worker, "SORT_CAP", 2)
+    rows, truncated = worker_rows(ox.Store.read_only(str(tmp_path / "s")), text, 4)
+    theirs = keys(by_oxigraph(tmp_path / "s", text), ["s", "v"])
+    assert truncated is True and rows == theirs[:4]
