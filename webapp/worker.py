@@ -81,7 +81,8 @@ def run_query(store: ox.Store, job: dict) -> dict:
     if allowlist is not None:
         check_query(job["text"], allowlist)
     text, subs = prebound(job["text"], job.get("bindings") or {})  # as OxigraphStore.select
-    order = split_order(text)  # sorted here, as OxigraphStore.run_query does
+    # Sorted here, as OxigraphStore.run_query does, unless the server knows the answer is long.
+    order = None if job.get("engine_sort") else split_order(text)
     try:
         result = store.query(
             order.unordered if order else text, use_default_graph_as_union=True, substitutions=subs
@@ -124,7 +125,8 @@ def _sorted_select(
         if ordered is None:
             return None
         kept = ordered[:limit]
-    return finish({"kind": "select", "vars": names, "rows": kept}, seen > limit, store, job)
+    payload = {"kind": "select", "vars": names, "rows": kept, "rows_read": seen}
+    return finish(payload, seen > limit, store, job)
 
 
 def _select(names: list[str], rows: list[tuple], store: ox.Store, job: dict) -> dict:

@@ -245,3 +245,16 @@ def test_a_value_the_worker_cannot_place_in_a_later_batch_leaves_the_sort_to_oxi
     rows, truncated = worker_rows(ox.Store.read_only(str(tmp_path / "s")), text, 4)
     theirs = keys(by_oxigraph(tmp_path / "s", text), ["s", "v"])
     assert truncated is True and rows == theirs[:4]
+
+
+def test_the_worker_leaves_a_known_long_answer_to_oxigraphs_sort(store):
+    """With engine_sort (the server saw the answer was long) the rows are exactly Oxigraph's,
+    ties included, and the worker does not count them; without it, it counts every row."""
+    raw = ox.Store.read_only(str(store))
+    text = query("english", "DESC(?v)")
+    job = {"text": text, "limit": 5, "allowlist": None}
+    theirs = keys(by_oxigraph(store, text), ["s", "v", "n"])[:5]
+    by_engine = worker.run_query(raw, {**job, "engine_sort": True})
+    assert "rows_read" not in by_engine and by_engine["truncated"] is True
+    assert [[str(t) for t in row] for row in by_engine["rows"]] == theirs
+    assert worker.run_query(raw, job)["rows_read"] == len(COLUMNS["english"]) * 2
