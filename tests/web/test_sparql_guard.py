@@ -1,5 +1,6 @@
 """Which /sparql texts are parsed by rdflib before they run, and which go straight to the engine."""
 
+import pyoxigraph as ox
 import pytest
 
 from webapp.sparql_guard import QueryRefused, check_parsed, check_query, could_call_service
@@ -63,3 +64,13 @@ def test_the_reason_for_a_text_the_engine_rejects():
         check_parsed("SELECT * WHERE { ?s ?p }")
     assert syntax.value.status == 400 and "line 1, column" in str(syntax.value)
     assert check_parsed(PLAIN) == "select"
+
+
+@pytest.mark.parametrize("keyword", ["SERV\u0130CE", "SERV\u0131CE", "ＳＥＲＶＩＣＥ"])
+def test_look_alikes_of_service_that_skip_rdflib_do_not_parse_in_oxigraph(keyword):
+    """Oxigraph matches keywords in ASCII only: a look-alike the fast path lets through is
+    a syntax error there, never a call."""
+    text = f"SELECT * WHERE {{ {keyword} <http://127.0.0.1:9/x> {{ ?s ?p ?o }} }}"
+    assert could_call_service(text) is False
+    with pytest.raises(SyntaxError):
+        ox.Store().query(text)
