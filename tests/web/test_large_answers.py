@@ -1,15 +1,25 @@
 """A sorted answer the server has seen to be long is sorted by Oxigraph next time."""
 
+import hashlib
+
+import pytest
+
 import webapp.database as database
+from webapp.database import QueryTimedOut
 
 REGIONS = """PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT ?region ?label WHERE { ?region a cpo:Region ; rdfs:label ?label } ORDER BY ?label"""
+RUNAWAY = "SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER BY ?a"
+
+
+def noted(text: str) -> tuple:
+    return (hashlib.sha256(text.encode()).digest(), ())
 
 
 def test_a_long_sorted_answer_is_noted_and_sorted_alike_next_time(app, monkeypatch):
     db = app.extensions["cpo.db"]
-    asked, jobs, run = (REGIONS, ()), [], db.pool.run
+    asked, jobs, run = noted(REGIONS), [], db.pool.run
     monkeypatch.setattr(db.pool, "run", lambda job, timeout: jobs.append(job) or run(job, timeout))
     monkeypatch.setattr(database, "SORT_CAP", 1000)  # 109 regions: not long
     first = db.query(REGIONS, use_cache=False, limit=50)
@@ -23,3 +33,11 @@ def test_a_long_sorted_answer_is_noted_and_sorted_alike_next_time(app, monkeypat
     assert labels[0] == labels[1] == labels[2] == sorted(labels[0])
     assert by_engine.truncated and len(by_engine.rows) == 50
     assert [job["engine_sort"] for job in jobs] == [False, False, True]
+
+
+def test_a_sorted_query_that_ran_out_of_time_is_sorted_by_oxigraph_next_time(app):
+    db = app.extensions["cpo.db"]
+    assert noted(RUNAWAY) not in db.large_answers
+    with pytest.raises(QueryTimedOut):
+        db.query(RUNAWAY, use_cache=False)
+    assert noted(RUNAWAY) in db.large_answers

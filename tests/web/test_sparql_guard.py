@@ -3,7 +3,8 @@
 import pyoxigraph as ox
 import pytest
 
-from webapp.sparql_guard import QueryRefused, check_parsed, check_query, could_call_service
+from webapp import worker
+from webapp.sparql_guard import QueryRefused, check_parsed, check_query, names_service
 
 PLAIN = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT ?l WHERE { ?s rdfs:label ?l }"
 
@@ -13,32 +14,50 @@ PLAIN = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nSELECT ?l WHERE {
     [
         "SELECT * WHERE { SERVICE <http://e/> { ?s ?p ?o } }",
         "select * where { service <http://e/> { ?s ?p ?o } }",
-        "SELECT * WHERE { \\u0053ERVICE <http://e/> { ?s ?p ?o } }",
-        "SELECT * WHERE { \\U00000053ERVICE <http://e/> { ?s ?p ?o } }",
         "SELECT * WHERE { ſERVICE <http://e/> { ?s ?p ?o } }",  # long s folds to s
-        'SELECT ("a \\u0041" AS ?x) {}',  # any escape counts, even in a string
         "# only a comment says service\nSELECT * {}",
     ],
 )
-def test_texts_that_could_call_service_are_parsed_first(text):
-    assert could_call_service(text) is True
+def test_texts_that_name_service_are_parsed_first(text):
+    assert names_service(text) is True
 
 
 def test_a_plain_query_is_not_parsed_by_rdflib():
     before = check_parsed.cache_info()
     check_query(PLAIN + " # a text not seen before")
     assert check_parsed.cache_info().misses == before.misses
-    assert could_call_service(PLAIN) is False
+    assert names_service(PLAIN) is False
 
 
 def test_service_is_refused_before_the_engine_sees_it():
     before = check_parsed.cache_info().misses
     with pytest.raises(QueryRefused) as refused:
-        check_query("SELECT * WHERE { \\u0053ERVICE <http://e/x> { ?s ?p ?o } }")
-    assert refused.value.status == 403 and "SERVICE <http://e/x> is not allowed" in str(
-        refused.value
-    )
+        check_query("SELECT * WHERE { SERVICE <http://e/x> { ?s ?p ?o } }")
+    assert refused.value.status == 403
+    assert "SERVICE <http://e/x> is not allowed" in str(refused.value)
     assert check_parsed.cache_info().misses == before + 1
+
+
+def test_service_spelt_with_an_escape_is_refused_after_oxigraph_rejects_it():
+    """Oxigraph expands no escape outside strings and IRIs: to it this is bad syntax, and
+    the worker then gives rdflib's reading, SERVICE not allowed."""
+    text = "SELECT * WHERE { \\u0053ERVICE <http://e/x> { ?s ?p ?o } }"
+    assert names_service(text) is False
+    with pytest.raises(QueryRefused) as refused:
+        worker.run_query(ox.Store(), {"text": text, "limit": 10, "allowlist": []})
+    assert refused.value.status == 403 and "SERVICE <http://e/x>" in str(refused.value)
+
+
+def test_escapes_in_a_text_that_names_service_are_refused():
+    """rdflib reads the escaped quote before it parses and sees one long string; Oxigraph
+    sees a one-character string and then a SERVICE call, which rdflib's check let through."""
+    text = (
+        'SELECT * WHERE {\nBIND("\\u0022" AS ?x) SERVICE <http://e/x> { ?s ?p ?o } # """ AS ?z)\n}'
+    )
+    assert check_parsed(text) == "select"  # what rdflib alone would have allowed
+    with pytest.raises(QueryRefused) as refused:
+        check_query(text)
+    assert refused.value.status == 400 and "may not use \\u or \\U escapes" in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +90,6 @@ def test_look_alikes_of_service_that_skip_rdflib_do_not_parse_in_oxigraph(keywor
     """Oxigraph matches keywords in ASCII only: a look-alike the fast path lets through is
     a syntax error there, never a call."""
     text = f"SELECT * WHERE {{ {keyword} <http://127.0.0.1:9/x> {{ ?s ?p ?o }} }}"
-    assert could_call_service(text) is False
+    assert names_service(text) is False
     with pytest.raises(SyntaxError):
         ox.Store().query(text)
