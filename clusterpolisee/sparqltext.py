@@ -74,6 +74,22 @@ _SKIP = re.compile(
 _WORD = re.compile(r"[A-Za-z_][\w:-]*")
 
 
+def names_service(text: str) -> bool:
+    """Whether the text holds the word SERVICE in any case, the one way a query reaches the
+    network. Oxigraph matches keywords in ASCII and expands no escape outside strings and
+    IRIs, so without the word it cannot call a service (casefold also maps "ſ" to "s")."""
+    return "service" in text.casefold()
+
+
+def hides_from_inspection(text: str) -> bool:
+    """Whether rdflib (which finds the SERVICE calls here) and Oxigraph (which runs the
+    query) may read different queries: rdflib expands every \\u escape before it parses,
+    Oxigraph only inside strings and IRIs, so an escaped quote can end a string earlier for
+    Oxigraph and turn what rdflib read as text into a SERVICE call. True when the text names
+    SERVICE and uses such an escape; such a text is refused, not inspected."""
+    return names_service(text) and "\\u" in text.casefold()
+
+
 def max_nesting(text: str) -> int:
     """Deepest nesting of brackets ``{ ( [`` outside strings, IRIs and comments: a linear
     scan, so a hostile query can be refused before a parser spends long on it."""

@@ -25,7 +25,7 @@ from rdflib.plugins.sparql import parser
 from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parserutils import CompValue
 
-from clusterpolisee.sparqltext import max_nesting
+from clusterpolisee.sparqltext import hides_from_inspection, max_nesting, names_service
 
 MAX_QUERY_CHARS = 100_000
 #: Brackets nested deeper than this are refused before parsing: rdflib's parser spends
@@ -88,20 +88,13 @@ def check_query(text: str, allowlist: tuple[str, ...] = ()) -> None:
         raise QueryRefused(400, f"the query is nested too deeply (over {MAX_NESTING} levels)")
     if not names_service(text):
         return
-    if "\\u" in text.casefold():
+    if hides_from_inspection(text):
         raise QueryRefused(
             400,
             "a query that contains the word SERVICE may not use \\u or \\U escapes (the query "
             "check and the query engine read them differently): write the characters themselves",
         )
     check_parsed(text, allowlist)
-
-
-def names_service(text: str) -> bool:
-    """Whether the text holds the word SERVICE in any case, the one way a query reaches the
-    network. Oxigraph reads keywords in ASCII and expands no escape outside strings and IRIs,
-    so without the word it cannot call a service (casefold also maps "ſ" to "s")."""
-    return "service" in text.casefold()
 
 
 @lru_cache(maxsize=1024)

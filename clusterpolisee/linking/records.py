@@ -17,7 +17,7 @@ import pyoxigraph as ox
 import requests
 
 from ..rdfio import InputError, read_rdf
-from ..sparqltext import QuerySyntaxError, inspect
+from ..sparqltext import QuerySyntaxError, hides_from_inspection, inspect
 
 FIELDS = ("id", "name", "alt_name", "country", "region", "sector", "url")
 MAX_BYTES = 50_000_000
@@ -158,6 +158,11 @@ SELECT ?id ?name ?country ?region ?sector ?url WHERE {
 
 def check_query(text: str) -> str:
     """A mapping query must be a SELECT with ?id and ?name and no SERVICE."""
+    if hides_from_inspection(text):
+        raise SourceError(
+            "the mapping query may not use SERVICE, nor \\u escapes next to the word SERVICE "
+            "(write the characters themselves)"
+        )
     try:
         info = inspect(text)
     except QuerySyntaxError as exc:

@@ -13,6 +13,7 @@ import pytest
 
 from clusterpolisee.linking import SourceError, discover
 from clusterpolisee.linking.records import read_endpoint, read_rdf_file
+from clusterpolisee.sparqltext import inspect
 from clusterpolisee.store import open_store
 
 from ..conftest import run_cli
@@ -110,6 +111,14 @@ def test_mapping_query_may_not_use_service(tmp_path: Path):
     query = "SELECT ?id ?name WHERE { SERVICE <http://127.0.0.1:9/> { ?id ?p ?name } }"
     with pytest.raises(SourceError, match="SERVICE"):
         read_rdf_file(src, query)
+    # An escaped quote ends Oxigraph's string before rdflib's: rdflib alone saw no SERVICE.
+    hidden = (
+        'SELECT ?id ?name WHERE { ?id ?p ?name BIND("\\u0022" AS ?x) '
+        'SERVICE <http://127.0.0.1:9/> { ?id ?p ?name } # """ AS ?z)\n}'
+    )
+    assert inspect(hidden).services == []
+    with pytest.raises(SourceError, match="escapes next to the word SERVICE"):
+        read_rdf_file(src, hidden)
 
 
 def test_rdf_xml_with_entities_is_refused(tmp_path: Path):
