@@ -132,9 +132,12 @@ def archive_attempt(archive: Path, attempt: Attempt, data: bytes, reports: dict[
 
 
 def history(archive: Path, partner: str | None = None) -> list[Attempt]:
-    """Every archived attempt, oldest first."""
+    """Every archived attempt, oldest first. A folder ``.{id}.tmp`` is an entry a crash
+    stopped before its rename (archive_attempt): it is not an attempt, and its submission
+    never reached the store, which is written after the entry."""
     metas = archive.glob(f"{partner or '*'}/*/meta.json")
-    attempts = [Attempt(**json.loads(p.read_text())) for p in metas]
+    done = (p for p in metas if not p.parent.name.startswith("."))
+    attempts = [Attempt(**json.loads(p.read_text())) for p in done]
     return sorted(attempts, key=lambda a: (a.received, a.id))
 
 

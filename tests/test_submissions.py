@@ -164,3 +164,23 @@ def test_csv_template_round_trip_through_submit(built, tmp_path):
         if t.predicate.value.endswith("#label") and "csv-test" in t.subject.value
     }
     assert labels == {"Test barrier from a spreadsheet"}
+
+
+def test_an_entry_a_crash_stopped_before_its_rename_is_not_an_attempt(tmp_path):
+    """kill -9 between writing `.ID.tmp/meta.json` and renaming the folder: the store was
+    never written, so reconcile settles the other pending entries and leaves this one be
+    (it once tried to write meta.json into a folder ID that did not exist)."""
+    from clusterpolisee.store import OxigraphStore
+    from clusterpolisee.submissions import Attempt, _write_meta, archive_attempt, history, reconcile
+
+    archive = tmp_path / "archive"
+    fields = dict(partner="marche-region", filename="x.ttl", format=None, sha256="0", size=1)
+    done = Attempt(id="20260101T000000Z-done", received="1", outcome="pending", **fields)
+    archive_attempt(archive, done, b"x", {})
+    cut = Attempt(id="20260101T000001Z-cut", received="2", outcome="pending", **fields)
+    (archive / "marche-region" / f".{cut.id}.tmp").mkdir()
+    _write_meta(archive / "marche-region" / f".{cut.id}.tmp", cut)
+    assert [a.id for a in history(archive)] == [done.id]
+    with OxigraphStore(tmp_path / "store") as store:
+        assert reconcile(store, archive) == 1
+    assert [(a.id, a.outcome) for a in history(archive)] == [(done.id, "interrupted")]
