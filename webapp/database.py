@@ -430,9 +430,9 @@ class Database:
         self.is_background = False
         #: Queries (text digest and bindings) whose sorted answer last had more than SORT_CAP
         #: rows, or that ran out of time.
-        #: The worker sorts an answer itself only as it reads it, all of it (worker.py); for
+        #: A worker that sorts an answer itself decodes every row of it (worker.py); for
         #: these it lets Oxigraph sort, which then decodes only the rows kept (at 10M:
-        #: knowledge-transfers 10.4-13.5 s sorted in the worker, 8.6 s by Oxigraph).
+        #: knowledge-transfers 10.4-13.5 s sorted in the worker, 8.2-8.6 s by Oxigraph).
         self.large_answers = _RecentKeys(1024)
 
     def close(self) -> None:

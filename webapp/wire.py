@@ -5,7 +5,7 @@ subjects and predicates it repeats again and again: 10,000 triples of ``region-p
 1M took 70 ms to pickle and 42 ms to unpickle (2.1 MB), the second part in the serving
 process. Sent as tuples of shared terms, each distinct term is written once and referred back
 to (4 + 4 ms, 0.3 MB), and rebuilding the triples takes 6 ms. Rows of a SELECT answer are
-shared this way where they are built (worker._solutions).
+shared this way where they are built (worker._batches).
 """
 
 from typing import Any
@@ -14,8 +14,6 @@ import pyoxigraph as ox
 
 #: The keys of a worker's answer that hold lists of triples (query, graph and describe jobs).
 TRIPLE_KEYS = ("triples", "out", "in")
-
-Packed = list[tuple[Any, Any, Any]]
 
 
 def pack(payload: dict) -> dict:
