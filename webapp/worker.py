@@ -139,7 +139,7 @@ def _select(names: list[str], rows: list[tuple], store: ox.Store, job: dict) -> 
 def _solutions(result: ox.QuerySolutions, limit: int) -> tuple[list[str], list[tuple]]:
     """The names and up to ``limit`` + 1 rows, as tuples of terms."""
     names = [v.value for v in result.variables]
-    return names, next(_batches(itertools.islice(result, limit + 1), limit + 1), [])
+    return names, next(_batches(result, limit + 1), [])
 
 
 def _batches(solutions: Iterable[ox.QuerySolution], size: int) -> Iterator[list[tuple]]:
