@@ -91,20 +91,24 @@ def hides_from_inspection(text: str) -> bool:
 
 
 def max_nesting(text: str) -> int:
-    """Deepest nesting of brackets ``{ ( [`` outside strings, IRIs and comments: a linear
-    scan, so a hostile query can be refused before a parser spends long on it."""
+    """Deepest nesting of brackets ``{ ( [`` outside strings and comments: a linear scan, so
+    a hostile query can be refused before a parser spends long on it. Brackets inside what
+    looks like an IRI count too: ``1 <((1))>0`` is an IRI to this scan but a comparison of
+    nested brackets to the parser, and an IRI's own brackets (``Foo_(bar)``) are balanced."""
     depth = deepest = i = 0
     while i < len(text):
         m = _SKIP.match(text, i)
-        if m:
+        if m and text[i] != "<":
             i = m.end()
             continue
-        if text[i] in "{([":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif text[i] in "})]":
-            depth -= 1
-        i += 1
+        end = m.end() if m else i + 1
+        for ch in text[i:end]:
+            if ch in "{([":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif ch in "})]":
+                depth -= 1
+        i = end
     return deepest
 
 

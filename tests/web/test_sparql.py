@@ -171,6 +171,25 @@ def test_large_and_nested_queries_are_checked(client):
     assert r.status_code == 400 and b"nested too deeply (over 500 levels)" in r.data
 
 
+def test_brackets_that_look_like_an_iri_are_counted(client):
+    """``1 <((1))>0`` is a comparison of nested brackets to the engine; the depth check once
+    skipped it as an IRI, so any depth got through."""
+    deep = "SELECT * WHERE { BIND((1 <" + "(" * 600 + "1" + ")" * 601 + ">0 AS ?x) }"
+    r = client.get("/sparql", query_string={"query": deep})
+    assert r.status_code == 400 and b"nested too deeply (over 500 levels)" in r.data
+    # (1 < 1) > 0 compares a boolean with a number: an error, so COALESCE gives "ran".
+    shallow = (
+        "SELECT ?x WHERE { BIND(COALESCE((1 <" + "(" * 20 + "1" + ")" * 21 + '>0, "ran") AS ?x) }'
+    )
+    r = client.get("/sparql", query_string={"query": shallow})
+    assert r.get_json(force=True)["results"]["bindings"] == [
+        {"x": {"type": "literal", "value": "ran"}}
+    ]
+    iri = "SELECT ?x WHERE { BIND(<http://dbpedia.org/resource/Foo_(bar)> AS ?x) }"
+    r = client.get("/sparql", query_string={"query": iri})
+    assert r.get_json(force=True)["results"]["bindings"][0]["x"]["value"].endswith("Foo_(bar)")
+
+
 def test_editor_shows_errors_with_the_query(client):
     r = client.get(
         "/sparql",
