@@ -107,6 +107,30 @@ COUNTRY_THEME_TALLIES = """SELECT ?country ?theme ?n ?b ?i ?g WHERE {
      cpo:clusterCount ?n ; cpo:barrierCount ?b ; cpo:instrumentCount ?i ; cpo:goodPracticeCount ?g
 }"""
 
+# Barriers of emerging regions per category: the regions, their number, the barriers.
+EMERGING_BARRIERS = """?b a cpo:Barrier ; cpo:region ?region ; cpo:barrierCategory ?category ;
+     cpo:severity ?s .
+  ?region a cpo:EmergingRegion .
+  FILTER EXISTS { ?b cpo:partner ?p ; cpo:theme ?t }"""
+
+EMERGING_DIRECT = f"""SELECT ?category (COUNT(DISTINCT ?region) AS ?n) (COUNT(?b) AS ?barriers)
+       (SUM(?s) AS ?sum) (MAX(?s) AS ?max) WHERE {{
+  {EMERGING_BARRIERS}
+}} GROUP BY ?category"""
+
+EMERGING_TALLIES = """SELECT ?category ?n ?barriers ?sum ?max WHERE {
+  ?t a cpo:EmergingCategoryTally ; cpo:tallyCategory ?category ; cpo:tallyRegionCount ?n ;
+     cpo:tallyCount ?barriers ; cpo:tallySeveritySum ?sum ; cpo:tallyMaxSeverity ?max
+}"""
+
+EMERGING_REGIONS_DIRECT = f"""SELECT ?category ?region (1 AS ?n) WHERE {{
+  {{ SELECT DISTINCT ?category ?region WHERE {{ {EMERGING_BARRIERS} }} }}
+}}"""
+
+EMERGING_REGIONS_TALLIES = """SELECT ?category ?region (1 AS ?n) WHERE {
+  ?t a cpo:EmergingCategoryTally ; cpo:tallyCategory ?category ; cpo:tallyRegion ?region
+}"""
+
 GAP_DIRECT = """SELECT ?region ?theme (COUNT(DISTINCT ?b) AS ?n) (SUM(?s) AS ?sum) (MAX(?s) AS ?max)
 WHERE {
   ?b a cpo:Barrier ; cpo:partner ?p ; cpo:region ?region ; cpo:theme ?theme ; cpo:severity ?s .
@@ -145,6 +169,8 @@ PAIRS = {
     "instrument type": (TYPE_DIRECT, TYPE_TALLIES),
     "country and theme": (COUNTRY_THEME_DIRECT, COUNTRY_THEME_TALLIES),
     "policy gap": (GAP_DIRECT, GAP_TALLIES),
+    "emerging category": (EMERGING_DIRECT, EMERGING_TALLIES),
+    "emerging category: regions": (EMERGING_REGIONS_DIRECT, EMERGING_REGIONS_TALLIES),
     "home: class": (CLASS_DIRECT, home.PER_CLASS),
     "home: country": (COUNTRY_DIRECT, home.PER_COUNTRY),
     "home: theme": (THEME_TOTAL_DIRECT, home.PER_THEME),
@@ -181,6 +207,7 @@ def test_demo_tallies_agree_with_counting(demo_store):
     assert sizes["theme"] > 100 and sizes["partner"] > 50
     assert sizes["category"] > 50 and sizes["instrument type"] > 50
     assert sizes["country and theme"] == 66 and sizes["policy gap"] >= 3
+    assert sizes["emerging category"] >= 20 and sizes["emerging category: regions"] > 60
     assert sizes["home: class"] > 20 and sizes["home: country"] >= 8
     assert sizes["home: theme"] == 6
     per_country = table(store, home.PER_COUNTRY)

@@ -51,6 +51,7 @@ def _cpo(name: str) -> str:
 
 
 BARRIER, INSTRUMENT = _cpo("Barrier"), _cpo("PolicyInstrument")
+EMERGING = _cpo("EmergingRegion")
 CPO_PREFIX = f"<{CPO}"
 
 
@@ -73,11 +74,19 @@ class Tally:
             return
         self.members.add(resource)
         if severity is not None:
-            self.severity_sum += severity
-            best = self.max_severity
-            self.max_severity = severity if best is None else max(best, severity)
+            self._add_severity(severity, severity)
         if budget is not None:
             self.budget = budget + (self.budget or 0)
+
+    def add_severities(self, other: "Tally") -> None:
+        """Fold in another tally's severity sum and maximum (not its members)."""
+        if other.max_severity is not None:
+            self._add_severity(other.severity_sum, other.max_severity)
+
+    def _add_severity(self, total: int, highest: int) -> None:
+        self.severity_sum += total
+        best = self.max_severity
+        self.max_severity = highest if best is None else max(best, highest)
 
 
 def _single(facts: Facts, prop: str) -> dict[Node, str]:
@@ -116,8 +125,9 @@ def _keyed_node(kind: str, key: dict[str, object]) -> Generator[TextTriple, None
 
 def _key_triples(
     kind: str, key: dict[str, object], tally: Tally, count: int | None = None
-) -> Iterable[TextTriple]:
-    """A tally node's triples; ``count`` when the members were counted, not kept."""
+) -> Generator[TextTriple, None, str]:
+    """Yield a tally node's triples (``count`` when the members were counted, not kept);
+    return the node."""
     node = yield from _keyed_node(kind, key)
     yield node, _cpo("tallyCount"), _integer(len(tally.members) if count is None else count)
     if tally.max_severity is not None:
@@ -127,6 +137,7 @@ def _key_triples(
         # Canonical form (no trailing zeros), as the store gives it back: compared unchanged.
         budget = format(tally.budget.normalize(), "f")
         yield node, _cpo("tallyBudget"), f'"{budget}"^^<{XSD}decimal>'
+    return node
 
 
 def _integer(value: int) -> str:
@@ -153,10 +164,13 @@ def tallies(facts: Facts, types: Iterable[tuple[Node, Node]]) -> list[TextTriple
     by_type: dict[tuple, Tally] = defaultdict(Tally)
     barriers: dict[tuple, Tally] = defaultdict(Tally)  # per region and theme
     by_class: Counter[Node] = Counter()  # ``types`` holds each (resource, class) once
+    emerging = set()
     for r, cls in types:
         if not cls.startswith(CPO_PREFIX):
             continue
         by_class[cls] += 1
+        if cls == EMERGING:
+            emerging.add(r)
         if r not in partner or r not in themes:
             continue
         for theme in themes[r]:
@@ -176,6 +190,7 @@ def tallies(facts: Facts, types: Iterable[tuple[Node, Node]]) -> list[TextTriple
     return [
         *_emit(by_theme, by_partner, by_category, by_type),
         *_emit_derived(by_theme, barriers, countries),
+        *_emerging_categories(by_category, emerging),
         *_emit_home(by_class, by_country),
     ]
 
@@ -223,6 +238,27 @@ def _country_theme(by_theme: dict, countries: dict) -> Iterable[TextTriple]:
         )
         for cls, prop in COUNTRY_THEME_COUNTS.items():
             yield node, prop, _integer(per_class[cls])
+
+
+def _emerging_categories(by_category: dict, emerging: set) -> Iterable[TextTriple]:
+    """Per barrier category, the category tallies of the emerging regions summed, with
+    those regions: the shared-barrier-categories question reads 24 of these at 1M triples
+    instead of 240 category tallies found among the regions' 2,111 (7.9 to 2.0 ms)."""
+    regions: dict[Node, list[Node]] = defaultdict(list)
+    summed: dict[Node, Tally] = defaultdict(Tally)
+    counts: Counter[Node] = Counter()
+    for (reg, cat), tally in by_category.items():
+        if reg not in emerging:
+            continue
+        regions[cat].append(reg)
+        counts[cat] += len(tally.members)  # a barrier has one region: the sets are disjoint
+        summed[cat].add_severities(tally)
+    for cat, places in regions.items():
+        key = {"tallyCategory": cat}
+        node = yield from _key_triples("EmergingCategoryTally", key, summed[cat], counts[cat])
+        yield node, _cpo("tallyRegionCount"), _integer(len(places))
+        for reg in places:
+            yield node, _cpo("tallyRegion"), reg
 
 
 def _by_country(country: dict, regions: dict, partner: dict) -> dict[Node, Tally]:
