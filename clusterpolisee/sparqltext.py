@@ -65,11 +65,16 @@ def inspect(text: str) -> QueryInfo:
     return QueryInfo(KINDS.get(query.algebra.name, "select"), found, services)
 
 
-# Tokens that may contain braces or the word WHERE without being syntax: comments, strings,
-# IRIs. Order matters: long strings before short ones.
+# Tokens that may contain braces or the word WHERE without being syntax: comments (which end
+# at a carriage return too, as in Oxigraph), strings (escapes included), IRIs (with \u
+# escapes; no character up to the space) and the backslash escapes of prefixed names
+# (``ex:a\)``). Order matters: long strings before short ones.
 _SKIP = re.compile(
-    r'#[^\n]*|"""(?:.|\n)*?"""|\'\'\'(?:.|\n)*?\'\'\'|"(?:\\.|[^"\\\n])*"'
-    r"|'(?:\\.|[^'\\\n])*'|<[^<>\"{}|^`\\\s]*>"
+    r'#[^\r\n]*|"""(?:\\.|[^\\])*?"""|\'\'\'(?:\\.|[^\\])*?\'\'\'|"(?:\\.|[^"\\\r\n])*"'
+    r"|'(?:\\.|[^'\\\r\n])*'"
+    r"|<(?:[^<>\"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>"
+    r"|\\[_~.!$&'()*+,;=/?#@%-]",
+    re.DOTALL,
 )
 _WORD = re.compile(r"[A-Za-z_][\w:-]*")
 
@@ -83,33 +88,53 @@ def names_service(text: str) -> bool:
 
 def hides_from_inspection(text: str) -> bool:
     """Whether rdflib (which finds the SERVICE calls here) and Oxigraph (which runs the
-    query) may read different queries: rdflib expands every \\u escape before it parses,
+    query) may read different queries. rdflib expands every \\u escape before it parses,
     Oxigraph only inside strings and IRIs, so an escaped quote can end a string earlier for
-    Oxigraph and turn what rdflib read as text into a SERVICE call. True when the text names
-    SERVICE and uses such an escape; such a text is refused, not inspected."""
-    return names_service(text) and "\\u" in text.casefold()
+    Oxigraph; and a comment ends at a carriage return for Oxigraph, at a line feed only for
+    rdflib, so ``# note\\r SERVICE ...`` is a call to one and a comment to the other. True
+    when the text names SERVICE and has such an escape or a carriage return without a line
+    feed after it; such a text is refused, not inspected."""
+    if not names_service(text):
+        return False
+    return "\\u" in text.casefold() or _LONE_CR.search(text) is not None
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def max_nesting(text: str) -> int:
     """Deepest nesting of brackets ``{ ( [`` outside strings and comments: a linear scan, so
-    a hostile query can be refused before a parser spends long on it. Brackets inside what
-    looks like an IRI count too: ``1 <((1))>0`` is an IRI to this scan but a comparison of
-    nested brackets to the parser, and an IRI's own brackets (``Foo_(bar)``) are balanced."""
+    a hostile query can be refused before a parser spends long on it.
+
+    What looks like an IRI may be brackets to the parser (``1 <((1>0))``: less than, then
+    brackets), so its brackets count up; its unmatched ``)`` do not count down, or a list of
+    ``<x:)>`` would hide any depth after it."""
     depth = deepest = i = 0
     while i < len(text):
         m = _SKIP.match(text, i)
-        if m and text[i] != "<":
-            i = m.end()
-            continue
-        end = m.end() if m else i + 1
-        for ch in text[i:end]:
-            if ch in "{([":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif ch in "})]":
-                depth -= 1
-        i = end
+        if m and text[i] == "<":
+            inner, net = _brackets(m.group())
+            deepest = max(deepest, depth + inner)
+            depth += max(net, 0)
+        elif not m and text[i] in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif not m and text[i] in "})]":
+            depth -= 1
+        i = m.end() if m else i + 1
     return deepest
+
+
+def _brackets(token: str) -> tuple[int, int]:
+    """Deepest nesting inside ``token`` and its balance (opened minus closed)."""
+    depth = deepest = 0
+    for ch in token:
+        if ch in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+    return deepest, depth
 
 
 def scan_tokens(text: str):

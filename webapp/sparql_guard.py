@@ -91,8 +91,9 @@ def check_query(text: str, allowlist: tuple[str, ...] = ()) -> None:
     if hides_from_inspection(text):
         raise QueryRefused(
             400,
-            "a query that contains the word SERVICE may not use \\u or \\U escapes (the query "
-            "check and the query engine read them differently): write the characters themselves",
+            "a query that contains the word SERVICE may not use \\u or \\U escapes, nor a "
+            "carriage return without a line feed (the query check and the query engine read "
+            "them differently): write the characters themselves and end lines with a line feed",
         )
     check_parsed(text, allowlist)
 

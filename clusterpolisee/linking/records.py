@@ -160,8 +160,9 @@ def check_query(text: str) -> str:
     """A mapping query must be a SELECT with ?id and ?name and no SERVICE."""
     if hides_from_inspection(text):
         raise SourceError(
-            "the mapping query may not use SERVICE, nor \\u escapes next to the word SERVICE "
-            "(write the characters themselves)"
+            "the mapping query may not use SERVICE, nor \\u escapes or a carriage return "
+            "without a line feed next to the word SERVICE (write the characters themselves; "
+            "end lines with a line feed)"
         )
     try:
         info = inspect(text)

@@ -3,6 +3,7 @@
 import pyoxigraph as ox
 import pytest
 
+from clusterpolisee.sparqltext import max_nesting
 from webapp import worker
 from webapp.sparql_guard import QueryRefused, check_parsed, check_query, names_service
 
@@ -93,3 +94,73 @@ def test_look_alikes_of_service_that_skip_rdflib_do_not_parse_in_oxigraph(keywor
     assert names_service(text) is False
     with pytest.raises(SyntaxError):
         ox.Store().query(text)
+
+
+def test_a_carriage_return_in_a_text_that_names_service_is_refused():
+    """A comment ends at a carriage return for Oxigraph, at a line feed only for rdflib: to
+    rdflib's check this SERVICE is part of the comment, and Oxigraph called it (found by a
+    review on 2026-12-05)."""
+    text = "SELECT * WHERE { # note\r SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o }\n}"
+    assert check_parsed(text) == "select"  # what rdflib alone would have allowed
+    with pytest.raises(OSError, match="port 9"):  # Oxigraph's reading: a call
+        list(ox.Store().query(text))
+    with pytest.raises(QueryRefused) as refused:
+        check_query(text)
+    assert refused.value.status == 400
+    assert "nor a carriage return without a line feed" in str(refused.value)
+    # Windows line ends are read alike by both: the SERVICE is seen and refused as such.
+    with pytest.raises(QueryRefused) as refused:
+        check_query(text.replace("\r", "\r\n"))
+    assert refused.value.status == 403
+
+
+DEEP = "(" * 600 + "1" + ")" * 600
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * WHERE { BIND((1 <" + "(" * 600 + "1" + ")" * 601 + ">0 AS ?x) }",
+        "SELECT * WHERE { VALUES ?v { " + "<x:)> " * 600 + "} BIND(" + DEEP + " AS ?x) }",
+        "SELECT * WHERE { # c\r BIND(" + DEEP + " AS ?x)\n }",
+        'SELECT * WHERE { BIND("""a\\"""" AS ?y) BIND(' + DEEP + ' AS ?x) BIND("b" AS ?z) }',
+        "PREFIX ex: <http://e/> SELECT * WHERE { BIND(ex:a\\#b AS ?y) BIND(" + DEEP + " AS ?x) }",
+        "PREFIX ex: <http://e/> SELECT * WHERE { VALUES ?v { "
+        + "ex:a\\) " * 600
+        + "} BIND("
+        + DEEP
+        + " AS ?x) }",
+        "SELECT * WHERE { BIND(<http://e/\\u0041#x> AS ?y) BIND(" + DEEP + " AS ?x) }",
+        "SELECT * WHERE { BIND(<http://e/\u00a0#x> AS ?y) BIND(" + DEEP + " AS ?x) }",
+    ],
+    ids=[
+        "iri-like comparison",
+        "iris with a closing bracket",
+        "comment ended by a carriage return",
+        "long string with an escaped quote",
+        "escaped hash in a prefixed name",
+        "escaped brackets in prefixed names",
+        "iri with an escape and a hash",
+        "iri with a no-break space and a hash",
+    ],
+)
+def test_the_depth_scan_reads_what_the_engine_nests(text):
+    """Each text nests 600 brackets that Oxigraph parses as such; the scan once read them
+    as comment, string or IRI, or let IRIs and escapes count them down (review, 2026-12-05)."""
+    list(ox.Store().query(text))  # the engine parses it
+    with pytest.raises(QueryRefused) as refused:
+        check_query(text)
+    assert refused.value.status == 400 and "nested too deeply" in str(refused.value)
+
+
+def test_the_depth_scan_passes_brackets_in_iris_and_strings():
+    text = (
+        "SELECT * WHERE { VALUES ?x { "
+        + "<http://dbpedia.org/resource/Foo_(bar)> " * 600
+        + '} BIND("'
+        + "(" * 600
+        + '" AS ?y) } # '
+        + "(" * 600
+    )
+    assert max_nesting(text) == 3  # the two groups and one bracket inside each IRI
+    check_query(text)
