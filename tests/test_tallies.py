@@ -301,3 +301,27 @@ def test_an_instrument_closes_a_policy_gap(writable, tmp_path):
     assert themes() == [theme + t for t in ("internationalisation", "sustainability")]
     with OxigraphStore(writable, read_only=True) as store:
         assert_tallies_agree(store)
+
+
+def test_an_emerging_region_without_a_label_is_named_by_its_iri(demo_store, tmp_path):
+    """shared-barrier-categories counts regions from the tally and names them from their
+    labels: a region without one is named by its IRI, so the names still match the count."""
+    from clusterpolisee.catalog import load_catalog
+
+    path = tmp_path / "store"
+    shutil.copytree(demo_store, path)
+    region = ox.NamedNode("https://w3id.org/clusterpolisee/id/region/RO21")  # emerging
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    raw = ox.Store(str(path))
+    for quad in list(raw.quads_for_pattern(region, label, None)):
+        raw.remove(quad)
+    del raw
+    store = OxigraphStore(path)
+    materialise(store)
+    rows = load_catalog().queries["shared-barrier-categories"].run(store, {}).rows
+    store.close()
+    assert len(rows) == 24
+    named = [r for r in rows if region.value in r["regionNames"].value]
+    assert named, "RO21 reports barriers in shared categories"
+    for r in rows:
+        assert len(r["regionNames"].value.split(", ")) == int(r["regions"].value)
