@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def table(store: OxigraphStore, query: str) -> dict[tuple, tuple]:
-    """key columns -> value columns of a SELECT whose value columns start with ``n``."""
+    """key columns -> value columns of a SELECT whose value columns start with ``n``; each
+    key once (two tallies of one key would be a wrong answer, not one row)."""
     result = store.run_query(PREFIXES + query)
     values = result.variables[result.variables.index("n") :]
     keys = [v for v in result.variables if v not in values]
@@ -33,7 +34,9 @@ def table(store: OxigraphStore, query: str) -> dict[tuple, tuple]:
         term = row.get(name)
         return None if term is None else term.value
 
-    return {tuple(cell(r, k) for k in keys): tuple(cell(r, v) for v in values) for r in result.rows}
+    out = {tuple(cell(r, k) for k in keys): tuple(cell(r, v) for v in values) for r in result.rows}
+    assert len(out) == len(result.rows), f"a key appears twice in {query[:60]}"
+    return out
 
 
 THEME_DIRECT = """SELECT ?class ?region ?theme ?currency (COUNT(DISTINCT ?r) AS ?n)
@@ -303,25 +306,58 @@ def test_an_instrument_closes_a_policy_gap(writable, tmp_path):
         assert_tallies_agree(store)
 
 
+def _edited_copy(demo_store: Path, tmp_path: Path, edit) -> OxigraphStore:
+    """A copy of the demo store, changed by ``edit(pyoxigraph.Store)`` and recomputed."""
+    path = tmp_path / "store"
+    shutil.copytree(demo_store, path)
+    raw = ox.Store(str(path))
+    edit(raw)
+    del raw
+    store = OxigraphStore(path)
+    materialise(store)
+    return store
+
+
+RO21 = ox.NamedNode("https://w3id.org/clusterpolisee/id/region/RO21")  # emerging in the demo
+
+
 def test_an_emerging_region_without_a_label_is_named_by_its_iri(demo_store, tmp_path):
     """shared-barrier-categories counts regions from the tally and names them from their
     labels: a region without one is named by its IRI, so the names still match the count."""
     from clusterpolisee.catalog import load_catalog
 
-    path = tmp_path / "store"
-    shutil.copytree(demo_store, path)
-    region = ox.NamedNode("https://w3id.org/clusterpolisee/id/region/RO21")  # emerging
     label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-    raw = ox.Store(str(path))
-    for quad in list(raw.quads_for_pattern(region, label, None)):
-        raw.remove(quad)
-    del raw
-    store = OxigraphStore(path)
-    materialise(store)
+
+    def unlabel(raw: ox.Store) -> None:
+        for quad in list(raw.quads_for_pattern(RO21, label, None)):
+            raw.remove(quad)
+
+    store = _edited_copy(demo_store, tmp_path, unlabel)
     rows = load_catalog().queries["shared-barrier-categories"].run(store, {}).rows
     store.close()
     assert len(rows) == 24
-    named = [r for r in rows if region.value in r["regionNames"].value]
+    named = [r for r in rows if RO21.value in r["regionNames"].value]
     assert named, "RO21 reports barriers in shared categories"
     for r in rows:
         assert len(r["regionNames"].value.split(", ")) == int(r["regions"].value)
+
+
+def test_a_region_that_turns_mature_leaves_the_emerging_tallies(demo_store, tmp_path):
+    maturity = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#policyMaturity")
+    mature = ox.NamedNode("https://w3id.org/clusterpolisee/id/maturity/mature")
+
+    def promote(raw: ox.Store) -> None:
+        quads = list(raw.quads_for_pattern(RO21, maturity, None))
+        assert quads, "the demo data gives RO21 a maturity"
+        for quad in quads:
+            raw.remove(quad)
+            raw.add(ox.Quad(RO21, maturity, mature, quad.graph_name))
+
+    before = OxigraphStore(demo_store, read_only=True)
+    listed = table(before, EMERGING_REGIONS_TALLIES)
+    before.close()
+    assert any(region == RO21.value for _, region in listed)
+    store = _edited_copy(demo_store, tmp_path, promote)
+    assert not any(region == RO21.value for _, region in table(store, EMERGING_REGIONS_TALLIES))
+    assert_tallies_agree(store)
+    store.close()
