@@ -33,7 +33,12 @@ from .sparqltext import QuerySyntaxError, first_solution, inspect, where_brace
 from .store.base import QueryResult, Store, Term
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-HEADER_KEYS = {"summary", "description", "tags", "params"}
+HEADER_KEYS = {"summary", "description", "tags", "params", "sort"}
+#: Who sorts by a final ORDER BY: by default the rows are sorted in Python
+#: (store/ordering.py); ``store`` leaves it to the engine, which on Oxigraph is as quick where
+#: the leading key is a date or a number (no text read per comparison), and which then reads
+#: only the rows a limit keeps.
+SORTS = ("python", "store")
 PARAM_KEYS = {
     "type",
     "label",
@@ -218,6 +223,8 @@ class StoredQuery:
     #: SERVICE endpoints the query calls (fixed IRIs); each must be on the allow-list of
     #: the run (``check_services``), so loading a federated query never contacts anything.
     services: list[str] = field(default_factory=list)
+    #: ``sort: store`` in the header (see SORTS).
+    store_sorts: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -287,7 +294,7 @@ class StoredQuery:
         self, store: Store, raw: dict[str, str], allowlist: tuple[str, ...] = ()
     ) -> QueryResult:
         self.check_services(allowlist)
-        return store.run_query(self.bound_text(self.bind(raw, store)))
+        return store.run_query(self.bound_text(self.bind(raw, store)), self.store_sorts)
 
 
 def _not_allowed(p: Param, value: str, store: Store) -> ParameterError:
@@ -467,6 +474,9 @@ def load_query(path: Path) -> StoredQuery:
             "so the allow-list can be checked before it runs",
         )
     tags = meta.get("tags") or []
+    sort = meta.get("sort", SORTS[0])
+    if sort not in SORTS:
+        raise _fail(path, _line_of(header, "sort"), f"'sort' must be one of {', '.join(SORTS)}")
     query = StoredQuery(
         name=path.stem,
         path=path,
@@ -478,6 +488,7 @@ def load_query(path: Path) -> StoredQuery:
         kind=info.kind,
         values_at=values_at,
         services=list(dict.fromkeys(info.services)),
+        store_sorts=sort == "store",
     )
     _check_narrows(path, header, query)
     return query

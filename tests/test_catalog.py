@@ -69,6 +69,14 @@ def test_unknown_header_key_names_file_and_line(tmp_path):
         load_query(path)
 
 
+def test_sort_names_who_sorts_and_refuses_anything_else(tmp_path, catalog):
+    path = write(tmp_path, "bad", "#+ summary: x\n#+ sort: sideways\nSELECT * WHERE { ?s ?p ?o }\n")
+    with pytest.raises(CatalogError, match=r"bad.rq, line 2: 'sort' must be one of python, store"):
+        load_query(path)
+    marked = {n for n, q in catalog.queries.items() if q.store_sorts}
+    assert marked == {"knowledge-transfers", "transfer-candidates"}
+
+
 def test_malformed_yaml_header_names_line(tmp_path):
     path = write(tmp_path, "bad", "#+ summary: x\n#+ tags: [a, b\n#+ x: 1\nSELECT * WHERE {}\n")
     with pytest.raises(CatalogError, match=r"bad.rq, line \d+: malformed header"):

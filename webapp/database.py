@@ -464,11 +464,13 @@ class Database:
         limit: int | None = None,
         trusted: bool = False,
         use_cache: bool = True,
+        store_sorts: bool = False,
     ) -> Result:
         """Check and run a SPARQL query. Raises QueryRefused or EngineError subclasses.
 
         The check (webapp.sparql_guard) runs in the worker too, so it is under the time limit
         and cannot exhaust the serving process; ``trusted`` skips it (fixed or stored text).
+        ``store_sorts``: Oxigraph sorts, not the worker (a stored question's ``sort: store``).
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
@@ -482,7 +484,7 @@ class Database:
             "limit": limit,
             "labels": labels,
             "allowlist": None if trusted else list(self.service_allowlist),
-            "engine_sort": asked in self.large_answers,
+            "engine_sort": store_sorts or asked in self.large_answers,
         }
 
         def convert(p: dict) -> Result:

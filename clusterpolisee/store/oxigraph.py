@@ -180,8 +180,8 @@ class OxigraphStore(Store):
             ) from None
         return _rows(result)
 
-    def run_query(self, query: str) -> QueryResult:
-        order = split_order(query)
+    def run_query(self, query: str, store_sorts: bool = False) -> QueryResult:
+        order = None if store_sorts else split_order(query)
         result = self._query(order.unordered if order else query)
         if isinstance(result, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(result))

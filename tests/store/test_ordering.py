@@ -100,39 +100,65 @@ def test_a_column_of_one_kind_comes_out_as_oxigraph_sorts_it(store, column, orde
         assert "v" in ours[-1 if order == "?v" else 0]
 
 
-def test_a_column_of_mixed_kinds_is_sorted_in_one_fixed_order(tmp_path):
-    """Where Oxigraph has no order (it calls a number and a string equal), ours is fixed:
-    unbound, IRIs, numbers by value, strings by text, then language, then other types."""
-    values = [
-        lit("b"),
-        lit("10", "integer"),
-        ox.NamedNode(f"{EX}x"),
-        lit("a", lang="en"),
-        lit("2.5", "decimal"),
-        lit("a"),
-        lit("true", "boolean"),
-        None,
-    ]
-    raw = ox.Store(str(tmp_path / "s"))
-    for i, value in enumerate(values):
+MIXED = [
+    lit("b"),
+    lit("10", "integer"),
+    ox.NamedNode(f"{EX}x"),
+    lit("a", lang="en"),
+    lit("2.5", "decimal"),
+    lit("a"),
+    lit("true", "boolean"),
+    None,
+]
+MIXED_TEXT = f"SELECT ?s ?v WHERE {{ ?s <{EX}in> <{EX}> OPTIONAL {{ ?s <{EX}v> ?v }} }} ORDER BY ?v"
+#: Our order of MIXED (where Oxigraph's depends on the steps of its sort).
+MIXED_ORDER = [
+    "None",
+    f"<{EX}x>",
+    '"2.5"^^<http://www.w3.org/2001/XMLSchema#decimal>',
+    '"10"^^<http://www.w3.org/2001/XMLSchema#integer>',
+    '"a"',
+    '"a"@en',
+    '"b"',
+    '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>',
+]
+
+
+def mixed_store(path) -> None:
+    raw = ox.Store(str(path))
+    for i, value in enumerate(MIXED):
         if value is not None:
             raw.add(ox.Quad(ox.NamedNode(f"{EX}{i}"), ox.NamedNode(f"{EX}v"), value))
         raw.add(ox.Quad(ox.NamedNode(f"{EX}{i}"), ox.NamedNode(f"{EX}in"), ox.NamedNode(EX)))
     raw.flush()
-    del raw
-    text = f"SELECT ?s ?v WHERE {{ ?s <{EX}in> <{EX}> OPTIONAL {{ ?s <{EX}v> ?v }} }} ORDER BY ?v"
+
+
+def test_a_column_of_mixed_kinds_is_sorted_in_one_fixed_order(tmp_path):
+    """Where Oxigraph has no order (it calls a number and a string equal), ours is fixed:
+    unbound, IRIs, numbers by value, strings by text, then language, then other types."""
+    mixed_store(tmp_path / "s")
     with OxigraphStore(str(tmp_path / "s"), read_only=True) as s:
-        got = [str(row.get("v")) for row in s.run_query(text).rows]
-    assert got == [
-        "None",
-        f"<{EX}x>",
-        '"2.5"^^<http://www.w3.org/2001/XMLSchema#decimal>',
-        '"10"^^<http://www.w3.org/2001/XMLSchema#integer>',
-        '"a"',
-        '"a"@en',
-        '"b"',
-        '"true"^^<http://www.w3.org/2001/XMLSchema#boolean>',
-    ]
+        got = [str(row.get("v")) for row in s.run_query(MIXED_TEXT).rows]
+    assert got == MIXED_ORDER
+
+
+def test_a_question_marked_sort_store_is_sorted_by_oxigraph(tmp_path):
+    """``sort: store`` in a stored question's header: its rows come in Oxigraph's order,
+    which on these values is not ours, through the catalog, the store and the CLI's path."""
+    from clusterpolisee.catalog import load_query
+    from clusterpolisee.execution import execute
+
+    mixed_store(tmp_path / "s")
+    theirs = [str(row.get("v")) for row in by_oxigraph(tmp_path / "s", MIXED_TEXT)]
+    assert theirs != MIXED_ORDER and sorted(theirs) == sorted(MIXED_ORDER)
+    rq = tmp_path / "mixed.rq"
+    rq.write_text(f"#+ summary: mixed\n#+ tags: [t]\n#+ sort: store\n{MIXED_TEXT}\n")
+    q = load_query(rq)
+    with OxigraphStore(str(tmp_path / "s"), read_only=True) as s:
+        assert [str(row.get("v")) for row in q.run(s, {}).rows] == theirs
+        by_cli = execute(s, MIXED_TEXT, 30, q.store_sorts).rows
+        assert [str(row.get("v")) for row in by_cli] == theirs
+        assert [str(row.get("v")) for row in execute(s, MIXED_TEXT, 30).rows] == MIXED_ORDER
 
 
 def test_a_key_the_rows_do_not_carry_leaves_the_sorting_to_oxigraph(store):

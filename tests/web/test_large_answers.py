@@ -41,3 +41,26 @@ def test_a_sorted_query_that_ran_out_of_time_is_sorted_by_oxigraph_next_time(app
     with pytest.raises(QueryTimedOut):
         db.query(RUNAWAY, use_cache=False)
     assert noted(RUNAWAY) in db.large_answers
+
+
+def test_a_question_marked_sort_store_is_sorted_by_oxigraph_from_the_first_run(app, monkeypatch):
+    """``sort: store`` (knowledge-transfers, by a date): the first job already lets Oxigraph
+    sort, so a long answer is not decoded whole; a question without it is sorted in the
+    worker. Both come out in order."""
+    from webapp.access import EngineStore
+    from webapp.views.queries import catalog, run_stored
+
+    db, jobs, texts = app.extensions["cpo.db"], [], []
+    run = db.pool.run
+    monkeypatch.setattr(db.pool, "run", lambda job, timeout: jobs.append(job) or run(job, timeout))
+    questions = catalog()
+    with app.app_context():
+        for name in ("knowledge-transfers", "clusters"):
+            q = questions.get(name)
+            values = q.bind({}, EngineStore())
+            texts.append(q.bound_text(values))
+            result = run_stored(q, values, db)
+            key = result.vars.index({"knowledge-transfers": "date"}.get(name, "countryLabel"))
+            column = [row[key].value for row in result.rows]
+            assert len(column) > 5 and column == sorted(column), name
+    assert [job["engine_sort"] for job in jobs if job["text"] in texts] == [True, False]
