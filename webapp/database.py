@@ -474,6 +474,8 @@ class Database:
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
+        # Not keyed on who sorts: the two orders differ only where SPARQL leaves the order open
+        # (equal keys; a string against a number), and a stored text always sorts alike.
         key = ("q", text, bound, labels, limit)
         # Noted by a digest of the text: a /sparql text may be 100,000 characters.
         asked = (hashlib.sha256(text.encode()).digest(), bound)

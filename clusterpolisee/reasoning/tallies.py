@@ -144,10 +144,10 @@ def _integer(value: int) -> str:
     return f'"{value}"^^<{XSD}integer>'
 
 
-def tallies(facts: Facts, types: Iterable[tuple[Node, Node]]) -> list[TextTriple]:
+def tallies(facts: Facts, types: set[tuple[Node, Node]]) -> list[TextTriple]:
     """Every tally's triples. ``types`` are all (resource, class) pairs (asserted and
-    inferred), each once, so a resource counts under its class and each of its superclasses,
-    and once in each key that holds its class."""
+    inferred), a set: each pair once, so a resource counts under its class and each of its
+    superclasses, and once in each key that holds its class."""
     partner, regions = _single(facts, "partner"), _many(facts, "region")
     region = {s: places[0] for s, places in regions.items()}  # the shapes allow one
     themes = _many(facts, "theme")

@@ -144,13 +144,14 @@ def test_a_column_of_mixed_kinds_is_sorted_in_one_fixed_order(tmp_path):
 
 def test_a_question_marked_sort_store_is_sorted_by_oxigraph(tmp_path):
     """``sort: store`` in a stored question's header: its rows come in Oxigraph's order,
-    which on these values is not ours, through the catalog, the store and the CLI's path."""
+    which on these values is not ours, through the catalog and the store, and through the
+    time-limited run the CLI uses."""
     from clusterpolisee.catalog import load_query
     from clusterpolisee.execution import execute
 
     mixed_store(tmp_path / "s")
     theirs = [str(row.get("v")) for row in by_oxigraph(tmp_path / "s", MIXED_TEXT)]
-    assert theirs != MIXED_ORDER and sorted(theirs) == sorted(MIXED_ORDER)
+    assert theirs != MIXED_ORDER and sorted(theirs) == sorted(MIXED_ORDER)  # else moot
     rq = tmp_path / "mixed.rq"
     rq.write_text(f"#+ summary: mixed\n#+ tags: [t]\n#+ sort: store\n{MIXED_TEXT}\n")
     q = load_query(rq)
@@ -159,6 +160,29 @@ def test_a_question_marked_sort_store_is_sorted_by_oxigraph(tmp_path):
         by_cli = execute(s, MIXED_TEXT, 30, q.store_sorts).rows
         assert [str(row.get("v")) for row in by_cli] == theirs
         assert [str(row.get("v")) for row in execute(s, MIXED_TEXT, 30).rows] == MIXED_ORDER
+
+
+def test_the_query_command_passes_sort_store_on(demo_store, monkeypatch):
+    """`clusterpolisee query` runs knowledge-transfers (``sort: store``) with the store
+    sorting and clusters without; the rows come out sorted either way."""
+    from click.testing import CliRunner
+
+    import clusterpolisee.cli_queries as cli_queries
+    from clusterpolisee.cli import main
+
+    seen, execute = [], cli_queries.execute
+
+    def spy(store, text, timeout, store_sorts=False):
+        seen.append(store_sorts)
+        return execute(store, text, timeout, store_sorts)
+
+    monkeypatch.setattr(cli_queries, "execute", spy)
+    for name in ("knowledge-transfers", "clusters"):
+        args = ["query", name, "--store", str(demo_store), "--format", "csv"]
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 0, out.output
+        assert len(out.output.splitlines()) > 5, name
+    assert seen == [True, False]
 
 
 def test_a_key_the_rows_do_not_carry_leaves_the_sorting_to_oxigraph(store):
