@@ -64,7 +64,8 @@ class Plain(str):
 class Tally:
     """One key's number of members, severity maximum and sum, and budget sum. Members are
     counted, not kept: the caller adds each resource once per key (at 10M triples, a set of
-    members per key held every resource again and made this step 2x slower)."""
+    members per key held every resource again: 18-19 s for this step instead of 16.4 s, and
+    170 MiB more at its peak)."""
 
     count: int = 0
     max_severity: int | None = None
