@@ -43,7 +43,7 @@ SCALES = {
         "peers": ["ours", "cached", "pyoxigraph", "rdflib", "virtuoso"],
         "submit_sizes": [10000, 100000, 1000000],
         "pyshacl": 2000,
-        "build_sizes": [1_000_000],
+        "build_sizes": [1_000_000, 10_000_000],
         "build_systems": ["embedded", "virtuoso", "native"],
         "web_seconds": 5.0,
         "web_clients": [1, 8, 32],

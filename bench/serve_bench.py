@@ -3,7 +3,7 @@
 For a size N: `clusterpolisee generate --triples N --seed 1`, `clusterpolisee build` (demo data),
 `OxigraphStore.bulk_load` of the synthetic file into graph/partner/synthetic, and
 `clusterpolisee materialise` (inferences, tallies, compaction), each a child process timed with
-its peak memory (``/usr/bin/time``). Then `clusterpolisee serve` (default settings but the time
+its peak memory. Then `clusterpolisee serve` (default settings but the time
 limit) and one GET per page, first request (uncached) unless the page is listed twice: status,
 seconds, and the resident memory of the server's process tree (server plus query workers).
 
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CLI, load_average, machine  # noqa: E402
+from bench.common import CLI, load_average, machine, query_ready, timed  # noqa: E402
 from bench.web_bench import free_port  # noqa: E402
 
 SYNTHETIC = "https://w3id.org/clusterpolisee/graph/partner/synthetic"
@@ -37,31 +37,13 @@ PAGES = [
     "/", "/", "/queries", "/catalog", "/graph/reference", "/graph/inferred",
     "/graph/partner/synthetic", "/id/region/RO21", "/ontology", "/submit",
 ]  # fmt: skip
-LOAD = (
-    "from clusterpolisee.store import OxigraphStore\n"
-    "import sys\n"
-    "with OxigraphStore(sys.argv[1]) as s: s.bulk_load(sys.argv[2], sys.argv[3])\n"
-)
-
-
-def timed(name: str, args: list[str]) -> tuple[str, float, int]:
-    """Run a step under /usr/bin/time; (name, seconds, peak RSS in MiB)."""
-    proc = subprocess.run(
-        ["/usr/bin/time", "-f", "@@ %e %M", *args], capture_output=True, text=True, check=False
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"{name} failed: {proc.stderr[-2000:]}")
-    seconds, kib = proc.stderr.rsplit("@@ ", 1)[1].split()
-    return name, float(seconds), int(kib) // 1024
 
 
 def build(work: Path, triples: int) -> list[tuple[str, float, int]]:
     data, store = work / "synthetic.nt", work / "store"
     steps = [
         timed("generate", [str(CLI), "generate", "--triples", str(triples), "--output", str(data)]),
-        timed("build (demo data)", [str(CLI), "build", "--store", str(store)]),
-        timed("bulk load", [sys.executable, "-c", LOAD, str(store), str(data), SYNTHETIC]),
-        timed("materialise (+ compaction)", [str(CLI), "materialise", "--store", str(store)]),
+        *query_ready(store, data, SYNTHETIC),
     ]
     data.unlink()
     return steps
