@@ -8,6 +8,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,17 +100,29 @@ def build_demo_store(path: Path, partners: bool = True) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
+def run_child(args: list[str]) -> tuple[str, float, int]:
+    """Run a child process: (its standard output, wall seconds, peak RSS in KiB). The peak is
+    the largest of the child (across an exec: the CLI restarts itself under jemalloc) and
+    any process it waited for; a step that ran workers side by side would need their sum.
+    Raises RuntimeError with the end of its standard error when it fails."""
+    with tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT)
+        with proc.stdout:
+            out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{args[:3]} failed ({proc.returncode}): {err.read()[-2000:]}")
+    return out, seconds, usage.ru_maxrss
+
+
 def timed(name: str, args: list[str]) -> tuple[str, float, int]:
-    """Run one step as a child process; (name, wall seconds, the child's peak RSS in MiB).
-    Exits with the child's last words when it fails: a benchmark of a failed step is void."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{name} failed: {err[-2000:]}")
-    return name, seconds, usage.ru_maxrss // 1024
+    """One build step in its own process: (name, wall seconds, peak RSS in MiB)."""
+    _, seconds, peak_kib = run_child(args)
+    return name, seconds, peak_kib // 1024
 
 
 #: Bulk-load an N-Triples file into one graph of a store (not atomic: for building).

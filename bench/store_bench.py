@@ -21,7 +21,7 @@ import argparse
 import os
 import platform
 import re
-import subprocess
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import query_ready  # noqa: E402
+from bench.common import run_child as common_run_child  # noqa: E402
 from clusterpolisee.namespaces import graph_iri  # noqa: E402
 from clusterpolisee.store import virtuoso_server  # noqa: E402
 
@@ -65,15 +66,8 @@ print(n, loaded, count, time.perf_counter() - t)
 
 def run_child(code: str, *args: str) -> tuple[list[str], int]:
     """Run a Python child; return its stdout words and its peak RSS in KiB."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
-    )
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"child failed with {proc.returncode}: {out}")
-    return out.split(), usage.ru_maxrss
+    out, _, peak_kib = common_run_child([sys.executable, "-c", code, *args])
+    return out.split(), peak_kib
 
 
 def du(path: Path) -> int:
@@ -190,7 +184,11 @@ def main() -> None:
         f"# {time.strftime('%Y-%m-%d')}, {platform.platform()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}"
     )
-    print(bench(args.triples, args.systems.split(","), work))
+    try:
+        print(bench(args.triples, args.systems.split(","), work))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)  # about 3 GB of stores at 10M
 
 
 def bench(sizes: list[int], systems: list[str], work: Path) -> str:
