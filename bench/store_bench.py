@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import query_ready  # noqa: E402
+from bench.common import peak_rss_kib, query_ready  # noqa: E402
 from bench.common import run_child as common_run_child  # noqa: E402
 from clusterpolisee.namespaces import graph_iri  # noqa: E402
 from clusterpolisee.store import virtuoso_server  # noqa: E402
@@ -72,13 +72,6 @@ def run_child(code: str, *args: str) -> tuple[list[str], int]:
 
 def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-
-
-def peak_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 def row(
