@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import TypeVar
 
 import pyoxigraph as ox
@@ -287,7 +288,7 @@ def _query_checks(
     failure: list[BaseException],
 ) -> None:
     """The SPARQL checks on an in-memory store; rows (or the exception) land in the lists."""
-    store = None
+    store = solutions = None
     try:
         store = ox.Store()
         store.extend(background)
@@ -299,13 +300,17 @@ def _query_checks(
             to_graph=SUBMISSION,
         )
         for check in queries:
-            rows.extend(
-                (check, row) for row in store.query(check.query, use_default_graph_as_union=True)
-            )
+            # A named local and no generator expression: the exception's traceback keeps
+            # the frames it passed, and a generator's frame would keep the answer.
+            solutions = store.query(check.query, use_default_graph_as_union=True)
+            rows.extend(zip(repeat(check), solutions))
     except BaseException as exc:  # handed to the waiting thread, which raises it
         failure.append(exc)
     finally:
-        store = None  # the exception's traceback keeps this frame: let the store go now
+        # The exception's traceback keeps this frame: let the store go now, and the
+        # answer too. pyo3 refuses to free an answer on another thread (it warns and
+        # leaks it), and the waiting thread is where the traceback dies.
+        store = solutions = None
 
 
 def _key(term) -> str:

@@ -362,6 +362,40 @@ def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
     assert shaclfast.run([broken], (), []) == []
 
 
+def test_an_error_while_reading_an_answer_frees_it_on_its_own_thread():
+    """An error part way through a check's answer (here SERVICE to a port Oxigraph refuses,
+    raised while the rows are read) reaches the caller with its traceback. That traceback
+    must not keep the answer: pyo3 refuses to free an Oxigraph answer on another thread than
+    the one that made it, and leaks it with a warning instead."""
+    import gc
+    import sys
+
+    from clusterpolisee import shaclfast
+
+    failing = shaclfast.Check(
+        query="SELECT ?this WHERE { ?this a ?c SERVICE <http://127.0.0.1:1/> { ?this ?p ?o } }",
+        shape="urn:x:shape",
+        message="never reported",
+        severity="Violation",
+        path=None,
+        component=str(SH.SPARQLConstraintComponent),
+        classes=("urn:x:C",),
+    )
+    typed = [
+        ox.Triple(ox.NamedNode("urn:x:a"), ox.NamedNode(str(RDF_TYPE)), ox.NamedNode("urn:x:C"))
+    ]
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+    try:
+        with pytest.raises(OSError, match="port 1 is not allowed") as raised:
+            shaclfast.run([failing], (), typed)
+        del raised  # the exception and its traceback go here, on this thread
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
+
+
 def test_a_failure_beside_the_sparql_thread_waits_for_it():
     """If the caller's half fails (ownership rules, labels), the SPARQL thread is joined before
     the error goes up: no thread keeps working on a submission nobody waits for."""
