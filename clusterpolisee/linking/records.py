@@ -204,12 +204,22 @@ def read_rdf_file(path: Path, query: str | None = None) -> list[ExternalRecord]:
         raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
     except InputError as exc:
         raise SourceError(str(exc)) from exc
+    text = check_query(query or DEFAULT_QUERY)
+    return records_from_rows(_rows(quads, text))
+
+
+def _rows(quads: list[ox.Quad], text: str) -> list[dict[str, str]]:
+    """The mapping query's rows on the file's quads.
+
+    A function of its own: rdflib's parser (check_query) leaves reference cycles that hold
+    its callers' frames until the collector runs, maybe on another thread, and pyo3 refuses
+    to free an Oxigraph answer there (it warns and leaks it). This frame is not among them.
+    """
     store = ox.Store()
     store.extend(quads)
-    result = store.query(check_query(query or DEFAULT_QUERY), use_default_graph_as_union=True)
+    result = store.query(text, use_default_graph_as_union=True)
     names = [v.value for v in result.variables]
-    rows = [{n: _value(sol[n]) for n in names} for sol in result]
-    return records_from_rows(rows)
+    return [{n: _value(sol[n]) for n in names} for sol in result]
 
 
 def read_endpoint(

@@ -84,6 +84,29 @@ def test_rdf_file_is_matched(partner_store: Path, tmp_path: Path):
     assert found[0].evidence == ["name 1.00", "country", "region", "sector J62"]
 
 
+def test_reading_a_file_leaves_no_answer_for_another_thread(tmp_path: Path):
+    """rdflib's parser (the mapping query's check) leaves reference cycles that hold the
+    caller's frames until the collector runs, possibly on another thread; an Oxigraph answer
+    kept by such a frame cannot be freed there (pyo3 warns and leaks it)."""
+    import gc
+    import sys
+
+    src = tmp_path / "eccp.ttl"
+    src.write_text(EXTERNAL, encoding="utf-8")
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+    gc.disable()  # the collector runs only where this test says
+    try:
+        assert len(read_rdf_file(src)) == 2
+        collector = threading.Thread(target=gc.collect)
+        collector.start()
+        collector.join()
+    finally:
+        sys.unraisablehook = hook
+        gc.enable()
+    assert unraisable == []
+
+
 def test_endpoint_is_matched(partner_store: Path, endpoint: str):
     records = read_endpoint(endpoint, timeout=5)
     with open_store(str(partner_store), read_only=True) as store:
