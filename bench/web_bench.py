@@ -8,16 +8,22 @@ result cache on, and off with --cache-size 0) on free loopback ports, and drives
 - uncached page: /queries/overview?country=... (server without cache: every request queries)
 - resource page: /id/region/ITI3 (a linked-data page: statements in and out, with labels)
 - /sparql:       an aggregation query over the whole graph, SPARQL JSON
+- the peer: the same /sparql query on Virtuoso 7 (Debian) holding the same quads (the store
+  exported as N-Quads, native loader), at the same client counts
 - runaway: a server with --timeout 3; one client keeps sending a four-way cross product (each
   one runs until the time limit, gets 503 and its worker is replaced) while the clients load
   the cheap pages; the same pages are measured on the same server without it, just before,
   and the cached page once more while a plain busy loop (no query) takes a core.
 
-Usage: .venv/bin/python bench/web_bench.py [--seconds 5] [--clients 1,8,32]
+Each server's peak memory (VmHWM; ours: the server plus its query workers) is noted under
+the table, with the ratios of our /sparql rows to Virtuoso's.
+
+Usage: .venv/bin/python bench/web_bench.py [--seconds 5] [--clients 1,8,32] [--no-peer]
 Prints a Markdown table (the one in BENCHMARKS.md, section "Web").
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -32,14 +38,23 @@ import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).with_name("clusterpolisee")
+import common
+
+ROOT = common.ROOT
+CLI = common.CLI
 COUNTRIES = ["ALB", "AUT", "BGR", "HRV", "GRC", "HUN", "ITA", "ROU", "SRB", "SVK", "SVN"]
 SPARQL = """PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 SELECT ?country (COUNT(?r) AS ?regions) WHERE { ?r a cpo:Region ; cpo:country ?country }
 GROUP BY ?country ORDER BY DESC(?regions)"""
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 RESOURCE = "/id/region/ITI3"
+JSON = "application/sparql-results+json"
+# Virtuoso's packaged ini serves 10 HTTP threads and keeps 10 connections alive; a server
+# meant for 32 clients would be given as many.
+VIRTUOSO_HTTP = {
+    "HTTPServer": {"ServerThreads": 32, "MaxKeepAlives": 32, "MaxClientConnections": 32},
+    "Parameters": {"MaxClientConnections": 32},
+}
 
 
 def free_port() -> int:
@@ -86,7 +101,7 @@ local paths = {%s}
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i %% #paths) + 1], { ["Accept"] = "text/html" })
+  return wrk.format("GET", paths[(i %% #paths) + 1], { ["Accept"] = "%s" })
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -98,14 +113,14 @@ end
 """
 
 
-def run(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def run(
+    port: int, paths: list[str], clients: int, seconds: float, accept: str = "text/html"
+) -> dict:
     """``clients`` keep-alive connections for ``seconds`` with wrk; latency in ms."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", paths[0])  # warm up once, so worker start-up is not measured
-    conn.getresponse().read()
+    check(port, paths[0], accept)  # warm up once, so worker start-up is not measured
     quoted = ", ".join("[==[" + p + "]==]" for p in paths)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(WRK_SCRIPT % quoted)
+        fh.write(WRK_SCRIPT % (quoted, accept))
     try:
         proc = subprocess.run(
             ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{max(1, round(seconds))}s",
@@ -122,6 +137,30 @@ def run(port: int, paths: list[str], clients: int, seconds: float) -> dict:
         "n": r["requests"],
         "errors": r["status"] + r["socket"],
     }
+
+
+def check(port: int, path: str, accept: str) -> bytes:
+    """One request; its body, or an error that says what the server answered instead (so a
+    row never times an error page)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Accept": accept})
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"GET {path[:80]} answered {resp.status}: {body[:300]!r}")
+    return body
+
+
+def tree_peak_mib(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process plus its live children, in MiB."""
+    kib = common.peak_rss_kib(pid)
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):  # the process may end meanwhile
+            kib += sum(common.peak_rss_kib(int(c)) for c in children.read_text().split())
+    return kib / 1024
 
 
 def runaway_loop(port: int, stop: threading.Event, statuses: list[tuple[int, float]]) -> None:
@@ -144,7 +183,7 @@ def row(name: str, n: int, r: dict) -> str:
     )
 
 
-def bench(seconds: float, levels: list[int], store: Path | None = None) -> str:
+def bench(seconds: float, levels: list[int], store: Path | None = None, peer: bool = True) -> str:
     """Every scenario at every client count; returns the Markdown table and a summary."""
     tmp = Path(tempfile.mkdtemp(prefix="web-bench-"))
     if store is None:
@@ -160,33 +199,114 @@ def bench(seconds: float, levels: list[int], store: Path | None = None) -> str:
     scenarios = [
         ("cached page `/queries/overview`", 256, ["/queries/overview"]),
         (f"resource page `{RESOURCE}` (cached)", 256, [RESOURCE]),
-        ("`/sparql` (JSON, cached)", 256, [sparql]),
+        (SPARQL_ROWS["cached"], 256, [sparql]),
         ("uncached page `/queries/overview?country=…`", 0, [country + c for c in COUNTRIES]),
-        ("`/sparql` (JSON, uncached)", 0, [sparql]),
+        (SPARQL_ROWS["uncached"], 0, [sparql]),
     ]
     out = [
         "| scenario | clients | req/s | p50 ms | p99 ms | requests | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
+    results: dict[str, dict[int, dict]] = {}
+    peaks: list[str] = []
     servers: dict[int, tuple[subprocess.Popen, int]] = {}
     try:
         for name, cache, paths in scenarios:
             if cache not in servers:
                 servers[cache] = (
-                    start_server(store, cache) if not servers else _second(store, cache, servers)
+                    start_server(store, cache)
+                    if not servers
+                    else _second(store, cache, servers, peaks)
                 )
             port = servers[cache][1]
             for n in levels:
-                out.append(row(name, n, run(port, paths, n, seconds)))
+                results.setdefault(name, {})[n] = r = run(port, paths, n, seconds)
+                out.append(row(name, n, r))
+        _note_peaks(servers, peaks)
     finally:
-        for proc, _ in servers.values():
-            proc.terminate()
-            proc.wait(10)
+        _stop(servers)
     try:
+        if peer:
+            results[SPARQL_ROWS["virtuoso"]] = measured = virtuoso(store, tmp, seconds, levels)
+            out += [row(SPARQL_ROWS["virtuoso"], n, measured[n]) for n in levels]
+            peaks.append(f"Virtuoso {measured['peak']:,.0f} MiB")
         out += runaway(store, seconds, levels)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return "\n".join(out) + "\n"
+    notes = [
+        "",
+        "Peak memory (VmHWM, ours: the server plus its query workers): " + "; ".join(peaks) + ".",
+    ]
+    if peer:
+        notes.append(ratios(results, levels))
+    return "\n".join(out + notes) + "\n"
+
+
+SPARQL_ROWS = {
+    "cached": "`/sparql` (JSON, cached)",
+    "uncached": "`/sparql` (JSON, uncached)",
+    "virtuoso": "`/sparql` (JSON) on Virtuoso 7.2.5, same quads, same query",
+}
+
+
+def ratios(results: dict[str, dict[int, dict]], levels: list[int]) -> str:
+    """Our /sparql rows against Virtuoso's, one line per client count (above 1: ours is
+    faster): req/s ours ÷ theirs, p99 theirs ÷ ours."""
+    theirs = results[SPARQL_ROWS["virtuoso"]]
+    ours = {kind: results[SPARQL_ROWS[kind]] for kind in ("uncached", "cached")}
+    lines = [
+        "",
+        "| `/sparql` against Virtuoso | clients | req/s ÷ Virtuoso's | Virtuoso's p99 ÷ ours |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind, rows in ours.items():
+        for n in levels:
+            rps = rows[n]["rps"] / theirs[n]["rps"]
+            p99 = theirs[n]["p99"] / max(rows[n]["p99"], 0.001)
+            lines.append(f"| ours {kind} | {n} | {rps:.1f}x | {p99:.1f}x |")
+    return "\n".join(lines)
+
+
+def virtuoso(store: Path, tmp: Path, seconds: float, levels: list[int]) -> dict:
+    """The /sparql scenario on Virtuoso holding the store's quads; rows and peak MiB."""
+    from clusterpolisee.store import virtuoso_server
+
+    dump = tmp / "virtuoso" / "all.nq"
+    dump.parent.mkdir()
+    subprocess.run(
+        [str(CLI), "export", "--store", str(store), "--output", str(dump)],
+        check=True,
+        capture_output=True,
+    )
+    server = virtuoso_server.start(tmp / "virtuoso", VIRTUOSO_HTTP)
+    try:
+        server.isql(
+            f"ld_dir('{dump.parent}', 'all.nq', 'urn:x-bench:default'); rdf_loader_run(); "
+            "checkpoint;"
+        )
+        path = "/sparql?" + urllib.parse.urlencode({"query": SPARQL})
+        answer = json.loads(check(server.http_port, path, JSON))["results"]["bindings"]
+        if not answer:
+            raise RuntimeError("Virtuoso answered the /sparql query with no rows")
+        out: dict = {n: run(server.http_port, [path], n, seconds, JSON) for n in levels}
+        out["peak"] = common.peak_rss_kib(server.process.pid) / 1024
+    finally:
+        server.stop()
+    return out
+
+
+def _note_peaks(servers: dict[int, tuple[subprocess.Popen, int]], peaks: list[str]) -> None:
+    for cache, (proc, _) in servers.items():
+        peaks.append(
+            f"{'cached' if cache else 'uncached'} server {tree_peak_mib(proc.pid):,.0f} MiB"
+        )
+
+
+def _stop(servers: dict[int, tuple[subprocess.Popen, int]]) -> None:
+    for proc, _ in servers.values():
+        proc.terminate()
+        proc.wait(10)
+    servers.clear()
 
 
 def distinct_queries(tag: str) -> list[str]:
@@ -256,16 +376,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--no-peer", action="store_true", help="skip the Virtuoso rows")
     args = ap.parse_args()
-    print(bench(args.seconds, [int(c) for c in args.clients.split(",")]))
+    levels = [int(c) for c in args.clients.split(",")]
+    print(bench(args.seconds, levels, peer=not args.no_peer))
 
 
-def _second(store: Path, cache: int, servers: dict) -> tuple[subprocess.Popen, int]:
-    """The store has one writer: stop the running server before starting the other one."""
-    for proc, _ in servers.values():
-        proc.terminate()
-        proc.wait(10)
-    servers.clear()
+def _second(
+    store: Path, cache: int, servers: dict, peaks: list[str]
+) -> tuple[subprocess.Popen, int]:
+    """The store has one writer: stop the running server (noting its peak memory) before
+    starting the other one."""
+    _note_peaks(servers, peaks)
+    _stop(servers)
     return start_server(store, cache)
 
 

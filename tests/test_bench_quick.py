@@ -52,5 +52,14 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     assert float(built.group(2)) > float(built.group(1))  # load < load + the other steps
     assert re.search(r"build \(demo data\) [\d.]+ s .*materialise \(\+ compaction\)", doc)
     assert "runaway running" in doc
+    # The web block: the /sparql peer on the same quads, its ratios, each server's memory.
+    web = re.search(r"bench:quick-web -->(.*?)<!--", doc, re.S).group(1)
+    peer = re.findall(r"^\| `/sparql` \(JSON\) on Virtuoso 7[^|]*\| (\d+) \| (\d+) \|", web, re.M)
+    assert [clients for clients, _ in peer] == ["1", "8"] and all(int(r) > 0 for _, r in peer)
+    assert re.search(r"^\| ours uncached \| 8 \| [\d.]+x \| [\d.]+x \|$", web, re.M), web
+    memory = re.search(
+        r"cached server ([\d,]+) MiB; uncached server ([\d,]+) MiB; Virtuoso ([\d,]+) MiB", web
+    )
+    assert memory and all(int(m.replace(",", "")) > 20 for m in memory.groups()), web
     assert "Hand-written text." in doc and "old numbers" not in doc
     assert doc.count("<!-- bench:quick-queries -->") == 1
