@@ -30,15 +30,17 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: every benchmark at full scale (queries at 1M, build at 1M and 10M; Virtuoso, rdflib,
-## pyshacl as peers) into BENCHMARKS.md; about an hour on 2 cores. BENCH_ARGS adds options.
+## bench: every benchmark at full scale (queries at 1M, build at 1M and 10M, web; Virtuoso,
+## rdflib, pyshacl as peers) into BENCHMARKS.md; about an hour on 2 cores. BENCH_ARGS adds
+## options.
 BENCH_OUT ?= BENCHMARKS.md
 bench: $(VENV)/.installed-test sysdeps-test
 	$(BIN)/python bench/run.py --scale full --output $(BENCH_OUT) $(BENCH_ARGS)
 
-## bench-quick: the same chain at a small scale (about a minute), into var/bench-quick.md
+## bench-quick: the same chain at a small scale (1.5 minutes), into var/bench-quick.md;
+## its web section needs wrk and Virtuoso (the test system packages)
 BENCH_QUICK_OUT ?= var/bench-quick.md
-bench-quick: $(VENV)/.installed-test
+bench-quick: $(VENV)/.installed-test sysdeps-test
 	mkdir -p $(dir $(BENCH_QUICK_OUT))
 	$(BIN)/python bench/run.py --scale quick --output $(BENCH_QUICK_OUT) $(BENCH_ARGS)
 
