@@ -41,6 +41,12 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     for name in ("search", "overview", "transfer-candidates"):
         assert re.search(rf"^\| {name} \| [1-9]\d* \|", queries, re.M), name
     assert "| fast |" in doc and "| pyshacl |" in doc
+    # pyshacl and ours on the same submission, and their ratio.
+    same = re.search(r"^\| fast \| ([\d,]+) \| .*\n\| pyshacl \| \1 \|", doc, re.M)
+    assert same, doc
+    assert re.search(
+        rf"pyshacl ÷ ours on the same {same.group(1)} triples \(medians\): validate [\d,]+x", doc
+    )
     # The embedded build is timed to query-ready (three steps) and holds every triple.
     built = re.search(
         r"^\| 20,000 \| Oxigraph \(embedded: demo build, bulk load, materialise\) \| "
