@@ -34,6 +34,7 @@ SCALES = {
         "submit_runs": 1,
         "build_sizes": [20000],
         "build_systems": ["embedded"],
+        "build_runs": 1,
         "web_seconds": 0.2,
         "web_clients": [1, 8],
     },
@@ -47,6 +48,7 @@ SCALES = {
         "submit_runs": 3,
         "build_sizes": [1_000_000, 10_000_000],
         "build_systems": ["embedded", "virtuoso", "native"],
+        "build_runs": 3,
         "web_seconds": 5.0,
         "web_clients": [1, 8, 32],
     },
@@ -83,7 +85,7 @@ def section_build(cfg: dict, work: Path) -> str:
 
     folder = work / "build"
     folder.mkdir()
-    return store_bench.bench(cfg["build_sizes"], cfg["build_systems"], folder)
+    return store_bench.bench(cfg["build_sizes"], cfg["build_systems"], folder, cfg["build_runs"])
 
 
 def section_web(cfg: dict, work: Path) -> str:

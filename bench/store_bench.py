@@ -13,8 +13,11 @@ For each size N: `clusterpolisee generate --triples N --seed 1` writes N-Triples
 - Virtuoso native loader (for reference): ld_dir + rdf_loader_run + checkpoint via isql, on
   another fresh instance.
 
-Usage: .venv/bin/python bench/store_bench.py --triples 1000000 [10000000 ...] [--keep DIR]
-Prints one Markdown table row per (size, system), the rows of BENCHMARKS.md "## Build".
+Usage: .venv/bin/python bench/store_bench.py --triples 1000000 [10000000 ...] [--runs R]
+       [--keep DIR]
+Each (size, system) runs R times (default 1), the systems in turn, every run from nothing;
+prints one Markdown table row per (size, system) with median / p95 over the runs, and our
+build against Virtuoso's native load: the block of BENCHMARKS.md "## Build".
 """
 
 import argparse
@@ -22,15 +25,17 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import peak_rss_kib, query_ready  # noqa: E402
+from bench.common import median_p95, peak_rss_kib, query_ready  # noqa: E402
 from bench.common import run_child as common_run_child  # noqa: E402
 from clusterpolisee.namespaces import graph_iri  # noqa: E402
 from clusterpolisee.store import virtuoso_server  # noqa: E402
@@ -74,33 +79,48 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def row(
-    n: int,
-    system: str,
-    load_s: float,
-    ready_s: float | None,
-    size: int,
-    peak_kib: int,
-    count: str,
-    q_s: float,
-) -> str:
-    ready = "–" if ready_s is None else f"{ready_s:.1f}"
+class Run(NamedTuple):
+    """One build of one size on one system."""
+
+    system: str
+    load_s: float
+    ready_s: float | None  # None: the system has no step after loading
+    size: int  # bytes on disk
+    peak_kib: int
+    count: str
+    q_s: float
+    note: str = ""  # the embedded build's steps
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    """Median / p95 of the runs' figures (one run: the figure)."""
+    if len(values) == 1:
+        return f"{values[0]:,.{digits}f}"
+    median, p95 = median_p95(values)
+    return f"{median:,.{digits}f} / {p95:,.{digits}f}"
+
+
+def row(n: int, runs: list["Run"]) -> str:
+    """One table row over the runs of one size and system."""
+    ready = [r.ready_s for r in runs if r.ready_s is not None]
+    counts = sorted({r.count for r in runs})
     return (
-        f"| {n:,} | {system} | {load_s:.1f} | {ready} | {size / 2**20:,.0f} | "
-        f"{peak_kib / 2**10:,.0f} | {count} | {q_s * 1000:.0f} |"
+        f"| {n:,} | {runs[0].system} | {spread([r.load_s for r in runs])} | "
+        f"{spread(ready) if ready else '–'} | {runs[-1].size / 2**20:,.0f} | "
+        f"{max(r.peak_kib for r in runs) / 2**10:,.0f} | {', '.join(counts)} | "
+        f"{spread([r.q_s * 1000 for r in runs], 0)} |"
     )
 
 
-def bench_embedded(n: int, data: Path, work: Path) -> tuple[str, str]:
-    """(table row, a note with the time and peak memory of each step)."""
+def bench_embedded(n: int, data: Path, work: Path) -> Run:
+    """The query-ready build, with a note of the time and peak memory of each step."""
     store = work / f"oxigraph-{n}"
     steps = query_ready(store, data, GRAPH)
     (count, q_s), _ = run_child(COUNT_EMBEDDED, str(store), COUNT)
     load_s = next(s for name, s, _ in steps if name == "bulk load")
     peak_mib = max(mib for _, _, mib in steps)
     parts = ", ".join(f"{name} {s:.1f} s ({mib:,} MiB)" for name, s, mib in steps)
-    return row(
-        n,
+    return Run(
         "Oxigraph (embedded: demo build, bulk load, materialise)",
         load_s,
         sum(s for _, s, _ in steps),
@@ -108,10 +128,11 @@ def bench_embedded(n: int, data: Path, work: Path) -> tuple[str, str]:
         peak_mib * 1024,
         count,
         float(q_s),
-    ), f"the embedded build of {n:,}: {parts}"
+        f"the embedded build of {n:,}: {parts}",
+    )
 
 
-def bench_virtuoso(n: int, data: Path, work: Path) -> tuple[str, str]:
+def bench_virtuoso(n: int, data: Path, work: Path) -> Run:
     server = virtuoso_server.start(work / f"virtuoso-gsp-{n}", VIRTUOSO_SETTINGS)
     try:
         base_size = server.db_size()
@@ -133,10 +154,10 @@ def bench_virtuoso(n: int, data: Path, work: Path) -> tuple[str, str]:
     _, load_s, count, q_s = words
     print(f"# empty Virtuoso database: {base_size / 2**20:.0f} MiB", file=sys.stderr)
     system = "Virtuoso 7.2.5 (remote backend, GSP)"
-    return row(n, system, float(load_s), None, size, peak, count, float(q_s)), ""
+    return Run(system, float(load_s), None, size, peak, count, float(q_s))
 
 
-def bench_virtuoso_native(n: int, data: Path, work: Path) -> tuple[str, str]:
+def bench_virtuoso_native(n: int, data: Path, work: Path) -> Run:
     folder = work / f"virtuoso-native-{n}"
     server = virtuoso_server.start(folder, VIRTUOSO_SETTINGS)
     try:
@@ -160,7 +181,7 @@ def bench_virtuoso_native(n: int, data: Path, work: Path) -> tuple[str, str]:
     finally:
         server.stop()
     system = "Virtuoso 7.2.5 (native ld_dir loader)"
-    return row(n, system, load_s, None, size, peak, count, q_s), ""
+    return Run(system, load_s, None, size, peak, count, q_s)
 
 
 def main() -> None:
@@ -168,7 +189,10 @@ def main() -> None:
     ap.add_argument("--triples", type=int, nargs="+", default=[1_000_000])
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
     ap.add_argument("--systems", default="embedded,virtuoso,native")
+    ap.add_argument("--runs", type=int, default=1, help="builds per size and system")
     args = ap.parse_args()
+    if args.keep and args.runs > 1:
+        ap.error("--keep keeps the stores of one run: use --runs 1")
     work = args.keep or Path(tempfile.mkdtemp(prefix="store-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     import pyoxigraph
@@ -178,14 +202,20 @@ def main() -> None:
         f"Python {platform.python_version()}, pyoxigraph {pyoxigraph.__version__}"
     )
     try:
-        print(bench(args.triples, args.systems.split(","), work))
+        print(bench(args.triples, args.systems.split(","), work, args.runs, bool(args.keep)))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)  # about 3 GB of stores at 10M
 
 
-def bench(sizes: list[int], systems: list[str], work: Path) -> str:
-    """Generate each size, load it into each system; return the Markdown table."""
+def bench(
+    sizes: list[int], systems: list[str], work: Path, runs: int = 1, keep: bool = False
+) -> str:
+    """Generate each size, load it into each system ``runs`` times (the systems in turn, each
+    run from nothing); return the Markdown table, the ratios and the embedded steps.
+    ``keep``: leave the stores and databases in ``work`` (one run only)."""
+    if keep and runs > 1:
+        raise ValueError("keeping the stores needs a single run")
     from clusterpolisee.generate import generate
 
     benches = {
@@ -194,11 +224,14 @@ def bench(sizes: list[int], systems: list[str], work: Path) -> str:
         "native": bench_virtuoso_native,
     }
     out = [
+        f"{runs} run(s) of each row, each from nothing; times are median / p95 where there "
+        "are several, disk after the last run, memory the largest peak.",
+        "",
         "| triples | system | load s | query-ready s | disk MiB | peak RSS MiB | count "
         "| count ms |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
-    notes, steps = [], []
+    notes, steps, ratios = [], [], []
     for n in sizes:
         data = work / f"synthetic-{n}.nt"
         start = time.perf_counter()
@@ -208,15 +241,39 @@ def bench(sizes: list[int], systems: list[str], work: Path) -> str:
             f"generated {n:,} triples in {time.perf_counter() - start:.1f} s, "
             f"{data.stat().st_size / 2**20:,.0f} MiB N-Triples"
         )
-        for name in systems:
-            os.sync()  # each system starts with nothing left to write back
-            line, note = benches[name](n, data, work)
-            out.append(line)
-            steps += [note] if note else []
+        measured: dict[str, list[Run]] = {name: [] for name in systems}
+        for _ in range(runs):
+            for name in systems:
+                os.sync()  # each system starts with nothing left to write back
+                measured[name].append(benches[name](n, data, work))
+                if not keep:
+                    _clear(work)
+        out += [row(n, measured[name]) for name in systems]
+        steps += [r.note for name in systems for r in measured[name] if r.note]
+        if "embedded" in measured and "native" in measured:
+            ratios.append(_versus(n, measured["embedded"], measured["native"]))
         data.unlink()
     text = "; ".join(notes)
-    listed = "".join(f"- {note[:1].upper()}{note[1:]}.\n" for note in steps)
+    listed = "".join(f"- {note[:1].upper()}{note[1:]}.\n" for note in steps + ratios)
     return "\n".join(out) + "\n\n" + text[:1].upper() + text[1:] + ".\n\n" + listed
+
+
+def _versus(n: int, ours: list[Run], native: list[Run]) -> str:
+    """Our build against Virtuoso's native loader (medians)."""
+    theirs = statistics.median(r.load_s for r in native)
+    load = statistics.median(r.load_s for r in ours) / theirs
+    ready = statistics.median(r.ready_s or 0.0 for r in ours) / theirs
+    return (
+        f"at {n:,}, against Virtuoso's native load (medians): our bulk load takes {load:.1f}x "
+        f"its time, our query-ready build {ready:.1f}x"
+    )
+
+
+def _clear(work: Path) -> None:
+    """Remove the stores and databases of the run just measured (3 GB at 10M)."""
+    for path in work.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 if __name__ == "__main__":

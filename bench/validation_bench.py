@@ -20,6 +20,7 @@ a fresh process (median / p95).
 
 import argparse
 import json
+import os
 import re
 import resource
 import statistics
@@ -73,7 +74,6 @@ def run_one(triples: int, engine: str) -> dict:
 
 def run_submit(triples: int) -> dict:
     """parse + validate + commit through the pipeline, then the reasoning step."""
-    import os
     import shutil
     import tempfile
 
@@ -126,8 +126,13 @@ def child(*args: str) -> dict:
 
 
 def repeated(runs: int, *args: str) -> list[dict]:
-    """``runs`` runs of one child, each in a fresh process."""
-    return [child(*args) for _ in range(runs)]
+    """``runs`` runs of one child, each in a fresh process that starts with nothing left to
+    write back (a commit writes hundreds of MB; the run before must not be timed in it)."""
+    out = []
+    for _ in range(runs):
+        os.sync()
+        out.append(child(*args))
+    return out
 
 
 def spread(results: list[dict], key: str) -> str:
