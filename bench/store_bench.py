@@ -249,7 +249,12 @@ def bench(
                 if not keep:
                     _clear(work)
         out += [row(n, measured[name]) for name in systems]
-        steps += [r.note for name in systems for r in measured[name] if r.note]
+        steps += [
+            f"{r.note} (run {i} of {runs})" if runs > 1 else r.note
+            for name in systems
+            for i, r in enumerate(measured[name], 1)
+            if r.note
+        ]
         if "embedded" in measured and "native" in measured:
             ratios.append(_versus(n, measured["embedded"], measured["native"]))
         data.unlink()

@@ -49,6 +49,11 @@ GROUP BY ?country ORDER BY DESC(?regions)"""
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 RESOURCE = "/id/region/ITI3"
 JSON = "application/sparql-results+json"
+SPARQL_ROWS = {
+    "cached": "`/sparql` (JSON, cached)",
+    "uncached": "`/sparql` (JSON, uncached)",
+    "virtuoso": "`/sparql` (JSON) on Virtuoso, same quads, same query",
+}
 # Virtuoso's packaged ini serves 10 HTTP threads and keeps 10 connections alive; a server
 # meant for 32 clients would be given as many.
 VIRTUOSO_HTTP = {
@@ -222,31 +227,28 @@ def bench(seconds: float, levels: list[int], store: Path | None = None, peer: bo
             for n in levels:
                 results.setdefault(name, {})[n] = r = run(port, paths, n, seconds)
                 out.append(row(name, n, r))
+        running = next(iter(servers.values()))[1]
+        ours = answer(check(running, sparql, JSON))  # what the peer must answer too
         _note_peaks(servers, peaks)
     finally:
         _stop(servers)
     try:
         if peer:
-            results[SPARQL_ROWS["virtuoso"]] = measured = virtuoso(store, tmp, seconds, levels)
+            measured, peak = virtuoso(store, tmp, seconds, levels, ours)
+            results[SPARQL_ROWS["virtuoso"]] = measured
             out += [row(SPARQL_ROWS["virtuoso"], n, measured[n]) for n in levels]
-            peaks.append(f"Virtuoso {measured['peak']:,.0f} MiB")
+            peaks.append(f"Virtuoso {peak:,.0f} MiB")
         out += runaway(store, seconds, levels)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     notes = [
         "",
-        "Peak memory (VmHWM, ours: the server plus its query workers): " + "; ".join(peaks) + ".",
+        "Peak memory (VmHWM; ours: the server plus its child processes, the query workers "
+        "among them): " + "; ".join(peaks) + ".",
     ]
     if peer:
         notes.append(ratios(results, levels))
     return "\n".join(out + notes) + "\n"
-
-
-SPARQL_ROWS = {
-    "cached": "`/sparql` (JSON, cached)",
-    "uncached": "`/sparql` (JSON, uncached)",
-    "virtuoso": "`/sparql` (JSON) on Virtuoso 7.2.5, same quads, same query",
-}
 
 
 def ratios(results: dict[str, dict[int, dict]], levels: list[int]) -> str:
@@ -261,14 +263,27 @@ def ratios(results: dict[str, dict[int, dict]], levels: list[int]) -> str:
     ]
     for kind, rows in ours.items():
         for n in levels:
-            rps = rows[n]["rps"] / theirs[n]["rps"]
+            rps = rows[n]["rps"] / max(theirs[n]["rps"], 0.001)
             p99 = theirs[n]["p99"] / max(rows[n]["p99"], 0.001)
             lines.append(f"| ours {kind} | {n} | {rps:.1f}x | {p99:.1f}x |")
     return "\n".join(lines)
 
 
-def virtuoso(store: Path, tmp: Path, seconds: float, levels: list[int]) -> dict:
-    """The /sparql scenario on Virtuoso holding the store's quads; rows and peak MiB."""
+def answer(body: bytes) -> set[tuple[str, ...]]:
+    """A SPARQL JSON answer as a set of rows of values (datatypes aside: Virtuoso writes
+    typed literals its own way)."""
+    data = json.loads(body)
+    names = data["head"]["vars"]
+    return {
+        tuple(b.get(v, {}).get("value", "") for v in names) for b in data["results"]["bindings"]
+    }
+
+
+def virtuoso(
+    store: Path, tmp: Path, seconds: float, levels: list[int], expected: set[tuple[str, ...]]
+) -> tuple[dict[int, dict], float]:
+    """The /sparql scenario on Virtuoso holding the store's quads: its row per client count
+    and its peak MiB. Raises unless it answers as we do, and answers every request."""
     from clusterpolisee.store import virtuoso_server
 
     dump = tmp / "virtuoso" / "all.nq"
@@ -285,14 +300,16 @@ def virtuoso(store: Path, tmp: Path, seconds: float, levels: list[int]) -> dict:
             "checkpoint;"
         )
         path = "/sparql?" + urllib.parse.urlencode({"query": SPARQL})
-        answer = json.loads(check(server.http_port, path, JSON))["results"]["bindings"]
-        if not answer:
-            raise RuntimeError("Virtuoso answered the /sparql query with no rows")
-        out: dict = {n: run(server.http_port, [path], n, seconds, JSON) for n in levels}
-        out["peak"] = common.peak_rss_kib(server.process.pid) / 1024
+        theirs = answer(check(server.http_port, path, JSON))
+        if not expected or theirs != expected:
+            raise RuntimeError(f"Virtuoso answered {sorted(theirs)}, we {sorted(expected)}")
+        out = {n: run(server.http_port, [path], n, seconds, JSON) for n in levels}
+        failed = {n: r["errors"] for n, r in out.items() if r["errors"]}
+        if failed:
+            raise RuntimeError(f"Virtuoso failed requests (by client count): {failed}")
+        return out, common.peak_rss_kib(server.process.pid) / 1024
     finally:
         server.stop()
-    return out
 
 
 def _note_peaks(servers: dict[int, tuple[subprocess.Popen, int]], peaks: list[str]) -> None:

@@ -387,7 +387,7 @@ def test_an_error_while_reading_an_answer_frees_it_on_its_own_thread():
     unraisable: list[str] = []
     hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
     try:
-        with pytest.raises(OSError, match="port 1 is not allowed") as raised:
+        with pytest.raises(OSError) as raised:
             shaclfast.run([failing], (), typed)
         del raised  # the exception and its traceback go here, on this thread
         gc.collect()
