@@ -308,23 +308,38 @@ class RemoteStore(Store):
         return dict(sorted(sizes.items()))
 
     def graph_triples(self, graph: str) -> list[ox.Triple]:
-        """All triples of a graph, read in pages below the server's row limit.
-
-        Graph Store GETs and CONSTRUCTs are cut at the row limit without any sign, so pages
-        of an ordered SELECT are used; Virtuoso sorts only inside a subquery (SR353 else).
-        """
+        """All triples of a graph, read in pages below the server's row limit."""
         node = ox.NamedNode(graph)
-        page, offset, out = self.config.max_rows // 2, 0, []
+        pages = self._pages("?s ?p ?o", f"GRAPH {node} {{ ?s ?p ?o }}")
+        return [ox.Triple(r["s"], r["p"], r["o"]) for rows in pages for r in rows]
+
+    def pairs(self, predicate: str, skip_graph: str) -> set[tuple[str, str]]:
+        """``Store.pairs`` in pages below the server's row limit (the reasoning step reads
+        every type this way: far more rows than one answer may have), from our graphs only
+        (the server's own graphs type their resources too)."""
+        where = (
+            f"GRAPH ?g {{ ?s {ox.NamedNode(predicate)} ?o }} "
+            f"FILTER(STRSTARTS(STR(?g), {ox.Literal(self.config.graph_prefix)}) "
+            f"&& ?g != {ox.NamedNode(skip_graph)} && !CONTAINS(STR(?g), {ox.Literal(STAGING)}))"
+        )
+        return {(str(r["s"]), str(r["o"])) for rows in self._pages("?s ?o", where) for r in rows}
+
+    def _pages(self, names: str, where: str) -> Iterator[list[Row]]:
+        """The distinct rows of ``SELECT names WHERE { where }``, page by page below the
+        server's row limit. Graph Store GETs and CONSTRUCTs are cut at the limit without any
+        sign, so pages of an ordered SELECT are used; Virtuoso sorts only inside a subquery
+        (SR353 else). The terms in ``where`` are ours, written as N-Triples."""
+        page, offset = self.config.max_rows // 2, 0
         while True:
             _, rows, headers = self._select_json(
-                "SELECT ?s ?p ?o WHERE { { SELECT ?s ?p ?o WHERE { GRAPH "
-                f"{node} {{ ?s ?p ?o }} }} ORDER BY ?s ?p ?o }} }} LIMIT {page} OFFSET {offset}"
+                f"SELECT {names} WHERE {{ {{ SELECT DISTINCT {names} WHERE {{ {where} }} "
+                f"ORDER BY {names} }} }} LIMIT {page} OFFSET {offset}"
             )
             if "x-sparql-maxrows" in headers:
                 self._check_rows(len(rows), headers)
-            out.extend(ox.Triple(r["s"], r["p"], r["o"]) for r in rows)
+            yield rows
             if len(rows) < page:
-                return out
+                return
             offset += page
 
     def data_version(self) -> str:
