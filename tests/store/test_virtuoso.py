@@ -257,6 +257,7 @@ def test_a_reset_graph_store_upload_is_sent_again_once(virtuoso, remote):
             RemoteStore(remote_config(virtuoso, gsp_endpoint=twice.url)).replace_graph(g, old)
     finally:
         twice.close()
+    # The reset upload, then the bodiless handshake before the second try (reset too).
     assert twice.accepted == 2 and len(remote.graph_triples(g)) == 2000  # unchanged
     assert remote.drop_staging() == 0
 
