@@ -339,13 +339,12 @@ def test_every_property_shape_is_documented():
         assert g.value(ps, SH.message).language == "en"
 
 
-def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
-    """The SPARQL checks run in a thread (shaclfast.start); an engine error there must reach
-    the caller, not vanish with the thread and leave a report that says "conforms"."""
+def _check_on_one_resource(query: str):
+    """A SPARQL check with ``query`` for class urn:x:C, and one resource of that class."""
     from clusterpolisee import shaclfast
 
-    broken = shaclfast.Check(
-        query="SELECT ?this WHERE { this is not SPARQL }",
+    check = shaclfast.Check(
+        query=query,
         shape="urn:x:shape",
         message="never reported",
         severity="Violation",
@@ -356,6 +355,15 @@ def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
     typed = [
         ox.Triple(ox.NamedNode("urn:x:a"), ox.NamedNode(str(RDF_TYPE)), ox.NamedNode("urn:x:C"))
     ]
+    return check, typed
+
+
+def test_a_failing_sparql_check_is_raised_by_the_caller_thread():
+    """The SPARQL checks run in a thread (shaclfast.start); an engine error there must reach
+    the caller, not vanish with the thread and leave a report that says "conforms"."""
+    from clusterpolisee import shaclfast
+
+    broken, typed = _check_on_one_resource("SELECT ?this WHERE { this is not SPARQL }")
     with pytest.raises(SyntaxError):
         shaclfast.run([broken], (), typed)
     # Without a typed resource there is no focus node, so the queries do not run at all.
@@ -372,18 +380,9 @@ def test_an_error_while_reading_an_answer_frees_it_on_its_own_thread():
 
     from clusterpolisee import shaclfast
 
-    failing = shaclfast.Check(
-        query="SELECT ?this WHERE { ?this a ?c SERVICE <http://127.0.0.1:1/> { ?this ?p ?o } }",
-        shape="urn:x:shape",
-        message="never reported",
-        severity="Violation",
-        path=None,
-        component=str(SH.SPARQLConstraintComponent),
-        classes=("urn:x:C",),
+    failing, typed = _check_on_one_resource(
+        "SELECT ?this WHERE { ?this a ?c SERVICE <http://127.0.0.1:1/> { ?this ?p ?o } }"
     )
-    typed = [
-        ox.Triple(ox.NamedNode("urn:x:a"), ox.NamedNode(str(RDF_TYPE)), ox.NamedNode("urn:x:C"))
-    ]
     unraisable: list[str] = []
     hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
     try:
