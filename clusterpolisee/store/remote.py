@@ -310,7 +310,7 @@ class RemoteStore(Store):
     def graph_triples(self, graph: str) -> list[ox.Triple]:
         """All triples of a graph, read in pages below the server's row limit."""
         node = ox.NamedNode(graph)
-        pages = self._pages("?s ?p ?o", f"GRAPH {node} {{ ?s ?p ?o }}")
+        pages = self._pages("?s ?p ?o", f"GRAPH {node} {{ ?s ?p ?o }}", distinct=False)
         return [ox.Triple(r["s"], r["p"], r["o"]) for rows in pages for r in rows]
 
     def pairs(self, predicate: str, skip_graph: str) -> set[tuple[str, str]]:
@@ -324,23 +324,35 @@ class RemoteStore(Store):
         )
         return {(str(r["s"]), str(r["o"])) for rows in self._pages("?s ?o", where) for r in rows}
 
-    def _pages(self, names: str, where: str) -> Iterator[list[Row]]:
-        """The distinct rows of ``SELECT names WHERE { where }``, page by page below the
-        server's row limit. Graph Store GETs and CONSTRUCTs are cut at the limit without any
-        sign, so pages of an ordered SELECT are used; Virtuoso sorts only inside a subquery
-        (SR353 else). The terms in ``where`` are ours, written as N-Triples."""
-        page, offset = self.config.max_rows // 2, 0
+    def _pages(self, names: str, where: str, distinct: bool = True) -> Iterator[list[Row]]:
+        """The rows of ``SELECT names WHERE { where }``, page by page below the server's row
+        limit. Graph Store GETs and CONSTRUCTs are cut at the limit without any sign, so
+        pages of an ordered SELECT are used; Virtuoso sorts only inside a subquery (SR353
+        else). The terms in ``where`` are ours, written as N-Triples. Each page is a request
+        of its own: a commit between two would shift the pages, so the data version is
+        compared at the end and a changed store raises (nothing read is then used).
+
+        Each page sorts the whole answer again, so the cost grows with its square: a large
+        remote store wants a raised row limit (README, "Store")."""
+        page, offset = max(1, self.config.max_rows // 2), 0
+        version = self.data_version()
+        form = "DISTINCT " if distinct else ""
         while True:
             _, rows, headers = self._select_json(
-                f"SELECT {names} WHERE {{ {{ SELECT DISTINCT {names} WHERE {{ {where} }} "
+                f"SELECT {names} WHERE {{ {{ SELECT {form}{names} WHERE {{ {where} }} "
                 f"ORDER BY {names} }} }} LIMIT {page} OFFSET {offset}"
             )
             if "x-sparql-maxrows" in headers:
                 self._check_rows(len(rows), headers)
             yield rows
             if len(rows) < page:
-                return
+                break
             offset += page
+        if self.data_version() != version:
+            raise StoreError(
+                "the store changed while it was read page by page (another writer); "
+                "nothing read was used: try again"
+            )
 
     def data_version(self) -> str:
         meta = ox.NamedNode(META_GRAPH)
@@ -416,7 +428,7 @@ class RemoteStore(Store):
                 if attempt == 2 or isinstance(exc, requests.Timeout):
                     raise
                 # A graph nobody has: the answer (404 once authenticated) carries no data.
-                self.session.get(url, params={"graph": f"{graph.value}#handshake"}, timeout=60)
+                self.session.get(url, params={"graph": f"{GRAPH}handshake"}, timeout=60)
         raise AssertionError("unreachable")
 
     def commit(

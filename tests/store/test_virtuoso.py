@@ -82,27 +82,6 @@ def test_pairs_are_read_in_pages(big):
     assert big.pairs(EX + "p", BIG) == set()  # the skipped graph is skipped
 
 
-def test_reasoning_step_reads_more_facts_than_one_answer_may_hold(
-    virtuoso, remote, cli_env, tmp_path
-):
-    """materialise on Virtuoso where a predicate has more facts than the row limit (here a
-    client limit of 500, below the demo data's types) writes what the embedded store does."""
-    assert run_cli("build", env=cli_env).returncode == 0
-    local = tmp_path / "store"
-    assert run_cli("build", "--store", str(local)).returncode == 0
-    with OxigraphStore(local, read_only=True) as embedded:
-        expected = embedded.graph_triples(INFERRED)
-    small = RemoteStore(remote_config(virtuoso, max_rows=500))
-    assert len(small.pairs(RDF_TYPE, INFERRED)) > 500
-    assert materialise(small) == len(expected)
-
-    def stable(triples: list[ox.Triple]) -> set[ox.Triple]:  # a submission's IRI has its time
-        return {t for t in triples if "/id/submission/" not in t.subject.value}
-
-    got = small.graph_triples(INFERRED)
-    assert stable(got) == stable(expected) and len(stable(got)) > len(got) / 2
-
-
 def test_time_limit_with_partial_results_is_a_timeout(big, virtuoso):
     slow = "SELECT ?a ?b WHERE { ?a ?p ?o . ?b ?p ?o2 . FILTER(STR(?o) = CONCAT(STR(?o2), 'x')) }"
     raw = requests.get(
@@ -122,6 +101,19 @@ def test_time_limit_with_partial_results_is_a_timeout(big, virtuoso):
     with pytest.raises(QueryTimeout, match="ran past 0.5 s"):
         impatient.select(slow)
     assert time.monotonic() - started < 30
+
+
+def test_a_commit_between_pages_is_noticed(big, virtuoso):
+    """Pages are requests of their own: a commit between two shifts them, so the read fails
+    instead of returning rows skipped or read twice."""
+    reader = RemoteStore(remote_config(virtuoso, max_rows=2000))
+    pages = reader._pages("?s ?o", f"GRAPH <{BIG}> {{ ?s <{EX}p> ?o }}")
+    assert len(next(pages)) == 1000
+    other = ox.Triple(ox.NamedNode(EX + "new"), ox.NamedNode(EX + "p"), ox.Literal("new"))
+    big.replace_graph(graph_iri("test/elsewhere"), [other])  # another writer
+    with pytest.raises(StoreError, match="changed while it was read page by page"):
+        list(pages)
+    assert len(reader.pairs(EX + "p", graph_iri("inferred"))) == ROWS + 1  # read again: fine
 
 
 def test_insert_data_limit_is_avoided_by_chunks(virtuoso, remote):
@@ -283,3 +275,24 @@ def remote_config_for(endpoint: str):
     from clusterpolisee.store.remote import RemoteConfig
 
     return RemoteConfig(endpoint=endpoint, timeout=5)
+
+
+def test_reasoning_step_reads_more_facts_than_one_answer_may_hold(
+    virtuoso, remote, cli_env, tmp_path
+):
+    """materialise on Virtuoso where a predicate has more facts than the row limit (here a
+    client limit of 500, below the demo data's types) writes what the embedded store does."""
+    assert run_cli("build", env=cli_env).returncode == 0
+    local = tmp_path / "store"
+    assert run_cli("build", "--store", str(local)).returncode == 0
+    with OxigraphStore(local, read_only=True) as embedded:
+        expected = embedded.graph_triples(INFERRED)
+    small = RemoteStore(remote_config(virtuoso, max_rows=500))
+    assert len(small.pairs(RDF_TYPE, INFERRED)) > 500
+    assert materialise(small) == len(expected)
+
+    def stable(triples: list[ox.Triple]) -> set[ox.Triple]:  # a submission's IRI has its time
+        return {t for t in triples if "/id/submission/" not in t.subject.value}
+
+    got = small.graph_triples(INFERRED)
+    assert stable(got) == stable(expected) and len(stable(got)) > len(got) / 2
