@@ -153,6 +153,21 @@ def copy_store(src: Path, dst: Path) -> Path:
     return dst
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (the process first); those that end meanwhile are
+    left out."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop(0)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        found.append(p)
+    return found
+
+
 def peak_rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

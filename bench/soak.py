@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import common
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,13 +77,10 @@ def free_port() -> int:
 
 def process_rss_mb(pid: int) -> list[tuple[int, float]]:
     """(pid, RSS in MB) of a process and all its descendants, the process first."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop(0)
+    found = []
+    for p in common.process_tree(pid):
         try:
             status = Path(f"/proc/{p}/status").read_text()
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
         if rss := re.search(r"VmRSS:\s+(\d+)", status):  # none while a process exits

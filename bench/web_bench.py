@@ -23,7 +23,6 @@ Prints a Markdown table (the one in BENCHMARKS.md, section "Web").
 """
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
@@ -160,12 +159,8 @@ def check(port: int, path: str, accept: str) -> bytes:
 
 
 def tree_peak_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of a process plus its live children, in MiB."""
-    kib = common.peak_rss_kib(pid)
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):  # the process may end meanwhile
-            kib += sum(common.peak_rss_kib(int(c)) for c in children.read_text().split())
-    return kib / 1024
+    """Peak resident memory (VmHWM) of a process plus its live descendants, in MiB."""
+    return sum(common.peak_rss_kib(p) for p in common.process_tree(pid)) / 1024
 
 
 def runaway_loop(port: int, stop: threading.Event, statuses: list[tuple[int, float]]) -> None:
@@ -227,8 +222,8 @@ def bench(seconds: float, levels: list[int], store: Path | None = None, peer: bo
             for n in levels:
                 results.setdefault(name, {})[n] = r = run(port, paths, n, seconds)
                 out.append(row(name, n, r))
-        running = next(iter(servers.values()))[1]
-        ours = answer(check(running, sparql, JSON))  # what the peer must answer too
+        if peer:  # what the peer must answer too
+            ours = answer(check(next(iter(servers.values()))[1], sparql, JSON))
         _note_peaks(servers, peaks)
     finally:
         _stop(servers)
