@@ -6,10 +6,11 @@ every section ran and wrote its block, with the machine description and the peer
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ["machine", "queries", "submissions", "build", "web"]
+SECTIONS = ["machine", "queries", "queries-large", "submissions", "build", "web"]
 
 
 def test_make_bench_quick_writes_every_section(tmp_path):
@@ -40,6 +41,14 @@ def test_make_bench_quick_writes_every_section(tmp_path):
         assert peer in queries
     for name in ("search", "overview", "transfer-candidates"):
         assert re.search(rf"^\| {name} \| [1-9]\d* \|", queries, re.M), name
+    # The larger data set (10M at full scale) has more rows in the same listing.
+    large = re.search(r"bench:quick-queries-large -->(.*?)<!--", doc, re.S).group(1)
+    assert "plus 3,000 synthetic triples" in large
+    rows = [
+        int(re.search(r"^\| transfer-candidates \| (\d+) \|", block, re.M).group(1))
+        for block in (queries, large)
+    ]
+    assert 0 < rows[0] < rows[1], rows
     assert "| fast |" in doc and "| pyshacl |" in doc
     # pyshacl and ours on the same submission, and their ratio.
     same = re.search(r"^\| fast \| ([\d,]+) \| .*\n\| pyshacl \| \1 \|", doc, re.M)
@@ -69,3 +78,17 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     assert memory and all(int(m.replace(",", "")) > 20 for m in memory.groups()), web
     assert "Hand-written text." in doc and "old numbers" not in doc
     assert doc.count("<!-- bench:quick-queries -->") == 1
+
+
+def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import query_bench
+        from common import memory_gib
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    assert query_bench.rdflib_would_not_fit(1_298_879) is None  # the 1M block's data
+    quads = int(memory_gib() * 2**30 / query_bench.RDFLIB_BYTES_PER_QUAD)  # all the memory
+    why = query_bench.rdflib_would_not_fit(quads)
+    assert why and why.startswith("rdflib not run: at about 2.4 KiB a quad"), why
+    assert f"the {quads:,} quads would need about {memory_gib():.0f} GiB" in why
