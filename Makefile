@@ -30,9 +30,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## bench: every benchmark at full scale (queries at 1M, build at 1M and 10M, web; Virtuoso,
-## rdflib, pyshacl as peers) into BENCHMARKS.md; about 75 minutes on 2 cores. BENCH_ARGS
-## adds options.
+## bench: every benchmark at full scale (queries at 1M and 10M, build at 1M and 10M, web;
+## Virtuoso, rdflib, pyshacl as peers) into BENCHMARKS.md; about 100 minutes on 2 cores.
+## BENCH_ARGS adds options.
 BENCH_OUT ?= BENCHMARKS.md
 bench: $(VENV)/.installed-test sysdeps-test
 	$(BIN)/python bench/run.py --scale full --output $(BENCH_OUT) $(BENCH_ARGS)

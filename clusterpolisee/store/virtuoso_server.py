@@ -116,6 +116,14 @@ class VirtuosoServer:
             self.stop()
             raise
 
+    def answers(self, timeout: float = 2) -> bool:
+        """Whether the SPARQL endpoint answers a trivial query within ``timeout`` seconds."""
+        try:
+            with urllib.request.urlopen(f"{self.endpoint}?query=ASK%7B%7D", timeout=timeout):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
     def db_size(self) -> int:
         """Bytes of database, transaction log and temp files in the folder."""
         return sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
@@ -150,11 +158,9 @@ def wait_ready(server: VirtuosoServer, timeout: float) -> None:
         if server.process and server.process.poll() is not None:
             log = (server.folder / "virtuoso.log").read_text(errors="replace")[-2000:]
             raise VirtuosoUnavailable(f"virtuoso-t exited at start:\n{log}")
-        try:
-            with urllib.request.urlopen(f"{server.endpoint}?query=ASK%7B%7D", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
+        if server.answers():
+            return
+        time.sleep(0.3)
     raise VirtuosoUnavailable(f"Virtuoso did not answer on {server.endpoint} in {timeout} s")
 
 

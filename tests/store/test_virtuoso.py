@@ -2,6 +2,7 @@
 first (so the test proves the quirk is real) and then handled by the backend."""
 
 import contextlib
+import signal
 import socket
 import struct
 import threading
@@ -261,6 +262,19 @@ def test_open_store_picks_the_remote_backend_from_the_environment(virtuoso, monk
     assert isinstance(store, RemoteStore)
     assert store.describe() == virtuoso.endpoint
     assert not (tmp_path / "unused").exists()
+
+
+def test_a_server_that_answers_nobody_is_told_apart_from_one_that_answers(virtuoso):
+    # What the query benchmark checks after a failed question before it restarts the peer.
+    assert virtuoso.answers()
+    virtuoso.process.send_signal(signal.SIGSTOP)  # alive, holding its port, answering nobody
+    try:
+        t0 = time.monotonic()
+        assert not virtuoso.answers(timeout=1)
+        assert time.monotonic() - t0 < 5
+    finally:
+        virtuoso.process.send_signal(signal.SIGCONT)
+    assert virtuoso.answers(timeout=10)
 
 
 def test_unreachable_server_is_a_clear_error():
