@@ -458,14 +458,14 @@ def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
         "| rdflib ÷ ours | Virtuoso ÷ ours |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    meds: dict[str, list[float]] = {p: [] for p in PEERS}
+    meds: dict[str, dict[str, float]] = {p: {} for p in PEERS}
     notes = []
     for name in names:
         cells, med = {}, {}
         for peer in PEERS:
             cells[peer], med[peer] = _cell(results.get(peer, {}).get(name), timeout)
             if med[peer] is not None:
-                meds[peer].append(med[peer])
+                meds[peer][name] = med[peer]
         rows = _rows(results, name)
         for peer in ("pyoxigraph", "rdflib", "virtuoso"):
             r = results.get(peer, {}).get(name)
@@ -484,11 +484,18 @@ def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
 
     summary = []
     for peer in PEERS:
-        if meds[peer]:
-            summary.append(
-                f"{peer}: median of medians {ms(statistics.median(meds[peer]))} ms, "
-                f"slowest {ms(max(meds[peer]))} ms ({len(meds[peer])} of {len(names)} queries)"
-            )
+        got = meds[peer]
+        if not got:
+            continue
+        line = (
+            f"{peer}: median of medians {ms(statistics.median(got.values()))} ms, "
+            f"slowest {ms(max(got.values()))} ms ({len(got)} of {len(names)} queries"
+        )
+        same = [meds["ours"][n] for n in got if n in meds["ours"]]
+        if peer != "ours" and same and len(same) < len(meds["ours"]):
+            # A peer that answered fewer questions is compared with ours on those alone.
+            line += f"; ours on the same {len(same)}: {ms(statistics.median(same))} ms"
+        summary.append(line + ")")
     head += ["", "Over the catalog: " + "; ".join(summary) + "."]
     mem = [f"{p} {peaks[p]:,.0f}" for p in peaks if peaks[p]]
     for peer in ("rdflib", "virtuoso"):
