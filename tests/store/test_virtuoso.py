@@ -285,6 +285,26 @@ def test_unreachable_server_is_a_clear_error():
         store.graph_sizes()
 
 
+def test_a_server_that_takes_the_query_and_never_answers_is_a_clear_error(monkeypatch):
+    from clusterpolisee.store import remote as remote_module
+
+    monkeypatch.setattr(remote_module, "ANSWER_SLACK", 1)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects, never reads or answers
+        port = silent.getsockname()[1]
+        store = RemoteStore(
+            remote_module.RemoteConfig(endpoint=f"http://127.0.0.1:{port}/sparql", timeout=1)
+        )
+        t0 = time.monotonic()
+        with pytest.raises(QueryTimeout) as caught:
+            store.run_query("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert time.monotonic() - t0 < 10
+    assert str(caught.value) == (
+        f"the SPARQL server at http://127.0.0.1:{port}/sparql gave no answer in 2 s (the "
+        "query's time limit plus 1 s); it is overloaded or stuck: if it answers nothing else "
+        "either, restart it"
+    )
+
+
 def remote_config_for(endpoint: str):
     from clusterpolisee.store.remote import RemoteConfig
 
