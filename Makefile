@@ -37,7 +37,7 @@ BENCH_OUT ?= BENCHMARKS.md
 bench: $(VENV)/.installed-test sysdeps-test
 	$(BIN)/python bench/run.py --scale full --output $(BENCH_OUT) $(BENCH_ARGS)
 
-## bench-quick: the same chain at a small scale (1.5 minutes), into var/bench-quick.md;
+## bench-quick: the same chain at a small scale (about 2 minutes), into var/bench-quick.md;
 ## its web section needs wrk and Virtuoso (the test system packages)
 BENCH_QUICK_OUT ?= var/bench-quick.md
 bench-quick: $(VENV)/.installed-test sysdeps-test

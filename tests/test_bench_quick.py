@@ -80,15 +80,17 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     assert doc.count("<!-- bench:quick-queries -->") == 1
 
 
-def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory():
+def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory(monkeypatch):
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import query_bench
-        from common import memory_gib
     finally:
         sys.path.remove(str(ROOT / "bench"))
+    monkeypatch.setattr(query_bench, "memory_gib", lambda: 24.0)  # the reference machine
     assert query_bench.rdflib_would_not_fit(1_298_879) is None  # the 1M block's data
-    quads = int(memory_gib() * 2**30 / query_bench.RDFLIB_BYTES_PER_QUAD)  # all the memory
-    why = query_bench.rdflib_would_not_fit(quads)
-    assert why and why.startswith("rdflib not run: at about 2.4 KiB a quad"), why
-    assert f"the {quads:,} quads would need about {memory_gib():.0f} GiB" in why
+    assert query_bench.rdflib_would_not_fit(12_680_864) == (  # the 10M block's
+        "rdflib not run: at about 2.4 KiB a quad (its peak in the 1M block) the 12,680,864 "
+        "quads would need about 29 GiB, and the machine has 24 GiB"
+    )
+    assert query_bench.rdflib_would_not_fit(7_900_000) is None  # 17.8 GiB: under 3/4 of 24
+    assert query_bench.rdflib_would_not_fit(8_100_000)  # 18.3 GiB: over

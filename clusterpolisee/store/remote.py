@@ -214,17 +214,8 @@ class RemoteStore(Store):
                 f"the SPARQL server at {url} refused the request: {message[:800]}"
             ) from exc
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, TimeoutError) or isinstance(
-                getattr(exc, "reason", None), TimeoutError
-            ):
-                # Reached, but silent: Virtuoso 7.2.5 does this to everyone after one query
-                # it never answers (BENCHMARKS.md, "Stored queries at 10M").
-                raise QueryTimeout(
-                    f"the SPARQL server at {url} gave no answer in "
-                    f"{int(self.config.timeout) + ANSWER_SLACK} s (the query's time limit plus "
-                    f"{ANSWER_SLACK} s); it is overloaded or stuck: if it answers nothing else "
-                    "either, restart it"
-                ) from exc
+            if isinstance(exc, TimeoutError):  # connected and sent, then no answer in time
+                raise self._silent(url, w.timeout, accept is not None) from exc
             # HTTPException: the server went away in mid-answer (IncompleteRead, ...).
             raise StoreError(
                 f"cannot reach the SPARQL server at {url} ({type(exc).__name__}: {exc}); "
@@ -237,6 +228,20 @@ class RemoteStore(Store):
                 "results, which are discarded"
             )
         return body, headers, w.queryType
+
+    def _silent(self, url: str, waited: int, query: bool) -> StoreError:
+        """The server took the request and sent nothing: stuck or overloaded (Virtuoso 7.2.5
+        did this with an earlier form of `funding` at 10M triples; RELIABILITY.md)."""
+        if not query:  # an update may still be applied after we stop waiting
+            return StoreError(
+                f"the SPARQL server at {url} gave no answer to the update in {waited} s; it "
+                "may still apply it: check the store (clusterpolisee graphs) before retrying"
+            )
+        return QueryTimeout(
+            f"the SPARQL server at {url} gave no answer in {waited} s (the query's time limit "
+            f"plus {ANSWER_SLACK} s); it is overloaded or stuck: if it answers nothing else "
+            "either, restart it"
+        )
 
     def _check_rows(self, count: int, headers: dict) -> None:
         cap = headers.get("x-sparql-maxrows")

@@ -6,6 +6,7 @@ started, never by name.
 """
 
 import configparser
+import http.client
 import secrets
 import shutil
 import signal
@@ -121,7 +122,7 @@ class VirtuosoServer:
         try:
             with urllib.request.urlopen(f"{self.endpoint}?query=ASK%7B%7D", timeout=timeout):
                 return True
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
             return False
 
     def db_size(self) -> int:
