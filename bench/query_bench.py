@@ -332,8 +332,8 @@ def measure_virtuoso(work: Path, nq: Path, queries: dict, runs: int, timeout: fl
                     error = f"no answer, and the server answered nothing else: {error}"
                     try:
                         server.restart()
-                    except virtuoso_server.VirtuosoUnavailable as exc:
-                        down = f"Virtuoso did not start again after {name}: {exc}"[:200]
+                    except virtuoso_server.VirtuosoUnavailable as err:
+                        down = f"Virtuoso did not start again after {name}: {err}"[:200]
                     else:
                         error = f"(restarted) {error}"
             out[name] = {"times": times, "rows": size, "error": error}
