@@ -100,14 +100,16 @@ def build_demo_store(path: Path, partners: bool = True) -> None:
     subprocess.run(args, check=True, capture_output=True)
 
 
-def run_child(args: list[str]) -> tuple[str, float, int]:
+def run_child(args: list[str], env: dict[str, str] | None = None) -> tuple[str, float, int]:
     """Run a child process: (its standard output, wall seconds, peak RSS in KiB). The peak is
     the largest of the child (across an exec: the CLI restarts itself under jemalloc) and
     any process it waited for; a step that ran workers side by side would need their sum.
     Raises RuntimeError with the end of its standard error when it fails."""
     with tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT)
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env=env
+        )
         with proc.stdout:
             out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -119,9 +121,9 @@ def run_child(args: list[str]) -> tuple[str, float, int]:
     return out, seconds, usage.ru_maxrss
 
 
-def timed(name: str, args: list[str]) -> tuple[str, float, int]:
+def timed(name: str, args: list[str], env: dict[str, str] | None = None) -> tuple[str, float, int]:
     """One build step in its own process: (name, wall seconds, peak RSS in MiB)."""
-    _, seconds, peak_kib = run_child(args)
+    _, seconds, peak_kib = run_child(args, env)
     return name, seconds, peak_kib // 1024
 
 

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.store import OxigraphStore
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ["machine", "queries", "queries-large", "submissions", "build", "web"]
 
@@ -94,3 +97,41 @@ def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory(monkeyp
     )
     assert query_bench.rdflib_would_not_fit(7_900_000) is None  # 17.8 GiB: under 3/4 of 24
     assert query_bench.rdflib_would_not_fit(8_100_000)  # 18.3 GiB: over
+
+
+def test_the_build_section_makes_virtuoso_query_ready_up_to_its_size(tmp_path):
+    """The remote row at a size up to ``remote_ready_upto`` is our whole build through the
+    remote backend (demo build, Graph Store load, reasoning step) on a real Virtuoso; above
+    it the row is the load alone."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import store_bench
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    report = store_bench.bench([2000, 3000], ["embedded", "virtuoso"], tmp_path, 1, True, 2000)
+    rows = {
+        tuple(c.strip() for c in line.split("|")[1:3]): line.split("|")[3:-1]
+        for line in report.splitlines()
+        if line.startswith("| 2,000") or line.startswith("| 3,000")
+    }
+    ready = rows[("2,000", store_bench.REMOTE_READY_SYSTEM)]
+    load_s, ready_s, count = float(ready[0]), float(ready[1]), ready[4].strip()
+    assert count == "2000" and ready_s > load_s > 0
+    assert rows[("3,000", store_bench.REMOTE_SYSTEM)][1].strip() == "–"
+    assert ("3,000", store_bench.REMOTE_READY_SYSTEM) not in rows
+    # The reasoning step ran on the server: its steps are listed, and the comparison made.
+    steps = re.search(
+        r"The remote build of 2,000: build \(demo data\) [\d.]+ s, materialise "
+        r"[\d.]+ s, with the GSP load [\d.]+ s between; graph/inferred ([\d,]+) triples\.",
+        report,
+    )
+    # ... and inferred what the embedded build of the same files inferred (kept: keep=True).
+    with OxigraphStore(tmp_path / "oxigraph-2000", read_only=True) as embedded:
+        inferred = embedded.graph_sizes()[graph_iri("inferred")]
+    assert inferred > 1000 and int(steps.group(1).replace(",", "")) == inferred
+    assert re.search(
+        r"At 2,000, query-ready \(medians\): embedded [\d.]+ s, on the remote "
+        r"backend \(Virtuoso\) [\d.]+ s, [\d.]+x the embedded time\.",
+        report,
+    )
+    assert "At 3,000, query-ready" not in report
