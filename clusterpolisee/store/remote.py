@@ -59,6 +59,9 @@ from .bindings import bind
 VERSION_PRED = "https://w3id.org/clusterpolisee/ontology#dataVersion"
 STAGING = "#staging-"
 TIMEOUT_MARKERS = ("S1TAT", "SR203", "HY008", "SR171")
+#: Virtuoso's "Transaction aborted because it's log after image size went above the limit":
+#: one commit of 2.7 million inferred triples (10M) went past the packaged 50 MB.
+TOO_BIG_MARKER = "SR325"
 #: Triples per request when no Graph Store endpoint is configured (Virtuoso: < ~1,000).
 INSERT_CHUNK = 500
 #: Triples per Graph Store upload request (keeps memory bounded for big graphs).
@@ -210,6 +213,8 @@ class RemoteStore(Store):
             message = str(exc)
             if any(m in message for m in TIMEOUT_MARKERS):
                 raise QueryTimeout(f"the query ran past {self.config.timeout} s") from exc
+            if TOO_BIG_MARKER in message:
+                raise _too_big(f"the SPARQL server at {url}", "update") from exc
             raise StoreError(
                 f"the SPARQL server at {url} refused the request: {message[:800]}"
             ) from exc
@@ -415,6 +420,8 @@ class RemoteStore(Store):
                 "check that the server is running, then retry"
             ) from exc
         if resp.status_code not in (200, 201, 204):
+            if TOO_BIG_MARKER in resp.text:
+                raise _too_big(f"the Graph Store endpoint {url}", f"{method} of one chunk")
             raise StoreError(
                 f"the Graph Store endpoint answered {resp.status_code} to {method}: "
                 f"{resp.text[:500]}"
@@ -515,6 +522,16 @@ class RemoteStore(Store):
 
     def close(self) -> None:
         self.session.close()
+
+
+def _too_big(server: str, what: str) -> StoreError:
+    """Virtuoso refused a write as too large for its transaction log (SR325). It rolled that
+    request back; a commit then drops its scratch graphs, so the store is as it was."""
+    return StoreError(
+        f"{server} rolled the {what} back, as too large for its transaction log (Virtuoso's "
+        "TransactionAfterImageLimit in virtuoso.ini [Parameters], 50,000,000 bytes unless "
+        "set): raise it, restart the server and retry"
+    )
 
 
 def open_remote(endpoint: str | None = None, config_file: str | Path | None = None) -> RemoteStore:

@@ -12,11 +12,13 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import pytest
 import requests
+from requests.auth import HTTPDigestAuth
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.materialise import INFERRED, materialise
 from clusterpolisee.store import OxigraphStore, QueryTimeout, StoreError, open_store
 from clusterpolisee.store.remote import TIMEOUT_MARKERS, RemoteStore, ResultTruncated
+from clusterpolisee.store.virtuoso_server import start
 
 from ..conftest import run_cli
 from .conftest import remote_config, wipe
@@ -337,3 +339,50 @@ def test_reasoning_step_reads_more_facts_than_one_answer_may_hold(
 
     got = small.graph_triples(INFERRED)
     assert stable(got) == stable(expected) and len(stable(got)) > len(got) / 2
+
+
+def test_a_write_too_large_for_the_transaction_log_is_refused_and_changes_nothing(tmp_path):
+    # At 10M triples the reasoning step's commit (2.7 million inferred triples) went past
+    # Virtuoso's packaged TransactionAfterImageLimit (50 MB); here the limit is 500 kB.
+    server = start(tmp_path / "v", {"Parameters": {"TransactionAfterImageLimit": 500_000}})
+    try:
+        p = ox.NamedNode(EX + "p")
+
+        def triples(j: int, n: int) -> list[ox.Triple]:
+            value = "value " * 5
+            return [
+                ox.Triple(ox.NamedNode(f"{EX}s{j}-{i}"), p, ox.Literal(f"{value}{i}"))
+                for i in range(n)
+            ]
+
+        # The quirk: one Graph Store PUT of 3,000 such triples is refused with SR325.
+        raw = requests.put(
+            server.gsp_endpoint,
+            params={"graph": EX + "raw"},
+            data="\n".join(f"{t} ." for t in triples(9, 3000)).encode(),
+            headers={"Content-Type": "text/turtle; charset=utf-8"},
+            auth=HTTPDigestAuth(server.user, server.password),
+            timeout=60,
+        )
+        assert raw.status_code == 500 and "SR325" in raw.text
+        store = RemoteStore(remote_config(server))
+        graphs = [graph_iri(f"test/log{j}") for j in range(8)]
+        store.commit(replace={g: triples(j, 1) for j, g in enumerate(graphs)})
+        version, before = store.data_version(), store.graph_sizes()
+        # Eight uploads of 1,000 triples each fit; the commit that swaps them all in does not.
+        too_big = (
+            r"rolled the {} back, as too large for its transaction log \(Virtuoso's "
+            r"TransactionAfterImageLimit in virtuoso.ini \[Parameters\], 50,000,000 bytes "
+            r"unless set\): raise it, restart the server and retry$"
+        )
+        with pytest.raises(StoreError, match="^the SPARQL server at .*" + too_big.format("update")):
+            store.commit(replace={g: triples(j, 1000) for j, g in enumerate(graphs)})
+        assert store.graph_sizes() == before == {g: 1 for g in graphs}
+        assert store.data_version() == version and store.drop_staging() == 0
+        match = "^the Graph Store endpoint .*" + too_big.format("PUT of one chunk")
+        with pytest.raises(StoreError, match=match):
+            store.replace_graph(graphs[0], triples(0, 3000))
+        assert store.graph_sizes() == before and store.data_version() == version
+        assert store.drop_staging() == 0
+    finally:
+        server.stop()
