@@ -61,7 +61,8 @@ SCALES = {
         "build_systems": ["embedded", "virtuoso", "native"],
         "build_runs": 3,
         # Virtuoso query-ready (our reasoning step through the remote backend) at 1M only:
-        # its ordered pages cost the square of the facts read (RemoteStore._pages).
+        # its ordered pages cost the square of the facts read (RemoteStore._pages); at 10M
+        # it took 735 s once (BENCHMARKS.md), three runs would add over half an hour.
         "remote_ready_upto": 1_000_000,
         "web_seconds": 5.0,
         "web_clients": [1, 8, 32],

@@ -158,7 +158,7 @@ def bench_virtuoso(n: int, data: Path, work: Path, ready: bool = False) -> Run:
     build, the load and our reasoning step, all through the remote backend."""
     settings = REMOTE_READY_SETTINGS if ready else VIRTUOSO_SETTINGS
     server = virtuoso_server.start(work / f"virtuoso-gsp-{n}", settings)
-    env = {**os.environ, **server.env(), **REMOTE_READY_ENV}
+    env = {**os.environ, **server.env(), **REMOTE_READY_ENV}  # for the CLI's steps
     try:
         base_size = server.db_size()
         steps = [timed("build (demo data)", [str(CLI), "build"], env)] if ready else []
@@ -283,7 +283,7 @@ def bench(
 
     benches = {
         "embedded": bench_embedded,
-        "virtuoso": bench_virtuoso,
+        "virtuoso": lambda n, data, work: bench_virtuoso(n, data, work, n <= remote_ready_upto),
         "native": bench_virtuoso_native,
     }
     out = [
@@ -308,10 +308,7 @@ def bench(
         for _ in range(runs):
             for name in systems:
                 os.sync()  # each system starts with nothing left to write back
-                if name == "virtuoso":
-                    measured[name].append(bench_virtuoso(n, data, work, n <= remote_ready_upto))
-                else:
-                    measured[name].append(benches[name](n, data, work))
+                measured[name].append(benches[name](n, data, work))
                 if not keep:
                     _clear(work)
         out += [row(n, measured[name]) for name in systems]
