@@ -202,7 +202,10 @@ def _remote_graph_size(server: virtuoso_server.VirtuosoServer, graph: str) -> in
     from clusterpolisee.store.remote import RemoteConfig, RemoteStore
 
     store = RemoteStore(RemoteConfig(endpoint=server.endpoint, timeout=600))
-    return store.graph_sizes().get(graph, 0)
+    try:
+        return store.graph_sizes().get(graph, 0)
+    finally:
+        store.close()
 
 
 def bench_virtuoso_native(n: int, data: Path, work: Path) -> Run:
