@@ -361,3 +361,44 @@ def test_a_region_that_turns_mature_leaves_the_emerging_tallies(demo_store, tmp_
     assert not any(region == RO21.value for _, region in table(store, EMERGING_REGIONS_TALLIES))
     assert_tallies_agree(store)
     store.close()
+
+
+def test_resources_with_several_values_count_under_each(demo_store, tmp_path):
+    """The counting keeps the rare resource with several themes, instrument types or
+    countries apart from the many with one (reasoning/tallies.py, ``Values``): each such
+    value counts, in every kind of tally, as counting the resources directly does."""
+    cpo, ids = "https://w3id.org/clusterpolisee/ontology#", "https://w3id.org/clusterpolisee/id/"
+    added = {
+        # An instrument with a second type and a second theme: 4 instrument-type keys.
+        "PolicyInstrument": {
+            "instrumentType": f"{ids}instrument-type/networking-platforms",
+            "theme": f"{ids}theme/specialisation",
+        },
+        # An organisation in a region with a country of its own: counted in both countries.
+        "ClusterOrganisation": {"country": f"{ids}country/AUT"},
+    }
+    edited = {}
+
+    def add_values(raw: ox.Store) -> None:
+        for cls, values in added.items():
+            absent = " ".join(
+                f"FILTER NOT EXISTS {{ ?r <{cpo}{p}> <{v}> }} "
+                f"FILTER NOT EXISTS {{ ?reg <{cpo}{p}> <{v}> }}"
+                for p, v in values.items()
+            )
+            # ... one that has a value of each property already (its own or its region's).
+            having = " ".join(f"?r <{cpo}{p}>|<{cpo}region>/<{cpo}{p}> ?{p} ." for p in values)
+            query = f"""SELECT ?r ?g WHERE {{ GRAPH ?g {{ ?r a <{cpo}{cls}> ;
+                <{cpo}partner> ?p ; <{cpo}region> ?reg }} {having} {absent}
+            }} LIMIT 1"""
+            row = next(iter(raw.query(query, use_default_graph_as_union=True)))
+            edited[cls] = row["r"]
+            for prop, value in values.items():
+                raw.add(ox.Quad(row["r"], ox.NamedNode(cpo + prop), ox.NamedNode(value), row["g"]))
+
+    store = _edited_copy(demo_store, tmp_path, add_values)
+    assert_tallies_agree(store)
+    for cls, prop in (("PolicyInstrument", "instrumentType"), ("ClusterOrganisation", "country")):
+        query = f"SELECT ?v WHERE {{ {edited[cls]} <{cpo}{prop}>|<{cpo}region>/<{cpo}{prop}> ?v }}"
+        assert len({r["v"] for r in store.run_query(query).rows}) == 2, cls
+    store.close()

@@ -150,8 +150,11 @@ def _property_triples(rules: _Rules, facts: Facts) -> tuple[set[TextTriple], set
     return asserted, out
 
 
-def _type_pairs(store: Store, rules: _Rules, facts: Facts) -> tuple[set[Pair], set[Pair]]:
-    """(asserted, derived) (resource, class) pairs for the hasValue and subclass rules."""
+def _type_members(
+    store: Store, rules: _Rules, facts: Facts
+) -> tuple[set[Pair], dict[str, set[str]]]:
+    """The asserted (resource, class) pairs, and every class's members under the hasValue and
+    subclass rules, asserted or inferred."""
     types = facts(RDF_TYPE)
     supers = _superclasses(store)
     members: dict[str, set] = defaultdict(set)
@@ -167,7 +170,7 @@ def _type_pairs(store: Store, rules: _Rules, facts: Facts) -> tuple[set[Pair], s
         having = {s for s, o in facts(prop) if o == value}
         for s in having & members.get(_iri(base), set()):
             add(s, _iri(c))
-    return types, {(s, c) for c, ss in members.items() for s in ss}
+    return types, members
 
 
 def _search_keys(facts: Facts) -> set[TextTriple]:
@@ -199,11 +202,13 @@ def inferences(store: Store) -> set[TextTriple]:
 
     asserted, derived = _property_triples(rules, facts)
     result = derived - asserted
-    types_asserted, types = _type_pairs(store, rules, facts)
+    asserted_types, members = _type_members(store, rules, facts)
     type_iri = _iri(RDF_TYPE)
-    result.update((s, type_iri, c) for s, c in types - types_asserted)
+    result.update(
+        (s, type_iri, c) for c, ss in members.items() for s in ss if (s, c) not in asserted_types
+    )
     result |= _search_keys(facts)
-    result.update(tallies(facts, types))
+    result.update(tallies(facts, members))
     return result
 
 

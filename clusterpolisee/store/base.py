@@ -11,7 +11,7 @@ from typing import IO
 import pyoxigraph as ox
 
 from ..namespaces import graph_iri
-from .termtext import TextTriple, to_triples
+from .termtext import TextTriple, fact_pairs, to_triples
 
 Term = ox.NamedNode | ox.Literal | ox.BlankNode
 Row = dict[str, Term]
@@ -101,7 +101,7 @@ class Store(ABC):
             "SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g != ?skip) }",
             {"p": ox.NamedNode(predicate), "skip": ox.NamedNode(skip_graph)},
         )
-        return {(str(r["s"]), str(r["o"])) for r in rows}
+        return fact_pairs((str(r["s"]), str(r["o"])) for r in rows)
 
     def pairs_of(self, predicates: Iterable[str], skip_graph: str) -> dict[str, set]:
         """``pairs`` of several predicates: predicate -> pairs."""

@@ -17,7 +17,7 @@ from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, prebound
 from .ordering import sort_solutions, split_order
-from .termtext import TextTriple, as_text, select_text, to_triples
+from .termtext import TextTriple, as_text, fact_pairs, select_text, to_triples
 
 VERSION_PRED = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#dataVersion")
 VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
@@ -219,7 +219,7 @@ class OxigraphStore(Store):
             f"SELECT ?s ?o WHERE {{ GRAPH ?g {{ ?s {ox.NamedNode(predicate)} ?o }} "
             f"FILTER(?g != {ox.NamedNode(skip_graph)}) }}"
         )
-        return {(s, o) for s, o in select_text(self._store, query)}
+        return fact_pairs(select_text(self._store, query))
 
     def pairs_of(self, predicates: Iterable[str], skip_graph: str) -> dict[str, set]:
         # Oxigraph writes TSV without holding the GIL: one read runs while the other's text

@@ -55,6 +55,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 from ..namespaces import GRAPH
 from .base import META_GRAPH, QueryResult, QueryTimeout, Row, Store, StoreError, Term
 from .bindings import bind
+from .termtext import fact_pairs
 
 VERSION_PRED = "https://w3id.org/clusterpolisee/ontology#dataVersion"
 STAGING = "#staging-"
@@ -346,7 +347,8 @@ class RemoteStore(Store):
             f"FILTER(STRSTARTS(STR(?g), {ox.Literal(self.config.graph_prefix)}) "
             f"&& ?g != {ox.NamedNode(skip_graph)} && !CONTAINS(STR(?g), {ox.Literal(STAGING)}))"
         )
-        return {(str(r["s"]), str(r["o"])) for rows in self._pages("?s ?o", where) for r in rows}
+        pages = self._pages("?s ?o", where)
+        return fact_pairs((str(r["s"]), str(r["o"])) for rows in pages for r in rows)
 
     def _pages(self, names: str, where: str, distinct: bool = True) -> Iterator[list[Row]]:
         """The rows of ``SELECT names WHERE { where }``, page by page below the server's row
