@@ -203,6 +203,7 @@ class ResettingProxy:
         self.target = (parts.hostname, parts.port)
         self.resets, self.accepted = resets, 0
         self.sock = socket.create_server(("127.0.0.1", 0))
+        self.conns: list[socket.socket] = []  # closed by close(), not left to the collector
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}{parts.path}"
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -219,11 +220,11 @@ class ResettingProxy:
                 conn.close()  # RST, not FIN
                 continue
             upstream = socket.create_connection(self.target)
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            self.conns += [conn, upstream]
+            for a, b, from_client in ((conn, upstream, True), (upstream, conn, False)):
+                threading.Thread(target=self._pump, args=(a, b, from_client), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
         with contextlib.suppress(OSError):
             while data := src.recv(65536):
                 dst.sendall(data)
@@ -232,6 +233,8 @@ class ResettingProxy:
 
     def close(self) -> None:
         self.sock.close()
+        for conn in self.conns:
+            conn.close()
 
 
 def test_a_reset_graph_store_upload_is_sent_again_once(virtuoso, remote):
@@ -254,6 +257,53 @@ def test_a_reset_graph_store_upload_is_sent_again_once(virtuoso, remote):
         twice.close()
     # The reset upload, then the bodiless handshake before the second try (reset too).
     assert twice.accepted == 2 and len(remote.graph_triples(g)) == 2000  # unchanged
+    assert remote.drop_staging() == 0
+
+
+class PutResettingProxy(ResettingProxy):
+    """Passes every request through but resets the connection of the first ``puts`` Graph
+    Store PUTs, wherever they come: a retry that fails after its handshake went through."""
+
+    def __init__(self, target: str, puts: int) -> None:
+        self.puts, self.reset_puts, self.gets = puts, 0, 0
+        super().__init__(target, resets=0)
+
+    def _pump(self, src: socket.socket, dst: socket.socket, from_client: bool) -> None:
+        if not from_client:
+            return super()._pump(src, dst, from_client)
+        with contextlib.suppress(OSError):
+            # The client sends each request after reading the answer to the one before,
+            # so a request starts at the start of what one recv() gives.
+            while data := src.recv(65536):
+                if data.startswith(b"PUT ") and self.reset_puts < self.puts:
+                    self.reset_puts += 1
+                    src.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    src.close()
+                    dst.close()
+                    return
+                self.gets += data.startswith(b"GET ")
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def test_an_upload_reset_again_after_the_handshake_fails_and_changes_nothing(virtuoso, remote):
+    g = graph_iri("test/reset-after-handshake")
+    old = [ox.Triple(ox.NamedNode(EX + "a"), ox.NamedNode(EX + "p"), ox.Literal("old"))]
+    remote.replace_graph(g, old)
+    version = remote.data_version()
+    proxy = PutResettingProxy(virtuoso.gsp_endpoint, puts=2)
+    try:
+        with pytest.raises(StoreError, match="cannot reach the Graph Store endpoint"):
+            RemoteStore(remote_config(virtuoso, gsp_endpoint=proxy.url)).replace_graph(
+                g, big_triples()[:2000]
+            )
+    finally:
+        proxy.close()
+    # The upload was reset, the handshake answered (a GET, with its digest challenge), the
+    # second upload reset too: then the error, and nothing written or left staged.
+    assert proxy.reset_puts == 2 and proxy.gets >= 1
+    assert remote.graph_triples(g) == old and remote.data_version() == version
     assert remote.drop_staging() == 0
 
 
