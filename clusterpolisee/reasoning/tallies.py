@@ -178,32 +178,32 @@ def tallies(facts: Facts, members: Mapping[Node, set[Node]]) -> list[TextTriple]
     ``Counter`` over ``zip``), not resource by resource: at 10M triples the step reads
     about 1.3 million (resource, class) pairs, and each Python-level lookup in a dict of a
     million strings costs about half a microsecond of memory latency."""
-    facts_of = _Facts(facts)
+    tables = _Tables(facts)
     classes = {c: rs for c, rs in members.items() if c.startswith(CPO_PREFIX)}
     by_theme: dict[tuple, Tally] = {}
     counted: dict[Node, set[Node]] = {}  # class -> its resources with a partner and a theme
     for cls, rs in classes.items():
-        counted[cls] = rs & facts_of.keys.keys()
-        by_theme.update(_theme_tallies(cls, counted[cls], facts_of))
+        counted[cls] = rs & tables.keys.keys()
+        by_theme.update(_theme_tallies(cls, counted[cls], tables))
     empty: set[Node] = set()
-    by_category = _category_tallies(counted.get(BARRIER, empty), facts_of)
+    by_category = _category_tallies(counted.get(BARRIER, empty), tables)
     return [
         *_emit(
             by_theme,
-            _partner_tallies(set().union(*counted.values()), facts_of),
+            _partner_tallies(set().union(*counted.values()), tables),
             by_category,
-            _type_tallies(counted.get(INSTRUMENT, empty), facts_of),
+            _type_tallies(counted.get(INSTRUMENT, empty), tables),
         ),
-        *_emit_derived(by_theme, _barriers(by_theme), facts_of.countries),
+        *_emit_derived(by_theme, _barriers(by_theme), tables.countries),
         *_emerging_categories(by_category, classes.get(EMERGING, empty)),
         *_emit_home(
             Counter({c: len(rs) for c, rs in classes.items()}),
-            _by_country(facts_of.countries, facts_of.regions, facts_of.partner),
+            _by_country(tables.countries, tables.regions, tables.partner),
         ),
     ]
 
 
-class _Facts:
+class _Tables:
     """The facts the tallies key on, each property read once, and every resource's theme
     tally keys: (region, theme, currency), one per theme, for each resource with a partner
     and a theme (only those count in the theme and partner tallies)."""
@@ -235,27 +235,27 @@ def _columns(rows: Collection[Node], *lookups: Callable[[Node], Any]) -> Iterabl
     return zip(*(map(lookup, rows) for lookup in lookups), strict=True)
 
 
-def _theme_tallies(cls: Node, resources: set[Node], facts: _Facts) -> dict[tuple, Tally]:
+def _theme_tallies(cls: Node, resources: set[Node], tables: _Tables) -> dict[tuple, Tally]:
     """(cls, region, theme, currency) -> tally of the class's resources under each key."""
-    keys = facts.keys.__getitem__
+    keys = tables.keys.__getitem__
     out: dict[tuple, Tally] = {}
     for key, n in Counter(chain.from_iterable(map(keys, resources))).items():
         out[(cls, *key)] = Tally(n)
     # Severities and budgets counted per (keys, value): a handful of values, so few sums.
-    rated = resources & facts.severity.keys()
-    for (ks, severity), n in Counter(_columns(rated, keys, facts.severity.get)).items():
+    rated = resources & tables.severity.keys()
+    for (ks, severity), n in Counter(_columns(rated, keys, tables.severity.get)).items():
         for key in ks:
             out[(cls, *key)].add_severity(severity * n, severity)
-    funded = resources & facts.amount.keys()
-    for (ks, budget), n in Counter(_columns(funded, keys, facts.amount.get)).items():
+    funded = resources & tables.amount.keys()
+    for (ks, budget), n in Counter(_columns(funded, keys, tables.amount.get)).items():
         for key in ks:
             out[(cls, *key)].add_budget(budget * n)
     return out
 
 
-def _partner_tallies(resources: set[Node], facts: _Facts) -> Counter[tuple]:
+def _partner_tallies(resources: set[Node], tables: _Tables) -> Counter[tuple]:
     """(partner, theme) -> number of resources (each once, whatever its classes)."""
-    themes, partner = facts.themes, facts.partner
+    themes, partner = tables.themes, tables.partner
     one = resources - themes.more.keys()
     out = Counter(_columns(one, partner.__getitem__, themes.main.__getitem__))
     for r in resources & themes.more.keys():
@@ -273,11 +273,11 @@ def _barriers(by_theme: dict[tuple, Tally]) -> dict[tuple, Tally]:
     return out
 
 
-def _category_tallies(barriers: set[Node], facts: _Facts) -> dict[tuple, Tally]:
+def _category_tallies(barriers: set[Node], tables: _Tables) -> dict[tuple, Tally]:
     """(region, category) -> tally of the barriers (with a partner and a theme)."""
-    found = barriers & facts.category.keys() & facts.region.keys()
+    found = barriers & tables.category.keys() & tables.region.keys()
     columns = _columns(
-        found, facts.region.__getitem__, facts.category.__getitem__, facts.severity.get
+        found, tables.region.__getitem__, tables.category.__getitem__, tables.severity.get
     )
     out: dict[tuple, Tally] = defaultdict(Tally)
     for (reg, category, severity), n in Counter(columns).items():
@@ -288,9 +288,9 @@ def _category_tallies(barriers: set[Node], facts: _Facts) -> dict[tuple, Tally]:
     return out
 
 
-def _type_tallies(instruments: set[Node], facts: _Facts) -> Counter[tuple]:
+def _type_tallies(instruments: set[Node], tables: _Tables) -> Counter[tuple]:
     """(region, theme, instrument type) -> number of instruments (with a partner)."""
-    themes, kinds, region = facts.themes, facts.kinds, facts.region
+    themes, kinds, region = tables.themes, tables.kinds, tables.region
     found = instruments & region.keys() & kinds.main.keys()
     several = themes.more.keys() | kinds.more.keys()
     one = found - several
