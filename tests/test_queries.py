@@ -82,6 +82,10 @@ def test_region_barriers_most_severe_first(run):
     assert len(severities) == 7 and severities == sorted(severities, reverse=True)
     assert severities[:3] == [4, 4, 4]
     assert values(r, "categoryLabel")[0] == "Emigration of skilled workers"
+    # Each barrier keeps its own evidence (joined as a table, not looked up per barrier)
+    assert len(values(r, "evidence")) == 7
+    equity = row_where(r, "barrier", ID + "partner/nerda/barrier/lack-of-equity-capital")
+    assert equity["evidence"] == "Regional statistics on business R&D and employment, 2011"
     skills = run("region-barriers", theme=THEME + "skills")
     assert len(skills.rows) == 2
 
