@@ -1,6 +1,7 @@
 """Shared helpers of the benchmark scripts: machine description, statistics, the store that
 every benchmark starts from, and writing generated sections into BENCHMARKS.md."""
 
+import argparse
 import os
 import platform
 import re
@@ -15,6 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from clusterpolisee import allocator  # noqa: E402 - after the path is set
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, except where there is none to show (unset, or
+    a switch) or the help text already says what it is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
 
 CLI = Path(sys.executable).with_name("clusterpolisee")
 

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import HelpFormatter  # noqa: E402
 from clusterpolisee import paths  # noqa: E402
 from clusterpolisee.linking import discover  # noqa: E402
 from clusterpolisee.linking.evaluation import (  # noqa: E402
@@ -136,7 +137,9 @@ def write(text: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+    )
     parser.add_argument("--scale", type=int, default=50, help="Repeat the cluster list N times.")
     parser.add_argument("--no-write", action="store_true", help="Do not update BENCHMARKS.md.")
     args = parser.parse_args()

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from common import (
     ROOT,
+    HelpFormatter,
     allocator,
     build_demo_store,
     load_average,
@@ -536,14 +537,16 @@ def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--triples", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=7)
-    ap.add_argument("--timeout", type=float, default=30.0)
-    ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--work", type=Path)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
+    ap.add_argument("--triples", type=int, default=1_000_000, help="synthetic triples added")
+    ap.add_argument("--runs", type=int, default=7, help="timed runs per query and column")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per run")
+    ap.add_argument("--peers", default=",".join(PEERS), help="comma-separated columns to measure")
+    ap.add_argument("--work", type=Path, help="folder for the stores (default: a temporary one)")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if unknown := set(args.peers.split(",")) - set(PEERS):
+        ap.error(f"unknown peer(s): {', '.join(sorted(unknown))} (known: {', '.join(PEERS)})")
     if args.step:
         out = run_step(args.step, args.work, args.runs, args.timeout, args.triples)
         print(json.dumps(out))

@@ -145,15 +145,39 @@ def main() -> None:
     # The columns measured in this process run under the allocator the CLI and the web's
     # workers use, so ours and the in-process peers are compared like with like.
     common.allocator.restart_with_preferred_malloc()
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", choices=sorted(SCALES), default="quick")
-    ap.add_argument("--output", type=Path, default=common.ROOT / "BENCHMARKS.md")
-    ap.add_argument("--sections", default=",".join(SECTIONS))
-    ap.add_argument("--build-sizes", help="comma-separated triple counts for the build section")
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=common.HelpFormatter
+    )
+    ap.add_argument(
+        "--scale",
+        choices=sorted(SCALES),
+        default="quick",
+        help="full: the issue's sizes (hours); quick: a small run that proves the chain",
+    )
+    ap.add_argument(
+        "--output",
+        type=Path,
+        default=common.ROOT / "BENCHMARKS.md",
+        help="the document whose generated blocks are replaced",
+    )
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated sections to run, in this order",
+    )
+    ap.add_argument(
+        "--build-sizes",
+        help="comma-separated triple counts for the build section (default: the scale's)",
+    )
     args = ap.parse_args()
     cfg = dict(SCALES[args.scale])
     if args.build_sizes:
-        cfg["build_sizes"] = [int(x) for x in args.build_sizes.split(",")]
+        try:
+            cfg["build_sizes"] = [int(x) for x in args.build_sizes.split(",")]
+        except ValueError:
+            ap.error(
+                f"--build-sizes: {args.build_sizes!r} is not a comma-separated list of numbers"
+            )
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

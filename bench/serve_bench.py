@@ -129,11 +129,20 @@ def _get(url: str, timeout: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--triples", type=int, default=1_000_000)
+    ap.add_argument(
+        "--triples", type=int, default=1_000_000, help="synthetic triples (default: 1000000)"
+    )
     ap.add_argument("--work", type=Path, help="folder for the store (default: a temporary one)")
-    ap.add_argument("--timeout", type=float, default=10.0, help="the server's query time limit")
+    ap.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="the server's query time limit in s (default: 10)",
+    )
     ap.add_argument("--reuse", action="store_true", help="serve WORK/store as it is")
-    ap.add_argument("--wait", type=float, default=0.0, help="seconds between start and pages")
+    ap.add_argument(
+        "--wait", type=float, default=0.0, help="seconds between start and pages (default: 0)"
+    )
     ap.add_argument("--serve-arg", action="append", default=[], help="a further serve option")
     args = ap.parse_args()
     if args.reuse and not args.work:

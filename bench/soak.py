@@ -122,10 +122,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", 5)))
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter
+    )
+    ap.add_argument(
+        "--minutes",
+        type=float,
+        default=float(os.environ.get("SOAK_MINUTES", 5)),
+        help="how long the load runs (or SOAK_MINUTES)",
+    )
     ap.add_argument("--rate", type=float, default=10.0, help="requests per second (total)")
-    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--clients", type=int, default=4, help="concurrent client threads")
     ap.add_argument("--store", type=Path, help="an existing store to copy (default: build one)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--sample", type=float, default=15.0, help="seconds between memory samples")

@@ -38,13 +38,16 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CLI, median_p95, peak_rss_kib, query_ready, timed  # noqa: E402
+from bench.common import CLI, HelpFormatter, median_p95, peak_rss_kib, query_ready, timed  # noqa: E402
 from bench.common import run_child as common_run_child  # noqa: E402
 from clusterpolisee.namespaces import graph_iri  # noqa: E402
 from clusterpolisee.store import virtuoso_server  # noqa: E402
 
 GRAPH = graph_iri("partner/synthetic")
 COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPH}> {{ ?s ?p ?o }} }}"
+#: What --systems may name: our store, Virtuoso through our remote backend, and Virtuoso's own
+#: bulk loader.
+SYSTEMS = ("embedded", "virtuoso", "native")
 #: Virtuoso memory for a 24 GB machine (the packaged ini's 4 GB row is 340000 / 250000).
 VIRTUOSO_SETTINGS = {"Parameters": {"NumberOfBuffers": 340000, "MaxDirtyBuffers": 250000}}
 #: For the reasoning step on the remote backend: the row limit raised as README "Store"
@@ -236,10 +239,15 @@ def bench_virtuoso_native(n: int, data: Path, work: Path) -> Run:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--triples", type=int, nargs="+", default=[1_000_000])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
+    ap.add_argument("--triples", type=int, nargs="+", default=[1_000_000], help="sizes to build")
     ap.add_argument("--keep", type=Path, help="work folder to keep (default: a temp folder)")
-    ap.add_argument("--systems", default="embedded,virtuoso,native")
+    ap.add_argument(
+        "--systems",
+        default=",".join(SYSTEMS),
+        help="comma-separated: embedded (ours), virtuoso (our remote backend), native "
+        "(Virtuoso's own loader)",
+    )
     ap.add_argument("--runs", type=int, default=1, help="builds per size and system")
     ap.add_argument(
         "--remote-ready-upto",
@@ -247,9 +255,11 @@ def main() -> None:
         default=0,
         metavar="N",
         help="make the remote backend query-ready (demo build, load, materialise) up to N "
-        "triples; above it the Virtuoso row is the load alone (default: 0, load alone)",
+        "triples; above it the Virtuoso row is the load alone (0: the load alone)",
     )
     args = ap.parse_args()
+    if unknown := set(args.systems.split(",")) - set(SYSTEMS):
+        ap.error(f"unknown system(s): {', '.join(sorted(unknown))} (known: {', '.join(SYSTEMS)})")
     if args.keep and args.runs > 1:
         ap.error("--keep keeps the stores of one run: use --runs 1")
     work = args.keep or Path(tempfile.mkdtemp(prefix="store-bench-"))

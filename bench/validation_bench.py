@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import median_p95
+from common import HelpFormatter, median_p95
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "submissions" / "valid" / "complete.ttl"
@@ -208,9 +208,13 @@ def versus(ours: list[dict], theirs: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="10000,100000")
-    parser.add_argument("--pyshacl", type=int, default=0, help="triples for the pyshacl run")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated triple counts")
+    parser.add_argument(
+        "--pyshacl", type=int, default=0, help="triples for the pyshacl run (0: none)"
+    )
     parser.add_argument("--submit", action="store_true", help="also time whole submissions")
     parser.add_argument("--runs", type=int, default=1, help="fresh processes per row")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
@@ -219,7 +223,10 @@ def main() -> None:
         size, engine = int(args.child[0]), args.child[1]
         print(json.dumps(run_submit(size) if engine == "submit" else run_one(size, engine)))
         return
-    sizes = [int(x) for x in args.sizes.split(",")]
+    try:
+        sizes = [int(x) for x in args.sizes.split(",")]
+    except ValueError:
+        parser.error(f"--sizes: {args.sizes!r} is not a comma-separated list of whole numbers")
     print(tables(sizes, args.pyshacl, sizes if args.submit else [], args.runs))
 
 

@@ -385,12 +385,19 @@ def busy_loop(port: int, seconds: float, levels: list[int]) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--clients", default="1,8,32")
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=common.HelpFormatter
+    )
+    ap.add_argument("--seconds", type=float, default=5.0, help="load time per table row")
+    ap.add_argument(
+        "--clients", default="1,8,32", help="comma-separated counts of concurrent connections"
+    )
     ap.add_argument("--no-peer", action="store_true", help="skip the Virtuoso rows")
     args = ap.parse_args()
-    levels = [int(c) for c in args.clients.split(",")]
+    try:
+        levels = [int(c) for c in args.clients.split(",")]
+    except ValueError:
+        ap.error(f"--clients: {args.clients!r} is not a comma-separated list of whole numbers")
     print(bench(args.seconds, levels, peer=not args.no_peer))
 
 
