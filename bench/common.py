@@ -31,6 +31,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 CLI = Path(sys.executable).with_name("clusterpolisee")
 
 
+def progress(message: str) -> None:
+    """One line on standard error each time a step of a section ends, with the time of day:
+    a full run takes hours and one section up to 20 minutes, and the document is written
+    only when a section ends."""
+    print(f"{time.strftime('%H:%M:%S')}  {message}", file=sys.stderr, flush=True)
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"

@@ -36,10 +36,12 @@ import json
 import os
 import select
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import (
@@ -51,6 +53,7 @@ from common import (
     median_p95,
     memory_gib,
     ms,
+    progress,
 )
 
 sys.path.insert(0, str(ROOT))
@@ -206,21 +209,38 @@ def _raw_one(store_path: Path, text: str, runs: int) -> dict:
     return {"times": times, "rows": size}
 
 
+def _each(column: str, queries: dict, measure: Callable[[str, dict], dict]) -> dict:
+    """``measure(name, spec)`` for every query, with a progress line after each."""
+    out = {}
+    for i, (name, spec) in enumerate(queries.items(), 1):
+        out[name] = r = measure(name, spec)
+        if r.get("times"):
+            done = f"median {ms(statistics.median(r['times']))} ms"
+        else:
+            done = "timed out" if r.get("timeout") else (r.get("error") or "not timed")
+        progress(f"{column} {i}/{len(queries)} {name}: {done}")
+    return out
+
+
 def measure_ours(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
     """Each query in a forked child that opens the store, with a limit for all its runs."""
-    return {
-        name: _limited(
+    return _each(
+        "ours",
+        queries,
+        lambda name, spec: _limited(
             functools.partial(_ours_one, store_path, name, spec["params"], runs), timeout * 4
-        )
-        for name, spec in queries.items()
-    }
+        ),
+    )
 
 
 def measure_raw(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
-    return {
-        name: _limited(functools.partial(_raw_one, store_path, spec["text"], runs), timeout * 4)
-        for name, spec in queries.items()
-    }
+    return _each(
+        "pyoxigraph",
+        queries,
+        lambda name, spec: _limited(
+            functools.partial(_raw_one, store_path, spec["text"], runs), timeout * 4
+        ),
+    )
 
 
 def measure_cached(store_path: Path, queries: dict, runs: int, timeout: float) -> dict:
@@ -228,27 +248,26 @@ def measure_cached(store_path: Path, queries: dict, runs: int, timeout: float) -
     from webapp.database import Database, QueryTimedOut
 
     db = Database(store_path, lambda: "bench", workers=1, timeout=timeout, row_limit=10**7)
-    out = {}
+
+    def hits(name: str, spec: dict) -> dict:
+        try:
+            first = db.query(spec["text"], trusted=True, store_sorts=spec["store_sorts"])
+        except QueryTimedOut:  # the miss that would fill the cache ran out of time
+            return {"times": [], "rows": 0, "timeout": True}
+        size = len(first.rows) or len(first.triples) or int(bool(first.boolean))
+        if not any(k[1:3] == ("q", spec["text"]) for k in db.cache.data):  # over budget
+            return {"times": [], "rows": size}
+        times = []
+        for _ in range(max(runs, 100)):
+            t0 = time.perf_counter()
+            db.query(spec["text"], trusted=True, store_sorts=spec["store_sorts"])
+            times.append((time.perf_counter() - t0) * 1000)
+        return {"times": times, "rows": size}
+
     try:
-        for name, spec in queries.items():
-            try:
-                first = db.query(spec["text"], trusted=True, store_sorts=spec["store_sorts"])
-            except QueryTimedOut:  # the miss that would fill the cache ran out of time
-                out[name] = {"times": [], "rows": 0, "timeout": True}
-                continue
-            size = len(first.rows) or len(first.triples) or int(bool(first.boolean))
-            if not any(k[1:3] == ("q", spec["text"]) for k in db.cache.data):  # over budget
-                out[name] = {"times": [], "rows": size}
-                continue
-            times = []
-            for _ in range(max(runs, 100)):
-                t0 = time.perf_counter()
-                db.query(spec["text"], trusted=True, store_sorts=spec["store_sorts"])
-                times.append((time.perf_counter() - t0) * 1000)
-            out[name] = {"times": times, "rows": size}
+        return _each("cached", queries, hits)
     finally:
         db.close()
-    return out
 
 
 # -- rdflib ---------------------------------------------------------------------------------
@@ -260,8 +279,9 @@ def rdflib_child(nq: Path, queries: dict, runs: int, timeout: float) -> dict:
     ds = rdflib.Dataset(default_union=True)
     ds.parse(str(nq), format="nquads")
     load_s = time.perf_counter() - t0
-    out = {"_load_s": load_s}
-    for name, spec in queries.items():
+    progress(f"rdflib: loaded the dump in {load_s:.1f} s")
+
+    def forked_runs(name: str, spec: dict) -> dict:
         times, size, timed_out = [], 0, False
         for _ in range(runs):
             rfd, wfd = os.pipe()
@@ -289,8 +309,9 @@ def rdflib_child(nq: Path, queries: dict, runs: int, timeout: float) -> dict:
             os.waitpid(pid, 0)
             if timed_out or not times or sum(times) > timeout * 1000:
                 break
-        out[name] = {"times": times, "rows": size, "timeout": timed_out}
-    return out
+        return {"times": times, "rows": size, "timeout": timed_out}
+
+    return {"_load_s": load_s, **_each("rdflib", queries, forked_runs)}
 
 
 # -- Virtuoso -------------------------------------------------------------------------------
@@ -312,12 +333,14 @@ def measure_virtuoso(work: Path, nq: Path, queries: dict, runs: int, timeout: fl
         store = RemoteStore(
             RemoteConfig(endpoint=server.endpoint, max_rows=1000000, timeout=timeout)
         )
+        progress(f"virtuoso: loaded the dump in {out['_load_s']:.1f} s")
         down = None  # why the server could not be started again, once it could not
-        for name, spec in queries.items():
+
+        def over_http(name: str, spec: dict) -> dict:
+            nonlocal down
             times, size, error = [], 0, None
             if down:
-                out[name] = {"times": [], "rows": 0, "error": f"not run: {down}"}
-                continue
+                return {"times": [], "rows": 0, "error": f"not run: {down}"}
             try:
                 store.run_query(spec["text"])  # warm-up
                 for _ in range(runs):
@@ -337,7 +360,9 @@ def measure_virtuoso(work: Path, nq: Path, queries: dict, runs: int, timeout: fl
                         down = f"Virtuoso did not start again after {name}: {err}"[:200]
                     else:
                         error = f"(restarted) {error}"
-            out[name] = {"times": times, "rows": size, "error": error}
+            return {"times": times, "rows": size, "error": error}
+
+        out.update(_each("virtuoso", queries, over_http))
     finally:
         server.stop()
     return out
@@ -406,7 +431,9 @@ def rdflib_would_not_fit(quads: int) -> str | None:
 def bench(triples: int, runs: int, timeout: float, peers: list[str], work: Path) -> str:
     common = ["--work", str(work), "--runs", str(runs), "--timeout", str(timeout)]
     loads = {}
+    progress(f"queries at {triples:,} triples: building the store")
     info, prep_peak = _child("prepare", [*common, "--triples", str(triples)])
+    progress(f"store ready: {info['quads']:,} quads; columns: {', '.join(peers)}")
     queries = json.loads((work / "queries.json").read_text())
     results, peaks = {}, {"prepare": prep_peak}
     left_out = rdflib_would_not_fit(info["quads"]) if "rdflib" in peers else None
@@ -496,7 +523,6 @@ def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
             f"| {name} | {rows} | {cells['ours']} | {cells['cached']} | {cells['pyoxigraph']} "
             f"| {cells['rdflib']} | {cells['virtuoso']} | {vs_rdflib} | {vs_virtuoso} |"
         )
-    import statistics
 
     summary = []
     for peer in PEERS:

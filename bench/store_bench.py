@@ -38,7 +38,15 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CLI, HelpFormatter, median_p95, peak_rss_kib, query_ready, timed  # noqa: E402
+from bench.common import (  # noqa: E402
+    CLI,
+    HelpFormatter,
+    median_p95,
+    peak_rss_kib,
+    progress,
+    query_ready,
+    timed,
+)
 from bench.common import run_child as common_run_child  # noqa: E402
 from clusterpolisee.namespaces import graph_iri  # noqa: E402
 from clusterpolisee.store import virtuoso_server  # noqa: E402
@@ -318,10 +326,12 @@ def bench(
             f"{data.stat().st_size / 2**20:,.0f} MiB N-Triples"
         )
         measured: dict[str, list[Run]] = {name: [] for name in systems}
-        for _ in range(runs):
+        for i in range(1, runs + 1):
             for name in systems:
                 os.sync()  # each system starts with nothing left to write back
-                measured[name].append(benches[name](n, data, work))
+                measured[name].append(r := benches[name](n, data, work))
+                ready = f", query-ready {r.ready_s:.1f} s" if r.ready_s is not None else ""
+                progress(f"build {n:,} on {name}, run {i}/{runs}: load {r.load_s:.1f} s{ready}")
                 if not keep:
                     _clear(work)
         out += [row(n, measured[name]) for name in systems]

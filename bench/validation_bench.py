@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import HelpFormatter, median_p95
+from common import HelpFormatter, median_p95, progress
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "submissions" / "valid" / "complete.ttl"
@@ -169,6 +169,8 @@ def tables(sizes: list[int], pyshacl: int, submit_sizes: list[int], runs: int = 
     for size, engine in cases:
         rs = measured[size, engine] = repeated(runs, str(size), engine)
         r = rs[0]
+        total = statistics.median(x["total_s"] for x in rs)
+        progress(f"submissions: {engine} on {r['triples']:,} triples, median {total:.2f} s")
         out.append(
             f"| {engine} | {r['triples']:,} | {r['bytes'] / 1e6:.1f} | {spread(rs, 'parse_s')} | "
             f"{spread(rs, 'validate_s')} | {spread(rs, 'total_s')} | {spread(rs, 'cpu_s')} | "
@@ -184,6 +186,8 @@ def tables(sizes: list[int], pyshacl: int, submit_sizes: list[int], runs: int = 
         ]
         for size in submit_sizes:
             rs = repeated(runs, str(size), "submit")
+            done = statistics.median(x["submit_s"] for x in rs)
+            progress(f"submissions: {size:,} triples committed, median {done:.2f} s")
             out.append(
                 f"| {rs[0]['triples']:,} | {all(x['accepted'] for x in rs)} | "
                 f"{spread(rs, 'submit_s')} | {spread(rs, 'reasoning_s')} | "

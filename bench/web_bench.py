@@ -177,6 +177,9 @@ def runaway_loop(port: int, stop: threading.Event, statuses: list[tuple[int, flo
 
 
 def row(name: str, n: int, r: dict) -> str:
+    """The table row of one scenario at ``n`` clients (and a progress line: the section
+    takes minutes)."""
+    common.progress(f"web: {name}, {n} clients: {r['rps']:.0f} req/s, p99 {r['p99']:.1f} ms")
     return (
         f"| {name} | {n} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
         f"| {r['n']} | {r['errors']} |"

@@ -81,6 +81,17 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     assert memory and all(int(m.replace(",", "")) > 20 for m in memory.groups()), web
     assert "Hand-written text." in doc and "old numbers" not in doc
     assert doc.count("<!-- bench:quick-queries -->") == 1
+    # While it runs, a line on standard error after each step: every question of every
+    # column, every build, submission and web row.
+    lines = re.findall(r"^\d\d:\d\d:\d\d  (.*)$", proc.stderr, re.M)
+    count = len(re.findall(r"^\| [a-z-]+ \| (?:\d+|–) \| ", queries, re.M))
+    for column in ("ours", "cached", "pyoxigraph", "rdflib"):
+        done = [x for x in lines if re.match(rf"{column} \d+/{count} [a-z-]+: ", x)]
+        assert len(done) == 2 * count, (column, lines)  # the 1,500 and the 3,000 triples
+    assert any(re.fullmatch(r"ours \d+/\d+ search: median [\d.]+ ms", x) for x in lines)
+    assert "build 20,000 on embedded, run 1/1: load " in proc.stderr
+    assert re.search(r"submissions: fast on [\d,]+ triples, median [\d.]+ s", proc.stderr)
+    assert re.search(r"web: cached page `/queries/overview`, 8 clients: \d+ req/s", proc.stderr)
 
 
 def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory(monkeypatch):
