@@ -28,6 +28,17 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def int_list(text: str) -> list[int]:
+    """An option's comma-separated whole numbers (sizes, client counts), as argparse's
+    ``type``: anything else is a usage error that quotes it."""
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of whole numbers"
+        ) from None
+
+
 CLI = Path(sys.executable).with_name("clusterpolisee")
 
 

@@ -167,17 +167,13 @@ def main() -> None:
     )
     ap.add_argument(
         "--build-sizes",
+        type=common.int_list,
         help="comma-separated triple counts for the build section (default: the scale's)",
     )
     args = ap.parse_args()
     cfg = dict(SCALES[args.scale])
     if args.build_sizes:
-        try:
-            cfg["build_sizes"] = [int(x) for x in args.build_sizes.split(",")]
-        except ValueError:
-            ap.error(
-                f"--build-sizes: {args.build_sizes!r} is not a comma-separated list of numbers"
-            )
+        cfg["build_sizes"] = args.build_sizes
     sections = [s for s in args.sections.split(",") if s]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import HelpFormatter, median_p95, progress
+from common import HelpFormatter, int_list, median_p95, progress
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "submissions" / "valid" / "complete.ttl"
@@ -215,7 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter
     )
-    parser.add_argument("--sizes", default="10000,100000", help="comma-separated triple counts")
+    parser.add_argument(
+        "--sizes", type=int_list, default="10000,100000", help="comma-separated triple counts"
+    )
     parser.add_argument(
         "--pyshacl", type=int, default=0, help="triples for the pyshacl run (0: none)"
     )
@@ -227,11 +229,7 @@ def main() -> None:
         size, engine = int(args.child[0]), args.child[1]
         print(json.dumps(run_submit(size) if engine == "submit" else run_one(size, engine)))
         return
-    try:
-        sizes = [int(x) for x in args.sizes.split(",")]
-    except ValueError:
-        parser.error(f"--sizes: {args.sizes!r} is not a comma-separated list of whole numbers")
-    print(tables(sizes, args.pyshacl, sizes if args.submit else [], args.runs))
+    print(tables(args.sizes, args.pyshacl, args.sizes if args.submit else [], args.runs))
 
 
 if __name__ == "__main__":

@@ -393,15 +393,14 @@ def main() -> None:
     )
     ap.add_argument("--seconds", type=float, default=5.0, help="load time per table row")
     ap.add_argument(
-        "--clients", default="1,8,32", help="comma-separated counts of concurrent connections"
+        "--clients",
+        type=common.int_list,
+        default="1,8,32",
+        help="comma-separated counts of concurrent connections",
     )
     ap.add_argument("--no-peer", action="store_true", help="skip the Virtuoso rows")
     args = ap.parse_args()
-    try:
-        levels = [int(c) for c in args.clients.split(",")]
-    except ValueError:
-        ap.error(f"--clients: {args.clients!r} is not a comma-separated list of whole numbers")
-    print(bench(args.seconds, levels, peer=not args.no_peer))
+    print(bench(args.seconds, args.clients, peer=not args.no_peer))
 
 
 def _second(
