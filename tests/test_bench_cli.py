@@ -1,6 +1,7 @@
 """The benchmark scripts' command lines: ``--help`` gives every option's default, and a value
 a script cannot use is refused with a usage error naming it, before any store is built."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,5 @@ def test_help_names_the_defaults_once(script, shown):
     for default in shown:
         assert default in text, (default, text)
     assert "(default: None)" not in text and "(default: False)" not in text
+    options = re.split(r" (?=--?[a-z])", text.split("options:", 1)[1])
+    assert all(o.count("(default:") <= 1 for o in options), options
