@@ -19,11 +19,11 @@ from clusterpolisee import allocator  # noqa: E402 - after the path is set
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """``--help`` with each option's default, except where there is none to show (unset, or
-    a switch) or the help text already says what it is."""
+    """``--help`` with each option's default, except where there is none to show: unset
+    (the help text then says what happens), or a switch."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False or "default" in (action.help or ""):
+        if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
 
