@@ -31,6 +31,7 @@ import yaml
 from . import paths
 from .sparqltext import QuerySyntaxError, first_solution, inspect, where_brace
 from .store.base import QueryResult, Store, Term
+from .store.halves import MARK, locate
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 HEADER_KEYS = {"summary", "description", "tags", "params", "sort"}
@@ -294,7 +295,8 @@ class StoredQuery:
         self, store: Store, raw: dict[str, str], allowlist: tuple[str, ...] = ()
     ) -> QueryResult:
         self.check_services(allowlist)
-        return store.run_query(self.bound_text(self.bind(raw, store)), self.store_sorts)
+        text = self.bound_text(self.bind(raw, store))
+        return store.run_query(text, self.store_sorts, split=True)
 
 
 def _not_allowed(p: Param, value: str, store: Store) -> ParameterError:
@@ -473,6 +475,10 @@ def load_query(path: Path) -> StoredQuery:
             f"SERVICE {variable[0]}: a stored query must name its endpoint by a fixed IRI, "
             "so the allow-list can be checked before it runs",
         )
+    if MARK in body:
+        cut = locate(body)
+        if isinstance(cut, str):
+            raise _fail(path, len(header) + 1 + body[: body.index(MARK)].count("\n"), cut)
     tags = meta.get("tags") or []
     sort = meta.get("sort", SORTS[0])
     if sort not in SORTS:

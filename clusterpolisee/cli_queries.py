@@ -113,7 +113,7 @@ def run_stored(
         query.check_services(allowlist)
         with open_store(str(store_path), read_only=True) as store:
             text = query.bound_text(query.bind(_parse_params(params), store))
-            result = execute(store, text, timeout, query.store_sorts)
+            result = execute(store, text, timeout, query.store_sorts, split=True)
     except ParameterError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

@@ -12,20 +12,22 @@ from .store.base import QueryResult, QueryTimeout, Store, StoreError
 from .store.oxigraph import OxigraphStore
 
 
-def _child(path: str, query: str, store_sorts: bool, conn: Connection) -> None:
+def _child(path: str, query: str, store_sorts: bool, split: bool, conn: Connection) -> None:
     try:
         store = OxigraphStore(path, read_only=True)
-        conn.send(("ok", store.run_query(query, store_sorts)))
+        conn.send(("ok", store.run_query(query, store_sorts, split)))
     except Exception as exc:  # report every failure to the parent as a message
         conn.send(("error", str(exc)))
     finally:
         conn.close()
 
 
-def run_isolated(path: str, query: str, timeout: float, store_sorts: bool = False) -> QueryResult:
+def run_isolated(
+    path: str, query: str, timeout: float, store_sorts: bool = False, split: bool = False
+) -> QueryResult:
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(path, query, store_sorts, sender), daemon=True)
+    proc = ctx.Process(target=_child, args=(path, query, store_sorts, split, sender), daemon=True)
     proc.start()
     sender.close()
     try:
@@ -44,9 +46,11 @@ def run_isolated(path: str, query: str, timeout: float, store_sorts: bool = Fals
     return payload
 
 
-def execute(store: Store, query: str, timeout: float, store_sorts: bool = False) -> QueryResult:
+def execute(
+    store: Store, query: str, timeout: float, store_sorts: bool = False, split: bool = False
+) -> QueryResult:
     """Run ``query`` on ``store`` within ``timeout`` seconds or raise QueryTimeout
-    (``store_sorts``: see ``Store.run_query``)."""
+    (``store_sorts``, ``split``: see ``Store.run_query``)."""
     if isinstance(store, OxigraphStore):
-        return run_isolated(str(store.path), query, timeout, store_sorts)
-    return store.run_query(query, store_sorts)
+        return run_isolated(str(store.path), query, timeout, store_sorts, split)
+    return store.run_query(query, store_sorts, split)

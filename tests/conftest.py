@@ -8,7 +8,7 @@ import pytest
 from rdflib import Graph
 
 from clusterpolisee import paths
-from clusterpolisee.store import open_store
+from clusterpolisee.store import OxigraphStore, open_store
 
 CLI = Path(sys.executable).with_name("clusterpolisee")
 
@@ -72,6 +72,25 @@ def built_store(tmp_path_factory, name: str) -> Path:
     path = tmp_path_factory.mktemp(name) / "store"
     proc = run_cli("build", "--store", str(path))
     assert proc.returncode == 0, proc.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+def tied_store(tmp_path_factory) -> Path:
+    """The demo store plus 300,000 synthetic triples, whose labels and dates repeat: 4,754
+    knowledge transfers and 4,755 clusters, enough for the listings to be cut in two halves
+    (store/halves.py)."""
+    from clusterpolisee.generate import generate
+    from clusterpolisee.namespaces import graph_iri
+    from clusterpolisee.reasoning.materialise import materialise
+
+    path = built_store(tmp_path_factory, "ties")
+    data = path.parent / "synthetic.nt"
+    with data.open("wb") as fh:
+        generate(fh, 300000, seed=3)
+    with OxigraphStore(str(path)) as store:
+        store.bulk_load(data, graph_iri("partner/synthetic"))
+        materialise(store)
     return path
 
 

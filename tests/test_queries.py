@@ -5,12 +5,9 @@ import json
 import pytest
 
 from clusterpolisee.catalog import load_catalog
-from clusterpolisee.generate import generate
-from clusterpolisee.namespaces import graph_iri
-from clusterpolisee.reasoning.materialise import materialise
-from clusterpolisee.store import OxigraphStore, open_store
+from clusterpolisee.store import open_store
 
-from .conftest import built_store, run_cli
+from .conftest import run_cli
 
 ID = "https://w3id.org/clusterpolisee/id/"
 THEME = ID + "theme/"
@@ -246,19 +243,6 @@ def test_region_has_instrument_for_theme(run):
         ).boolean
         is False
     )
-
-
-@pytest.fixture(scope="module")
-def tied_store(tmp_path_factory):
-    """The demo store plus 200,000 synthetic triples, whose labels and dates repeat."""
-    path = built_store(tmp_path_factory, "ties")
-    data = path.parent / "synthetic.nt"
-    with data.open("wb") as fh:
-        generate(fh, 200000, seed=1)
-    with OxigraphStore(str(path)) as store:
-        store.bulk_load(data, graph_iri("partner/synthetic"))
-        materialise(store)
-    return path
 
 
 #: Listings that leave rows with equal sort keys in the store's order (an IRI tie-breaker

@@ -465,12 +465,14 @@ class Database:
         trusted: bool = False,
         use_cache: bool = True,
         store_sorts: bool = False,
+        split: bool = False,
     ) -> Result:
         """Check and run a SPARQL query. Raises QueryRefused or EngineError subclasses.
 
         The check (webapp.sparql_guard) runs in the worker too, so it is under the time limit
         and cannot exhaust the serving process; ``trusted`` skips it (fixed or stored text).
         ``store_sorts``: Oxigraph sorts, not the worker (a stored question's ``sort: store``).
+        ``split``: a stored question, which the worker may cut in two (store/halves.py).
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
@@ -487,6 +489,7 @@ class Database:
             "labels": labels,
             "allowlist": None if trusted else list(self.service_allowlist),
             "engine_sort": store_sorts or asked in self.large_answers,
+            "split": split and trusted,
         }
 
         def convert(p: dict) -> Result:

@@ -11,7 +11,7 @@ import os
 import resource
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -21,6 +21,7 @@ from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
 from clusterpolisee.store.bindings import prebound
+from clusterpolisee.store.halves import Halves, in_two
 from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split_order
 from clusterpolisee.store.oxigraph import graph_size
 
@@ -48,11 +49,13 @@ class Snapshot:
         self.path = path
         self.version: str | None = None
         self.store: ox.Store | None = None
+        self.halves: Halves | None = None  # where long stored listings are cut in two
 
     def at(self, version: str, path: str | None = None) -> ox.Store:
         if self.store is None or version != self.version:
-            self.store = None
+            self.store = self.halves = None
             self.store = ox.Store.read_only(path or self.path)
+            self.halves = Halves(self.store)
             self.version = version
         return self.store
 
@@ -76,11 +79,15 @@ def iris_in(terms: list[Any]) -> set[str]:
     return {t.value for t in terms if isinstance(t, ox.NamedNode)}
 
 
-def run_query(store: ox.Store, job: dict) -> dict:
+def run_query(store: ox.Store, job: dict, halves: Halves | None = None) -> dict:
     allowlist = None if job.get("allowlist") is None else tuple(job["allowlist"])
     if allowlist is not None:
         check_query(job["text"], allowlist)
     text, subs = prebound(job["text"], job.get("bindings") or {})  # as OxigraphStore.select
+    if job.get("split") and halves is not None:
+        answer = _in_halves(store, job, text, subs, halves)
+        if answer is not None:
+            return answer
     # Sorted here, as OxigraphStore.run_query does, unless the server knows the answer is long.
     order = None if job.get("engine_sort") else split_order(text)
     try:
@@ -102,8 +109,89 @@ def run_query(store: ox.Store, job: dict) -> dict:
         return _collect(result, store, job)
 
 
+def _in_halves(store: ox.Store, job: dict, text: str, subs: dict, halves: Halves) -> dict | None:
+    """The answer of a stored question cut in two (store/halves.py), or None to run it whole
+    (a short answer, no mark, or a sort key this cannot place). Where Oxigraph sorts (``sort:
+    store``, or an answer noted as long), it sorts each half and only the rows the job can
+    show are read from each; otherwise the halves' rows are sorted here, as a whole answer's."""
+    order = split_order(text)
+    engine_sorts = order is not None and bool(job.get("engine_sort"))
+    parts = halves.of(text if engine_sorts or order is None else order.unordered)
+    if parts is None:
+        return None
+    with paused_collection():
+        if engine_sorts:
+            return _sorted_halves(store, parts, subs, order, job)
+        result = side_by_side(store, parts, subs)
+        return _sorted_select(result, order, store, job) if order else _collect(result, store, job)
+
+
+def _sorted_halves(
+    store: ox.Store, halves: tuple[str, str], subs: dict, order: Order, job: dict
+) -> dict | None:
+    """The first rows of two halves Oxigraph sorted, merged: a stable sort of the first half's
+    rows and then the second's, as OxigraphStore.run_query sorts them all."""
+    limit = job["limit"]
+
+    def first_rows(text: str) -> tuple[list[str], list[tuple]]:
+        return _solutions(
+            store.query(text, use_default_graph_as_union=True, substitutions=subs), limit
+        )
+
+    (names, first), (_, second) = in_two(
+        lambda: first_rows(halves[0]), lambda: first_rows(halves[1])
+    )
+    where = {name: i for i, name in enumerate(names)}
+    rows = sort_solutions(first + second, names, order, lambda row, name: row[where[name]])
+    return None if rows is None else _select(names, rows, store, job)
+
+
+class Both:
+    """The solutions of both halves of a query (store/halves.py): the first half's as
+    Oxigraph gives them while a helper thread reads the second half's, then those."""
+
+    def __init__(self, store: ox.Store, halves: tuple[str, str], subs: dict) -> None:
+        def query(text: str) -> ox.QuerySolutions:
+            return store.query(text, use_default_graph_as_union=True, substitutions=subs)
+
+        self._rest: dict[str, Any] = {}
+        self._helper = threading.Thread(target=self._read, args=(query, halves[1]), daemon=True)
+        self._helper.start()
+        try:
+            self._first = query(halves[0])
+        except BaseException:
+            self._helper.join()
+            raise
+        # None for a CONSTRUCT query, whose halves give triples
+        self.variables = getattr(self._first, "variables", None)
+
+    def _read(self, query: Callable[[str], ox.QuerySolutions], text: str) -> None:
+        try:
+            result = query(text)
+            rows = list(result) if isinstance(result, ox.QueryTriples) else map(tuple, result)
+            self._rest["rows"] = list(rows)
+        except BaseException as exc:  # raised to the reader when it gets there
+            # without the frames that held this thread's answer (freed here: see in_two)
+            self._rest["error"] = exc.with_traceback(None)
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            yield from self._first
+        finally:  # also when the reader stops early: the helper is not left running
+            self._helper.join()
+        if "error" in self._rest:
+            raise self._rest["error"]
+        yield from self._rest["rows"]
+
+
+def side_by_side(store: ox.Store, halves: tuple[str, str], subs: dict) -> "Both | list[ox.Triple]":
+    """A SELECT's solutions from both halves, or a CONSTRUCT's triples (each once)."""
+    both = Both(store, halves, subs)
+    return both if both.variables is not None else list(dict.fromkeys(both))
+
+
 def _sorted_select(
-    result: ox.QuerySolutions, order: Order, store: ox.Store, job: dict
+    result: "ox.QuerySolutions | Both", order: Order, store: ox.Store, job: dict
 ) -> dict | None:
     """The answer sorted here and cut at the job's row limit, or None to let Oxigraph sort it
     (a value this cannot place). Rows are read SORT_CAP at a time; each batch is sorted with
@@ -160,9 +248,13 @@ def _batches(solutions: Iterable[ox.QuerySolution], size: int) -> Iterator[list[
         yield batch
 
 
-def _collect(result: ox.QuerySolutions | ox.QueryTriples, store: ox.Store, job: dict) -> dict:
+def _collect(
+    result: "ox.QuerySolutions | Both | ox.QueryTriples | list[ox.Triple]",
+    store: ox.Store,
+    job: dict,
+) -> dict:
     limit = job["limit"]
-    if isinstance(result, ox.QuerySolutions):
+    if isinstance(result, ox.QuerySolutions | Both):
         return _select(*_solutions(result, limit), store, job)
     triples = []
     for t in result:
@@ -268,7 +360,11 @@ def serve(conn: Connection, path: str) -> None:
             return
         try:
             store = snap.at(job["version"], job.get("path"))
-            conn.send(("ok", wire.pack(OPS[job["op"]](store, job))))
+            if job["op"] == "query":
+                answer = run_query(store, job, snap.halves)
+            else:
+                answer = OPS[job["op"]](store, job)
+            conn.send(("ok", wire.pack(answer)))
         except QueryRefused as exc:
             conn.send(("refused", exc.status, exc.message))
         except SyntaxError as exc:

@@ -51,11 +51,12 @@ class Store(ABC):
         absent."""
 
     @abstractmethod
-    def run_query(self, query: str, store_sorts: bool = False) -> QueryResult:
+    def run_query(self, query: str, store_sorts: bool = False, split: bool = False) -> QueryResult:
         """Run any read-only query (SELECT, ASK, CONSTRUCT, DESCRIBE) over the union of all
         graphs. Callers bind parameters before (see clusterpolisee.catalog). ``store_sorts``:
         leave a final ORDER BY to the engine even where this backend would sort the rows
-        itself (a stored question's ``sort: store``)."""
+        itself (a stored question's ``sort: store``). ``split``: a stored question, which
+        may be cut in two where it says so (store/halves.py), if this backend does that."""
 
     @abstractmethod
     def graph_sizes(self) -> dict[str, int]:

@@ -16,6 +16,7 @@ from ..gcpause import paused_collection
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, prebound
+from .halves import Halves, in_two, joined
 from .ordering import sort_solutions, split_order
 from .termtext import TextTriple, as_text, fact_pairs, select_text, to_triples
 
@@ -117,9 +118,12 @@ class OxigraphStore(Store):
                 self._refuse_pending_journal()
                 self._handle: ox.Store | None = open_read_only(self.path)
                 self._refuse_pending_journal()
+                # Only a read-only handle is one snapshot for both halves (store/halves.py).
+                self._halves: Halves | None = Halves(self._handle)
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._handle = ox.Store(str(self.path))
+                self._halves = None
                 self.drop_staging()
                 self._finish_journal()
         except OSError as exc:
@@ -180,18 +184,33 @@ class OxigraphStore(Store):
             ) from None
         return _rows(result)
 
-    def run_query(self, query: str, store_sorts: bool = False) -> QueryResult:
-        order = None if store_sorts else split_order(query)
-        result = self._query(order.unordered if order else query)
+    def run_query(self, query: str, store_sorts: bool = False, split: bool = False) -> QueryResult:
+        order = split_order(query) if split or not store_sorts else None
+        # A listing cut in two (store/halves.py) is sorted here, from its halves as Oxigraph
+        # sorted them where it would sort (so the web worker can merge their first rows).
+        python_sorts = order is not None and not store_sorts
+        text = order.unordered if python_sorts else query
+        halves = self._halves.of(text) if split and self._halves else None
+        if halves:
+            first, second = halves
+            answer = joined(*in_two(lambda: self._answer(first), lambda: self._answer(second)))
+        else:
+            order = order if python_sorts else None
+            answer = self._answer(text)
+        if order and answer.kind == "select":  # sorted here (store/ordering.py)
+            ordered = sort_solutions(answer.rows, answer.variables, order, dict.get)
+            answer.rows = ordered if ordered is not None else _rows(self._query(query))
+        return answer
+
+    def _answer(self, text: str) -> QueryResult:
+        result = self._query(text)
         if isinstance(result, ox.QueryBoolean):
             return QueryResult("ask", boolean=bool(result))
         if isinstance(result, ox.QueryTriples):
             return QueryResult("construct", triples=list(result))
-        names, rows = [v.value for v in result.variables], _rows(result)
-        if order:  # sorted here (store/ordering.py); Oxigraph sorts what this cannot
-            ordered = sort_solutions(rows, names, order, dict.get)
-            rows = ordered if ordered is not None else _rows(self._query(query))
-        return QueryResult("select", variables=names, rows=rows)
+        return QueryResult(
+            "select", variables=[v.value for v in result.variables], rows=_rows(result)
+        )
 
     def _query(self, text: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
         return self._store.query(text, use_default_graph_as_union=True)

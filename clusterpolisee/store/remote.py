@@ -290,8 +290,9 @@ class RemoteStore(Store):
         self._check_rows(len(rows), headers)
         return rows
 
-    def run_query(self, query: str, store_sorts: bool = False) -> QueryResult:
-        # Virtuoso always sorts its answers itself: ``store_sorts`` changes nothing here.
+    def run_query(self, query: str, store_sorts: bool = False, split: bool = False) -> QueryResult:
+        # Virtuoso always sorts its answers itself and runs a query on its own threads:
+        # ``store_sorts`` and ``split`` change nothing here.
         kind = self._wrapper(self.config.endpoint, query, None).queryType
         if kind in (CONSTRUCT, DESCRIBE):
             body, headers, _ = self._request(self.config.endpoint, query, "application/n-triples")

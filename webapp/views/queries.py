@@ -81,7 +81,9 @@ def run_stored(
     """Run a stored question with bound values as its page does (webapp.warmup asks the
     same, so the result cache keys match). Raises EngineError subclasses. Pages and
     downloads share the answer; a page looks up the labels of what it shows (_labels)."""
-    return (engine or db()).query(q.bound_text(values), trusted=True, store_sorts=q.store_sorts)
+    return (engine or db()).query(
+        q.bound_text(values), trusted=True, store_sorts=q.store_sorts, split=True
+    )
 
 
 def _remote_failed(q, exc: EngineError):

@@ -1,0 +1,174 @@
+"""A long stored listing evaluated in two halves, one on each core.
+
+Oxigraph 0.5 evaluates a query on one thread, and a listing of 16,000 rows spends nearly all
+its time looking up each row's patterns and reading its terms. pyoxigraph lets go of the
+interpreter lock while it does so, so two queries on two threads run side by side: at a
+million triples, on the two-core machine, `knowledge-transfers` took 530 ms instead of
+840 and `clusters` 390 instead of 540 (BENCHMARKS.md, "Two halves").
+
+A stored question marks where its rows can be cut with a comment line, ``# split here``,
+right after the WHERE group of a sub-select that lists the rows' subjects (``SELECT
+DISTINCT ?transfer ?toRegion WHERE { ... }``). The first half adds ``LIMIT n`` there, the
+second ``OFFSET n``; n is half of what that sub-select finds, counted once per text on each
+read-only snapshot (so one data version always cuts, and orders equal keys, alike). Oxigraph
+reads a sub-select without ORDER BY, grouping or aggregates in the same order every time on
+one snapshot (DISTINCT keeps the first of each), so the halves hold every row once. The rows
+are then sorted in Python (store/ordering.py), as any listing is.
+
+``locate`` checks that the mark stands where this holds: the sub-select is SELECT DISTINCT
+of plain variables, so each of its rows is in one half only; when the query groups, every
+one of those variables is a key, so no group spans both halves; the query has no DISTINCT,
+LIMIT, OFFSET or HAVING of its own, and sorts, if at all, by projected variables. Other
+stores, and other systems given the same text, see a comment.
+"""
+
+import re
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from typing import NamedTuple, TypeVar
+
+import pyoxigraph as ox
+
+from ..sparqltext import scan_tokens
+from .base import QueryResult
+from .ordering import split_order
+
+MARK = "# split here"
+#: Fewer rows than this are not worth a second query and thread (about 100 ms of work).
+MIN_ROWS = 4_000
+#: Counts kept per snapshot; a text is one question with one set of parameters.
+MAX_COUNTS = 256
+AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
+_MARK_LINE = re.compile(rf"^[ \t]*{MARK}[ \t]*$", re.MULTILINE)
+_HEAD = re.compile(r"\s*SELECT\s+DISTINCT\s+((?:[?$]\w+\s+)+)WHERE\s*$", re.IGNORECASE)
+_COMMENT = re.compile(r"#[^\r\n]*")
+T = TypeVar("T")
+
+
+class Cut(NamedTuple):
+    """Offsets in one text: the query form's first word, the sub-select's group (from its
+    ``{`` to just after its ``}``) and the mark."""
+
+    form: int
+    group: tuple[int, int]
+    mark: tuple[int, int]
+
+    def count_query(self, text: str) -> str:
+        start, end = self.group
+        return f"{text[: self.form]}SELECT (COUNT(*) AS ?n) WHERE {text[start:end]}"
+
+    def halves(self, text: str, n: int) -> tuple[str, str]:
+        start, end = self.mark
+        return (f"{text[:start]}LIMIT {n}{text[end:]}", f"{text[:start]}OFFSET {n}{text[end:]}")
+
+
+@lru_cache(maxsize=64)
+def locate(text: str) -> Cut | str:
+    """Where ``text`` can be cut in two, or why it cannot (a message naming the rule)."""
+    marks = list(_MARK_LINE.finditer(text))
+    if len(marks) != 1 or text.count(MARK) != 1:
+        return f"'{MARK}' must stand once, on a line of its own"
+    mark = marks[0]
+    tokens = list(scan_tokens(text))
+    after = next((i for i, (at, _, _) in enumerate(tokens) if at > mark.start()), len(tokens))
+    if not 0 < after < len(tokens) or (tokens[after - 1][1], tokens[after][1]) != ("}", "}"):
+        return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
+    depth = tokens[after][2]  # the depth outside the sub-select's braces
+    opens = [i for i in range(after) if tokens[i][1] == "{" and tokens[i][2] == depth]
+    inner = next(i for i in range(opens[-1] + 1, after) if tokens[i][1] == "{")
+    head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
+    if head is None:
+        return f"the sub-select before '{MARK}' must be SELECT DISTINCT of plain variables"
+    reason = _whole_query(text, tokens, set(re.findall(r"\w+", head[1])))
+    if isinstance(reason, str):
+        return reason
+    group = (tokens[opens[-1]][0], tokens[after][0] + 1)
+    at = text.index(MARK, mark.start())
+    return Cut(reason, group, (at, at + len(MARK)))
+
+
+def _whole_query(text: str, tokens: list, keys_needed: set[str]) -> int | str:
+    """The offset of the query form's word, or why the query as a whole cannot be cut."""
+    top = [(at, word) for at, word, depth in tokens if depth == 0]
+    upper = [w.upper() for _, w in top]
+    forms = [i for i, w in enumerate(upper) if w in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")]
+    if not forms or upper[forms[0]] not in ("SELECT", "CONSTRUCT"):
+        return "only a SELECT or CONSTRUCT query can be cut in two"
+    start = forms[0]
+    if upper[start + 1 : start + 2] in (["DISTINCT"], ["REDUCED"]):
+        return "a query cut in two cannot be DISTINCT: the halves would not know each other"
+    end = max(i for i, w in enumerate(upper) if w == "}")
+    tail = upper[end + 1 :]
+    for word in ("LIMIT", "OFFSET", "HAVING", "VALUES"):
+        if word in tail:
+            return f"a query cut in two cannot end with {word}: it would apply to each half"
+    if "GROUP" in tail:
+        stop = tail.index("ORDER") if "ORDER" in tail else len(tail)
+        keys = {w for _, w in top[end + 1 + tail.index("GROUP") + 2 : end + 1 + stop]}
+        if keys_needed - keys:
+            return (
+                "every variable of the sub-select must be a GROUP BY key: "
+                f"?{min(keys_needed - keys)} is not"
+            )
+    elif AGGREGATES & set(upper[start:]):
+        return "a query cut in two cannot aggregate without GROUP BY"
+    if "ORDER" in tail and split_order(text) is None:
+        return "a query cut in two must sort by projected variables only"
+    return top[start][0]
+
+
+def in_two(first: Callable[[], T], second: Callable[[], T]) -> tuple[T, T]:
+    """``first()`` on this thread while ``second()`` runs on another; both results, or the
+    first error either raised."""
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = second()
+        except BaseException as exc:  # handed to the caller below
+            # Without its frames: pyo3 frees an Oxigraph answer only on the thread that made
+            # it, and a frame of this thread may hold one (RELIABILITY.md).
+            box["error"] = exc.with_traceback(None)
+
+    helper = threading.Thread(target=run, name="second-half", daemon=True)
+    helper.start()
+    try:
+        value = first()
+    finally:
+        helper.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return value, box["value"]  # type: ignore[return-value]
+
+
+class Halves:
+    """Where to cut texts on one read-only snapshot of the store."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self._store = store
+        self._counts: dict[str, int] = {}
+
+    def _count(self, query: str) -> int:
+        solution = next(iter(self._store.query(query, use_default_graph_as_union=True)))
+        return int(solution[0].value)
+
+    def of(self, text: str) -> tuple[str, str] | None:
+        """The two halves of ``text``, or None to run it whole (no mark, or few rows)."""
+        cut = locate(text)
+        if isinstance(cut, str):
+            return None
+        if text not in self._counts:
+            if len(self._counts) >= MAX_COUNTS:
+                self._counts.clear()
+            self._counts[text] = self._count(cut.count_query(text))
+        rows = self._counts[text]
+        return cut.halves(text, (rows + 1) // 2) if rows >= MIN_ROWS else None
+
+
+def joined(first: QueryResult, second: QueryResult) -> QueryResult:
+    """One answer from the answers of the two halves. A CONSTRUCT query gives each triple once,
+    so a triple both halves built is kept once."""
+    if first.kind == "construct":
+        return QueryResult("construct", triples=list(dict.fromkeys(first.triples + second.triples)))
+    return QueryResult("select", variables=first.variables, rows=first.rows + second.rows)

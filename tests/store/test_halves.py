@@ -1,0 +1,255 @@
+"""Long stored listings cut in two halves, one per core (store/halves.py)."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from clusterpolisee.catalog import CatalogError, load_catalog, load_query
+from clusterpolisee.store import OxigraphStore
+from clusterpolisee.store.halves import MIN_ROWS, Cut, Halves, in_two, locate
+
+from ..conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+ID = "https://w3id.org/clusterpolisee/id/"
+PROLOGUE = "PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>\n"
+SUB = """  {
+    SELECT DISTINCT ?t WHERE { ?t a cpo:KnowledgeTransfer }
+    # split here
+  }
+"""
+GOOD = PROLOGUE + "SELECT ?t ?d WHERE {\n" + SUB + "  ?t cpo:date ?d .\n}\nORDER BY ?d"
+
+
+def test_a_marked_listing_is_located_and_its_halves_and_count_written():
+    cut = locate(GOOD)
+    assert isinstance(cut, Cut)
+    first, second = cut.halves(GOOD, 2377)
+    assert "    LIMIT 2377\n  }" in first and "OFFSET" not in first
+    assert "    OFFSET 2377\n  }" in second and "LIMIT" not in second
+    assert first.replace("LIMIT 2377", "# split here") == GOOD
+    assert cut.count_query(GOOD) == (PROLOGUE + "SELECT (COUNT(*) AS ?n) WHERE " + SUB.strip())
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (GOOD.replace("# split here", "# split here\n    # split here"), "must stand once"),
+        (GOOD.replace("    # split here", "  } # split here {"), "must stand once"),
+        (GOOD.replace(SUB, "  ?t a cpo:KnowledgeTransfer .\n  # split here\n"), "must follow"),
+        (GOOD.replace("SELECT DISTINCT ?t", "SELECT ?t"), "SELECT DISTINCT of plain variables"),
+        (
+            GOOD.replace("SELECT DISTINCT ?t WHERE", "SELECT DISTINCT ?t (1 AS ?one) WHERE"),
+            "SELECT DISTINCT of plain variables",
+        ),
+        (GOOD.replace("SELECT ?t ?d", "SELECT DISTINCT ?t ?d"), "cannot be DISTINCT"),
+        (GOOD + " LIMIT 10", "cannot end with LIMIT"),
+        (GOOD.replace("ORDER BY ?d", "ORDER BY STR(?d)"), "sort by projected variables"),
+        (
+            GOOD.replace("SELECT ?t ?d", "SELECT ?d (COUNT(?t) AS ?n)").replace(
+                "ORDER BY ?d", "GROUP BY ?d ORDER BY ?d"
+            ),
+            "must be a GROUP BY key: ?t is not",
+        ),
+        (
+            GOOD.replace("SELECT ?t ?d", "SELECT (COUNT(?t) AS ?n)").replace("ORDER BY ?d", ""),
+            "cannot aggregate without GROUP BY",
+        ),
+        (GOOD.replace("SELECT ?t ?d WHERE", "ASK WHERE").replace("ORDER BY ?d", ""), "only a"),
+    ],
+)
+def test_a_mark_where_the_halves_could_differ_from_the_whole_is_refused(text, reason):
+    assert reason in locate(text)
+
+
+def test_the_catalog_refuses_a_misplaced_mark_with_its_line(tmp_path):
+    bad = tmp_path / "bad.rq"
+    bad.write_text("#+ summary: Transfers\n" + GOOD.replace("SELECT DISTINCT ?t", "SELECT ?t"))
+    with pytest.raises(CatalogError) as exc:
+        load_query(bad)
+    assert str(exc.value) == (
+        "bad.rq, line 6: the sub-select before '# split here' must be SELECT DISTINCT of "
+        "plain variables"
+    )
+
+
+def test_the_second_half_s_error_reaches_the_caller():
+    def fails() -> int:
+        raise RuntimeError("the second half failed")
+
+    assert in_two(lambda: 1, lambda: 2) == (1, 2)
+    with pytest.raises(RuntimeError, match="the second half failed"):
+        in_two(lambda: 1, fails)
+
+
+def texts_evaluated(monkeypatch) -> list[str]:
+    """The texts OxigraphStore hands to Oxigraph for answers, recorded on their way."""
+    seen, answer = [], OxigraphStore._answer
+
+    def recorded(self, text):
+        seen.append(text)
+        return answer(self, text)
+
+    monkeypatch.setattr(OxigraphStore, "_answer", recorded)
+    return seen
+
+
+def key(rows: list[dict]) -> list[tuple]:
+    return sorted(tuple(sorted((k, str(v)) for k, v in row.items())) for row in rows)
+
+
+def counted(store: OxigraphStore, cls: str) -> int:
+    rows = store.select(f"{PROLOGUE}SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s a cpo:{cls} }}")
+    return int(rows[0]["n"].value)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "cls", "sort_keys"),
+    [
+        ("knowledge-transfers", {}, "KnowledgeTransfer", ["date"]),
+        ("clusters", {}, "Cluster", ["countryLabel", "regionLabel"]),
+        # bound outside the cut sub-select: the halves are cut from every cluster
+        ("clusters", {"country": ID + "country/ITA"}, "Cluster", ["regionLabel"]),
+    ],
+)
+def test_a_long_listing_is_answered_in_two_halves_with_the_whole_s_rows(
+    tied_store, monkeypatch, name, params, cls, sort_keys
+):
+    q = load_catalog().get(name)
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        count = counted(store, cls)
+        text = q.bound_text(q.bind(params, store))
+        whole = store.run_query(text, q.store_sorts)
+        seen = texts_evaluated(monkeypatch)
+        halves = q.run(store, params)
+        again = q.run(store, params)
+    n = (count + 1) // 2
+    assert count >= MIN_ROWS and len(seen) == 4
+    first, second = sorted(seen[:2], key=lambda t: "OFFSET" in t)  # run side by side
+    assert f"LIMIT {n}\n" in first and f"OFFSET {n}\n" in second
+    assert sorted(seen[2:]) == sorted(seen[:2])  # cut alike on every run
+    assert len(halves.rows) == len(whole.rows) > 100
+    assert key(halves.rows) == key(whole.rows)
+    assert halves.rows == again.rows  # the same order on every run
+    places = [tuple(r[k].value for k in sort_keys) for r in halves.rows]
+    assert places == sorted(places)
+
+
+def test_a_short_answer_runs_whole(tied_store, monkeypatch):
+    q = load_catalog().get("knowledge-transfers")
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        seen = texts_evaluated(monkeypatch)
+        one_region = q.run(store, {"toRegion": ID + "region/RO21"})
+    assert len(seen) == 1 and "LIMIT" not in seen[0] and 0 < len(one_region.rows) < MIN_ROWS
+    assert {r["toRegion"].value for r in one_region.rows} == {ID + "region/RO21"}
+
+
+def test_a_writable_store_runs_a_long_listing_whole(tmp_path, tied_store, monkeypatch):
+    """Another thread could write between the halves: only a read-only snapshot is cut."""
+    copy = tmp_path / "store"
+    shutil.copytree(tied_store, copy)
+    q = load_catalog().get("clusters")
+    with OxigraphStore(str(copy)) as store:
+        seen = texts_evaluated(monkeypatch)
+        result = q.run(store, {})
+        count = counted(store, "Cluster")
+    assert len(seen) == 1 and "LIMIT" not in seen[0] and len(result.rows) == count
+
+
+CONSTRUCT = (
+    PROLOGUE
+    + "CONSTRUCT { cpo:Listing cpo:lists ?class . ?c cpo:kind ?class }\nWHERE {\n"
+    + SUB.replace("?t", "?c").replace("cpo:KnowledgeTransfer", "cpo:Cluster")
+    + "  ?c a ?class .\n}"
+)
+
+
+def test_a_construct_cut_in_two_gives_each_triple_once(tied_store, monkeypatch):
+    """Both halves build ``cpo:Listing cpo:lists cpo:Cluster``; the answer has it once, as
+    Oxigraph's own answer to the whole query does."""
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        whole = store.run_query(CONSTRUCT)
+        seen = texts_evaluated(monkeypatch)
+        halves = store.run_query(CONSTRUCT, split=True)
+    assert len(seen) == 2 and sum("LIMIT" in t for t in seen) == sum("OFFSET" in t for t in seen)
+    listing = ox.NamedNode("https://w3id.org/clusterpolisee/ontology#Listing")
+    lists = [t for t in halves.triples if t.subject == listing]
+    assert (
+        len(lists)
+        == len({t.object for t in lists})
+        == sum(t.subject == listing for t in whole.triples)
+    )
+    assert len(halves.triples) == len(set(halves.triples)) == len(whole.triples) > 4000
+    assert set(halves.triples) == set(whole.triples)
+
+
+def test_the_web_worker_and_the_cli_cut_and_order_a_listing_alike(tied_store):
+    """A page (a query worker), a download and `clusterpolisee query` of one data version
+    must list equal keys in one order, so every path cuts at the same place."""
+    sys.path.insert(0, str(ROOT))
+    from webapp.database import Database
+
+    q = load_catalog().get("knowledge-transfers")
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        text = q.bound_text(q.bind({}, store))
+        mine = [row["transfer"].value for row in q.run(store, {}).rows]
+        whole = store.run_query(CONSTRUCT)
+    db = Database(tied_store, lambda: "v", workers=1, timeout=60, row_limit=10**6)
+    try:
+        page = db.query(text, trusted=True, store_sorts=q.store_sorts, split=True)
+        # Oxigraph sorts each half (``sort: store``): the worker reads 101 rows of each
+        top = db.query(text, trusted=True, store_sorts=True, split=True, limit=100)
+        python_sorted = db.query(text, trusted=True, split=True, use_cache=False)
+        construct = db.query(CONSTRUCT, trusted=True, split=True, use_cache=False)
+    finally:
+        db.close()
+    at = page.vars.index("transfer")
+    assert [row[at].value for row in page.rows] == mine and len(mine) >= MIN_ROWS
+    assert [row[at].value for row in top.rows] == mine[:100] and top.truncated
+    dates = [row[page.vars.index("date")].value for row in python_sorted.rows]
+    assert dates == sorted(dates) and len(dates) == len(mine)
+    cli = run_cli("query", "knowledge-transfers", "--store", str(tied_store), "--format", "json")
+    assert cli.returncode == 0, cli.stderr
+    bindings = json.loads(cli.stdout)["results"]["bindings"]
+    assert [b["transfer"]["value"] for b in bindings] == mine
+    assert len(construct.triples) == len(set(construct.triples)) == len(whole.triples)
+    assert set(construct.triples) == set(whole.triples)
+
+
+FAILING = (
+    PROLOGUE
+    + "SELECT ?c ?o WHERE {\n"
+    + SUB.replace("?t", "?c").replace("cpo:KnowledgeTransfer", "cpo:Cluster")
+    + "  SERVICE <http://127.0.0.1:1/> { ?c ?p ?o }\n}"
+)
+
+
+def test_a_half_failing_while_read_raises_and_frees_its_answer_on_its_thread(tied_store):
+    """pyo3 frees an Oxigraph answer only on the thread that made it (RELIABILITY.md): the
+    helper thread's error must not carry its answer to the caller. Each half here fails
+    while its rows are read (SERVICE to a port that refuses)."""
+    import gc
+
+    sys.path.insert(0, str(ROOT))
+    from webapp import worker
+
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+    try:
+        with OxigraphStore(str(tied_store), read_only=True) as store:
+            with pytest.raises(OSError):
+                store.run_query(FAILING, split=True)
+            raw = ox.Store.read_only(str(tied_store))
+            job = {"text": FAILING, "limit": 10, "allowlist": None, "split": True}
+            for engine_sort in (False, True):
+                with pytest.raises(OSError):
+                    worker.run_query(raw, {**job, "engine_sort": engine_sort}, Halves(raw))
+            del raw
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
