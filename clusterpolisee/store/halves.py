@@ -9,8 +9,10 @@ million triples, on the two-core machine, `knowledge-transfers` took 530 ms inst
 A stored question marks where its rows can be cut with a comment line, ``# split here``,
 right after the WHERE group of a sub-select that lists the rows' subjects (``SELECT
 DISTINCT ?transfer ?toRegion WHERE { ... }``). The first half adds ``LIMIT n`` there, the
-second ``OFFSET n``; n is half of what that sub-select finds, counted once per text on each
-read-only snapshot (so one data version always cuts, and orders equal keys, alike). Oxigraph
+second ``OFFSET n``; n is half of what that sub-select finds together with what stands
+before it in the WHERE clause (a parameters' VALUES block and `narrows` patterns, so a
+question narrowed to a short answer runs whole), counted once per text on each read-only
+snapshot (so one data version always cuts, and orders equal keys, alike). Oxigraph
 reads a sub-select without ORDER BY, grouping or aggregates in the same order every time on
 one snapshot (DISTINCT keeps the first of each), so the halves hold every row once. The rows
 are then sorted in Python (store/ordering.py), as any listing is.
@@ -47,16 +49,22 @@ T = TypeVar("T")
 
 
 class Cut(NamedTuple):
-    """Offsets in one text: the query form's first word, the sub-select's group (from its
-    ``{`` to just after its ``}``) and the mark."""
+    """Offsets in one text: the query form's first word, what comes before the sub-select in
+    the WHERE clause (when the sub-select stands in it directly), the sub-select's group
+    (from its ``{`` to just after its ``}``) and the mark."""
 
     form: int
+    lead: tuple[int, int]
     group: tuple[int, int]
     mark: tuple[int, int]
 
     def count_query(self, text: str) -> str:
-        start, end = self.group
-        return f"{text[: self.form]}SELECT (COUNT(*) AS ?n) WHERE {text[start:end]}"
+        """Counts the sub-select's rows, joined with what comes before it: a parameters'
+        VALUES block and `narrows` patterns that stand there, so a question that a parameter
+        narrows to a short answer runs whole. Any count gives the same rows; it only decides
+        whether, and where, to cut."""
+        lead, end = self.lead[0], self.group[1]
+        return f"{text[: self.form]}SELECT (COUNT(*) AS ?n) WHERE {{{text[lead:end]}}}"
 
     def halves(self, text: str, n: int) -> tuple[str, str]:
         start, end = self.mark
@@ -84,8 +92,10 @@ def locate(text: str) -> Cut | str:
     if isinstance(reason, str):
         return reason
     group = (tokens[opens[-1]][0], tokens[after][0] + 1)
+    where = [at for at, token, d in tokens[: opens[-1]] if token == "{" and d == depth - 1]
+    lead = (where[-1] + 1 if depth == 1 else group[0], group[0])
     at = text.index(MARK, mark.start())
-    return Cut(reason, group, (at, at + len(MARK)))
+    return Cut(reason, lead, group, (at, at + len(MARK)))
 
 
 def _whole_query(text: str, tokens: list, keys_needed: set[str]) -> int | str:

@@ -32,7 +32,12 @@ def test_a_marked_listing_is_located_and_its_halves_and_count_written():
     assert "    LIMIT 2377\n  }" in first and "OFFSET" not in first
     assert "    OFFSET 2377\n  }" in second and "LIMIT" not in second
     assert first.replace("LIMIT 2377", "# split here") == GOOD
-    assert cut.count_query(GOOD) == (PROLOGUE + "SELECT (COUNT(*) AS ?n) WHERE " + SUB.strip())
+    counted = PROLOGUE + "SELECT (COUNT(*) AS ?n) WHERE {\n" + SUB.rstrip("\n") + "}"
+    assert cut.count_query(GOOD) == counted
+    # what stands before the sub-select in the WHERE clause is counted with it
+    lead = "  VALUES ?t { cpo:x }\n"
+    bound = GOOD.replace("WHERE {\n", "WHERE {\n" + lead, 1)
+    assert locate(bound).count_query(bound) == counted.replace("{\n", "{\n" + lead, 1)
 
 
 @pytest.mark.parametrize(
@@ -112,8 +117,6 @@ def counted(store: OxigraphStore, cls: str) -> int:
     [
         ("knowledge-transfers", {}, "KnowledgeTransfer", ["date"]),
         ("clusters", {}, "Cluster", ["countryLabel", "regionLabel"]),
-        # bound outside the cut sub-select: the halves are cut from every cluster
-        ("clusters", {"country": ID + "country/ITA"}, "Cluster", ["regionLabel"]),
     ],
 )
 def test_a_long_listing_is_answered_in_two_halves_with_the_whole_s_rows(
@@ -139,13 +142,23 @@ def test_a_long_listing_is_answered_in_two_halves_with_the_whole_s_rows(
     assert places == sorted(places)
 
 
-def test_a_short_answer_runs_whole(tied_store, monkeypatch):
-    q = load_catalog().get("knowledge-transfers")
+@pytest.mark.parametrize(
+    ("name", "param", "value"),
+    [
+        # bound inside the cut sub-select
+        ("knowledge-transfers", "toRegion", ID + "region/RO21"),
+        # bound before it, with a `narrows` pattern that the count includes
+        ("clusters", "country", ID + "country/ITA"),
+        ("clusters", "region", ID + "region/RO21"),
+    ],
+)
+def test_a_short_answer_runs_whole(tied_store, monkeypatch, name, param, value):
+    q = load_catalog().get(name)
     with OxigraphStore(str(tied_store), read_only=True) as store:
         seen = texts_evaluated(monkeypatch)
-        one_region = q.run(store, {"toRegion": ID + "region/RO21"})
-    assert len(seen) == 1 and "LIMIT" not in seen[0] and 0 < len(one_region.rows) < MIN_ROWS
-    assert {r["toRegion"].value for r in one_region.rows} == {ID + "region/RO21"}
+        narrowed = q.run(store, {param: value})
+    assert len(seen) == 1 and "LIMIT" not in seen[0] and 0 < len(narrowed.rows) < MIN_ROWS
+    assert {r[param].value for r in narrowed.rows} == {value}
 
 
 def test_a_writable_store_runs_a_long_listing_whole(tmp_path, tied_store, monkeypatch):
