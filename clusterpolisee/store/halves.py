@@ -3,8 +3,8 @@
 Oxigraph 0.5 evaluates a query on one thread, and a listing of 16,000 rows spends nearly all
 its time looking up each row's patterns and reading its terms. pyoxigraph lets go of the
 interpreter lock while it does so, so two queries on two threads run side by side: at a
-million triples, on the two-core machine, `knowledge-transfers` took 530 ms instead of
-840 and `clusters` 390 instead of 540 (BENCHMARKS.md, "Two halves").
+million triples, on the two-core machine, `knowledge-transfers` took 575 ms instead of 870
+and `clusters` 420 instead of 570 (BENCHMARKS.md, "Two halves, one per core").
 
 A stored question marks where its rows can be cut with a comment line, ``# split here``,
 right after the WHERE group of a sub-select that lists the rows' subjects (``SELECT
@@ -15,12 +15,14 @@ question narrowed to a short answer runs whole), counted once per text on each r
 snapshot (so one data version always cuts, and orders equal keys, alike). Oxigraph
 reads a sub-select without ORDER BY, grouping or aggregates in the same order every time on
 one snapshot (DISTINCT keeps the first of each), so the halves hold every row once. The rows
-are then sorted in Python (store/ordering.py), as any listing is.
+are then sorted in Python (store/ordering.py), as any listing is; where Oxigraph sorts
+(``sort: store``), it sorts each half, and a stable sort here merges them.
 
 ``locate`` checks that the mark stands where this holds: the sub-select is SELECT DISTINCT
 of plain variables, so each of its rows is in one half only; when the query groups, every
 one of those variables is a key, so no group spans both halves; the query has no DISTINCT,
-LIMIT, OFFSET or HAVING of its own, and sorts, if at all, by projected variables. Other
+LIMIT, OFFSET, HAVING or final VALUES of its own, and sorts, if at all, by projected
+variables. Other
 stores, and other systems given the same text, see a comment.
 """
 
@@ -84,8 +86,12 @@ def locate(text: str) -> Cut | str:
         return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
     depth = tokens[after][2]  # the depth outside the sub-select's braces
     opens = [i for i in range(after) if tokens[i][1] == "{" and tokens[i][2] == depth]
-    inner = next(i for i in range(opens[-1] + 1, after) if tokens[i][1] == "{")
-    head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
+    if not opens:  # the braces do not balance: the parser says where
+        return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
+    inner = next((i for i in range(opens[-1] + 1, after) if tokens[i][1] == "{"), None)
+    head = None
+    if inner is not None:
+        head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
     if head is None:
         return f"the sub-select before '{MARK}' must be SELECT DISTINCT of plain variables"
     reason = _whole_query(text, tokens, set(re.findall(r"\w+", head[1])))

@@ -46,6 +46,7 @@ def test_a_marked_listing_is_located_and_its_halves_and_count_written():
         (GOOD.replace("# split here", "# split here\n    # split here"), "must stand once"),
         (GOOD.replace("    # split here", "  } # split here {"), "must stand once"),
         (GOOD.replace(SUB, "  ?t a cpo:KnowledgeTransfer .\n  # split here\n"), "must follow"),
+        (PROLOGUE + "SELECT ?t WHERE { ?t a cpo:X }\n# split here\n} }", "must follow"),
         (GOOD.replace("SELECT DISTINCT ?t", "SELECT ?t"), "SELECT DISTINCT of plain variables"),
         (
             GOOD.replace("SELECT DISTINCT ?t WHERE", "SELECT DISTINCT ?t (1 AS ?one) WHERE"),
