@@ -135,8 +135,8 @@ def _whole_query(text: str, tokens: list, keys_needed: set[str]) -> int | str:
 
 
 def in_two(first: Callable[[], T], second: Callable[[], T]) -> tuple[T, T]:
-    """``first()`` on this thread while ``second()`` runs on another; both results, or the
-    first error either raised."""
+    """``first()`` on this thread while ``second()`` runs on another: both results, or the
+    error one of them raised (the first's, if both did)."""
     box: dict[str, object] = {}
 
     def run() -> None:
