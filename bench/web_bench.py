@@ -13,7 +13,8 @@ result cache on, and off with --cache-size 0) on free loopback ports, and drives
 - runaway: a server with --timeout 3; one client keeps sending a four-way cross product (each
   one runs until the time limit, gets 503 and its worker is replaced) while the clients load
   the cheap pages; the same pages are measured on the same server without it, just before,
-  and the cached page once more while a plain busy loop (no query) takes a core.
+  and the cached page once more while a plain busy loop (no query) takes a core; then the
+  runaway phase again on a server that does not pause long queries (--pause-after 0).
 
 Each server's peak memory (VmHWM; ours: the server plus its query workers) is noted under
 the table, with the ratios of our /sparql rows to Virtuoso's.
@@ -67,7 +68,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, cache: int, timeout: float = 10.0) -> tuple[subprocess.Popen, int]:
+def start_server(
+    store: Path, cache: int, timeout: float = 10.0, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -83,6 +86,7 @@ def start_server(store: Path, cache: int, timeout: float = 10.0) -> tuple[subpro
             str(store.parent / "tokens.json"),
             "--timeout",
             str(timeout),
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -334,38 +338,55 @@ def distinct_queries(tag: str) -> list[str]:
 
 
 def runaway(store: Path, seconds: float, levels: list[int]) -> list[str]:
-    """Cheap pages without, then with, a runaway query on a server with --timeout 3."""
-    proc, port = start_server(store, 256, timeout=3.0)
-    out, statuses = [], []
+    """Cheap pages without, then with, a runaway query on a server with --timeout 3; then
+    with it on a server that lets it run beside them (--pause-after 0)."""
+    out, notes = [], []
+    for pause, phases in ((None, ("idle", "runaway running")), ("0", ("runaway running",))):
+        extra = ("--pause-after", pause) if pause else ()
+        proc, port = start_server(store, 256, timeout=3.0, extra=extra)
+        statuses: list[tuple[int, float]] = []
+        flags = "--timeout 3" + (f" --pause-after {pause}" if pause else "")
+        try:
+            for phase in phases:
+                out += cheap_pages(port, seconds, levels, f"{phase} (`{flags}`)", statuses)
+            if not pause:
+                out += busy_loop(port, seconds, levels)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        if statuses:
+            codes = sorted({c for c, _ in statuses})
+            median = statistics.median(t for _, t in statuses)
+            notes.append(
+                f"Runaway queries sent to the server with `{flags}`: {len(statuses)}, "
+                f"answered with {codes} after {median:.2f} s (median)."
+            )
+    return out + [""] + notes
+
+
+def cheap_pages(
+    port: int, seconds: float, levels: list[int], phase: str, statuses: list
+) -> list[str]:
+    """The cached page and small uncached /sparql queries at each client count, with a
+    runaway query kept running meanwhile unless ``phase`` starts with "idle"."""
+    stop, thread = threading.Event(), None
+    if not phase.startswith("idle"):
+        thread = threading.Thread(target=runaway_loop, args=(port, stop, statuses))
+        thread.start()
+        time.sleep(0.5)
+    out = []
     try:
-        cheap = [
+        for label, paths in (
             ("cached page", ["/queries/overview"]),
             ("`/sparql` uncached (distinct small queries)", None),
-        ]
-        for phase in ("idle", "runaway running"):
-            stop = threading.Event()
-            thread = None
-            if phase != "idle":
-                thread = threading.Thread(target=runaway_loop, args=(port, stop, statuses))
-                thread.start()
-                time.sleep(0.5)
-            for label, paths in cheap:
-                for n in levels:
-                    r = run(port, paths or distinct_queries(f"{phase}-{n}"), n, seconds)
-                    out.append(row(f"{label}, {phase} (`--timeout 3`)", n, r))
-            stop.set()
-            if thread is not None:
-                thread.join(30)
-        out += busy_loop(port, seconds, levels)
+        ):
+            for n in levels:
+                r = run(port, paths or distinct_queries(f"{phase}-{n}"), n, seconds)
+                out.append(row(f"{label}, {phase}", n, r))
     finally:
-        proc.terminate()
-        proc.wait(10)
-    if statuses:
-        codes = sorted({c for c, _ in statuses})
-        out.append(
-            f"\nRunaway queries sent: {len(statuses)}, answered with {codes} after "
-            f"{statistics.median(t for _, t in statuses):.2f} s (median)."
-        )
+        stop.set()
+        if thread is not None:
+            thread.join(30)
     return out
 
 

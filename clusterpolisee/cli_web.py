@@ -33,6 +33,15 @@ def register(main: click.Group, store_option) -> None:
         "while a long query runs (0: the same priority).",
     )
     @click.option(
+        "--pause-after",
+        default=0.25,
+        show_default=True,
+        type=click.FloatRange(min=0),
+        help="Seconds after which a query counts as long: it is then stopped while other "
+        "requests are answered and continued when there are none, so pages stay quick while "
+        "it runs (0: never stopped). Its time limit keeps running meanwhile.",
+    )
+    @click.option(
         "--cache-size",
         default=256,
         show_default=True,
@@ -68,6 +77,7 @@ def register(main: click.Group, store_option) -> None:
         timeout: float,
         workers: int,
         worker_nice: int,
+        pause_after: float,
         cache_size: int,
         warm: bool,
         tokens_file: Path,
@@ -109,6 +119,7 @@ def register(main: click.Group, store_option) -> None:
                 QUERY_TIMEOUT=timeout,
                 WORKERS=workers,
                 WORKER_NICE=worker_nice,
+                PAUSE_LONG_QUERIES=pause_after,
                 CACHE_SIZE=cache_size,
                 PAGE_CACHE_SIZE=2 * cache_size,
                 WARM_QUERIES=warm,

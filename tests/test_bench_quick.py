@@ -72,6 +72,7 @@ def test_make_bench_quick_writes_every_section(tmp_path):
     assert float(built.group(2)) > float(built.group(1))  # load < load + the other steps
     assert re.search(r"build \(demo data\) [\d.]+ s .*materialise \(\+ compaction\)", doc)
     assert "runaway running" in doc
+    assert "runaway running (`--timeout 3 --pause-after 0`)" in doc  # the pausing's control
     # The web block: the /sparql peer on the same quads, its ratios, each server's memory.
     web = re.search(r"bench:quick-web -->(.*?)<!--", doc, re.S).group(1)
     peer = re.findall(r"^\| `/sparql` \(JSON\) on Virtuoso[^|]*\| (\d+) \| (\d+) \|", web, re.M)

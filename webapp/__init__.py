@@ -18,6 +18,7 @@ from . import errors, url_builder
 from .config import DEFAULTS
 from .database import BoundedCache, Database, trim_heap
 from .pagecache import PageCache
+from .pausing import Pauser
 from .present import show, term_html, visible_controls
 from .warmup import Warmer
 
@@ -41,6 +42,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(show=show, term_html=term_html, href=url_builder.href)
     app.jinja_env.finalize = visible_controls
     app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+    if (pauser := app.extensions["cpo.pauser"]) is not None:  # outermost: every request counts
+        app.wsgi_app = pauser.wrap(app.wsgi_app)  # type: ignore[method-assign]
     _load_catalog()
     if app.config["WARM_QUERIES"] and app.config["CACHE_SIZE"] > 0:
         app.extensions["cpo.warmer"] = Warmer(app)
@@ -56,6 +59,8 @@ def _open_store(app: Flask) -> None:
     fixed = None if writer else OxigraphStore(path, read_only=True).data_version()
     cfg = app.config
     versions = FlushedVersion(writer) if writer else None
+    after = cfg["PAUSE_LONG_QUERIES"]
+    pauser = app.extensions["cpo.pauser"] = Pauser(after) if after > 0 else None
     db = Database(
         path,
         versions or (lambda: fixed),
@@ -69,6 +74,7 @@ def _open_store(app: Flask) -> None:
         recycle_mb=cfg["WORKER_RECYCLE_MB"],
         nice=cfg["WORKER_NICE"],
         snapshot=versions.path if versions else (lambda version: None),
+        pauser=pauser,
     )
     # webapp.pagecache.PageCache keeps its pages in this mapping: only the current data version's
     # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
@@ -196,6 +202,8 @@ def close_app(app: Flask) -> None:
         warmer.stop()
         warmer.join(timeout=30)  # its query, if one runs, ends within the time limit
     app.extensions["cpo.db"].close()
+    if (pauser := app.extensions.get("cpo.pauser")) is not None:
+        pauser.close()
     writer = app.extensions.get("cpo.writer")
     if writer is not None:
         writer.close()

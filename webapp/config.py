@@ -32,6 +32,9 @@ DEFAULTS: dict = {
     # CPU the pages leave (0: the same priority). Time limits are wall-clock: on a machine
     # kept busy by other work, a nice worker gets less of it.
     "WORKER_NICE": 10,
+    # A query that has run this many seconds is stopped while the app answers other requests
+    # and continued when it has none (webapp/pausing.py; 0: never stopped).
+    "PAUSE_LONG_QUERIES": 0.25,
     # SERVICE endpoints a federated query may call (exact IRIs).
     "SERVICE_ALLOWLIST": (),
     # The serving process is the one writer (uploads); False opens the store read-only.

@@ -35,6 +35,7 @@ from clusterpolisee.store.ordering import SORT_CAP
 
 from . import sizes, wire, worker
 from .flights import Flights
+from .pausing import Pauser
 from .sparql_guard import QueryRefused
 
 log = logging.getLogger(__name__)
@@ -259,19 +260,37 @@ class _Worker:
         self.conn.close()
 
 
+def _forking() -> Any:
+    """Workers are forked from a server process that has imported ``webapp.worker`` once: a
+    new worker then costs about 5 ms, not the 230 ms of CPU a fresh interpreter's imports
+    take, which a replacement for a killed worker otherwise took from the pages. The fork
+    server has no threads and opens no store, so forking it is safe where forking this
+    threaded process is not."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["webapp.worker"])
+    return ctx
+
+
 class Pool:
     """A fixed number of worker processes; a busy one is borrowed, a stuck one is killed."""
 
     def __init__(
-        self, path: str, size: int, memory_mb: int = 4096, recycle_mb: float = 0, nice: int = 0
+        self,
+        path: str,
+        size: int,
+        memory_mb: int = 4096,
+        recycle_mb: float = 0,
+        nice: int = 0,
+        pauser: Pauser | None = None,
     ) -> None:
         self.path = path
+        self.pauser = pauser
         self.memory_mb = memory_mb
         self.recycle_mb = recycle_mb
         self.nice = nice
         self.recycled = 0
         self.jobs = 0  # jobs handed to a worker since start
-        self.ctx = mp.get_context("spawn")
+        self.ctx = _forking()
         self.idle: queue.Queue[_Worker] = queue.Queue()
         self.closed = False
         workers = [_Worker(self.ctx, path, memory_mb, nice) for _ in range(size)]
@@ -284,13 +303,14 @@ class Pool:
 
     def run(self, job: dict, timeout: float) -> Any:
         try:
-            w = self.idle.get(timeout=timeout)
+            with self._waiting():
+                w = self.idle.get(timeout=timeout)
         except queue.Empty:
             raise EngineBusy("all query workers are busy; try again in a few seconds") from None
         self.jobs += 1
         try:
             w.conn.send(job)
-            if not w.conn.poll(timeout):
+            if not self._answered(w, timeout):
                 log.warning(
                     "job over %g s, %.0f MB resident: %s", timeout, rss_mb(w.proc.pid), _what(job)
                 )
@@ -315,6 +335,20 @@ class Pool:
             if w is not None:
                 self._give_back(w)
         return reply
+
+    def _waiting(self) -> contextlib.AbstractContextManager:
+        return self.pauser.waiting() if self.pauser else contextlib.nullcontext()
+
+    def _answered(self, w: _Worker, timeout: float) -> bool:
+        """Whether ``w`` answers within ``timeout``; past the pauser's grace the query is a
+        long one, stopped while other requests are answered (webapp/pausing.py)."""
+        first = min(timeout, self.pauser.after) if self.pauser else timeout
+        if w.conn.poll(first):
+            return True
+        if first >= timeout:
+            return False
+        with self.pauser.yielding(w.proc.pid):  # type: ignore[union-attr]
+            return w.conn.poll(timeout - first)
 
     def _give_back(self, w: _Worker) -> None:
         """Return an idle worker, or replace it if its memory has grown past recycle_mb:
@@ -416,6 +450,7 @@ class Database:
         recycle_mb: float = 512,
         nice: int = 0,
         snapshot: Callable[[str], str | None] = lambda version: None,
+        pauser: Pauser | None = None,
     ) -> None:
         self.path = str(path)
         self.version = version
@@ -424,9 +459,10 @@ class Database:
         self.timeout = timeout
         self.row_limit = row_limit
         self.service_allowlist = tuple(service_allowlist)
-        self.pool = Pool(self.path, workers, memory_mb, recycle_mb, nice)
+        self.pool = Pool(self.path, workers, memory_mb, recycle_mb, nice, pauser)
         self.cache = _Cache(version, cache_size, cache_bytes)
-        self.flights = Flights()  # shared with background() views, like the cache
+        # Shared with background() views, like the cache.
+        self.flights = Flights(pauser.waiting if pauser else contextlib.nullcontext)
         self.is_background = False
         #: Queries (text digest and bindings) whose sorted answer last had more than SORT_CAP
         #: rows, or that ran out of time.
@@ -448,7 +484,8 @@ class Database:
         view.is_background = True
         # Recycled like the visitors' workers: a round runs every listing in one process, and
         # at 10M its address space reached the cap by the eighteenth (a lost worker).
-        view.pool = Pool(self.path, 1, self.pool.memory_mb, self.pool.recycle_mb, nice=19)
+        pool = self.pool
+        view.pool = Pool(self.path, 1, pool.memory_mb, pool.recycle_mb, 19, pool.pauser)
         try:
             yield view
         finally:

@@ -6,6 +6,7 @@ a large listing would otherwise each run it: at 10M triples one run of knowledge
 takes about 8 s of the 10 s limit, and a visitor's run beside the warm-up's took 9.7 s.
 """
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -20,7 +21,12 @@ class Flights:
     busy, so a visitor starts a run of its own, and later visitors join that one.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, waiting: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
+    ) -> None:
+        #: Entered while a request waits for another's run (webapp/pausing.py: a waiting
+        #: request must not hold up the run it waits for).
+        self.waiting = waiting
         self.lock = threading.Lock()
         self.running: dict[tuple, tuple[Future, bool]] = {}
         self.joined = 0  # requests answered by a run another request started
@@ -40,7 +46,8 @@ class Flights:
                 self.running[key] = (future, background)
                 found = None
         if found is not None:
-            return future.result(timeout=wait)
+            with self.waiting():
+                return future.result(timeout=wait)
         try:
             value = compute()
         except BaseException as exc:

@@ -63,7 +63,10 @@ def test_serve_answers_and_stops(tmp_path):
         assert body is not None and body["status"] == "ok"
         # The launcher restarted the server under jemalloc; its query workers inherit it.
         assert "libjemalloc.so.2" in mapped_libraries(proc.pid)
-        workers = [c for c in children(proc.pid) if "spawn_main" in cmdline(c)]
+        # Workers are forked by multiprocessing's fork server, which imported them once.
+        (server,) = [c for c in children(proc.pid) if "forkserver" in cmdline(c)]
+        assert "libjemalloc.so.2" in mapped_libraries(server)
+        workers = children(server)
         # The warm-up's own worker (nice 19) comes and goes; the visitors' one stays (nice 10).
         visitors = [w for w in workers if nice_of(w) == 10]
         assert len(visitors) == 1 and "libjemalloc.so.2" in mapped_libraries(visitors[0])
