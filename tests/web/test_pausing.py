@@ -251,7 +251,8 @@ def test_visitors_of_one_long_query_and_of_a_busy_pool_all_get_answers(store_pat
             first = pool.submit(visit, SLOW)
             started(db.flights)
             same = pool.submit(visit, SLOW)  # joins the first's run
-            other = pool.submit(visit, SLOW.replace("5000", "4000"))  # waits for the worker (4000 x 4000)
+            # A query of its own (4,000 x 4,000), which waits for the one worker.
+            other = pool.submit(visit, SLOW.replace("5000", "4000"))
             answers = [f.result() for f in (first, same, other)]
         assert [a for a, _ in answers] == ["25000000", "25000000", "16000000"]
         assert max(s for _, s in answers) < 6, answers
