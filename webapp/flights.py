@@ -18,7 +18,8 @@ class Flights:
 
     A background run (the warm-up, at the lowest CPU priority) is joined only by other
     background runs: a visitor waiting for it could wait as long as the visitors keep the CPU
-    busy, so a visitor starts a run of its own, and later visitors join that one.
+    busy, so a visitor starts a run of its own, which stops the background one, and later
+    visitors join it.
     """
 
     def __init__(
@@ -28,23 +29,34 @@ class Flights:
         #: request must not hold up the run it waits for).
         self.waiting = waiting
         self.lock = threading.Lock()
-        self.running: dict[tuple, tuple[Future, bool]] = {}
+        #: By key: the run's future, whether it is a background one, and how to stop it.
+        self.running: dict[tuple, tuple[Future, bool, Callable[[], None] | None]] = {}
         self.joined = 0  # requests answered by a run another request started
 
     def run(
-        self, key: tuple, compute: Callable[[], Any], wait: float, background: bool = False
+        self,
+        key: tuple,
+        compute: Callable[[], Any],
+        wait: float,
+        background: bool = False,
+        cancel: Callable[[], None] | None = None,
     ) -> Any:
         """``compute()``, or the result of the run of ``key`` already in progress. Raises
-        what that run raised, or TimeoutError after ``wait`` seconds of waiting for it."""
+        what that run raised, or TimeoutError after ``wait`` seconds of waiting for it.
+        A visitor's run stops a background run of the same key with its ``cancel``."""
+        superseded = None
         with self.lock:
             found = self.running.get(key)
             if found is not None and (background or not found[1]):
                 self.joined += 1
                 future = found[0]
             else:
+                superseded = found[2] if found is not None else None
                 future = Future()
-                self.running[key] = (future, background)
+                self.running[key] = (future, background, cancel)
                 found = None
+        if superseded is not None:
+            superseded()
         if found is not None:
             with self.waiting():
                 return future.result(timeout=wait)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.database import Database, QueryFailed
+from webapp.database import Database, QueryFailed, Superseded
 from webapp.flights import Flights
 
 # A cross product counted: about a second on the demo store, long enough for others to join.
@@ -88,16 +88,23 @@ def test_a_failure_reaches_every_waiting_request(store_path: Path) -> None:
 
 def test_visitors_do_not_wait_for_the_warm_up_but_it_waits_for_them(store_path: Path) -> None:
     """The warm-up runs at nice 19: a visitor behind it could wait as long as others keep
-    the CPU busy, so visitors run their own; the warm-up joins a visitor's run."""
+    the CPU busy, so visitors run their own, which stops the warm-up's; the warm-up joins
+    a visitor's run."""
     db = Database(store_path, lambda: "v1", workers=2, timeout=30)
     try:
         with db.background() as warm, ThreadPoolExecutor(2) as pool:
             background = pool.submit(warm.query, SLOW, trusted=True)
             started(db.flights)
+            time.sleep(0.2)  # its worker has the job
+            (stopped,) = list(warm.pool._running.values())
             visitor = db.query(SLOW, trusted=True)
             assert db.pool.jobs == 1 and db.flights.joined == 0
-            assert background.result().rows == visitor.rows
-            assert warm.pool.jobs == 1
+            assert str(visitor.rows[0][0].value) == "25000000"
+            with pytest.raises(Superseded, match="visitor's run of the same query"):
+                background.result()
+            assert stopped[1].proc.exitcode == -9  # killed, and replaced:
+            assert warm.query("ASK { ?s ?p ?o }", trusted=True).boolean is True
+            assert warm.pool.jobs == 2
         db.cache.data.clear()
         with db.background() as warm, ThreadPoolExecutor(2) as pool:
             visitor_run = pool.submit(db.query, SLOW, trusted=True)
