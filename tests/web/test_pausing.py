@@ -149,7 +149,7 @@ def test_a_stopped_worker_is_continued_when_its_watch_ends(spinner):
 def test_signals_never_reach_a_process_that_has_ended():
     pauser = Pauser()
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    until(lambda: state(proc.pid) == "Z")
+    assert until(lambda: state(proc.pid) == "Z")  # ended, not yet reaped
     try:
         with pauser.yielding(proc.pid):  # ended, not yet reaped: a pidfd, no error
             # A request comes and goes: the ended worker is "stopped" and "continued".
