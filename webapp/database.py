@@ -365,12 +365,14 @@ class Pool:
     def _answered(self, w: _Worker, timeout: float) -> bool:
         """Whether ``w`` answers within ``timeout``; past the pauser's grace the query is a
         long one, stopped while other requests are answered (webapp/pausing.py)."""
-        first = min(timeout, self.pauser.after) if self.pauser else timeout
+        if self.pauser is None:
+            return w.conn.poll(timeout)
+        first = min(timeout, self.pauser.after)
         if w.conn.poll(first):
             return True
         if first >= timeout:
             return False
-        with self.pauser.yielding(w.proc.pid):  # type: ignore[union-attr]
+        with self.pauser.yielding(w.proc.pid):
             return w.conn.poll(timeout - first)
 
     def _give_back(self, w: _Worker) -> None:

@@ -22,8 +22,7 @@ are then sorted in Python (store/ordering.py), as any listing is; where Oxigraph
 of plain variables, so each of its rows is in one half only; when the query groups, every
 one of those variables is a key, so no group spans both halves; the query has no DISTINCT,
 LIMIT, OFFSET, HAVING or final VALUES of its own, and sorts, if at all, by projected
-variables. Other
-stores, and other systems given the same text, see a comment.
+variables. Other stores, and other systems given the same text, see a comment.
 """
 
 import re
@@ -82,11 +81,10 @@ def locate(text: str) -> Cut | str:
     mark = marks[0]
     tokens = list(scan_tokens(text))
     after = next((i for i, (at, _, _) in enumerate(tokens) if at > mark.start()), len(tokens))
-    if not 0 < after < len(tokens) or (tokens[after - 1][1], tokens[after][1]) != ("}", "}"):
-        return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
-    depth = tokens[after][2]  # the depth outside the sub-select's braces
+    closes = 0 < after < len(tokens) and (tokens[after - 1][1], tokens[after][1]) == ("}", "}")
+    depth = tokens[after][2] if closes else 0  # the depth outside the sub-select's braces
     opens = [i for i in range(after) if tokens[i][1] == "{" and tokens[i][2] == depth]
-    if not opens:  # the braces do not balance: the parser says where
+    if not (closes and opens):  # no opening brace: they do not balance, the parser says where
         return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
     inner = next((i for i in range(opens[-1] + 1, after) if tokens[i][1] == "{"), None)
     head = None
