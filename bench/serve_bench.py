@@ -5,7 +5,8 @@ For a size N: `clusterpolisee generate --triples N --seed 1`, `clusterpolisee bu
 `clusterpolisee materialise` (inferences, tallies, compaction), each a child process timed with
 its peak memory. Then `clusterpolisee serve` (default settings but the time
 limit) and one GET per page, first request (uncached) unless the page is listed twice: status,
-seconds, and the resident memory of the server's process tree (server plus query workers).
+seconds, and the resident memory of the server's process tree (server plus query workers),
+as the sum of RSS and of PSS.
 
 Usage: .venv/bin/python bench/serve_bench.py --triples 1000000 [--work DIR] [--timeout 10]
        [--reuse] (serve an existing DIR/store instead of building it)
@@ -49,8 +50,10 @@ def build(work: Path, triples: int) -> list[tuple[str, float, int]]:
     return steps
 
 
-def tree_rss(root: int) -> int:
-    """Resident MiB of ``root`` and every descendant."""
+def tree_memory(root: int) -> tuple[int, int]:
+    """Resident MiB of ``root`` and every descendant: the sum of their RSS, which counts a
+    page shared by several processes (the libraries, the fork server's memory) once in each,
+    and the sum of their PSS, which shares such a page out among them (what the tree takes)."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -59,23 +62,27 @@ def tree_rss(root: int) -> int:
             except OSError:
                 continue
             parents[int(entry)] = int(stat.rsplit(") ", 1)[1].split()[1])
-    todo, total = [root], 0
+    todo, rss, pss = [root], 0, 0
     while todo:
         pid = todo.pop()
         todo += [p for p, parent in parents.items() if parent == pid]
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) // 1024
-    return total
+        rss += _kib(f"/proc/{pid}/status", "VmRSS:")
+        pss += _kib(f"/proc/{pid}/smaps_rollup", "Pss:")
+    return rss // 1024, pss // 1024
+
+
+def _kib(path: str, key: str) -> int:
+    """The kB figure of the line starting with ``key`` (0 once the process has gone)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in lines if line.startswith(key)), 0)
 
 
 def serve_and_read(
     store: Path, timeout: float, extra: list[str], wait: float
-) -> list[tuple[str, str, float, int]]:
+) -> list[tuple[str, str, float, int, int]]:
     """Serve ``store`` (``extra``: more `serve` options), wait ``wait`` s after it answers,
     read every page once; the server's notes (warm-up) go to serve.log next to the store."""
     port = free_port()
@@ -95,7 +102,7 @@ def serve_and_read(
         for path in paths:
             start = time.perf_counter()
             status = _get(base + path, timeout + 60)
-            rows.append((path, status, time.perf_counter() - start, tree_rss(server.pid)))
+            rows.append((path, status, time.perf_counter() - start, *tree_memory(server.pid)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
@@ -164,11 +171,14 @@ def report(args: argparse.Namespace, work: Path) -> None:
             print(f"| {name} | {seconds:.1f} | {mib:,} |", flush=True)
         size = sum(f.stat().st_size for f in (work / "store").rglob("*") if f.is_file())
         print(f"\nStore on disk: {size / 2**20:,.0f} MiB.\n")
-    print(f"| page (time limit {args.timeout:g} s) | status | seconds | server tree RSS MiB |")
-    print("|---|---|---:|---:|")
+    print(
+        f"| page (time limit {args.timeout:g} s) | status | seconds "
+        "| server tree RSS MiB | server tree PSS MiB |"
+    )
+    print("|---|---|---:|---:|---:|")
     read = serve_and_read(work / "store", args.timeout, args.serve_arg, args.wait)
-    for path, status, seconds, mib in read:
-        print(f"| `{path}` | {status} | {seconds:.2f} | {mib:,} |", flush=True)
+    for path, status, seconds, rss, pss in read:
+        print(f"| `{path}` | {status} | {seconds:.2f} | {rss:,} | {pss:,} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import click
 from . import paths
 
 DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
-#: glibc malloc arenas of the server and its workers (see webapp.database.limit_malloc_arenas).
+#: glibc malloc arenas of the server and its workers (see webapp.heap.limit_malloc_arenas).
 MALLOC_ARENAS = 2
 
 
@@ -90,7 +90,7 @@ def register(main: click.Group, store_option) -> None:
         """
         import os
 
-        from webapp.database import limit_malloc_arenas
+        from webapp.heap import limit_malloc_arenas
 
         from .serve import serve as run
         from .store import StoreError

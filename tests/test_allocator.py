@@ -101,7 +101,7 @@ def test_programs_not_ours_start_without_the_added_library():
 
 TRIM = (
     "import os\n"
-    "from webapp.database import trim_heap\n"
+    "from webapp.heap import trim_heap\n"
     "PAGE = os.sysconf('SC_PAGE_SIZE')\n"
     "def rss():\n"
     "    return int(open('/proc/self/statm').read().split()[1]) * PAGE // 2**20\n"

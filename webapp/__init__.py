@@ -16,7 +16,8 @@ from clusterpolisee.store.oxigraph import OxigraphStore
 
 from . import errors, url_builder
 from .config import DEFAULTS
-from .database import BoundedCache, Database, trim_heap
+from .database import BoundedCache, Database
+from .heap import trim_heap
 from .pagecache import PageCache
 from .pausing import Pauser
 from .present import show, term_html, visible_controls

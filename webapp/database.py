@@ -13,8 +13,6 @@ grown past ``recycle_mb`` is replaced between two jobs (like gunicorn's max_requ
 
 import contextlib
 import copy
-import ctypes
-import ctypes.util
 import hashlib
 import logging
 import multiprocessing as mp
@@ -35,6 +33,7 @@ from clusterpolisee.store.ordering import SORT_CAP
 
 from . import sizes, wire, worker
 from .flights import Flights
+from .heap import rss_mb
 from .pausing import Pauser
 from .sparql_guard import QueryRefused
 
@@ -61,63 +60,6 @@ def _what(job: dict) -> str:
     """A job in one log line."""
     subject = job.get("text") or job.get("iri") or job.get("iris")
     return f"{job.get('op')} {str(subject)[:300]!r} at version {job.get('version')}"
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (0 when it cannot be read, e.g. not on Linux)."""
-    try:
-        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _libc() -> Any:
-    """glibc, or None elsewhere (musl, macOS): the malloc tuning below is glibc's."""
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
-
-
-_LIBC = _libc()
-M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
-
-
-def limit_malloc_arenas(arenas: int) -> bool:
-    """Cap glibc's malloc arenas for threads started from now on (MALLOC_ARENA_MAX).
-
-    glibc gives each thread that contends for the heap its own arena, up to 8 per core,
-    and keeps each arena's freed memory; a threaded server's RSS then climbs with freed,
-    fragmented heap. Returns whether the cap was set."""
-    return bool(_LIBC is not None and _LIBC.mallopt(M_ARENA_MAX, arenas))
-
-
-def _mallctl() -> Any:
-    """jemalloc's control call when this process runs under it (clusterpolisee.allocator)."""
-    try:
-        call = ctypes.CDLL(None).mallctl
-    except (OSError, AttributeError, TypeError):
-        return None
-    call.restype = ctypes.c_int
-    call.argtypes = [ctypes.c_char_p] + [ctypes.c_void_p] * 3 + [ctypes.c_size_t]
-    return call
-
-
-_MALLCTL = _mallctl()
-#: Purge every jemalloc arena (MALLCTL_ARENAS_ALL is 4096 in jemalloc 5's headers).
-PURGE_ALL = b"arena.4096.purge"
-
-
-def trim_heap() -> None:
-    """Return the free pages of every malloc arena to the OS: jemalloc's purge when it is
-    preloaded (it would keep them up to 10 s), and glibc's malloc_trim for its own heap."""
-    if _MALLCTL is not None:
-        _MALLCTL(PURGE_ALL, None, None, None, 0)
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
 
 
 class BoundedCache(OrderedDict):
@@ -652,8 +594,6 @@ class Database:
 
 __all__ = [
     "BoundedCache",
-    "limit_malloc_arenas",
-    "trim_heap",
     "Database",
     "EngineError",
     "QueryTimedOut",

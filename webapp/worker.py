@@ -26,6 +26,7 @@ from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split
 from clusterpolisee.store.oxigraph import graph_size
 
 from . import wire
+from .heap import Settler
 from .sizes import result_bytes
 from .sparql_guard import QueryRefused, check_parsed, check_query
 
@@ -351,25 +352,33 @@ def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = 
 
 
 def serve(conn: Connection, path: str) -> None:
-    snap = Snapshot(path)
+    snap, heap = Snapshot(path), Settler()
     conn.send(("ready",))
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        try:
-            store = snap.at(job["version"], job.get("path"))
-            if job["op"] == "query":
-                answer = run_query(store, job, snap.halves)
-            else:
-                answer = OPS[job["op"]](store, job)
-            conn.send(("ok", wire.pack(answer)))
-        except QueryRefused as exc:
-            conn.send(("refused", exc.status, exc.message))
-        except SyntaxError as exc:
-            conn.send(("syntax", str(exc)))
-        except MemoryError:
-            conn.send(("error", "the query needed more memory than a worker may use"))
-        except (OSError, RuntimeError, ValueError, TypeError) as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        answer(conn, snap, job)
+        # After the answer has gone (and with it every reference to it), so no one waits
+        # for this; an idle worker would otherwise keep what the answer freed.
+        heap.settle()
+
+
+def answer(conn: Connection, snap: Snapshot, job: dict) -> None:
+    """Run one job and send its answer, or why there is none."""
+    try:
+        store = snap.at(job["version"], job.get("path"))
+        if job["op"] == "query":
+            payload = run_query(store, job, snap.halves)
+        else:
+            payload = OPS[job["op"]](store, job)
+        conn.send(("ok", wire.pack(payload)))
+    except QueryRefused as exc:
+        conn.send(("refused", exc.status, exc.message))
+    except SyntaxError as exc:
+        conn.send(("syntax", str(exc)))
+    except MemoryError:
+        conn.send(("error", "the query needed more memory than a worker may use"))
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))

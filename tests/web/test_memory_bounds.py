@@ -1,6 +1,7 @@
 """Memory bounds of the web app: byte-bounded, current-version caches, recycled workers, and
 the flush that keeps read-only snapshots from replaying the write-ahead log (bench/soak.py)."""
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from flask import Flask
 from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
 from webapp.database import BoundedCache, Database, Result, nbytes
+from webapp.heap import SLACK_MB, Settler, rss_mb
 from webapp.sizes import TERM_BYTES, result_bytes
 
 from ..conftest import built_store
@@ -199,3 +201,41 @@ def test_large_result_crosses_the_pipe_once_per_term_and_is_cached(fresh_store: 
         assert db.query(PAIRS, trusted=True) is first  # kept: a repeat is a cache hit
     finally:
         db.close()
+
+
+#: Every label of the demo data, each repeated 2,048 times: about 90 MB of answer.
+LARGE = """SELECT ?d WHERE {
+  ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l
+  BIND(CONCAT(?l, ?l, ?l, ?l, ?l, ?l, ?l, ?l) AS ?a)
+  BIND(CONCAT(?a, ?a, ?a, ?a, ?a, ?a, ?a, ?a) AS ?b)
+  BIND(CONCAT(?b, ?b, ?b, ?b, ?b, ?b, ?b, ?b) AS ?c)
+  BIND(CONCAT(?c, ?c, ?c, ?c) AS ?d)
+}"""
+
+
+def test_worker_gives_back_what_a_large_answer_freed(fresh_store: Path) -> None:
+    """An idle worker kept what its last large answer freed (about 100 MB here, 180 MB after
+    a 10M listing) until its next job; it now trims its heap once the answer has gone."""
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=60, recycle_mb=4096)
+    try:
+        pid = db.pool.idle.queue[0].proc.pid
+        db.query(LABEL, use_cache=False)
+        before = rss_mb(pid)
+        result = db.query(LARGE, use_cache=False, trusted=True)
+        assert len(result.rows) > 1000
+        assert sum(len(row[0].value) for row in result.rows) > 80 * 2**20
+        deadline = time.monotonic() + 10
+        while rss_mb(pid) - before > SLACK_MB and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Without the trim: 110-210 MB over `before`, under glibc's malloc and jemalloc.
+        assert rss_mb(pid) - before <= SLACK_MB, (before, rss_mb(pid))
+        assert db.pool.recycled == 0 and db.pool.idle.queue[0].proc.pid == pid
+    finally:
+        db.close()
+
+
+def test_settler_trims_only_past_its_slack() -> None:
+    heap = Settler(slack_mb=1024)
+    assert heap.settle() is False  # nothing grew
+    heap.slack_mb = -1  # any size is past it
+    assert heap.settle() is True and heap.level == pytest.approx(rss_mb(os.getpid()), abs=8)
