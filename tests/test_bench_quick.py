@@ -4,10 +4,12 @@ No timing is asserted: the numbers depend on the machine and its load. What is c
 every section ran and wrote its block, with the machine description and the peers.
 """
 
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -41,6 +43,7 @@ def test_make_bench_quick_writes_every_section(tmp_path):
         )
         assert block, name
         assert "cores" in block.group(1) and "GiB RAM" in block.group(1), name
+        assert f"cores ({_bench('common').cpu_model()})" in block.group(1), name
     queries = re.search(r"bench:quick-queries -->(.*?)<!--", doc, re.S).group(1)
     for peer in ("ours uncached", "ours cached", "pyoxigraph raw", "rdflib"):
         assert peer in queries
@@ -98,7 +101,7 @@ def test_make_bench_quick_writes_every_section(tmp_path):
 
 
 def test_rdflib_is_left_out_only_where_its_graph_would_not_fit_in_memory(monkeypatch):
-    query_bench = _query_bench()
+    query_bench = _bench("query_bench")
     monkeypatch.setattr(query_bench, "memory_gib", lambda: 24.0)  # the reference machine
     assert query_bench.rdflib_would_not_fit(1_298_879) is None  # the 1M block's data
     assert query_bench.rdflib_would_not_fit(12_680_864) == (  # the 10M block's
@@ -113,11 +116,7 @@ def test_the_build_section_makes_virtuoso_query_ready_up_to_its_size(tmp_path):
     """The remote row at a size up to ``remote_ready_upto`` is our whole build through the
     remote backend (demo build, Graph Store load, reasoning step) on a real Virtuoso; above
     it the row is the load alone."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import store_bench
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    store_bench = _bench("store_bench")
     report = store_bench.bench([2000, 3000], ["embedded", "virtuoso"], tmp_path, 1, True, 2000)
     rows = {
         tuple(c.strip() for c in line.split("|")[1:3]): line.split("|")[3:-1]
@@ -149,19 +148,19 @@ def test_the_build_section_makes_virtuoso_query_ready_up_to_its_size(tmp_path):
     assert "At 3,000, query-ready" not in report
 
 
-def _query_bench():
+def _bench(name: str) -> ModuleType:
+    """A module of bench/ (not a package), imported by name."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
-        import query_bench
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    return query_bench
 
 
 def test_rdflib_gets_the_time_that_decides_the_50x_target():
     """A lower bound under 50x says nothing about the target (`clusters` at 1M showed
     "> 36x"): rdflib's limit for a question is stretched to 55x our median, at most 120 s."""
-    qb = _query_bench()
+    qb = _bench("query_bench")
     ours = {
         "clusters": {"times": [560.0, 540.0, 600.0]},  # 50x with 10 % to spare: 30.8 s
         "overview": {"times": [2.0]},  # 0.11 s: the column's 20 s stands
@@ -183,7 +182,7 @@ def test_rdflib_gets_the_time_that_decides_the_50x_target():
 # rdflib's own N-Quads parser uses its deprecated Dataset.default_context: not ours to change.
 @pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
 def test_rdflib_runs_each_question_with_its_own_limit(tmp_path):
-    qb = _query_bench()
+    qb = _bench("query_bench")
     nq = tmp_path / "all.nq"
     nq.write_text(
         "".join(
