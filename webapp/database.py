@@ -262,7 +262,7 @@ class Pool:
             self._running[id(job)] = (job, w)
         try:
             w.conn.send(job)
-            if not self._answered(w, timeout):
+            if not self._answered(w, timeout, job.get("long", False)):
                 log.warning(
                     "job over %g s, %.0f MB resident: %s", timeout, rss_mb(w.proc.pid), _what(job)
                 )
@@ -304,12 +304,13 @@ class Pool:
     def _waiting(self) -> contextlib.AbstractContextManager:
         return self.pauser.waiting() if self.pauser else contextlib.nullcontext()
 
-    def _answered(self, w: _Worker, timeout: float) -> bool:
-        """Whether ``w`` answers within ``timeout``; past the pauser's grace the query is a
-        long one, stopped while other requests are answered (webapp/pausing.py)."""
+    def _answered(self, w: _Worker, timeout: float, long: bool = False) -> bool:
+        """Whether ``w`` answers within ``timeout``; past the pauser's grace (from the start
+        when ``long``: it ran out of time last time) the query is a long one, stopped while
+        other requests are answered (webapp/pausing.py)."""
         if self.pauser is None:
             return w.conn.poll(timeout)
-        first = min(timeout, self.pauser.after)
+        first = 0.0 if long else min(timeout, self.pauser.after)
         if w.conn.poll(first):
             return True
         if first >= timeout:
@@ -394,6 +395,10 @@ class _RecentKeys:
             while len(self.keys) > self.size:
                 self.keys.popitem(last=False)
 
+    def forget(self, key: tuple) -> None:
+        with self.lock:
+            self.keys.pop(key, None)
+
     def __contains__(self, key: tuple) -> bool:
         with self.lock:
             return key in self.keys
@@ -437,6 +442,9 @@ class Database:
         #: these it lets Oxigraph sort, which then decodes only the rows kept (at 10M:
         #: knowledge-transfers 10.4-13.5 s sorted in the worker, 8.2-8.6 s by Oxigraph).
         self.large_answers = _RecentKeys(1024)
+        #: Queries that ran out of time on their last run: the next run of one is a long
+        #: query from its start, not after the pauser's grace (webapp/pausing.py).
+        self.ran_out = _RecentKeys(1024)
 
     def close(self) -> None:
         self.pool.close()
@@ -494,11 +502,13 @@ class Database:
             "allowlist": None if trusted else list(self.service_allowlist),
             "engine_sort": store_sorts or asked in self.large_answers,
             "split": split and trusted,
+            "long": asked in self.ran_out,
         }
 
         def convert(p: dict) -> Result:
             if p.get("rows_read", 0) > SORT_CAP:
                 self.large_answers.note(asked)
+            self.ran_out.forget(asked)
             return self._result(p, limit)
 
         try:
@@ -507,6 +517,7 @@ class Database:
             # A sort in the worker that ran out of time was never counted: the next try lets
             # Oxigraph sort, as before 4 December (a query with no final ORDER BY is the same).
             self.large_answers.note(asked)
+            self.ran_out.note(asked)
             raise
 
     def describe(self, iri: str, limit: int = 2000) -> dict:
