@@ -11,6 +11,10 @@ Its time limit runs on the wall clock, paused or not, so a runaway query is stil
 time. The cost: under steady traffic a long query gets only the moments between requests,
 and may reach its time limit where it would otherwise have finished.
 
+A query that ran out of time the last time it was asked is long from its start
+(``Database.ran_out``): each time a runaway query was sent again, its first 0.25 s made small
+queries 2.5x slower at the 99th percentile.
+
 A request that is itself waiting for a long query (its own, one another request started,
 or a free worker) does not count: it would otherwise hold up the very query it waits for.
 Workers are signalled through a pidfd, so a signal can never reach a process that has
