@@ -4,7 +4,7 @@ memory back to the OS.
 Freed memory stays with the allocator: glibc keeps it per arena, jemalloc hands it back only
 as it allocates again, so an idle query worker kept what its last large answer freed until
 its next job. A worker trims once its answer has gone (``Settler``): after the 10M listings
-the three workers held 221-309 MB instead of 296-435 MB (the rest is mostly the store's own
+the three workers held 221-317 MB instead of 280-441 MB (the rest is mostly the store's own
 caches), and a purge takes 20-35 ms (BENCHMARKS.md, "Serving 10M").
 """
 
