@@ -214,8 +214,9 @@ LARGE = """SELECT ?d WHERE {
 
 
 def test_worker_gives_back_what_a_large_answer_freed(fresh_store: Path) -> None:
-    """An idle worker kept what its last large answer freed (about 100 MB here, 180 MB after
-    a 10M listing) until its next job; it now trims its heap once the answer has gone."""
+    """An idle worker kept what its last large answer freed (110-210 MB here, 59-124 MB per
+    worker after the 10M listings) until its next job; it now trims its heap once the answer
+    has gone."""
     db = Database(fresh_store, lambda: "v", workers=1, timeout=60, recycle_mb=4096)
     try:
         pid = db.pool.idle.queue[0].proc.pid
