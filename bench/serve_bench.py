@@ -30,7 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CLI, load_average, machine, query_ready, timed  # noqa: E402
+from bench.common import (  # noqa: E402
+    CLI,
+    load_average,
+    machine,
+    process_tree,
+    query_ready,
+    timed,
+)
 from bench.web_bench import free_port  # noqa: E402
 
 SYNTHETIC = "https://w3id.org/clusterpolisee/graph/partner/synthetic"
@@ -54,18 +61,8 @@ def tree_memory(root: int) -> tuple[int, int]:
     """Resident MiB of ``root`` and every descendant: the sum of their RSS, which counts a
     page shared by several processes (the libraries, the fork server's memory) once in each,
     and the sum of their PSS, which shares such a page out among them (what the tree takes)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(") ", 1)[1].split()[1])
-    todo, rss, pss = [root], 0, 0
-    while todo:
-        pid = todo.pop()
-        todo += [p for p, parent in parents.items() if parent == pid]
+    rss = pss = 0
+    for pid in process_tree(root):
         rss += _kib(f"/proc/{pid}/status", "VmRSS:")
         pss += _kib(f"/proc/{pid}/smaps_rollup", "Pss:")
     return rss // 1024, pss // 1024
