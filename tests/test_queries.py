@@ -1,6 +1,7 @@
 """Every stored question, answered on the demo data: specific rows and counts."""
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -225,6 +226,23 @@ def test_external_links(run):
     assert row_where(r, "label", "Austria")["link"] == "http://www.wikidata.org/entity/Q40"
     nuts = run("external-links", dataset="NUTS")
     assert "http://data.europa.eu/nuts/code/ITI3" in values(nuts, "link")
+
+
+def test_external_links_name_each_link_s_dataset_by_its_namespace(run):
+    prefixes = {
+        "http://data.europa.eu/nuts/": "NUTS",
+        "http://publications.europa.eu/resource/authority/": "EU authority table",
+        "http://data.europa.eu/ux2/nace2/": "NACE Rev.2",
+        "http://www.wikidata.org/entity/": "Wikidata",
+    }
+    r = run("external-links")
+    targets = Counter(values(r, "target"))
+    assert set(targets) == {*prefixes.values(), "Web page"}
+    for link, target in zip(values(r, "link"), values(r, "target"), strict=True):
+        named = [name for prefix, name in prefixes.items() if link.startswith(prefix)]
+        assert target == (named[0] if named else "Web page"), link
+    # One parameter keeps exactly the rows of its dataset.
+    assert len(run("external-links", dataset="NACE Rev.2").rows) == targets["NACE Rev.2"]
 
 
 def test_region_profile_is_a_graph(run):
