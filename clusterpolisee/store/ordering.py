@@ -117,21 +117,27 @@ def order_key(term: Any) -> tuple | None:
 def sort_rows(rows: list, keys: Sequence[tuple[Callable[[Any], Any], bool]]) -> list | None:
     """``rows`` sorted by ``keys`` (a getter of each row's term, None for unbound, and
     whether descending), or None when a key column holds a value ``order_key`` cannot
-    place."""
-    for get, descending in reversed(keys):  # a stable sort per key, the last key first
+    place. Each key is a stable sort of one list of row numbers, so the rows are placed
+    once (`clusters`' three labels at 1M: 28 to 22 ms)."""
+    columns = []
+    for get, descending in keys:
         terms = list(map(get, rows))
         places = _plain_places(terms) or [order_key(t) for t in terms]
         if None in places:
             return None
-        ranked = sorted(range(len(rows)), key=places.__getitem__, reverse=descending)
-        rows = [rows[i] for i in ranked]
-    return rows
+        columns.append((places, descending))
+    ranked = list(range(len(rows)))
+    for places, descending in reversed(columns):  # a stable sort per key, the last key first
+        ranked.sort(key=places.__getitem__, reverse=descending)
+    return [rows[i] for i in ranked]
 
 
 def _plain_places(terms: list) -> list | None:
-    """The places of a column of one kind, without building a tuple per value (16,000 rows:
-    about 5 ms instead of 40): the texts of IRIs or of strings of one language, the values
-    of integers, the texts of dates without a time zone. None for any other column, unbound
+    """The places of a column of one kind, without ``order_key`` per value (16,000 rows:
+    about 5 ms instead of 40): the texts of IRIs or of strings of one language, (text,
+    language) pairs for strings mixed with strings of one language (a label column that
+    takes English or untagged labels: 16,000 rows 18 to 14 ms with the sort), the values of
+    integers, the texts of dates without a time zone. None for any other column, unbound
     cells included."""
     if None in terms or not terms:
         return None
@@ -140,13 +146,20 @@ def _plain_places(terms: list) -> list | None:
         return [t.value for t in terms]
     if kinds != {ox.Literal}:
         return None
-    if len({(t.language, t.datatype) for t in terms}) != 1:
+    # Languages first: reading a literal's datatype builds a new term each time.
+    languages = {t.language for t in terms}
+    if None not in languages:
+        return [t.value for t in terms] if len(languages) == 1 else None
+    plain = [t for t in terms if t.language is None]
+    datatypes = {t.datatype.value for t in plain}
+    if len(languages) == 2 and datatypes == {STRING}:  # strings and one language's strings
+        return [(t.value, t.language or "") for t in terms]
+    if len(languages) != 1 or len(datatypes) != 1:
         return None
-    first = terms[0]
-    if first.language or first.datatype.value == STRING:
-        return [t.value for t in terms]
     values = [t.value for t in terms]
-    dtype = first.datatype.value
+    dtype = datatypes.pop()
+    if dtype == STRING:
+        return values
     if dtype == INTEGER and all(map(_INTEGER.fullmatch, values)):
         return [int(v) for v in values]
     if dtype in _DATES and all(map(_DATE.fullmatch, values)):

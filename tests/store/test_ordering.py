@@ -1,13 +1,15 @@
 """A query's final ORDER BY done in Python (store/ordering.py), checked against Oxigraph's
 own ORDER BY on a store on disk, through the embedded store and the web worker."""
 
+import random
+
 import pyoxigraph as ox
 import pytest
 
 import webapp.worker as worker
 from clusterpolisee.catalog import load_catalog
 from clusterpolisee.store import OxigraphStore, open_store
-from clusterpolisee.store.ordering import order_key, split_order
+from clusterpolisee.store.ordering import order_key, sort_rows, split_order
 
 EX = "http://example.org/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -197,6 +199,48 @@ def test_a_key_the_rows_do_not_carry_leaves_the_sorting_to_oxigraph(store):
         ours = s.run_query(text).rows
     theirs = by_oxigraph(store, text)
     assert len(ours) == 12 and [str(r) for r in ours] == [str(r) for r in theirs]
+
+
+#: Values a column may draw from, by kind; "labels" mixes strings with English strings, as
+#: a label column does where a question takes English or untagged labels.
+KINDS = {
+    "iri": [ox.NamedNode(f"{EX}{n}") for n in ("a", "b", "B", "é")],
+    "english": [lit(v, lang="en") for v in ("a", "b", "B", "é")],
+    "labels": [*(lit(v, lang="en") for v in ("a", "b", "é")), *(lit(v) for v in ("a", "B", ""))],
+    "integer": [lit(v, "integer") for v in ("10", "9", "-3")],
+    "date": [lit(v, "date") for v in ("2021-03-04", "2019-12-31")],
+    "mixed": [lit("a", lang="de"), lit("a", lang="en"), lit("2", "decimal"), None],
+}
+
+
+def reference_sort(rows: list[dict], keys: list[tuple[str, bool]]) -> list[dict]:
+    """One stable sort per key, the last key first, on ``order_key`` of every cell."""
+    for name, descending in reversed(keys):
+        rows = sorted(rows, key=lambda row: order_key(row.get(name)), reverse=descending)
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_fast_paths_sort_as_order_key_does(seed):
+    """Columns of one kind take shortcuts (texts, numbers, (text, language) pairs) and all
+    keys are applied as stable sorts of one index: the rows come out exactly as one stable
+    sort per key on ``order_key`` would put them, ties in their first order."""
+    rng = random.Random(seed)
+    names = rng.sample(sorted(KINDS), 3)
+    rows = [
+        {n: v for n in names if (v := rng.choice(KINDS[n])) is not None} | {"id": i}
+        for i in range(rng.randint(1, 60))
+    ]
+    keys = [(n, rng.random() < 0.5) for n in names[: rng.randint(1, 3)]]
+    got = sort_rows(rows, [((lambda row, n=n: row.get(n)), d) for n, d in keys])
+    assert [row["id"] for row in got] == [row["id"] for row in reference_sort(rows, keys)]
+
+
+def test_strings_and_english_strings_sort_by_text_then_plain_first():
+    column = [lit("b", lang="en"), lit("a"), lit("b"), lit("a", lang="en"), lit("B")]
+    rows = [{"v": v, "id": i} for i, v in enumerate(column)]
+    got = sort_rows(rows, [(lambda row: row["v"], False)])
+    assert [str(row["v"]) for row in got] == ['"B"', '"a"', '"a"@en', '"b"', '"b"@en']
 
 
 @pytest.mark.parametrize(
