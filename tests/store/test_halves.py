@@ -96,9 +96,9 @@ def texts_evaluated(monkeypatch) -> list[str]:
     """The texts OxigraphStore hands to Oxigraph for answers, recorded on their way."""
     seen, answer = [], OxigraphStore._answer
 
-    def recorded(self, text):
+    def recorded(self, text, listed=False):
         seen.append(text)
-        return answer(self, text)
+        return answer(self, text, listed)
 
     monkeypatch.setattr(OxigraphStore, "_answer", recorded)
     return seen
@@ -264,6 +264,38 @@ def test_a_half_failing_while_read_raises_and_frees_its_answer_on_its_thread(tie
                 with pytest.raises(OSError):
                     worker.run_query(raw, {**job, "engine_sort": engine_sort}, Halves(raw))
             del raw
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []
+
+
+def test_solutions_listed_on_the_helper_thread_are_built_and_freed_on_the_caller_s(tied_store):
+    """Both halves only list pyoxigraph's solutions; the caller builds the rows from them and
+    frees them. pyo3 would refuse to free a solution made on another thread if pyoxigraph
+    bound it to its thread, as it binds the answer that makes them (RELIABILITY.md)."""
+    import gc
+
+    sys.path.insert(0, str(ROOT))
+    from webapp import worker
+
+    q = load_catalog().get("clusters")
+    unraisable: list[str] = []
+    hook, sys.unraisablehook = sys.unraisablehook, lambda u: unraisable.append(repr(u.exc_value))
+    try:
+        with OxigraphStore(str(tied_store), read_only=True) as store:
+            text = q.bound_text(q.bind({}, store))
+            rows, count = store.run_query(text, split=True).rows, counted(store, "Cluster")
+            raw = ox.Store.read_only(str(tied_store))
+            job = {"text": text, "limit": 10**6, "allowlist": None, "split": True}
+            answers = [
+                worker.run_query(raw, {**job, "engine_sort": sort}, Halves(raw))
+                for sort in (False, True)
+            ]
+            del raw
+        assert len(rows) == count >= MIN_ROWS
+        assert [len(a["rows"]) for a in answers] == [len(rows)] * 2
+        del rows, answers
         gc.collect()
     finally:
         sys.unraisablehook = hook
