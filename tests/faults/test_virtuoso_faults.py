@@ -179,11 +179,15 @@ def test_stop_during_a_query(server, store):
 
 
 def test_stop_during_a_write(server, store):
-    write_s = {}
-    for tag in versions():  # uncut commits: how long a write of each version takes
+    write_s: dict[str, float] = {}
+    # Uncut commits: how long a write of each version takes, the faster of two. A write can
+    # take twice as long as another (0.6 against 0.3 s in one clean-clone run, where stops
+    # timed up to 1.2x that then mostly came after the commit had finished). The stops now
+    # come within 0.8x of it, and one kill after an acknowledged commit ends the test.
+    for tag in [*versions(), *versions()]:
         started = time.monotonic()
         store.commit(replace={GRAPH: versions()[tag]})
-        write_s[tag] = time.monotonic() - started
+        write_s[tag] = min(write_s.get(tag, float("inf")), time.monotonic() - started)
     rng = random.Random(20261129)
     seen: dict[str, int] = {}
     message = ""
@@ -193,7 +197,7 @@ def test_stop_during_a_write(server, store):
         new = "B" if old == "A" else "A"
         version = store.data_version()
         call = Call(lambda new=new: store.commit(replace={GRAPH: versions()[new]}))
-        time.sleep(rng.uniform(0.05, 1.2 * write_s[new]))
+        time.sleep(rng.uniform(0.05, 0.8 * write_s[new]))  # inside, mostly: see below
         stop(server, how)
         call.join()
         if call.error is None:
@@ -213,6 +217,11 @@ def test_stop_during_a_write(server, store):
     final = "B" if which_version(store) == "A" else "A"
     store.commit(replace={GRAPH: versions()[final]})  # a new commit after all that
     assert which_version(store) == final and store.drop_staging() == 0
+    # An acknowledged commit outlives a kill -9 that follows it (the random stops above may
+    # all land inside their commits).
+    stop(server, "kill -9")
+    assert recover(store, server) == (final, 0)
+    seen["acknowledged, then killed: kept"] = 1
     FIGURES["virtuoso stopped during a write"] = {
         "stops": len(rounds),
         "kill -9": rounds.count("kill -9"),
