@@ -80,14 +80,20 @@ def tied_store(tmp_path_factory) -> Path:
     """The demo store plus 300,000 synthetic triples, whose labels and dates repeat: 4,754
     knowledge transfers and 4,755 clusters, enough for the listings to be cut in two halves
     (store/halves.py)."""
+    return synthetic_store(tmp_path_factory, "ties", 300000, seed=3)
+
+
+def synthetic_store(tmp_path_factory, name: str, triples: int, seed: int) -> Path:
+    """A built demo store plus ``triples`` synthetic triples (`generate`) and their
+    inferences, in a new temporary folder."""
     from clusterpolisee.generate import generate
     from clusterpolisee.namespaces import graph_iri
     from clusterpolisee.reasoning.materialise import materialise
 
-    path = built_store(tmp_path_factory, "ties")
+    path = built_store(tmp_path_factory, name)
     data = path.parent / "synthetic.nt"
     with data.open("wb") as fh:
-        generate(fh, 300000, seed=3)
+        generate(fh, triples, seed=seed)
     with OxigraphStore(str(path)) as store:
         store.bulk_load(data, graph_iri("partner/synthetic"))
         materialise(store)
