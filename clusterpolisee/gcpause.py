@@ -11,10 +11,11 @@ no other switch): in the web app, cyclic garbage from other requests waits too, 
 uploads are being parsed and validated, which the upload size limit bounds (50 MB: about 40 s),
 and while the reasoning step runs after an accepted upload (which also pauses it: about 20 s
 at 1M triples in the store, minutes at 10M).
-Turning a query's answer into rows (dicts of terms) pauses it for as long as the query
-runs: in the web app's query workers that is under the time limit, but the selects the
-serving process runs itself (link counts for the catalogue, link review, submission checks)
-have none, and overlapping ones keep the collector off until the last one ends. The serving
+Turning a query's answer into rows (dicts of terms), and sorting them, pauses it for as
+long as the query runs: in the web app's query workers that is under the time limit, but
+the selects the serving process runs itself (link counts for the catalogue, link review,
+submission checks) have none, and overlapping ones keep the collector off until the last
+one ends. The serving
 process also pauses it while it reads a worker's answer off the pipe (unpickling 10,000 rows).
 """
 

@@ -185,6 +185,14 @@ class OxigraphStore(Store):
         return _rows(result)
 
     def run_query(self, query: str, store_sorts: bool = False, split: bool = False) -> QueryResult:
+        # Rows and sort keys make no cycles, yet each collection started while they are made
+        # walks the rows made so far: one pause for all of it, so that at most one collection
+        # follows (external-links at 10M, 158,745 rows: its sort took 250-330 ms with the
+        # collector on, 140 ms without).
+        with paused_collection():
+            return self._run_query(query, store_sorts, split)
+
+    def _run_query(self, query: str, store_sorts: bool, split: bool) -> QueryResult:
         order = split_order(query) if split or not store_sorts else None
         # A listing cut in two (store/halves.py) is sorted here, from its halves as Oxigraph
         # sorted them where it would sort (so the web worker can merge their first rows).
