@@ -202,6 +202,29 @@ def test_a_construct_cut_in_two_gives_each_triple_once(tied_store, monkeypatch):
     assert set(halves.triples) == set(whole.triples)
 
 
+def test_a_region_s_profile_is_cut_at_its_resources_and_keeps_each_triple_once(
+    tied_store, monkeypatch
+):
+    """`region-profile` cuts the region's resources in two (4,218 of ITI3's at 1M; fewer
+    here, so the threshold is lowered). Both halves build the region's own statements."""
+    from clusterpolisee.store import halves as module
+
+    monkeypatch.setattr(module, "MIN_ROWS", 100)
+    q = load_catalog().get("region-profile")
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        text = q.bound_text(q.bind({}, store))
+        whole = store.run_query(text)
+        seen = texts_evaluated(monkeypatch)
+        cut = q.run(store, {})
+    first, second = sorted(seen, key=lambda t: "OFFSET" in t)  # run side by side
+    assert len(seen) == 2 and "LIMIT" in first and "OFFSET" in second
+    region = ox.NamedNode(q.params[0].default)
+    own = [t for t in cut.triples if t.subject == region]
+    assert own and len(own) == sum(t.subject == region for t in whole.triples)
+    assert len(cut.triples) == len(set(cut.triples)) == len(whole.triples) > 5000
+    assert set(cut.triples) == set(whole.triples)
+
+
 def test_the_web_worker_and_the_cli_cut_and_order_a_listing_alike(tied_store):
     """A page (a query worker), a download and `clusterpolisee query` of one data version
     must list equal keys in one order, so every path cuts at the same place."""
