@@ -15,8 +15,8 @@ Turning a query's answer into rows (dicts of terms), and sorting them, pauses it
 long as the query runs: in the web app's query workers that is under the time limit, but
 the selects the serving process runs itself (link counts for the catalogue, link review,
 submission checks) have none, and overlapping ones keep the collector off until the last
-one ends. The serving
-process also pauses it while it reads a worker's answer off the pipe (unpickling 10,000 rows).
+one ends. The serving process also pauses it while it reads a worker's answer off the pipe
+(unpickling 10,000 rows).
 """
 
 import gc
