@@ -77,7 +77,8 @@ def stopped_by_a_request(pauser: Pauser, pid: int) -> Iterator[tuple]:
     watcher.start()
     try:
         assert until(lambda: pauser.watched() == [pid])
-        assert state(pid) == "R" and pauser.pauses == 0
+        # "R" once the spinner has started: the interpreter reading its files shows "D"
+        assert until(lambda: state(pid) == "R") and pauser.pauses == 0
         app = blocking_app(pauser, gate, inside)
         request = threading.Thread(target=app, args=({}, lambda *a: None))
         request.start()
