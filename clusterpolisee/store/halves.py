@@ -19,10 +19,14 @@ are then sorted in Python (store/ordering.py), as any listing is; where Oxigraph
 (``sort: store``), it sorts each half, and a stable sort here merges them.
 
 ``locate`` checks that the mark stands where this holds: the sub-select is SELECT DISTINCT
-of plain variables, so each of its rows is in one half only; when the query groups, every
-one of those variables is a key, so no group spans both halves; the query has no DISTINCT,
-LIMIT, OFFSET, HAVING or final VALUES of its own, and sorts, if at all, by projected
-variables. Other stores, and other systems given the same text, see a comment.
+of plain variables, so each of its rows is in one half only; the query, and each sub-select
+the mark stands in (`transfer-candidates` groups its practices in one), has no DISTINCT,
+LIMIT, OFFSET, HAVING or final VALUES of its own, and where it groups every one of those
+variables is a key, so no group spans both halves; such a sub-select keeps those variables,
+so the levels above can be checked by them; the query sorts, if at all, by projected
+variables; and the mark is not inside OPTIONAL, MINUS, EXISTS or SERVICE, nor in a UNION
+branch of a SELECT, where each half would see the rest of the query whole. Other stores,
+and other systems given the same text, see a comment.
 """
 
 import re
@@ -92,31 +96,98 @@ def locate(text: str) -> Cut | str:
         head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
     if head is None:
         return f"the sub-select before '{MARK}' must be SELECT DISTINCT of plain variables"
-    reason = _whole_query(text, tokens, set(re.findall(r"\w+", head[1])))
-    if isinstance(reason, str):
-        return reason
+    keys = set(re.findall(r"\w+", head[1]))
+    braces = _open_braces(tokens, opens[-1])
+    refused = _where_in(tokens, [*braces, opens[-1]])
+    if refused:
+        return refused
+    form: int | str = 0
+    for level, top in _enclosing(tokens, braces):  # the query itself last
+        form = _check_level(text, top, keys, outermost=level is None)
+        if isinstance(form, str):
+            return form
     group = (tokens[opens[-1]][0], tokens[after][0] + 1)
     where = [at for at, token, d in tokens[: opens[-1]] if token == "{" and d == depth - 1]
     lead = (where[-1] + 1 if depth == 1 else group[0], group[0])
     at = text.index(MARK, mark.start())
-    return Cut(reason, lead, group, (at, at + len(MARK)))
+    return Cut(form, lead, group, (at, at + len(MARK)))
 
 
-def _whole_query(text: str, tokens: list, keys_needed: set[str]) -> int | str:
-    """The offset of the query form's word, or why the query as a whole cannot be cut."""
-    top = [(at, word) for at, word, depth in tokens if depth == 0]
+def _open_braces(tokens: list, cut: int) -> list[int]:
+    """Indexes of the braces still open at ``tokens[cut]``, outermost first."""
+    braces: list[int] = []
+    for i in range(cut):
+        if tokens[i][1] == "{":
+            braces.append(i)
+        elif tokens[i][1] == "}":
+            braces.pop()
+    return braces
+
+
+def _closing(tokens: list, i: int) -> int:
+    """Index of the brace that closes ``tokens[i]``."""
+    return next(
+        j for j in range(i + 1, len(tokens)) if tokens[j][1] == "}" and tokens[j][2] == tokens[i][2]
+    )
+
+
+def _where_in(tokens: list, braces: list[int]) -> str | None:
+    """Why no group around the cut may hold it, if one may not: in OPTIONAL, MINUS, EXISTS or
+    SERVICE each half would match its own rows against a part; in a UNION of a SELECT the
+    other branch's rows would come from both halves (a CONSTRUCT keeps each triple once)."""
+    forms = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
+    select = (
+        next((w.upper() for _, w, d in tokens if d == 0 and w.upper() in forms), "") == "SELECT"
+    )
+    for i in braces:
+        before = tokens[i - 1][1].upper() if i else ""
+        if before in ("OPTIONAL", "MINUS", "EXISTS", "SERVICE", "SILENT"):
+            return f"'{MARK}' cannot stand inside {'SERVICE' if before == 'SILENT' else before}"
+        close = _closing(tokens, i)
+        after = tokens[close + 1][1].upper() if close + 1 < len(tokens) else ""
+        if "UNION" in (before, after) and select:
+            return f"'{MARK}' in a UNION: the other branch would be read by both halves"
+    return None
+
+
+def _enclosing(tokens: list, braces: list[int]) -> list[tuple[int | None, list[tuple[int, str]]]]:
+    """Each query level around the braces ``braces`` (open at the cut), innermost first:
+    the index of a sub-select's ``{`` (None for the query itself) and that level's own words
+    and braces as (offset, token), those of nested groups left out."""
+    subs = [i for i in braces if i + 1 < len(tokens) and tokens[i + 1][1].upper() == "SELECT"]
+    levels: list[tuple[int | None, list[tuple[int, str]]]] = []
+    for i in reversed(subs):
+        depth = tokens[i][2]
+        own = [(at, w) for at, w, d in tokens[i + 1 : _closing(tokens, i)] if d == depth + 1]
+        levels.append((i, own))
+    levels.append((None, [(at, w) for at, w, d in tokens if d == 0]))
+    return levels
+
+
+def _check_level(
+    text: str, top: list[tuple[int, str]], keys_needed: set[str], outermost: bool
+) -> int | str:
+    """The offset of the level's query form, or why rows of the two halves could meet in it:
+    in a group, a DISTINCT, a limit or an aggregate over all rows. A sub-select around the cut
+    must also keep the cut's variables, so that the levels above can be checked by them."""
     upper = [w.upper() for _, w in top]
     forms = [i for i, w in enumerate(upper) if w in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")]
     if not forms or upper[forms[0]] not in ("SELECT", "CONSTRUCT"):
         return "only a SELECT or CONSTRUCT query can be cut in two"
     start = forms[0]
+    where = "a query cut in two" if outermost else "a sub-select around the cut"
     if upper[start + 1 : start + 2] in (["DISTINCT"], ["REDUCED"]):
-        return "a query cut in two cannot be DISTINCT: the halves would not know each other"
+        return f"{where} cannot be DISTINCT: the halves would not know each other"
     end = max(i for i, w in enumerate(upper) if w == "}")
     tail = upper[end + 1 :]
     for word in ("LIMIT", "OFFSET", "HAVING", "VALUES"):
         if word in tail:
-            return f"a query cut in two cannot end with {word}: it would apply to each half"
+            return f"{where} cannot end with {word}: it would apply to each half"
+    if not outermost:
+        body = next(i for i in range(start, len(upper)) if upper[i] in ("WHERE", "{"))
+        dropped = _dropped(text[top[start][0] + len("SELECT") : top[body][0]], keys_needed)
+        if dropped:
+            return f"{where} must keep the cut's variables: ?{min(dropped)} is dropped"
     if "GROUP" in tail:
         stop = tail.index("ORDER") if "ORDER" in tail else len(tail)
         keys = {w for _, w in top[end + 1 + tail.index("GROUP") + 2 : end + 1 + stop]}
@@ -126,10 +197,25 @@ def _whole_query(text: str, tokens: list, keys_needed: set[str]) -> int | str:
                 f"?{min(keys_needed - keys)} is not"
             )
     elif AGGREGATES & set(upper[start:]):
-        return "a query cut in two cannot aggregate without GROUP BY"
-    if "ORDER" in tail and split_order(text) is None:
+        return f"{where} cannot aggregate without GROUP BY"
+    if outermost and "ORDER" in tail and split_order(text) is None:
         return "a query cut in two must sort by projected variables only"
     return top[start][0]
+
+
+def _dropped(projection: str, keys: set[str]) -> set[str]:
+    """Which of ``keys`` a SELECT clause does not give its level: a variable only read inside
+    an expression is not given; ``*`` gives every one."""
+    plain = _COMMENT.sub(" ", projection)
+    named = set(re.findall(r"\bAS\s+[?$](\w+)", plain, re.IGNORECASE))
+    while True:  # drop parenthesised expressions, innermost first
+        shorter = re.sub(r"\([^()]*\)", " ", plain)
+        if shorter == plain:
+            break
+        plain = shorter
+    if "*" in plain:
+        return set()
+    return keys - named - set(re.findall(r"[?$](\w+)", plain))
 
 
 def in_two(first: Callable[[], T], second: Callable[[], T]) -> tuple[T, T]:

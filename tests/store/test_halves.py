@@ -72,6 +72,73 @@ def test_a_mark_where_the_halves_could_differ_from_the_whole_is_refused(text, re
     assert reason in locate(text)
 
 
+# The cut inside a sub-select that groups, as in `transfer-candidates`: each half groups its
+# own practices, and the query around it only joins.
+NESTED = (
+    PROLOGUE
+    + "SELECT ?p ?n ?label WHERE {\n  {\n    SELECT ?p (COUNT(?i) AS ?n) WHERE {\n"
+    + "      {\n        SELECT DISTINCT ?p WHERE { ?p cpo:basedOnInstrument [] }\n"
+    + "        # split here\n      }\n      ?p cpo:basedOnInstrument ?i .\n    }\n"
+    + "    GROUP BY ?p\n  }\n  ?p cpo:label ?label .\n}\nORDER BY DESC(?n) ?label"
+)
+
+
+def test_a_mark_inside_a_sub_select_that_groups_by_its_variables_is_located():
+    cut = locate(NESTED)
+    assert isinstance(cut, Cut)
+    assert NESTED[cut.form :].startswith("SELECT ?p ?n ?label")
+    first, _ = cut.halves(NESTED, 10)
+    assert "{ ?p cpo:basedOnInstrument [] }\n        LIMIT 10\n      }" in first
+    # nested deeper than the WHERE clause, the sub-select is counted alone
+    assert cut.count_query(NESTED) == (
+        PROLOGUE + "SELECT (COUNT(*) AS ?n) WHERE {{\n        SELECT DISTINCT ?p WHERE "
+        "{ ?p cpo:basedOnInstrument [] }\n        # split here\n      }}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (
+            NESTED.replace("GROUP BY ?p\n", "GROUP BY ?i\n"),
+            "must be a GROUP BY key: ?p is not",
+        ),
+        (
+            NESTED.replace("    GROUP BY ?p\n", ""),
+            "a sub-select around the cut cannot aggregate without GROUP BY",
+        ),
+        (
+            NESTED.replace("SELECT ?p (COUNT(?i) AS ?n)", "SELECT DISTINCT ?i"),
+            "a sub-select around the cut cannot be DISTINCT",
+        ),
+        (
+            NESTED.replace("SELECT ?p (COUNT(?i) AS ?n)", "SELECT ?i (COUNT(?p) AS ?n)"),
+            "must keep the cut's variables: ?p is dropped",
+        ),
+        (NESTED.replace("GROUP BY ?p\n", "GROUP BY ?p LIMIT 5\n"), "cannot end with LIMIT"),
+        (
+            NESTED.replace(
+                "      {\n        SELECT DISTINCT", "      OPTIONAL {\n        SELECT DISTINCT"
+            ),
+            "cannot stand inside OPTIONAL",
+        ),
+        (
+            NESTED.replace(
+                "      {\n        SELECT DISTINCT",
+                "      FILTER EXISTS { {\n        SELECT DISTINCT",
+            ).replace("# split here\n      }", "# split here\n      } }"),
+            "cannot stand inside EXISTS",
+        ),
+        (
+            GOOD.replace(SUB, "  { ?t cpo:x ?d } UNION\n" + SUB),
+            "in a UNION: the other branch would be read by both halves",
+        ),
+    ],
+)
+def test_a_mark_in_a_group_where_the_halves_could_meet_is_refused(text, reason):
+    assert reason in locate(text)
+
+
 def test_the_catalog_refuses_a_misplaced_mark_with_its_line(tmp_path):
     bad = tmp_path / "bad.rq"
     bad.write_text("#+ summary: Transfers\n" + GOOD.replace("SELECT DISTINCT ?t", "SELECT ?t"))
@@ -160,6 +227,35 @@ def test_a_short_answer_runs_whole(tied_store, monkeypatch, name, param, value):
         narrowed = q.run(store, {param: value})
     assert len(seen) == 1 and "LIMIT" not in seen[0] and 0 < len(narrowed.rows) < MIN_ROWS
     assert {r[param].value for r in narrowed.rows} == {value}
+
+
+def test_transfer_candidates_are_grouped_in_two_halves_each_practice_once(tied_store, monkeypatch):
+    """`transfer-candidates` is cut at the practices, inside the sub-select that groups them:
+    the halves give the whole's rows, each practice in one row, in the question's order."""
+    q = load_catalog().get("transfer-candidates")
+    with OxigraphStore(str(tied_store), read_only=True) as store:
+        count = int(
+            store.select(
+                PROLOGUE + "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p cpo:basedOnInstrument [] }"
+            )[0]["n"].value
+        )
+        text = q.bound_text(q.bind({}, store))
+        whole = store.run_query(text, q.store_sorts)
+        seen = texts_evaluated(monkeypatch)
+        halves = q.run(store, {})
+    n = (count + 1) // 2
+    first, second = sorted(seen, key=lambda t: "OFFSET" in t)  # run side by side
+    assert count >= MIN_ROWS and len(seen) == 2
+    assert f"LIMIT {n}\n" in first and f"OFFSET {n}\n" in second
+    assert len(halves.rows) == len(whole.rows) > 1000
+    assert key(halves.rows) == key(whole.rows)
+    practices = [r["practice"].value for r in halves.rows]
+    assert len(practices) == len(set(practices))
+    places = [
+        (-int(r["maxSeverity"].value), -int(r["transferability"].value), r["practiceLabel"].value)
+        for r in halves.rows
+    ]
+    assert places == sorted(places)
 
 
 def test_a_writable_store_runs_a_long_listing_whole(tmp_path, tied_store, monkeypatch):
