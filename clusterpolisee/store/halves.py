@@ -84,11 +84,13 @@ def locate(text: str) -> Cut | str:
         return f"'{MARK}' must stand once, on a line of its own"
     mark = marks[0]
     tokens = list(scan_tokens(text))
+    if not _balanced(tokens):
+        return f"the braces around '{MARK}' do not balance"
     after = next((i for i, (at, _, _) in enumerate(tokens) if at > mark.start()), len(tokens))
     closes = 0 < after < len(tokens) and (tokens[after - 1][1], tokens[after][1]) == ("}", "}")
     depth = tokens[after][2] if closes else 0  # the depth outside the sub-select's braces
     opens = [i for i in range(after) if tokens[i][1] == "{" and tokens[i][2] == depth]
-    if not (closes and opens):  # no opening brace: they do not balance, the parser says where
+    if not (closes and opens):  # a mark not right after a sub-select's WHERE group
         return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
     inner = next((i for i in range(opens[-1] + 1, after) if tokens[i][1] == "{"), None)
     head = None
@@ -111,6 +113,13 @@ def locate(text: str) -> Cut | str:
     lead = (where[-1] + 1 if depth == 1 else group[0], group[0])
     at = text.index(MARK, mark.start())
     return Cut(form, lead, group, (at, at + len(MARK)))
+
+
+def _balanced(tokens: list) -> bool:
+    """Whether every brace closes, and none closes before it opens."""
+    return all(d >= 0 for _, t, d in tokens if t == "}") and (
+        not tokens or sum((t == "{") - (t == "}") for _, t, _ in tokens) == 0
+    )
 
 
 def _open_braces(tokens: list, cut: int) -> list[int]:

@@ -46,7 +46,9 @@ def test_a_marked_listing_is_located_and_its_halves_and_count_written():
         (GOOD.replace("# split here", "# split here\n    # split here"), "must stand once"),
         (GOOD.replace("    # split here", "  } # split here {"), "must stand once"),
         (GOOD.replace(SUB, "  ?t a cpo:KnowledgeTransfer .\n  # split here\n"), "must follow"),
-        (PROLOGUE + "SELECT ?t WHERE { ?t a cpo:X }\n# split here\n} }", "must follow"),
+        (GOOD.replace("?t cpo:date ?d .\n}", "?t cpo:date ?d .\n"), "do not balance"),
+        (GOOD.replace("WHERE {\n", "WHERE { } }\n{", 1), "do not balance"),
+        (PROLOGUE + "SELECT ?t WHERE { ?t a cpo:X }\n# split here\n} }", "do not balance"),
         (GOOD.replace("SELECT DISTINCT ?t", "SELECT ?t"), "SELECT DISTINCT of plain variables"),
         (
             GOOD.replace("SELECT DISTINCT ?t WHERE", "SELECT DISTINCT ?t (1 AS ?one) WHERE"),
