@@ -25,8 +25,10 @@ LIMIT, OFFSET, HAVING or final VALUES of its own, and where it groups every one 
 variables is a key, so no group spans both halves; such a sub-select keeps those variables,
 so the levels above can be checked by them; the query sorts, if at all, by projected
 variables; and the mark is not inside OPTIONAL, MINUS, EXISTS or SERVICE, nor in a UNION
-branch of a SELECT, where each half would see the rest of the query whole. Other stores,
-and other systems given the same text, see a comment.
+branch of a SELECT or under a sub-select, where each half would see the rest of the query
+whole. A text that does not balance its braces is refused too. Functions that give a new
+value on each evaluation (RAND, NOW, UUID, BNODE) are not looked for: two runs of the whole
+text differ as well. Other stores, and other systems given the same text, see a comment.
 """
 
 import re
@@ -98,14 +100,16 @@ def locate(text: str) -> Cut | str:
         head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
     if head is None:
         return f"the sub-select before '{MARK}' must be SELECT DISTINCT of plain variables"
+    if inner is not None and _closing(tokens, inner) != after - 1:  # e.g. after its VALUES
+        return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
     keys = set(re.findall(r"\w+", head[1]))
     braces = _open_braces(tokens, opens[-1])
     refused = _where_in(tokens, [*braces, opens[-1]])
     if refused:
         return refused
     form: int | str = 0
-    for level, top in _enclosing(tokens, braces):  # the query itself last
-        form = _check_level(text, top, keys, outermost=level is None)
+    for level, top, stop in _enclosing(tokens, braces, len(text)):  # the query itself last
+        form = _check_level(text[:stop], top, keys, outermost=level is None)
         if isinstance(form, str):
             return form
     group = (tokens[opens[-1]][0], tokens[after][0] + 1)
@@ -142,34 +146,49 @@ def _closing(tokens: list, i: int) -> int:
 
 def _where_in(tokens: list, braces: list[int]) -> str | None:
     """Why no group around the cut may hold it, if one may not: in OPTIONAL, MINUS, EXISTS or
-    SERVICE each half would match its own rows against a part; in a UNION of a SELECT the
-    other branch's rows would come from both halves (a CONSTRUCT keeps each triple once)."""
+    SERVICE each half would match its own rows against a part; in a UNION of a SELECT, or
+    under a sub-select, the other branch's rows would come from both halves (a CONSTRUCT
+    keeps each triple once, but not a sub-select's aggregates)."""
     forms = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
     select = (
         next((w.upper() for _, w, d in tokens if d == 0 and w.upper() in forms), "") == "SELECT"
     )
-    for i in braces:
+    for n, i in enumerate(braces):
         before = tokens[i - 1][1].upper() if i else ""
-        if before in ("OPTIONAL", "MINUS", "EXISTS", "SERVICE", "SILENT"):
-            return f"'{MARK}' cannot stand inside {'SERVICE' if before == 'SILENT' else before}"
+        if _after_service(tokens, i):
+            return f"'{MARK}' cannot stand inside SERVICE"
+        if before in ("OPTIONAL", "MINUS", "EXISTS"):
+            return f"'{MARK}' cannot stand inside {before}"
         close = _closing(tokens, i)
         after = tokens[close + 1][1].upper() if close + 1 < len(tokens) else ""
-        if "UNION" in (before, after) and select:
+        grouped = any(tokens[j + 1][1].upper() == "SELECT" for j in braces[:n])
+        if "UNION" in (before, after) and (select or grouped):
             return f"'{MARK}' in a UNION: the other branch would be read by both halves"
     return None
 
 
-def _enclosing(tokens: list, braces: list[int]) -> list[tuple[int | None, list[tuple[int, str]]]]:
-    """Each query level around the braces ``braces`` (open at the cut), innermost first:
-    the index of a sub-select's ``{`` (None for the query itself) and that level's own words
-    and braces as (offset, token), those of nested groups left out."""
+def _after_service(tokens: list, i: int) -> bool:
+    """Whether the brace ``tokens[i]`` opens a SERVICE group: ``SERVICE [SILENT] endpoint {``,
+    where an IRI endpoint is no token and a prefixed name or variable is one."""
+    j = i - 1
+    if j >= 0 and tokens[j][1] not in "{}" and tokens[j][1].upper() not in ("SERVICE", "SILENT"):
+        j -= 1
+    if j >= 0 and tokens[j][1].upper() == "SILENT":
+        j -= 1
+    return j >= 0 and tokens[j][1].upper() == "SERVICE"
+
+
+def _enclosing(tokens: list, braces: list[int], length: int) -> list[tuple]:
+    """Each query level around the braces ``braces`` (open at the cut), innermost first: the
+    index of a sub-select's ``{`` (None for the query itself), that level's own words and
+    braces as (offset, token), those of nested groups left out, and where the level ends."""
     subs = [i for i in braces if i + 1 < len(tokens) and tokens[i + 1][1].upper() == "SELECT"]
-    levels: list[tuple[int | None, list[tuple[int, str]]]] = []
+    levels: list[tuple] = []
     for i in reversed(subs):
-        depth = tokens[i][2]
-        own = [(at, w) for at, w, d in tokens[i + 1 : _closing(tokens, i)] if d == depth + 1]
-        levels.append((i, own))
-    levels.append((None, [(at, w) for at, w, d in tokens if d == 0]))
+        depth, close = tokens[i][2], _closing(tokens, i)
+        own = [(at, w) for at, w, d in tokens[i + 1 : close] if d == depth + 1]
+        levels.append((i, own, tokens[close][0]))
+    levels.append((None, [(at, w) for at, w, d in tokens if d == 0], length))
     return levels
 
 
@@ -177,7 +196,8 @@ def _check_level(
     text: str, top: list[tuple[int, str]], keys_needed: set[str], outermost: bool
 ) -> int | str:
     """The offset of the level's query form, or why rows of the two halves could meet in it:
-    in a group, a DISTINCT, a limit or an aggregate over all rows. A sub-select around the cut
+    in a group, a DISTINCT, a limit or an aggregate over all rows. ``text`` ends with the
+    level. A sub-select around the cut
     must also keep the cut's variables, so that the levels above can be checked by them."""
     upper = [w.upper() for _, w in top]
     forms = [i for i, w in enumerate(upper) if w in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")]
@@ -187,10 +207,11 @@ def _check_level(
     where = "a query cut in two" if outermost else "a sub-select around the cut"
     if upper[start + 1 : start + 2] in (["DISTINCT"], ["REDUCED"]):
         return f"{where} cannot be DISTINCT: the halves would not know each other"
-    end = max(i for i, w in enumerate(upper) if w == "}")
+    opening = next(i for i in range(start, len(upper)) if upper[i] == "{")
+    end = next(i for i in range(opening, len(upper)) if upper[i] == "}")  # its WHERE group's
     tail = upper[end + 1 :]
     for word in ("LIMIT", "OFFSET", "HAVING", "VALUES"):
-        if word in tail:
+        if any(re.fullmatch(rf"{word}\d*", w) for w in tail):  # Oxigraph reads `LIMIT3` too
             return f"{where} cannot end with {word}: it would apply to each half"
     if not outermost:
         body = next(i for i in range(start, len(upper)) if upper[i] in ("WHERE", "{"))
@@ -198,8 +219,9 @@ def _check_level(
         if dropped:
             return f"{where} must keep the cut's variables: ?{min(dropped)} is dropped"
     if "GROUP" in tail:
-        stop = tail.index("ORDER") if "ORDER" in tail else len(tail)
-        keys = {w for _, w in top[end + 1 + tail.index("GROUP") + 2 : end + 1 + stop]}
+        stop = top[end + 1 + tail.index("ORDER")][0] if "ORDER" in tail else len(text)
+        clause = text[top[end + 1 + tail.index("GROUP")][0] : stop]
+        keys = _plain_variables(clause)  # a key computed from ?s, (STR(?s)), is not ?s
         if keys_needed - keys:
             return (
                 "every variable of the sub-select must be a GROUP BY key: "
@@ -215,16 +237,25 @@ def _check_level(
 def _dropped(projection: str, keys: set[str]) -> set[str]:
     """Which of ``keys`` a SELECT clause does not give its level: a variable only read inside
     an expression is not given; ``*`` gives every one."""
-    plain = _COMMENT.sub(" ", projection)
-    named = set(re.findall(r"\bAS\s+[?$](\w+)", plain, re.IGNORECASE))
-    while True:  # drop parenthesised expressions, innermost first
+    if "*" in _outside_parentheses(projection):
+        return set()
+    named = set(re.findall(r"\bAS\s+[?$](\w+)", _COMMENT.sub(" ", projection), re.IGNORECASE))
+    return keys - named - _plain_variables(projection)
+
+
+def _plain_variables(clause: str) -> set[str]:
+    """The variables that stand on their own in ``clause``, not inside an expression."""
+    return set(re.findall(r"[?$](\w+)", _outside_parentheses(clause)))
+
+
+def _outside_parentheses(clause: str) -> str:
+    """``clause`` without comments and parenthesised expressions, innermost first."""
+    plain = _COMMENT.sub(" ", clause)
+    while True:
         shorter = re.sub(r"\([^()]*\)", " ", plain)
         if shorter == plain:
-            break
+            return plain
         plain = shorter
-    if "*" in plain:
-        return set()
-    return keys - named - set(re.findall(r"[?$](\w+)", plain))
 
 
 def in_two(first: Callable[[], T], second: Callable[[], T]) -> tuple[T, T]:

@@ -56,6 +56,35 @@ def test_a_marked_listing_is_located_and_its_halves_and_count_written():
         ),
         (GOOD.replace("SELECT ?t ?d", "SELECT DISTINCT ?t ?d"), "cannot be DISTINCT"),
         (GOOD + " LIMIT 10", "cannot end with LIMIT"),
+        (GOOD + "\nLIMIT3", "cannot end with LIMIT"),  # Oxigraph reads it as LIMIT 3
+        (GOOD.replace("ORDER BY ?d", "LIMIT 2 VALUES ?z { 1 }"), "cannot end with LIMIT"),
+        (
+            GOOD.replace(
+                "SELECT DISTINCT ?t WHERE { ?t a cpo:KnowledgeTransfer }",
+                "SELECT DISTINCT ?t WHERE { ?t a cpo:KnowledgeTransfer } VALUES ?t { cpo:x }",
+            ),
+            "must follow the WHERE group",
+        ),
+        (
+            GOOD.replace("SELECT ?t ?d", "SELECT ?d (COUNT(*) AS ?n)").replace(
+                "ORDER BY ?d", "GROUP BY ?d (isIRI(?t))"
+            ),
+            "must be a GROUP BY key: ?t is not",
+        ),
+        (
+            GOOD.replace("SELECT ?t ?d", "SELECT (COUNT(*) AS ?n)").replace(
+                "ORDER BY ?d", "GROUP BY (?d AS ?t)"
+            ),
+            "must be a GROUP BY key: ?t is not",
+        ),
+        (
+            GOOD.replace("WHERE {\n" + SUB, "WHERE {\n  SERVICE cpo:elsewhere {\n" + SUB + "  }\n"),
+            "cannot stand inside SERVICE",
+        ),
+        (
+            GOOD.replace("WHERE {\n" + SUB, "WHERE {\n  SERVICE SILENT ?e {\n" + SUB + "  }\n"),
+            "cannot stand inside SERVICE",
+        ),
         (GOOD.replace("ORDER BY ?d", "ORDER BY STR(?d)"), "sort by projected variables"),
         (
             GOOD.replace("SELECT ?t ?d", "SELECT ?d (COUNT(?t) AS ?n)").replace(
@@ -133,6 +162,15 @@ def test_a_mark_inside_a_sub_select_that_groups_by_its_variables_is_located():
         ),
         (
             GOOD.replace(SUB, "  { ?t cpo:x ?d } UNION\n" + SUB),
+            "in a UNION: the other branch would be read by both halves",
+        ),
+        (  # a CONSTRUCT keeps each triple once, but a count under the UNION differs
+            PROLOGUE
+            + "CONSTRUCT { ?t cpo:n ?n } WHERE {\n  {\n    SELECT ?t (COUNT(?o) AS ?n) WHERE {\n"
+            + "      {\n"
+            + SUB.replace("  ", "    ", 1)
+            + "        ?t cpo:o ?o .\n      }\n"
+            + "      UNION { ?t cpo:w ?o }\n    }\n    GROUP BY ?t\n  }\n}",
             "in a UNION: the other branch would be read by both halves",
         ),
     ],
