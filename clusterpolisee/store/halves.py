@@ -49,6 +49,7 @@ MIN_ROWS = 4_000
 #: Counts kept per snapshot; a text is one question with one set of parameters.
 MAX_COUNTS = 256
 AGGREGATES = {"COUNT", "SUM", "MIN", "MAX", "AVG", "SAMPLE", "GROUP_CONCAT"}
+FORMS = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
 _MARK_LINE = re.compile(rf"^[ \t]*{MARK}[ \t]*$", re.MULTILINE)
 _HEAD = re.compile(r"\s*SELECT\s+DISTINCT\s+((?:[?$]\w+\s+)+)WHERE\s*$", re.IGNORECASE)
 _COMMENT = re.compile(r"#[^\r\n]*")
@@ -121,9 +122,8 @@ def locate(text: str) -> Cut | str:
 
 def _balanced(tokens: list) -> bool:
     """Whether every brace closes, and none closes before it opens."""
-    return all(d >= 0 for _, t, d in tokens if t == "}") and (
-        not tokens or sum((t == "{") - (t == "}") for _, t, _ in tokens) == 0
-    )
+    opened = sum((t == "{") - (t == "}") for _, t, _ in tokens)
+    return opened == 0 and all(d >= 0 for _, t, d in tokens if t == "}")
 
 
 def _open_braces(tokens: list, cut: int) -> list[int]:
@@ -149,9 +149,8 @@ def _where_in(tokens: list, braces: list[int]) -> str | None:
     SERVICE each half would match its own rows against a part; in a UNION of a SELECT, or
     under a sub-select, the other branch's rows would come from both halves (a CONSTRUCT
     keeps each triple once, but not a sub-select's aggregates)."""
-    forms = ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")
     select = (
-        next((w.upper() for _, w, d in tokens if d == 0 and w.upper() in forms), "") == "SELECT"
+        next((w.upper() for _, w, d in tokens if d == 0 and w.upper() in FORMS), "") == "SELECT"
     )
     for n, i in enumerate(braces):
         before = tokens[i - 1][1].upper() if i else ""
@@ -161,8 +160,8 @@ def _where_in(tokens: list, braces: list[int]) -> str | None:
             return f"'{MARK}' cannot stand inside {before}"
         close = _closing(tokens, i)
         after = tokens[close + 1][1].upper() if close + 1 < len(tokens) else ""
-        grouped = any(tokens[j + 1][1].upper() == "SELECT" for j in braces[:n])
-        if "UNION" in (before, after) and (select or grouped):
+        under_select = any(tokens[j + 1][1].upper() == "SELECT" for j in braces[:n])
+        if "UNION" in (before, after) and (select or under_select):
             return f"'{MARK}' in a UNION: the other branch would be read by both halves"
     return None
 
@@ -197,10 +196,10 @@ def _check_level(
 ) -> int | str:
     """The offset of the level's query form, or why rows of the two halves could meet in it:
     in a group, a DISTINCT, a limit or an aggregate over all rows. ``text`` ends with the
-    level. A sub-select around the cut
-    must also keep the cut's variables, so that the levels above can be checked by them."""
+    level. A sub-select around the cut must also keep the cut's variables, so that the levels
+    above can be checked by them."""
     upper = [w.upper() for _, w in top]
-    forms = [i for i, w in enumerate(upper) if w in ("SELECT", "CONSTRUCT", "ASK", "DESCRIBE")]
+    forms = [i for i, w in enumerate(upper) if w in FORMS]
     if not forms or upper[forms[0]] not in ("SELECT", "CONSTRUCT"):
         return "only a SELECT or CONSTRUCT query can be cut in two"
     start = forms[0]
