@@ -118,7 +118,10 @@ def waitress_serving(app: Flask, threads: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{srv.effective_port}"
     finally:
         srv.task_dispatcher.shutdown()
-        srv.trigger.pull_trigger(lambda: close_all(srv._map))
+        try:
+            srv.trigger.pull_trigger(lambda: close_all(srv._map))
+        except OSError:  # its pipe was closed under it (RELIABILITY.md): close from here
+            close_all(srv._map, ignore_all=True)
         thread.join(timeout=10)
 
 
