@@ -101,7 +101,7 @@ def locate(text: str) -> Cut | str:
         head = _HEAD.fullmatch(_COMMENT.sub(" ", text[tokens[opens[-1]][0] + 1 : tokens[inner][0]]))
     if head is None:
         return f"the sub-select before '{MARK}' must be SELECT DISTINCT of plain variables"
-    if inner is not None and _closing(tokens, inner) != after - 1:  # e.g. after its VALUES
+    if _closing(tokens, inner) != after - 1:  # e.g. after its VALUES
         return f"'{MARK}' must follow the WHERE group of a sub-select, before its closing brace"
     keys = set(re.findall(r"\w+", head[1]))
     braces = _open_braces(tokens, opens[-1])
