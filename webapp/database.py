@@ -219,6 +219,10 @@ def _forking() -> Any:
     return ctx
 
 
+#: The name of the thread that starts a replacement worker.
+SPAWNER = "query-worker-spawn"
+
+
 class Pool:
     """A fixed number of worker processes; a busy one is borrowed, a stuck one is killed."""
 
@@ -323,7 +327,7 @@ class Pool:
         heap fragmentation and per-snapshot allocations are then given back to the OS."""
         mb = rss_mb(w.proc.pid) if self.recycle_mb > 0 else 0.0
         if mb <= self.recycle_mb:
-            self.idle.put(w)
+            self._keep(w)
             return
         log.info("recycling query worker %s (%.0f MB resident)", w.proc.pid, mb)
         self.recycled += 1
@@ -340,14 +344,24 @@ class Pool:
                 return
             fresh = _Worker(self.ctx, self.path, self.memory_mb, self.nice)
             if fresh.ready():
-                self.idle.put(fresh)
+                self._keep(fresh)
             else:
                 fresh.kill()
 
-        threading.Thread(target=spawn, daemon=True).start()
+        threading.Thread(target=spawn, name=SPAWNER, daemon=True).start()
+
+    def _keep(self, w: _Worker) -> None:
+        """Make ``w`` idle, or end it if the pool has closed meanwhile: a worker given back
+        or started after close() would otherwise live on unseen until the server exits."""
+        with self._lock:
+            if not self.closed:
+                self.idle.put(w)
+                return
+        w.kill()
 
     def close(self) -> None:
-        self.closed = True
+        with self._lock:  # after this, _keep ends every worker it is given
+            self.closed = True
         while True:
             try:
                 self.idle.get_nowait().kill()

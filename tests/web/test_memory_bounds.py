@@ -1,9 +1,12 @@
 """Memory bounds of the web app: byte-bounded, current-version caches, recycled workers, and
 the flush that keeps read-only snapshots from replaying the write-ahead log (bench/soak.py)."""
 
+import multiprocessing.forkserver
 import os
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -12,12 +15,13 @@ from flask import Flask
 
 from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
-from webapp.database import BoundedCache, Database, Result, nbytes
+from webapp.database import SPAWNER, BoundedCache, Database, QueryTimedOut, Result, nbytes
 from webapp.heap import SLACK_MB, Settler, rss_mb
 from webapp.sizes import TERM_BYTES, result_bytes
 
 from ..conftest import built_store
-from .conftest import ID, RDFS_LABEL, make_app
+from .conftest import ID, RDFS_LABEL, RUNAWAY, make_app
+from .test_flights import SLOW
 
 LABEL = "SELECT ?l WHERE { <" + ID + "region/ITI3> <" + RDFS_LABEL.value + "> ?l }"
 
@@ -92,9 +96,65 @@ def test_worker_past_its_memory_limit_is_recycled(fresh_store: Path) -> None:
         assert db.query(LABEL, use_cache=False).rows
         assert db.pool.recycled == 1
         assert db.query(LABEL, use_cache=False).rows  # waits for the fresh worker
-        assert db.pool.idle.get(timeout=30).proc.pid != first
+        fresh = db.pool.idle.get(timeout=30)
+        db.pool.idle.put(fresh)  # for close() to end
+        assert fresh.proc.pid != first
     finally:
         db.close()
+
+
+def _forked_workers() -> set[int]:
+    """The live processes the fork server has started (every pool's query workers)."""
+    server = multiprocessing.forkserver._forkserver._forkserver_pid
+    if server is None:
+        return set()
+    children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
+    return {int(pid) for pid in children if Path(f"/proc/{pid}").exists()}
+
+
+def _until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def _gone(pid: int) -> bool:
+    return _until(lambda: not Path(f"/proc/{pid}").exists())
+
+
+def test_a_worker_that_answers_after_close_is_ended(fresh_store: Path) -> None:
+    """The server shuts down while a query runs: its worker, given back after close(), ends
+    with the answer instead of waiting, idle and unseen, for the server's exit."""
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=30, recycle_mb=4096)
+    pid = db.pool.idle.queue[0].proc.pid
+    with ThreadPoolExecutor(1) as ex:
+        running = ex.submit(db.query, SLOW, use_cache=False)
+        assert _until(db.pool.idle.empty), "the query never reached the worker"
+        db.close()
+        assert int(running.result(timeout=30).rows[0][0].value) > 1_000_000
+    assert _gone(pid), "the worker outlived its pool"
+    assert db.pool.idle.empty()
+
+
+def test_a_replacement_started_around_close_is_ended(fresh_store: Path) -> None:
+    """A worker killed at its time limit is replaced from a thread; when the pool closes
+    while the replacement starts, the replacement ends too."""
+    before = _forked_workers()
+    db = Database(fresh_store, lambda: "v", workers=1, timeout=0.3, recycle_mb=4096)
+    try:
+        with pytest.raises(QueryTimedOut):
+            db.query(RUNAWAY, use_cache=False)
+    finally:
+        db.close()
+    spawners = [t for t in threading.enumerate() if t.name == SPAWNER]
+    for t in spawners:
+        t.join(30)
+    ours = _forked_workers() - before
+    assert all(_gone(pid) for pid in ours), f"workers left after close: {sorted(ours)}"
+    assert db.pool.idle.empty()
 
 
 def test_worker_under_its_limit_is_kept(fresh_store: Path) -> None:
