@@ -5,7 +5,7 @@ import multiprocessing.forkserver
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from webapp.sizes import TERM_BYTES, result_bytes
 from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, RUNAWAY, make_app
 from .test_flights import SLOW
+from .test_pausing import until
 
 LABEL = "SELECT ?l WHERE { <" + ID + "region/ITI3> <" + RDFS_LABEL.value + "> ?l }"
 
@@ -112,17 +113,8 @@ def _forked_workers() -> set[int]:
     return {int(pid) for pid in children if Path(f"/proc/{pid}").exists()}
 
 
-def _until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 def _gone(pid: int) -> bool:
-    return _until(lambda: not Path(f"/proc/{pid}").exists())
+    return until(lambda: not Path(f"/proc/{pid}").exists(), 10.0)
 
 
 def test_a_worker_that_answers_after_close_is_ended(fresh_store: Path) -> None:
@@ -132,7 +124,7 @@ def test_a_worker_that_answers_after_close_is_ended(fresh_store: Path) -> None:
     pid = db.pool.idle.queue[0].proc.pid
     with ThreadPoolExecutor(1) as ex:
         running = ex.submit(db.query, SLOW, use_cache=False)
-        assert _until(db.pool.idle.empty), "the query never reached the worker"
+        assert until(db.pool.idle.empty), "the query never reached the worker"
         db.close()
         assert int(running.result(timeout=30).rows[0][0].value) > 1_000_000
     assert _gone(pid), "the worker outlived its pool"
