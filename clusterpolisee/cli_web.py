@@ -8,8 +8,6 @@ import click
 from . import paths
 
 DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
-#: glibc malloc arenas of the server and its workers (see webapp.heap.limit_malloc_arenas).
-MALLOC_ARENAS = 2
 
 
 def register(main: click.Group, store_option) -> None:
@@ -90,7 +88,7 @@ def register(main: click.Group, store_option) -> None:
         """
         import os
 
-        from webapp.heap import limit_malloc_arenas
+        from webapp.heap import limit_arenas_by_env
 
         from .serve import serve as run
         from .store import StoreError
@@ -108,8 +106,7 @@ def register(main: click.Group, store_option) -> None:
             sys.exit(2)
         # Bounded memory under load (bench/soak.py): few malloc arenas for this threaded
         # process (set before its threads start) and, by the environment, for the workers.
-        arenas = os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
-        limit_malloc_arenas(int(arenas) if arenas.isdigit() else MALLOC_ARENAS)
+        limit_arenas_by_env()
         click.echo(f"Serving {store_path} at http://{host}:{port}/ (Ctrl+C stops)", err=True)
         try:
             run(

@@ -40,6 +40,8 @@ def _libc() -> Any:
 
 _LIBC = _libc()
 M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
+#: glibc malloc arenas of the server and its query workers when MALLOC_ARENA_MAX is unset.
+MALLOC_ARENAS = 2
 
 
 def limit_malloc_arenas(arenas: int) -> bool:
@@ -49,6 +51,13 @@ def limit_malloc_arenas(arenas: int) -> bool:
     and keeps each arena's freed memory; a threaded server's RSS then climbs with freed,
     fragmented heap. Returns whether the cap was set."""
     return bool(_LIBC is not None and _LIBC.mallopt(M_ARENA_MAX, arenas))
+
+
+def limit_arenas_by_env() -> None:
+    """Cap this process's arenas at MALLOC_ARENA_MAX, set to MALLOC_ARENAS where it is unset
+    (so the processes started from here on get it too). Before any thread starts."""
+    arenas = os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
+    limit_malloc_arenas(int(arenas) if arenas.isdigit() else MALLOC_ARENAS)
 
 
 def _mallctl() -> Any:

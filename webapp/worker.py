@@ -26,7 +26,7 @@ from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split
 from clusterpolisee.store.oxigraph import graph_size
 
 from . import wire
-from .heap import Settler
+from .heap import Settler, limit_arenas_by_env
 from .sizes import result_bytes
 from .sparql_guard import QueryRefused, check_parsed, check_query
 
@@ -345,6 +345,13 @@ def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = 
     if nice is not None:
         with contextlib.suppress(OSError):  # the parent has logged why
             os.setpriority(os.PRIO_PROCESS, 0, nice)
+    # The address-space cap counts what malloc reserves, not only what it uses, and glibc
+    # reserves 64 MB for each arena it adds, up to 8 per core: opening the store and
+    # answering one ASK took a worker from 647 to 1,038-1,102 MB of address space with
+    # glibc's default, 655-718 MB with two arenas. Under a 1,500 MB cap a worker once failed
+    # to start a thread. `serve` sets the cap for the whole server; this holds wherever the
+    # pool was made.
+    limit_arenas_by_env()
     if memory_mb > 0:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
