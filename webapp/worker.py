@@ -348,7 +348,7 @@ def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = 
     # The address-space cap counts what malloc reserves, not only what it uses, and glibc
     # reserves 64 MB for each arena it adds, up to 8 per core: opening the store and
     # answering one ASK took a worker from 647 to 1,038-1,102 MB of address space with
-    # glibc's default, 655-718 MB with two arenas. Under a 1,500 MB cap a worker once failed
+    # glibc's default, 717-718 MB with two arenas. Under a 1,500 MB cap a worker once failed
     # to start a thread. `serve` sets the cap for the whole server; this holds wherever the
     # pool was made.
     limit_arenas_by_env()
