@@ -162,6 +162,23 @@ def scan_tokens(text: str):
         i += 1
 
 
+def has_dataset(text: str) -> bool:
+    """Whether the query names its own dataset (``FROM`` or ``FROM NAMED``: the only use of
+    the word outside braces). Such a query must run without Oxigraph's union default graph,
+    which would otherwise replace the graphs it names (``FROM <g>`` counted the whole store)."""
+    if not _FROM.search(text):  # most texts: no tokens to scan
+        return False
+    for at, token, depth in scan_tokens(text):
+        if not depth and token.upper() == "FROM" and (at == 0 or text[at - 1] not in "?$:"):
+            return True
+    return False
+
+
+#: FROM before an IRI, a prefixed name or NAMED: what a dataset clause needs, and what the
+#: English "from" in a comment seldom has.
+_FROM = re.compile(r"(?i)\bfrom\s*(?:<|named\b|[A-Za-z_][\w.-]*:|:)")
+
+
 def where_brace(text: str) -> int:
     """Offset just after the ``{`` that opens the top-level WHERE clause, or -1."""
     after_where = False

@@ -13,7 +13,7 @@ from clusterpolisee.catalog import (
     load_catalog,
     load_query,
 )
-from clusterpolisee.sparqltext import first_solution, inspect
+from clusterpolisee.sparqltext import first_solution, has_dataset, inspect
 from clusterpolisee.store import open_store
 
 from .conftest import run_cli
@@ -383,3 +383,19 @@ def test_every_options_query_checks_a_value_by_its_first_solution(catalog, demo_
                     assert found == (value in offered), (q.name, p.name, value)
                     checked += 1
     assert checked >= 100
+
+
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("SELECT * FROM <http://g> WHERE { ?s ?p ?o }", True),
+        ("select * from named <http://g> { graph ?g { ?s ?p ?o } }", True),
+        ("PREFIX from: <http://x/> SELECT ?from WHERE { ?from from:p :from }", False),
+        ("SELECT ?s WHERE { ?s ?p 'FROM <http://g>' } # FROM <http://g>", False),
+        ("SELECT ?s WHERE { { SELECT ?s WHERE { ?s ?p ?o } } }", False),
+        ("# FROM <http://g>\nSELECT * WHERE { ?s ?p <http://x/FROM> }", False),
+        ("CONSTRUCT { ?s ?p ?o } FROM <http://g> WHERE { ?s ?p ?o }", True),
+    ],
+)
+def test_a_dataset_clause_is_found_outside_strings_iris_and_names(text, named):
+    assert has_dataset(text) is named

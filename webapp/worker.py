@@ -20,6 +20,7 @@ import pyoxigraph as ox
 from clusterpolisee.gcpause import paused_collection
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
+from clusterpolisee.sparqltext import has_dataset
 from clusterpolisee.store.bindings import prebound
 from clusterpolisee.store.halves import Halves, in_two, locate
 from clusterpolisee.store.ordering import SORT_CAP, Order, sort_solutions, split_order
@@ -91,9 +92,10 @@ def run_query(store: ox.Store, job: dict, halves: Halves | None = None) -> dict:
             return answer
     # Sorted here, as OxigraphStore.run_query does, unless the server knows the answer is long.
     order = None if job.get("engine_sort") else split_order(text)
+    union = not has_dataset(text)  # a query's own FROM wins over the union default graph
     try:
         result = store.query(
-            order.unordered if order else text, use_default_graph_as_union=True, substitutions=subs
+            order.unordered if order else text, use_default_graph_as_union=union, substitutions=subs
         )
     except SyntaxError:
         if allowlist is not None:  # rdflib's reason, where it has one (sparql_guard)
@@ -106,7 +108,7 @@ def run_query(store: ox.Store, job: dict, halves: Halves | None = None) -> dict:
             answer = _sorted_select(result, order, store, job)
             if answer is not None:
                 return answer
-            result = store.query(text, use_default_graph_as_union=True, substitutions=subs)
+            result = store.query(text, use_default_graph_as_union=union, substitutions=subs)
         return _collect(result, store, job)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..gcpause import paused_collection
+from ..sparqltext import has_dataset
 from . import journal, loading
 from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
 from .bindings import bind, prebound
@@ -174,7 +175,9 @@ class OxigraphStore(Store):
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
         text, subs = prebound(query, bindings or {})
         try:
-            result = self._store.query(text, use_default_graph_as_union=True, substitutions=subs)
+            result = self._store.query(
+                text, use_default_graph_as_union=not has_dataset(text), substitutions=subs
+            )
         except RuntimeError as exc:  # pyoxigraph substitutes projected variables only
             if "SELECT projection" not in str(exc):
                 raise
@@ -228,7 +231,9 @@ class OxigraphStore(Store):
         )
 
     def _query(self, text: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
-        return self._store.query(text, use_default_graph_as_union=True)
+        # The default graph is the union of every graph, unless the query names its own
+        # (FROM, FROM NAMED), which the union would replace.
+        return self._store.query(text, use_default_graph_as_union=not has_dataset(text))
 
     def _size(self, graph: ox.NamedNode) -> int:
         return graph_size(self._store, graph)

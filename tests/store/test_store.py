@@ -79,6 +79,24 @@ def test_default_graph_is_the_union(store):
     assert [(r["a"], r["c"]) for r in rows] == [(n("x"), n("z"))]
 
 
+def test_a_query_that_names_its_graphs_reads_only_those(store):
+    """FROM and FROM NAMED replace the union default graph, as SPARQL says (the embedded
+    store ignored FROM and counted every graph)."""
+    store.commit(replace={G1: triples(3), G2: triples(2, "w")})
+
+    def count(dataset: str, pattern: str = "?s ?p ?o") -> int:
+        text = f"SELECT (COUNT(*) AS ?n) {dataset} WHERE {{ {pattern} }}"
+        return int(store.run_query(text).rows[0]["n"].value)
+
+    assert count(f"FROM <{G1}>") == 3
+    assert count(f"from <{G2}>") == 2
+    assert count(f"FROM <{G1}> FROM <{G2}>") == 5
+    assert count(f"FROM <{EX}no-such-graph>") == 0
+    assert count(f"FROM NAMED <{G2}>", "GRAPH ?g { ?s ?p ?o }") == 2
+    rows = store.select(f"SELECT DISTINCT ?g FROM NAMED <{G1}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}")
+    assert [r["g"] for r in rows] == [ox.NamedNode(G1)]
+
+
 def test_bindings_are_terms_not_text(store):
     store.replace_graph(G1, TRICKY + triples(3))
     rows = store.select("SELECT ?s ?label WHERE { ?s ?p ?label }", {"label": HOSTILE})

@@ -42,6 +42,22 @@ def test_get_json(client):
     assert doc["results"]["bindings"][0]["n"]["value"] == "109"  # 27 NUTS-1 + 82 NUTS-2
 
 
+def test_from_names_the_default_graph(client):
+    """FROM makes the named graph the default graph, instead of the union of all of them."""
+    ontology = "https://w3id.org/clusterpolisee/graph/ontology"
+
+    def count(text: str) -> int:
+        r = client.get("/sparql", query_string={"query": text}, headers={"Accept": "text/csv"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return int(r.get_data(as_text=True).split()[1])
+
+    whole = count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    named = count(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{ontology}> {{ ?s ?p ?o }} }}")
+    assert 1000 < named < whole
+    assert count(f"SELECT (COUNT(*) AS ?n) FROM <{ontology}> WHERE {{ ?s ?p ?o }}") == named
+    assert count("SELECT (COUNT(*) AS ?n) FROM <https://example.org/none> { ?s ?p ?o }") == 0
+
+
 def test_post_form_and_sparql_query_body(client):
     form = client.post("/sparql", data={"query": MARCHE}, headers={"Accept": "text/csv"})
     assert form.status_code == 200 and form.mimetype == "text/csv"
