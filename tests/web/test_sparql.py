@@ -226,6 +226,10 @@ def test_post_without_query(client):
 def test_update_parameter_refused(client):
     r = client.post("/sparql", data={"update": "DROP ALL"})
     assert r.status_code == 403
+    # The protocol's other way to send an update: a body of its own media type.
+    r = client.post("/sparql", data="DROP ALL", content_type="application/sparql-update")
+    assert r.status_code == 403
+    assert "SPARQL Update is not allowed" in r.get_data(as_text=True)
 
 
 def test_row_limit_is_reported(store_path, tmp_path):

@@ -79,7 +79,7 @@ def endpoint():
 
 def _query_text() -> str | None:
     """The query of a protocol request, None when there is none (GET: service description)."""
-    if "update" in request.values:
+    if "update" in request.values or request.mimetype == "application/sparql-update":
         raise QueryRefused(403, "SPARQL Update is not allowed: this endpoint is read-only")
     if request.values.get("default-graph-uri") or request.values.get("named-graph-uri"):
         raise QueryRefused(
