@@ -2,6 +2,7 @@
 
 import io
 import re
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -288,3 +289,90 @@ def test_named_graph_pages(client):
         query_string={"query": "SELECT DISTINCT ?g { GRAPH ?g {?s ?p ?o}}", "format": "html"},
     )
     assert 'href="/graph/reference"' in r.get_data(as_text=True)
+
+
+def test_submit_title_is_text_and_templates_listed_once(client):
+    html = client.get("/submit", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert re.search(r"<title>(.*?)</title>", html, re.S)[1] == "Submit data"
+    assert html.count('id="templates"') == 1
+    assert html.index('id="templates"') > html.index("<main>")
+
+
+RO32 = "https://w3id.org/clusterpolisee/id/region/RO32"
+
+
+def _shown_rows(html: str) -> int:
+    return int(re.search(r'<p class="count">(\d+) rows?', html)[1])
+
+
+def _editor_rows(client, html: str) -> int:
+    """Rows of the text the page's "Open in the SPARQL editor" link carries, run by /sparql."""
+    link = re.search(r'href="([^"]+)" id="editor-link"', html)[1].replace("&amp;", "&")
+    args = parse_qs(urlsplit(link).query)
+    assert urlsplit(link).path == "/sparql" and args["format"] == ["html"]
+    r = client.post(
+        "/sparql",
+        data={"query": args["query"][0]},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert r.status_code == 200
+    return len(r.get_json()["results"]["bindings"])
+
+
+@pytest.mark.parametrize(("args", "rows"), [({}, 3), ({"region": RO32}, 2)])
+def test_editor_link_binds_the_page_values(client, args, rows):
+    r = client.get("/queries/policy-gaps", query_string=args, headers={"Accept": "text/html"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and _shown_rows(html) == rows
+    assert _editor_rows(client, html) == rows
+    # the text shown is the one the link opens: the default region is bound there too
+    region = args.get("region", "https://w3id.org/clusterpolisee/id/region/RO21")
+    assert f"VALUES (?region) {{ (&lt;{region}&gt;) }}" in html
+
+
+def test_editor_link_left_out_after_a_bad_parameter(client):
+    r = client.get(
+        "/queries/policy-gaps", query_string={"region": "nope"}, headers={"Accept": "text/html"}
+    )
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert 'id="editor-link"' not in html and 'id="sparql-text"' in html
+
+
+@pytest.mark.parametrize("path", ["%22x", "a%20b", "%3C", "x%7By", "a%20b.ttl"])
+def test_graph_path_that_is_no_iri_is_404_without_a_query(app, client, path):
+    db = app.extensions["cpo.db"]
+    jobs = db.pool.jobs
+    r = client.get("/graph/" + path, headers={"Accept": "text/html"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 404
+    assert "this is not an IRI of the knowledge graph" in body and "ValueError" not in body
+    assert db.pool.jobs == jobs
+
+
+def test_paging_past_the_end_goes_to_the_last_page(app, client):
+    app.config["PAGE_SIZE"] = 100
+    html = {"Accept": "text/html"}
+    r = client.get("/queries/external-links", query_string={"page": "4"}, headers=html)
+    assert r.status_code == 302 and r.headers["Location"] == "/queries/external-links?page=3"
+    last = client.get(r.headers["Location"], headers=html).get_data(as_text=True)
+    assert "261 rows, page 3 of 3" in last and last.count("<tr>") == 62  # header + 61
+    # the other parameters are kept; a one-page answer goes to its plain URL
+    ita = "https://w3id.org/clusterpolisee/id/country/ITA"
+    r = client.get("/queries/clusters", query_string={"country": ita, "page": "99"})
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/queries/clusters?" + urlencode({"country": ita})
+    # as page=0 and page=abc still show page 1
+    for page in ("0", "abc"):
+        r = client.get("/queries/external-links", query_string={"page": page}, headers=html)
+        assert r.status_code == 200 and "261 rows, page 1 of 3" in r.get_data(as_text=True)
+
+
+def test_empty_answer_has_its_page_1(client):
+    html = {"Accept": "text/html"}
+    first = client.get("/queries/search", query_string={"text": "zzzqqq"}, headers=html)
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert '<p class="count">0 rows</p>' in page and 'rel="next"' not in page
+    past = client.get("/queries/search", query_string={"text": "zzzqqq", "page": "2"})
+    assert past.status_code == 302 and past.headers["Location"] == "/queries/search?text=zzzqqq"

@@ -8,7 +8,7 @@ from ..database import Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
-from .resource import split_suffix
+from .resource import require_iri, split_suffix
 
 bp = Blueprint("graphs", __name__)
 
@@ -18,6 +18,7 @@ bp = Blueprint("graphs", __name__)
 def page(path: str):
     path, suffix = split_suffix(path)
     iri = url_builder.base() + "graph/" + path
+    require_iri(iri)
     data = db().graph(iri)
     if data["count"] == 0:
         abort(404, f"there is no named graph {iri}")

@@ -3,7 +3,7 @@
 from functools import lru_cache
 
 import pyoxigraph as ox
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 
 from clusterpolisee.catalog import (
     Catalog,
@@ -63,7 +63,7 @@ def query(name: str, suffix: str | None = None):
     except ParameterError as exc:
         if not fmt.is_html:
             return error_response(400, "Bad parameter", str(exc))
-        return _page(q, raw, store, None, str(exc)), 400
+        return _page(q, raw, store, None, str(exc), None), 400
     try:
         result = run_stored(q, values)
     except EngineError as exc:
@@ -72,7 +72,13 @@ def query(name: str, suffix: str | None = None):
         return _remote_failed(q, exc)
     if not fmt.is_html:
         return download(fmt, result)
-    return _page(q, raw, store, result, None)
+    last = _page_count(result)
+    if _page_number() > last:
+        # Past the end: go to the last page, as page=0 or page=abc show the first one.
+        return redirect(
+            url_builder.query_url(q.name, {**raw, "page": str(last)} if last > 1 else raw)
+        )
+    return _page(q, raw, store, result, None, q.bound_text(values))
 
 
 def run_stored(
@@ -108,12 +114,12 @@ def _format(kind: str, suffix: str | None) -> renderer.Format | None:
     return fmt
 
 
-def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None):
+def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None, text: str | None):
+    """The question's page; ``text`` is the query it ran (None when a parameter was bad)."""
     size = current_app.config["PAGE_SIZE"]
     page = _page_number()
-    items = (result.triples if result.kind == "graph" else result.rows) if result else []
+    items = _items(result)
     rows = items[(page - 1) * size : page * size]
-    pages = max(1, -(-len(items) // size))
     params = [(p, p.options(store), raw.get(p.name, p.default or "")) for p in q.params]
     labels = _labels(result, rows) if result else {}
     return render_template(
@@ -124,7 +130,7 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None)
         rows=rows,
         labels=labels,
         page=page,
-        pages=pages,
+        pages=_page_count(result),
         error=error,
         chart=bar_chart(result.vars, result.rows) if result else None,
         region_map=_map(result, labels),
@@ -134,7 +140,23 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None)
         ],
         page_url=lambda n: url_builder.query_url(q.name, {**raw, "page": str(n)}),
         stable_url=url_builder.query_url(q.name, raw),
+        # The text with the page's values bound, so the editor gives the page's rows; none
+        # after a bad parameter, where the page ran nothing to open.
+        query_text=text or q.text,
+        editor_url=url_builder.sparql_url(text, "html") if text else None,
     )
+
+
+def _items(result) -> list:
+    """What a page lists: a result's rows, or its triples for a graph; nothing before a run."""
+    if result is None:
+        return []
+    return result.triples if result.kind == "graph" else result.rows
+
+
+def _page_count(result) -> int:
+    """Pages of the result, at least one, so an empty answer still has its page 1."""
+    return max(1, -(-len(_items(result)) // current_app.config["PAGE_SIZE"]))
 
 
 def _labels(result, rows: list) -> dict[str, dict[str, str]]:

@@ -61,6 +61,15 @@ def split_suffix(path: str) -> tuple[str, str | None]:
     return path, None
 
 
+def require_iri(iri: str) -> None:
+    """404 for a path no IRI can have (a space, '"', '<', '{'...), decided here: a worker
+    would only fail on it with the parser's message."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        abort(404, "this is not an IRI of the knowledge graph")
+
+
 @bp.route("/id/<path:path>")
 @cached_page
 def page(path: str):
@@ -68,10 +77,7 @@ def page(path: str):
         abort(404)
     path, suffix = split_suffix(path)
     iri = url_builder.path_to_iri(path)
-    try:
-        ox.NamedNode(iri)
-    except ValueError:
-        abort(404, "this is not an IRI of the knowledge graph")
+    require_iri(iri)
     data = db().describe(iri)
     if not data["out"] and not data["in"]:
         abort(404, f"nothing is known about {iri}")
