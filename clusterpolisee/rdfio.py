@@ -300,14 +300,18 @@ def _syntax_message(message: str, name: str) -> str:
             "the JSON-LD refers to a remote context (@context or @import with a URL); "
             "nothing is fetched: put the context inline in the file"
         )
-    message = message.replace("Parser error at ", "")
     hint = ""
     if "No scheme found" in message:
         hint = (
             " (relative IRIs are not accepted: write absolute IRIs such as "
             "https://w3id.org/clusterpolisee/id/partner/...)"
         )
-    return f"syntax error in {name} at {message}{hint}"
+    # Located errors read "Parser error at line 3 column 5: ..."; some (RDF/XML namespaces,
+    # JSON-LD keywords) come without a position, and "at" would then point at nothing.
+    location = message.removeprefix("Parser error at ")
+    if location != message:
+        return f"syntax error in {name} at {location}{hint}"
+    return f"syntax error in {name} (no position given): {message}{hint}"
 
 
 def _check_terms(quads: list[ox.Quad], fmt: str, filename: str) -> None:

@@ -12,7 +12,9 @@ once and evaluates a whole submission at a time:
   xsd:nonNegativeInteger as xsd:integer;
 - sh:sparql and sh:lessThanOrEquals become one SPARQL query each over all focus nodes, on
   an in-memory Oxigraph store holding the background (ontology and reference data, default
-  graph) and the submission (a named graph, from which focus nodes are taken).
+  graph) and the submission (a named graph, from which focus nodes are taken). A SPARQL
+  constraint's ?value and ?path become the result's value and path, and {?var} in its
+  message takes the row's value of ?var.
 
 Everything is read from the shapes graph; nothing about the shapes is typed here. Features
 outside this set raise ``UnsupportedShape`` when the shapes are compiled, so a new shape
@@ -80,6 +82,7 @@ class Finding:
     value: ox.NamedNode | ox.BlankNode | ox.Literal | None
     path: str | None
     check: Check
+    message: str | None = None  # the check's message with its {?var} filled in, if it has any
 
 
 def _n(term: Node) -> str:
@@ -260,13 +263,40 @@ def run_beside(
         finally:
             del exc  # a local holding it would keep this frame (and the data) alive
     for check, row in rows:
-        focus, value = row["this"], _get(row, "value")
-        if value is None and check.component == str(SH.SPARQLConstraintComponent):
-            value = focus  # SHACL: without ?value, the value is the focus node
-        elif isinstance(value, ox.Literal) and check.path:
-            value = data.as_submitted(focus, check.path, value)
-        findings.append(Finding(focus, value, check.path, check))
+        findings.append(_query_finding(check, row, data))
     return findings, extra
+
+
+_SPARQL_COMPONENT = str(SH.SPARQLConstraintComponent)
+_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+
+
+def _query_finding(check: Check, row: ox.QuerySolution, data: "Submission") -> Finding:
+    """One answer row of a compiled query as a finding. A SPARQL constraint's ?path is the
+    result path, and its message's {?var} / {$var} take the row's values (SHACL 5.3.2), so
+    the message can name what the partner wrote and what was expected."""
+    focus, value, path = row["this"], _get(row, "value"), check.path
+    if check.component == _SPARQL_COMPONENT:
+        bound = _get(row, "path")
+        path = bound.value if type(bound) is ox.NamedNode else None
+        if value is None:
+            value = focus  # SHACL: without ?value, the value is the focus node
+    if isinstance(value, ox.Literal) and path:
+        value = data.as_submitted(focus, path, value)
+    return Finding(focus, value, path, check, _filled(check.message, row))
+
+
+def _filled(message: str, row: ox.QuerySolution) -> str | None:
+    """``message`` with {?var} replaced by the lexical form of the row's ?var (as pyshacl
+    does); None when it has no placeholder. An unbound variable is left as written."""
+    if "{?" not in message and "{$" not in message:
+        return None
+
+    def lexical(match: re.Match) -> str:
+        term = _get(row, match[1])
+        return match[0] if term is None else term.value
+
+    return _PLACEHOLDER.sub(lexical, message)
 
 
 def run(checks: list[Check], background: tuple, triples: list[ox.Triple]) -> list[Finding]:

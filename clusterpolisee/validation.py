@@ -65,24 +65,72 @@ class ValidationResult:
         }
 
 
-DETAIL_LIMIT = 1_000  # results listed in full; the others are only counted, per rule
+DETAIL_LIMIT = 1_000  # entries listed in full; the others are only counted, per rule
 # A submission under the upload limit can produce 200,000 results: listing them all made
 # reports of 86 MB and took minutes to serialise, and nobody reads past the first screens.
 Rule = tuple[str, str | None, str | None, str]  # severity, shape, component, message
+Problem = tuple[str, str | None, str]  # severity, shape, message: a rule as a person reads it
 
 
 def _rule(r: ValidationResult) -> Rule:
     return (r.severity, r.shape, r.component, r.message)
 
 
-def _sortable(rule: Rule) -> tuple[str, ...]:
+def _problem(r: ValidationResult) -> Problem:
+    return (r.severity, r.shape, r.message)
+
+
+def _entry_key(r: ValidationResult) -> tuple:
+    """What makes two results one problem for a person: sh:datatype, sh:minInclusive and
+    sh:maxInclusive of one property shape share its message and all reject "high"."""
+    return (r.focus, r.path, r.value, r.shape, r.severity, r.message)
+
+
+def _sortable(rule: tuple) -> tuple[str, ...]:
     return tuple(x or "" for x in rule)
+
+
+def _pick(items: list[ValidationResult], limit: int | None, kind: Callable) -> list:
+    """The first ``limit`` items in report order, but with at least one of each ``kind``, so
+    that every kind of problem has an example."""
+    if limit is None or len(items) <= limit:
+        return items
+    first: dict[tuple, int] = {}
+    for i, r in enumerate(items):
+        first.setdefault(kind(r), i)
+    keep = set(sorted(first.values())[:limit])
+    i = 0
+    while len(keep) < limit:
+        keep.add(i)
+        i += 1
+    return [items[i] for i in sorted(keep)]
+
+
+def _totals(items: list[ValidationResult], kind: Callable) -> list[tuple[int, tuple]]:
+    """(count, kind) for every kind that occurs, most frequent first."""
+    counts: dict[tuple, int] = {}
+    for r in items:
+        key = kind(r)
+        counts[key] = counts.get(key, 0) + 1
+    return sorted(((n, k) for k, n in counts.items()), key=lambda t: (-t[0], _sortable(t[1])))
+
+
+def _count(items: list[ValidationResult], severity: str) -> int:
+    return sum(1 for r in items if r.severity == severity)
+
+
+def _listed_note(listed: int, total: int) -> str:
+    return f"the first {listed:,} of {total:,} results are listed, {total - listed:,} are left out"
 
 
 @dataclass
 class ValidationReport:
-    """Every result is kept in ``results``; the text, JSON and Turtle forms list at most
-    ``limit`` of them in full (None: all) and give exact totals per rule."""
+    """Every SHACL result is kept in ``results``, and the JSON and Turtle forms are made of
+    them (one per constraint that failed, as SHACL reports them). People read ``entries``:
+    the text report (also the web page's) merges the results of one shape with the same
+    message on the same focus, path and value, and counts entries. Each form lists at most
+    ``limit`` of its items in full (None: all) and gives exact totals per rule. Computed
+    once: change ``results`` and ``limit`` before reading them."""
 
     results: list[ValidationResult] = field(default_factory=list)
     shapes_version: str = ""
@@ -95,53 +143,52 @@ class ValidationReport:
         """True when there is no violation (warnings are allowed)."""
         return not any(r.severity == "Violation" for r in self.results)
 
+    @cached_property
+    def entries(self) -> list[ValidationResult]:
+        """The results as a person reads them, in report order: the first of each group of
+        results that say the same thing about the same value stands for the group."""
+        merged: dict[tuple, ValidationResult] = {}
+        for r in self.results:
+            merged.setdefault(_entry_key(r), r)
+        return list(merged.values())
+
     def count(self, severity: str) -> int:
-        return sum(1 for r in self.results if r.severity == severity)
+        """Entries of this severity ("Violation", "Warning"), as the text report counts them."""
+        return _count(self.entries, severity)
 
     @cached_property
     def listed(self) -> list[ValidationResult]:
-        """The results shown in full: the first ``limit`` ones, in report order, but with at
-        least one of each rule, so that every kind of problem has an example. Computed once:
-        change ``results`` before reading it."""
-        if self.limit is None or len(self.results) <= self.limit:
-            return self.results
-        first: dict[Rule, int] = {}
-        for i, r in enumerate(self.results):
-            first.setdefault(_rule(r), i)
-        keep = set(sorted(first.values())[: self.limit])
-        i = 0
-        while len(keep) < self.limit:
-            keep.add(i)
-            i += 1
-        return [self.results[i] for i in sorted(keep)]
+        """The entries the text report shows in full (see ``_pick``)."""
+        return _pick(self.entries, self.limit, _problem)
 
     @property
     def left_out(self) -> int:
-        """How many results the serialisations do not list."""
-        return len(self.results) - len(self.listed)
+        """How many entries the text report does not list."""
+        return len(self.entries) - len(self.listed)
 
-    def totals(self) -> list[tuple[int, Rule]]:
-        """(count, rule) for every rule that fired, most frequent first."""
-        counts: dict[Rule, int] = {}
-        for r in self.results:
-            key = _rule(r)
-            counts[key] = counts.get(key, 0) + 1
-        return sorted(((n, k) for k, n in counts.items()), key=lambda t: (-t[0], _sortable(t[1])))
+    def totals(self) -> list[tuple[int, Problem]]:
+        """(count of entries, (severity, shape, message)) for every rule that fired."""
+        return _totals(self.entries, _problem)
+
+    @cached_property
+    def listed_results(self) -> list[ValidationResult]:
+        """The SHACL results the JSON and Turtle forms list in full (see ``_pick``)."""
+        return _pick(self.results, self.limit, _rule)
 
     def to_dict(self) -> dict:
         """The JSON form; its schema is documented in ``to_json``."""
-        listed = self.listed
+        listed = self.listed_results
         return {
             "conforms": self.conforms,
             "partner": self.partner,
             "shapes_version": self.shapes_version,
-            "violations": self.count("Violation"),
-            "warnings": self.count("Warning"),
+            "violations": _count(self.results, "Violation"),
+            "warnings": _count(self.results, "Warning"),
             "results_total": len(self.results),
             "results_listed": len(listed),
             "totals": [
                 {"count": n, "severity": sev, "shape": shape, "component": comp, "message": msg}
-                for n, (sev, shape, comp, msg) in self.totals()
+                for n, (sev, shape, comp, msg) in _totals(self.results, _rule)
             ],
             "results": [r.to_dict() for r in listed],
         }
@@ -152,14 +199,17 @@ class ValidationReport:
         "totals": [{"count", "severity", "shape", "component", "message"}], "results":
         [{"focus", "severity", "message", "path", "property", "value", "shape",
         "component"}]}``. ``violations``, ``warnings``, ``results_total`` and ``totals``
-        count every result; ``results`` lists ``results_listed`` of them (see ``listed``).
+        count every SHACL result (one per failed constraint: a value that fails three
+        constraints of one property shape counts three times, unlike in the text report);
+        ``results`` lists ``results_listed`` of them (see ``listed_results``).
         ``focus``, ``path``, ``shape`` and ``component`` are IRIs (null when not
         applicable); ``value`` is the offending term in N-Triples syntax; results are sorted
         by focus, path, message."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
     def to_text(self) -> str:
-        """Human report, grouped by resource; totals per rule when some are left out."""
+        """Human report of the entries, grouped by resource; totals per rule when some are
+        left out."""
         lines: list[str] = []
         by_focus: dict[str, list[ValidationResult]] = {}
         for r in self.listed:
@@ -182,19 +232,16 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
     def listed_note(self) -> str:
-        """One line saying how much of the report is listed, e.g. for the web page."""
-        return (
-            f"the first {len(self.listed):,} of {len(self.results):,} results are listed, "
-            f"{self.left_out:,} are left out"
-        )
+        """One line saying how much of the text report is listed, e.g. for the web page."""
+        return _listed_note(len(self.listed), len(self.entries))
 
     def _summary_lines(self) -> list[str]:
         lines = [
-            f"Only {len(self.listed):,} of {len(self.results):,} results are listed above "
+            f"Only {len(self.listed):,} of {len(self.entries):,} results are listed above "
             f"(the first ones, with an example of each rule); {self.left_out:,} are left out.",
             "Totals per rule:",
         ]
-        for n, (severity, shape, _component, message) in self.totals():
+        for n, (severity, shape, message) in self.totals():
             lines.append(f"  {n:>9,}  {severity}  {_short(shape or '')}: {message}")
         lines.append(
             "The same mistake usually repeats: fixing the listed ones (and what their rule "
@@ -204,13 +251,14 @@ class ValidationReport:
         return lines
 
     def to_turtle(self) -> str:
-        """The standard sh:ValidationReport in Turtle, with the listed results. Serialised by
-        pyoxigraph: rdflib took minutes on 200,000 results."""
+        """The standard sh:ValidationReport in Turtle, with the listed SHACL results.
+        Serialised by pyoxigraph: rdflib took minutes on 200,000 results."""
         report = ox.BlankNode()
-        nodes = [ox.BlankNode() for _ in self.listed]
+        listed = self.listed_results
+        nodes = [ox.BlankNode() for _ in listed]
         triples = self._report_triples(report)
         triples += [ox.Triple(report, _sh("result"), node) for node in nodes]
-        for node, r in zip(nodes, self.listed, strict=True):
+        for node, r in zip(nodes, listed, strict=True):
             triples.extend(_result_triples(node, r))
         prefixes = {"sh": str(SH), "cps": str(CPS), "rdfs": str(RDFS), "xsd": _XSD}
         return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes).decode()
@@ -220,14 +268,14 @@ class ValidationReport:
             ox.Triple(report, _OX_TYPE, _sh("ValidationReport")),
             ox.Triple(report, _sh("conforms"), ox.Literal(self.conforms)),
         ]
-        if self.left_out:
+        listed, total = len(self.listed_results), len(self.results)
+        if listed < total:
             # Not every result is listed: say so, in words and as numbers.
+            note = _sentence(_listed_note(listed, total))
             triples += [
-                ox.Triple(
-                    report, _OX_COMMENT, ox.Literal(_sentence(self.listed_note()), language="en")
-                ),
-                ox.Triple(report, _cps("resultCount"), ox.Literal(len(self.results))),
-                ox.Triple(report, _cps("listedResultCount"), ox.Literal(len(self.listed))),
+                ox.Triple(report, _OX_COMMENT, ox.Literal(note, language="en")),
+                ox.Triple(report, _cps("resultCount"), ox.Literal(total)),
+                ox.Triple(report, _cps("listedResultCount"), ox.Literal(listed)),
             ]
         return triples
 
@@ -235,7 +283,7 @@ class ValidationReport:
 def _result_lines(r: ValidationResult) -> list[str]:
     lines = [f"  {r.severity}: {r.message}"]
     if r.path:
-        lines.append(f"    property: {r.name or 'property'} ({_short(r.path)})")
+        lines.append(f"    property: {_property_words(r)}")
     if r.value is not None:
         lines.append(f"    value:    {r.value}")
     if r.shape:
@@ -243,6 +291,19 @@ def _result_lines(r: ValidationResult) -> list[str]:
     return lines
 
 
+def _property_words(r: ValidationResult) -> str:
+    """The property line: its name and short IRI, or why a property has no name here."""
+    path = _short(r.path or "")
+    if r.name:
+        return f"{r.name} ({path})"
+    kind = _shape_labels().get(URIRef(r.shape or ""))
+    if r.component == _CLOSED and kind:
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return f"{path} (not a property of {article} {kind})"
+    return path
+
+
+_CLOSED = str(SH.ClosedConstraintComponent)
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 _OX_TYPE = ox.NamedNode(str(RDF.type))
 _OX_COMMENT = ox.NamedNode(str(RDFS.comment))
@@ -344,6 +405,33 @@ def _shape_names() -> dict[Node, str]:
     return {s: str(o) for s, o in shapes_graph().subject_objects(SH.name)}
 
 
+@cache
+def _names_by_path() -> dict[tuple[Node, Node], str]:
+    """(node shape, path) -> sh:name of its property shape for that path, for results of a
+    node shape that name a path (a SPARQL constraint's ?path)."""
+    g = shapes_graph()
+    names: dict[tuple[Node, Node], str] = {}
+    for shape, ps in g.subject_objects(SH.property):
+        name = g.value(ps, SH.name)
+        if name is not None:
+            names.setdefault((shape, g.value(ps, SH.path)), str(name))
+    return names
+
+
+def _property_name(shape: Node | None, path: str | None) -> str | None:
+    """sh:name of the property a result is about, in words; None if it has none."""
+    if shape is None:
+        return None
+    return _shape_names().get(shape) or _names_by_path().get((shape, URIRef(path or "")))
+
+
+@cache
+def _shape_labels() -> dict[Node, str]:
+    """rdfs:label of each node shape: the kind of resource in words ("barrier")."""
+    g = shapes_graph()
+    return {s: str(g.value(s, RDFS.label)) for s in g.subjects(RDF.type, SH.NodeShape)}
+
+
 # -- term conversion ---------------------------------------------------------------------------
 
 
@@ -390,6 +478,7 @@ def _short(iri: str) -> str:
         ("dcterms:", "http://purl.org/dc/terms/"),
         ("schema:", "http://schema.org/"),
         ("sh:", str(SH)),
+        ("rdf:", str(RDF)),
     ):
         if iri.startswith(ns):
             return prefix + iri[len(ns) :]
@@ -491,17 +580,16 @@ def _run_fast(
     """shaclfast on the submission, with ``meanwhile(index)`` run beside its SPARQL thread."""
     checks, background = _compiled()
     findings, extra = shaclfast.run_beside(checks, background, triples, meanwhile)
-    names = _shape_names()
     results = [
         ValidationResult(
             focus=_ox_text(f.focus),
-            message=f.check.message,
+            message=f.check.message if f.message is None else f.message,
             severity=f.check.severity,
             path=f.path,
             value=_ox_nt(f.value) if f.value is not None else None,
             shape=f.check.shape,
             component=f.check.component,
-            name=names.get(URIRef(f.check.shape)),
+            name=_property_name(URIRef(f.check.shape), f.path),
         )
         for f in findings
     ]
@@ -535,7 +623,6 @@ def _node_text(node: Node) -> str:
 
 
 def _results_from_graph(graph: Graph) -> list[ValidationResult]:
-    names = _shape_names()
     out: list[ValidationResult] = []
     for node in graph.subjects(RDF.type, SH.ValidationResult):
         focus = graph.value(node, SH.focusNode)
@@ -552,7 +639,7 @@ def _results_from_graph(graph: Graph) -> list[ValidationResult]:
                 value=_nt(value) if value is not None else None,
                 shape=str(shape) if isinstance(shape, URIRef) else None,
                 component=str(graph.value(node, SH.sourceConstraintComponent)),
-                name=names.get(shape),
+                name=_property_name(shape, str(path) if isinstance(path, URIRef) else None),
             )
         )
     return out

@@ -5,10 +5,18 @@ import time
 import pyoxigraph as ox
 import pytest
 
-from clusterpolisee.rdfio import MAX_DEPTH, InputError, format_for, read_rdf, refuse_named_graphs
+from clusterpolisee.rdfio import (
+    DEFAULT_MAX_BYTES,
+    MAX_DEPTH,
+    InputError,
+    format_for,
+    read_rdf,
+    refuse_named_graphs,
+)
 
 S = "https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/x"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDF_XML = (
     '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
     'xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">'
@@ -55,6 +63,13 @@ def test_syntax_error_has_line_and_column():
     assert msg.startswith("bad.rdf: syntax error in RDF/XML at line 3, column 3:")
 
 
+def test_syntax_error_without_a_position_says_so():
+    rdf = f'<rdf:RDF xmlns:rdf="{RDF_NS}">\n  <foo>1</foo>\n</rdf:RDF>'
+    assert refused(rdf.encode(), "x.rdf") == (
+        "x.rdf: syntax error in RDF/XML (no position given): XML namespaces are required in RDF/XML"
+    )
+
+
 def test_encodings_and_binary():
     assert "UTF-16 encoded; save it as UTF-8" in refused(SAME["a.ttl"].encode("utf-16"), "a.ttl")
     assert "UTF-16" in refused(SAME["a.ttl"].encode("utf-16-le"), "a.ttl")
@@ -76,6 +91,14 @@ def test_size_limit():
         "a.nt: the file has 12,300 bytes; the limit is 1,000 bytes. "
         "Split it or ask the administrator."
     )
+
+
+def test_csv_size_limit_is_the_same_constant():
+    from clusterpolisee.templates import csv_to_triples
+
+    with pytest.raises(InputError) as exc:
+        csv_to_triples(b"x" * (DEFAULT_MAX_BYTES + 1), "marche-region")
+    assert str(exc.value) == "the CSV file has 50,000,001 bytes; the limit is 50,000,000 bytes"
 
 
 def test_relative_iris_are_refused_in_every_format():

@@ -21,6 +21,7 @@ INVALID = HERE / "invalid"
 MANIFEST = json.loads((INVALID / "manifest.json").read_text())
 SH = Namespace("http://www.w3.org/ns/shacl#")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+XSD = "http://www.w3.org/2001/XMLSchema#"
 ORG = "https://w3id.org/clusterpolisee/id/partner/marche-region/organisation/"
 
 
@@ -76,7 +77,14 @@ def test_every_constraint_of_the_shapes_is_exercised(outcomes):
             seen |= {r.shape, r.message}
     # Messages of the Python-run rules carry the partner id in place of {partner}.
     seen |= {re.sub(r"partner/marche-region/", "partner/{partner}/", m) for m in seen if m}
-    assert sorted(wanted - seen) == []
+    # SPARQL messages have their {?var} filled in by each result.
+    filled = [w for w in wanted if any(re.fullmatch(_placeholders(w), m or "") for m in seen)]
+    assert sorted(wanted - seen - set(filled)) == []
+
+
+def _placeholders(message: str) -> str:
+    """A pattern matching ``message`` with any text in place of its {?var} and {$var}."""
+    return ".+".join(map(re.escape, re.split(r"\{[?$]\w+\}", message)))
 
 
 def test_ownership_names_the_partner():
@@ -106,6 +114,160 @@ def test_text_report_groups_by_resource():
         "",
     ]
     assert text.endswith("does NOT conform: 1 violation(s), 0 warning(s) in 1 resource(s).\n")
+
+
+BARRIER = "https://w3id.org/clusterpolisee/id/partner/marche-region/barrier/test-barrier"
+CLUSTER = "https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/test-cluster"
+SEVERITY = "The severity must be a whole number from 1 (minor) to 5 (critical)."
+MEMBERS = (
+    "The number of members must be a whole number of at least 1 (typed xsd:nonNegativeInteger)."
+)
+FOUNDED = (
+    "The founding year must be a year written as a whole number between 1900 and 2100, e.g. 2012."
+)
+
+
+def valid_with(*replacements: tuple[str, str]) -> list:
+    """The triples of the valid example with some of its text replaced."""
+    text = VALID.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return refuse_named_graphs(read_rdf(text.encode(), "changed.ttl"))
+
+
+def test_one_wrong_value_is_one_entry_and_counted_once():
+    """ "high" fails sh:datatype, sh:minInclusive and sh:maxInclusive of one property shape,
+    which share a message; an untyped "12" fails two. The text shows each once and counts
+    entries; JSON and Turtle keep every SHACL result, each with its own component."""
+    report = validate(
+        valid_with(
+            ("cpo:severity 4 ;", 'cpo:severity "high" ;'),
+            ('"40"^^xsd:nonNegativeInteger', '"12"'),
+        ),
+        "marche-region",
+    )
+    text = report.to_text()
+    assert text.splitlines()[:5] == [
+        f'{BARRIER}  "Test barrier"',
+        f"  Violation: {SEVERITY}",
+        "    property: severity (cpo:severity)",
+        '    value:    "high"',
+        "    shape:    cps:Barrier-severity-2",
+    ]
+    assert text.count(SEVERITY) == 1 and text.count(MEMBERS) == 1
+    assert text.endswith("does NOT conform: 2 violation(s), 0 warning(s) in 2 resource(s).\n")
+    assert report.count("Violation") == len(report.entries) == 2
+    data = json.loads(report.to_json())
+    assert data["violations"] == data["results_total"] == data["results_listed"] == 5
+    components = sorted(r["component"].rsplit("#")[-1] for r in data["results"])
+    assert components == [
+        "DatatypeConstraintComponent",  # "12": not xsd:nonNegativeInteger ...
+        "DatatypeConstraintComponent",  # "high": not xsd:integer
+        "MaxInclusiveConstraintComponent",
+        "MinInclusiveConstraintComponent",
+        "MinInclusiveConstraintComponent",
+    ]
+    turtle = Graph().parse(data=report.to_turtle(), format="turtle")
+    assert len(list(turtle.objects(None, SH.result))) == 5
+
+
+def test_a_long_report_counts_entries_in_its_note_and_totals():
+    report = validate(
+        valid_with(
+            ("cpo:severity 4 ;", 'cpo:severity "high" ;'),
+            ('"40"^^xsd:nonNegativeInteger', '"12"'),
+        ),
+        "marche-region",
+    )
+    report.limit = 1
+    text = report.to_text()
+    assert text.count("  Violation: ") == 1
+    assert report.listed_note() == "the first 1 of 2 results are listed, 1 are left out"
+    assert f"          1  Violation  cps:Barrier-severity-2: {SEVERITY}\n" in text
+    assert f"          1  Violation  cps:Cluster-numberOfMembers-2: {MEMBERS}\n" in text
+    assert text.endswith(
+        "2 violation(s), 0 warning(s) in 2 resource(s); "
+        "the first 1 of 2 results are listed, 1 are left out.\n"
+    )
+    data = json.loads(report.to_json())
+    assert data["results_total"] == 5 and data["results_listed"] == 1
+    assert sum(t["count"] for t in data["totals"]) == 5
+
+
+def test_a_wrong_value_in_rdf_xml_is_one_entry():
+    """The partner's case: a date as founding year, in RDF/XML (parsed from RDF/XML)."""
+    quads = read_rdf(VALID.read_bytes(), "complete.ttl")
+    founded = "https://w3id.org/clusterpolisee/ontology#foundingYear"
+    date = ox.Literal("2011-03-01", datatype=ox.NamedNode(f"{XSD}date"))
+    triples = [
+        ox.Triple(q.subject, q.predicate, date if q.predicate.value == founded else q.object)
+        for q in quads
+    ]
+    rdfxml = ox.serialize(triples, format=ox.RdfFormat.RDF_XML)
+    report = validate(refuse_named_graphs(read_rdf(rdfxml, "cluster.rdf")), "marche-region")
+    assert len(report.results) == 3 and len(report.entries) == 1
+    text = report.to_text()
+    assert text.splitlines()[:5] == [
+        f'{CLUSTER}  "Test cluster"',
+        f"  Violation: {FOUNDED}",
+        "    property: founding year (cpo:foundingYear)",
+        f'    value:    "2011-03-01"^^<{XSD}date>',
+        "    shape:    cps:Cluster-foundingYear-2",
+    ]
+    assert text.endswith("does NOT conform: 1 violation(s), 0 warning(s) in 1 resource(s).\n")
+
+
+def barrier_in(category: str, themes: str) -> list:
+    """The valid example with its barrier in another category and themes."""
+    old = "cpo:barrierCategory bcat:difficult-bank-finance ;\n    cpo:theme theme:financing ;"
+    return valid_with((old, f"cpo:barrierCategory bcat:{category} ;\n    cpo:theme {themes} ;"))
+
+
+def mismatch(given: str, category: str, expected: str) -> str:
+    return (
+        "The thematic priority of a barrier must include the theme of its barrier category: "
+        f"you gave {given}; the category {category} belongs to {expected}."
+    )
+
+
+def test_theme_mismatch_names_the_theme_given_and_the_one_expected():
+    """The SPARQL constraint returns the theme the partner gave as ?value, cpo:theme as
+    ?path, and fills {?given}, {?category} and {?expected} of its message."""
+    report = validate(barrier_in("brain-drain", "theme:innovation"), "marche-region")
+    assert report.to_text().splitlines()[:5] == [
+        f'{BARRIER}  "Test barrier"',
+        f"  Violation: {mismatch('innovation', 'brain-drain', 'skills')}",
+        "    property: thematic priority (cpo:theme)",
+        "    value:    <https://w3id.org/clusterpolisee/id/theme/innovation>",
+        "    shape:    cps:BarrierShape",
+    ]
+    (result,) = [r for r in report.results if r.focus == BARRIER]
+    assert result.path == "https://w3id.org/clusterpolisee/ontology#theme"
+    assert result.name == "thematic priority"
+    # Each theme given is a result; one right theme among them is enough.
+    two = validate(barrier_in("brain-drain", "theme:innovation , theme:financing"), "marche-region")
+    assert sorted(r.message for r in two.results if r.focus == BARRIER) == [
+        mismatch("financing", "brain-drain", "skills"),
+        mismatch("innovation", "brain-drain", "skills"),
+    ]
+    right = barrier_in("brain-drain", "theme:innovation , theme:skills")
+    assert validate(right, "marche-region").conforms
+
+
+def test_an_unknown_property_is_named_as_not_a_property_of_its_kind():
+    report = validate(triples_of(INVALID / "unknown-property.ttl"), "marche-region")
+    text = report.to_text()
+    assert "    property: cpo:sevrity (not a property of a barrier)\n" in text
+    assert "    property: cpo:sevrity (not a property of a cluster)\n" in text
+    org = validate(
+        valid_with(("schema:url <https://example.org/association>", 'cpo:colour "red"')),
+        "marche-region",
+    ).to_text()
+    assert "    property: cpo:colour (not a property of an organisation)\n" in org
+    untyped = f'<{CLUSTER}> <http://www.w3.org/2000/01/rdf-schema#label> "x"@en .'
+    report = validate(refuse_named_graphs(read_rdf(untyped.encode(), "u.ttl")), "marche-region")
+    assert "    property: rdf:type\n    shape:    cps:UntypedResourceShape\n" in report.to_text()
 
 
 def test_json_report_schema():
