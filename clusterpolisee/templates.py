@@ -259,7 +259,9 @@ def csv_to_triples(
     if not partner or not SLUG.match(partner):
         raise rdfio.InputError(f"a CSV file needs a valid partner id, not {partner!r}")
     if len(data) > rdfio.DEFAULT_MAX_BYTES:
-        raise rdfio.InputError("the CSV file is larger than the limit of 50 MB")
+        raise rdfio.InputError(
+            f"the CSV file has {len(data):,} bytes; the limit is {rdfio.DEFAULT_MAX_BYTES:,} bytes"
+        )
     rows = _read_rows(data)
     header = [h.strip() for h in rows[0]]
     t = template(find_class(cls) if cls else _detect_class(header))

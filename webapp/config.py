@@ -5,6 +5,14 @@ import secrets
 
 from clusterpolisee import namespaces, paths
 
+# The largest file the web upload takes: a fifth of the CLI's (rdfio.DEFAULT_MAX_BYTES),
+# because the serving process parses and validates it itself while it serves (1M triples,
+# 41 MB, peak at 1.5 GB in the submission benchmark, and a server of 10M triples uses 1.4 GB).
+UPLOAD_LIMIT = 10_000_000
+# The upload form around the file (token, CSRF token, multipart framing): a few hundred bytes,
+# allowed on top of the file so that a file of the size limit still fits in the request.
+FORM_ALLOWANCE = 64 * 1024
+
 DEFAULTS: dict = {
     "STORE_PATH": str(paths.DEFAULT_STORE),
     # IRIs {BASE}id/... are answered under /id/...
@@ -40,7 +48,9 @@ DEFAULTS: dict = {
     # The serving process is the one writer (uploads); False opens the store read-only.
     "WRITABLE": True,
     "TOKENS_FILE": str(paths.ROOT / "var" / "tokens.json"),
-    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # Largest request (werkzeug answers 413 past it, /submit with the limit in words): a file
+    # of the upload limit and the form around it.
+    "MAX_CONTENT_LENGTH": UPLOAD_LIMIT + FORM_ALLOWANCE,
     # The session holds only the CSRF token of the upload form.
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,

@@ -11,6 +11,7 @@ from flask import Flask
 
 from clusterpolisee import paths
 from webapp import close_app, tokens
+from webapp.config import FORM_ALLOWANCE, UPLOAD_LIMIT
 
 from ..conftest import run_cli
 from .conftest import make_app, waitress_serving
@@ -101,7 +102,7 @@ def test_invalid_upload_is_rejected_with_a_report(sub_app):
     assert client.get("/id/partner/marche-region/cluster/x").status_code == 404
 
 
-def test_unreadable_and_oversized_uploads(sub_app):
+def test_unreadable_upload(sub_app):
     client = sub_app.test_client()
     tok = token_for(sub_app, "marche-region")
     r = client.post(
@@ -113,11 +114,37 @@ def test_unreadable_and_oversized_uploads(sub_app):
         },
     )
     assert r.status_code == 422 and "Traceback" not in r.get_data(as_text=True)
-    big = io.BytesIO(b"#" * (sub_app.config["MAX_CONTENT_LENGTH"] + 10))
-    r = client.post(
-        "/submit", data={"csrf_token": csrf_of(client), "token": tok, "file": (big, "big.ttl")}
-    )
+
+
+TOO_LARGE = (
+    "Upload too large: the file is larger than the upload limit of 10 MB (10,000,000 bytes). "
+    "A submission is all of a partner's data in one file, so it cannot be sent in parts: "
+    "save it as Turtle, usually the most compact format, or ask the administrator to submit "
+    "it with the command line, which takes up to 50,000,000 bytes\n"
+)
+
+
+def test_the_upload_limit_is_named_when_passed(sub_app):
+    """A file of the upload limit reaches the pipeline (here: nothing to import); a larger
+    request gets 413 naming the limit, not werkzeug's "exceeds the capacity limit"."""
+    assert sub_app.config["MAX_CONTENT_LENGTH"] == UPLOAD_LIMIT + FORM_ALLOWANCE
+    client = sub_app.test_client()
+    tok = token_for(sub_app, "marche-region")
+    at_limit = (b"#" * 99 + b"\n") * (UPLOAD_LIMIT // 100)
+    assert len(at_limit) == UPLOAD_LIMIT
+    form = {"csrf_token": csrf_of(client), "token": tok}
+    r = client.post("/submit", data={**form, "file": (io.BytesIO(at_limit), "full.ttl")})
+    assert r.status_code == 422 and "Nothing to import" in r.get_data(as_text=True)
+    big = b"#" * (sub_app.config["MAX_CONTENT_LENGTH"] + 10)
+    r = client.post("/submit", data={**form, "file": (io.BytesIO(big), "big.ttl")})
     assert r.status_code == 413
+    assert r.get_data(as_text=True) == TOO_LARGE
+    r = client.post(
+        "/submit",
+        data={**form, "file": (io.BytesIO(big), "big.ttl")},
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 413 and "the upload limit of 10 MB" in r.get_data(as_text=True)
 
 
 def test_token_of_another_partner_and_missing_csrf(sub_app):

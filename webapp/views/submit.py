@@ -14,11 +14,15 @@ from flask import (
     request,
     session,
 )
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from clusterpolisee import rdfio
 from clusterpolisee.store import StoreError
 
 from .. import tokens
 from ..access import writer
+from ..config import FORM_ALLOWANCE
+from ..errors import error_response
 
 bp = Blueprint("submit", __name__)
 _WRITE_LOCK = threading.Lock()
@@ -91,6 +95,29 @@ def upload():
         partner=partner,
         templates=_template_names(),
     ), status
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_exc: RequestEntityTooLarge) -> Response:
+    """werkzeug's 413 says only "exceeds the capacity limit": name the limit and what to do."""
+    return error_response(413, "Upload too large", _too_large_message(_upload_limit()))
+
+
+def _upload_limit() -> int:
+    """The largest file an upload may carry: the request's limit less the form around it,
+    and never more than the pipeline reads (rdfio's limit, the CLI's too)."""
+    request_limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return min(request_limit - FORM_ALLOWANCE, rdfio.DEFAULT_MAX_BYTES)
+
+
+def _too_large_message(limit: int) -> str:
+    megabytes = f"{limit / 1_000_000:,.1f}".removesuffix(".0")
+    return (
+        f"the file is larger than the upload limit of {megabytes} MB ({limit:,} bytes). "
+        "A submission is all of a partner's data in one file, so it cannot be sent in "
+        "parts: save it as Turtle, usually the most compact format, or ask the administrator "
+        f"to submit it with the command line, which takes up to {rdfio.DEFAULT_MAX_BYTES:,} bytes"
+    )
 
 
 def _token_partner(refusal: str) -> str:
