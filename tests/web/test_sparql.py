@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -327,6 +328,23 @@ def test_sparqlwrapper_json_xml_csv_get_and_post(server):
         assert doc.getElementsByTagName("literal")[0].firstChild.data == "Marche"
         sw.setReturnFormat(CSV)
         assert sw.queryAndConvert().decode().splitlines() == ["label", "Marche"]
+
+
+def test_sparqlwrapper_json_and_xml_on_a_graph_query(server):
+    """SPARQLWrapper sends format=json / format=xml for a CONSTRUCT too: JSON-LD and RDF/XML."""
+    for fmt in (JSON, XML):
+        sw = SPARQLWrapper(f"{server}/sparql")
+        sw.setQuery(CONSTRUCT)
+        sw.setReturnFormat(fmt)
+        # The client warns that JSON is no graph format (it then sends Accept */* and
+        # format=json); its graph classes warn of rdflib's deprecations. None is ours.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            graph = sw.queryAndConvert()
+        said = [str(w.message) for w in caught]
+        assert (fmt == JSON) == any("unexpected returned format 'json'" in m for m in said)
+        marche = URIRef("https://w3id.org/clusterpolisee/id/region/ITI3")
+        assert RdfLiteral("Marche") in set(graph.objects(marche, RDFS.label)), fmt
 
 
 def test_rdflib_sparqlstore(server):

@@ -40,6 +40,9 @@ FORMAT_PARAM = {
     "rdf": "rdf",
     "html": "html",
 }
+# What "json" and "xml" mean for a graph (CONSTRUCT, DESCRIBE): SPARQLWrapper asks for its
+# JSON or XML return format with format=json / format=xml whatever the query's form.
+GRAPH_FORMAT_PARAM = {"json": "jsonld", "xml": "rdf"}
 
 
 @bp.after_request
@@ -102,6 +105,8 @@ def _format(kind: str) -> renderer.Format | None:
     wanted = request.values.get("format") or request.values.get("output")
     if wanted:
         suffix = FORMAT_PARAM.get(wanted.lower())
+        if kind == "graph":
+            suffix = GRAPH_FORMAT_PARAM.get(wanted.lower(), suffix)
         fmt = renderer.by_suffix(suffix, kind) if suffix else None
         if fmt is None:
             for f in renderer.FORMATS:
