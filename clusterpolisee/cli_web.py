@@ -144,9 +144,37 @@ def register(main: click.Group, store_option) -> None:
         """Create an upload token for a partner and print it once."""
         import re
 
-        from webapp.tokens import create
+        from webapp.tokens import CURATOR, create
 
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", partner):
             click.echo("error: a partner id is lower-case words joined by hyphens", err=True)
             sys.exit(2)
+        known = reference_partners()
+        if partner not in known and partner != CURATOR:
+            # Else the token is made, and only its first upload says "unknown partner".
+            click.echo(
+                f"error: unknown partner {partner!r}: not a project partner in "
+                f"data/reference/partners.ttl; the partners are: {', '.join(sorted(known))} "
+                f"(or {CURATOR}, who reviews link candidates)",
+                err=True,
+            )
+            sys.exit(2)
         click.echo(create(tokens_file, partner))
+
+
+def reference_partners() -> set[str]:
+    """The ids of the project partners in the reference data, which uploads accept."""
+    import pyoxigraph as ox
+
+    from .namespaces import CPO
+    from .submissions import partner_iri
+
+    prefix = partner_iri("")
+    a = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    is_partner = ox.NamedNode(f"{CPO}ProjectPartner")
+    found = set()
+    for path in paths.reference_files():
+        for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+            if t.predicate == a and t.object == is_partner and t.subject.value.startswith(prefix):
+                found.add(t.subject.value.removeprefix(prefix))
+    return found

@@ -17,6 +17,10 @@ def _load(path: Path) -> dict[str, list[str]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+#: The one token holder who is not a partner: who reviews link candidates (views/links.py).
+CURATOR = "curator"
+
+
 def create(path: Path, partner: str) -> str:
     """Make a new token for ``partner``; return it (shown once, only its hash is kept)."""
     token = secrets.token_urlsafe(32)

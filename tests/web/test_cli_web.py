@@ -21,6 +21,14 @@ def test_token_create_prints_once_and_stores_hash(tmp_path):
     assert list(stored) == ["marche-region"] and token not in tokens.read_text()
     bad = run_cli("token", "create", "--partner", "Bad Id", "--tokens", str(tokens))
     assert bad.returncode == 2 and "lower-case" in bad.stderr
+    # Not a partner: no token (it used to be made, and refused only at its first upload).
+    unknown = run_cli("token", "create", "--partner", "no-such-agency", "--tokens", str(tokens))
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert "unknown partner 'no-such-agency'" in unknown.stderr
+    assert "marche-region, mecma" in unknown.stderr  # the partners it could be, in order
+    assert list(json.loads(tokens.read_text())) == ["marche-region"]
+    curator = run_cli("token", "create", "--partner", "curator", "--tokens", str(tokens))
+    assert curator.returncode == 0 and len(curator.stdout.strip()) >= 40
 
 
 def nice_of(pid: int) -> int | None:

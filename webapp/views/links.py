@@ -17,10 +17,10 @@ from clusterpolisee.linking import review as review_links
 from .. import url_builder
 from ..access import db, writer
 from ..present import pick_label
+from ..tokens import CURATOR
 from .submit import _WRITE_LOCK, _csrf_token, _token_partner
 
 bp = Blueprint("links", __name__)
-CURATOR = "curator"
 MAX_DECISIONS = 500
 
 
