@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyoxigraph as ox
 
@@ -157,6 +157,14 @@ class Superseded(EngineError):
     """A background run stopped because a visitor asked for the same query (flights.py)."""
 
     status = 503
+
+
+class Dataset(NamedTuple):
+    """The graphs a protocol request names (default-graph-uri, named-graph-uri), which
+    replace the query's own dataset: IRIs of graphs of the store."""
+
+    default: tuple[str, ...]
+    named: tuple[str, ...]
 
 
 @dataclass
@@ -492,6 +500,7 @@ class Database:
         use_cache: bool = True,
         store_sorts: bool = False,
         split: bool = False,
+        dataset: Dataset | None = None,
     ) -> Result:
         """Check and run a SPARQL query. Raises QueryRefused or EngineError subclasses.
 
@@ -499,14 +508,15 @@ class Database:
         and cannot exhaust the serving process; ``trusted`` skips it (fixed or stored text).
         ``store_sorts``: Oxigraph sorts, not the worker (a stored question's ``sort: store``).
         ``split``: a stored question, which the worker may cut in two (store/halves.py).
+        ``dataset``: the graphs a protocol request names, in place of the query's own.
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
         # Not keyed on who sorts: the two orders differ only where SPARQL leaves the order open
         # (equal keys; a string against a number), and a stored text always sorts alike.
-        key = ("q", text, bound, labels, limit)
+        key = ("q", text, bound, labels, limit, dataset)
         # Noted by a digest of the text: a /sparql text may be 100,000 characters.
-        asked = (hashlib.sha256(text.encode()).digest(), bound)
+        asked = (hashlib.sha256(text.encode()).digest(), bound, dataset)
         job = {
             "op": "query",
             "text": text,
@@ -517,6 +527,8 @@ class Database:
             "engine_sort": store_sorts or asked in self.large_answers,
             "split": split and trusted,
             "long": asked in self.ran_out,
+            # Plain lists for the pipe (webapp/wire.py).
+            "dataset": None if dataset is None else [list(dataset.default), list(dataset.named)],
         }
 
         def convert(p: dict) -> Result:

@@ -92,11 +92,9 @@ def run_query(store: ox.Store, job: dict, halves: Halves | None = None) -> dict:
             return answer
     # Sorted here, as OxigraphStore.run_query does, unless the server knows the answer is long.
     order = None if job.get("engine_sort") else split_order(text)
-    union = not has_dataset(text)  # a query's own FROM wins over the union default graph
+    graphs = _graphs(text, job.get("dataset"))
     try:
-        result = store.query(
-            order.unordered if order else text, use_default_graph_as_union=union, substitutions=subs
-        )
+        result = store.query(order.unordered if order else text, **graphs, substitutions=subs)
     except SyntaxError:
         if allowlist is not None:  # rdflib's reason, where it has one (sparql_guard)
             check_parsed(job["text"], allowlist)
@@ -108,8 +106,22 @@ def run_query(store: ox.Store, job: dict, halves: Halves | None = None) -> dict:
             answer = _sorted_select(result, order, store, job)
             if answer is not None:
                 return answer
-            result = store.query(text, use_default_graph_as_union=union, substitutions=subs)
+            result = store.query(text, **graphs, substitutions=subs)
         return _collect(result, store, job)
+
+
+def _graphs(text: str, dataset: list | None) -> dict:
+    """The dataset arguments of a query: the graphs a protocol request named (default-graph-uri,
+    named-graph-uri: they replace the query's own), else the union of all graphs as the
+    default graph, unless the query has its own FROM or FROM NAMED, which the union would
+    replace."""
+    if dataset is None:
+        return {"use_default_graph_as_union": not has_dataset(text)}
+    default, named = dataset
+    return {
+        "default_graph": [ox.NamedNode(iri) for iri in default],
+        "named_graphs": [ox.NamedNode(iri) for iri in named],
+    }
 
 
 def _in_halves(store: ox.Store, job: dict, text: str, subs: dict, halves: Halves) -> dict | None:

@@ -14,7 +14,7 @@ RUNAWAY = "SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER B
 
 
 def noted(text: str) -> tuple:
-    return (hashlib.sha256(text.encode()).digest(), ())
+    return (hashlib.sha256(text.encode()).digest(), (), None)  # text, bindings, dataset
 
 
 def test_a_long_sorted_answer_is_noted_and_sorted_alike_next_time(app, monkeypatch):

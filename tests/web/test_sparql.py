@@ -59,6 +59,39 @@ def test_from_names_the_default_graph(client):
     assert count("SELECT (COUNT(*) AS ?n) FROM <https://example.org/none> { ?s ?p ?o }") == 0
 
 
+def test_protocol_dataset_parameters(client):
+    """default-graph-uri and named-graph-uri choose the dataset, in place of the query's own."""
+    ontology = "https://w3id.org/clusterpolisee/graph/ontology"
+    reference = "https://w3id.org/clusterpolisee/graph/reference"
+
+    def answer(text: str, **dataset: list[str]) -> list[list[str]]:
+        args = {"query": text, **{k.replace("_", "-"): v for k, v in dataset.items()}}
+        r = client.get("/sparql", query_string=args, headers={"Accept": "text/csv"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return list(csv.reader(io.StringIO(r.get_data(as_text=True))))[1:]
+
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    sizes = {
+        g: int(answer(f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{g}> {{ ?s ?p ?o }} }}")[0][0])
+        for g in (ontology, reference)
+    }
+    assert answer(count, default_graph_uri=[ontology]) == [[str(sizes[ontology])]]
+    both = answer(count, default_graph_uri=[ontology, reference])
+    assert both == [[str(sizes[ontology] + sizes[reference])]]
+    # The parameters win over the query's FROM, and name the only named graphs.
+    assert answer(
+        f"SELECT (COUNT(*) AS ?n) FROM <{reference}> WHERE {{ ?s ?p ?o }}",
+        default_graph_uri=[ontology],
+    ) == [[str(sizes[ontology])]]
+    graphs = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert answer(graphs, named_graph_uri=[reference]) == [[reference]]
+    assert answer(graphs, default_graph_uri=[ontology]) == []
+    assert answer(count, named_graph_uri=[reference]) == [["0"]]
+    bad = client.get("/sparql", query_string={"query": count, "default-graph-uri": "not an iri"})
+    assert bad.status_code == 400
+    assert "not an IRI of a graph: 'not an iri'" in bad.get_data(as_text=True)
+
+
 def test_post_form_and_sparql_query_body(client):
     form = client.post("/sparql", data={"query": MARCHE}, headers={"Accept": "text/csv"})
     assert form.status_code == 200 and form.mimetype == "text/csv"
@@ -345,6 +378,19 @@ def test_sparqlwrapper_json_and_xml_on_a_graph_query(server):
         assert (fmt == JSON) == any("unexpected returned format 'json'" in m for m in said)
         marche = URIRef("https://w3id.org/clusterpolisee/id/region/ITI3")
         assert RdfLiteral("Marche") in set(graph.objects(marche, RDFS.label)), fmt
+
+
+def test_sparqlwrapper_default_and_named_graphs(server):
+    sw = SPARQLWrapper(f"{server}/sparql")
+    sw.setReturnFormat(JSON)
+    sw.setQuery("SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://www.w3.org/2002/07/owl#Class> }")
+    everywhere = int(sw.queryAndConvert()["results"]["bindings"][0]["n"]["value"])
+    sw.addDefaultGraph("https://w3id.org/clusterpolisee/graph/reference")
+    assert sw.queryAndConvert()["results"]["bindings"][0]["n"]["value"] == "0"
+    sw.clearParameter("default-graph-uri")
+    sw.addDefaultGraph("https://w3id.org/clusterpolisee/graph/ontology")
+    in_ontology = int(sw.queryAndConvert()["results"]["bindings"][0]["n"]["value"])
+    assert 10 < in_ontology <= everywhere
 
 
 def test_rdflib_sparqlstore(server):

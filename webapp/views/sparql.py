@@ -2,11 +2,12 @@
 
 import re
 
+import pyoxigraph as ox
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from .. import renderer
 from ..access import db, download
-from ..database import EngineError, Result
+from ..database import Dataset, EngineError, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..sparql_guard import QueryRefused
@@ -60,7 +61,7 @@ def endpoint():
     if text is None:
         return _no_query()
     try:
-        result = db().query(text)
+        result = db().query(text, dataset=_protocol_dataset())
     except (QueryRefused, EngineError) as exc:
         wanted = _format("select")
         if wanted is not None and wanted.is_html:
@@ -84,12 +85,6 @@ def _query_text() -> str | None:
     """The query of a protocol request, None when there is none (GET: service description)."""
     if "update" in request.values or request.mimetype == "application/sparql-update":
         raise QueryRefused(403, "SPARQL Update is not allowed: this endpoint is read-only")
-    if request.values.get("default-graph-uri") or request.values.get("named-graph-uri"):
-        raise QueryRefused(
-            400,
-            "default-graph-uri and named-graph-uri are not supported; the default graph is "
-            "the union of all graphs (use GRAPH or FROM in the query)",
-        )
     if request.method == "POST" and request.mimetype == "application/sparql-query":
         return request.get_data(as_text=True)
     text = request.values.get("query")
@@ -99,6 +94,22 @@ def _query_text() -> str | None:
             "no query: send it as the 'query' form field or as an application/sparql-query body",
         )
     return text
+
+
+def _protocol_dataset() -> Dataset | None:
+    """The dataset of the protocol's default-graph-uri and named-graph-uri parameters (each
+    repeatable), which replace the query's FROM and FROM NAMED; None without them. They only
+    name graphs of the store: nothing is fetched."""
+    default = request.values.getlist("default-graph-uri")
+    named = request.values.getlist("named-graph-uri")
+    if not default and not named:
+        return None
+    for iri in (*default, *named):
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise QueryRefused(400, f"not an IRI of a graph: {iri[:200]!r}") from None
+    return Dataset(tuple(default), tuple(named))
 
 
 def _format(kind: str) -> renderer.Format | None:
