@@ -240,7 +240,8 @@ def _detect_class(header: list[str]) -> URIRef:
     if not first.endswith(" id"):
         raise rdfio.InputError(
             "row 1: the first column must be the id column of a template, e.g. 'cluster id' "
-            "(write a template with 'clusterpolisee template CLASS')"
+            "(download a template from the upload page, /submit, or write one with "
+            "'clusterpolisee template CLASS')"
         )
     return find_class(first[: -len(" id")])
 
@@ -277,8 +278,17 @@ def csv_to_triples(
         columns.append(col)
     triples = _convert(rows, columns, t, partner, errors)
     if errors:
-        raise rdfio.InputError("; ".join(errors[:50]) + (" ..." if len(errors) > 50 else ""))
+        raise rdfio.InputError(_problems(errors))
     return triples
+
+
+def _problems(errors: list[str], shown: int = 50) -> str:
+    """The problems of a file, one per line (some hold "; allowed: ..." themselves), the
+    first ``shown`` of them."""
+    lines = [f"{len(errors)} problem(s) in the CSV file:", *errors[:shown]]
+    if len(errors) > shown:
+        lines.append(f"... and {len(errors) - shown} more")
+    return "\n".join(lines)
 
 
 def _convert(rows, columns, t: Template, partner: str, errors: list[str]) -> list[ox.Triple]:

@@ -108,10 +108,11 @@ def test_errors_are_reported_by_row_and_column():
     )
     with pytest.raises(InputError) as info:
         csv_to_triples(data, "Barrier", "marche-region")
-    assert str(info.value).split("; ") == [
+    assert str(info.value).splitlines() == [
+        "6 problem(s) in the CSV file:",
         "row 1, column 6: 'colour' is not a column of the template",
         "row 2, column 'barrier id': 'Bad Slug' must be lower-case letters, digits and hyphens",
-        "row 3, column 'barrier category': 'no-such-category' is not a known barrier category",
+        "row 3, column 'barrier category': 'no-such-category' is not a known barrier category; "
         "allowed: brain-drain, complex-environmental-rules, difficult-bank-finance, "
         "few-international-contacts, fragmented-governance, lack-of-equity-capital, "
         "language-and-cultural-barriers, limited-entrepreneurship, "
@@ -125,6 +126,17 @@ def test_errors_are_reported_by_row_and_column():
         "row 3, column 'severity': 'high' is not a valid integer value",
         "row 4, column 'barrier id': 'ok' appears twice",
     ]
+
+
+def test_many_errors_are_listed_up_to_fifty():
+    rows = b"".join(b"Bad Slug %d,x,difficult-bank-finance,ITI3,4\n" % i for i in range(60))
+    data = b"barrier id,name,barrier category,region,severity\n" + rows
+    with pytest.raises(InputError) as info:
+        csv_to_triples(data, "Barrier", "marche-region")
+    lines = str(info.value).splitlines()
+    assert lines[0] == "60 problem(s) in the CSV file:" and len(lines) == 52
+    assert lines[1].startswith("row 2, column 'barrier id': 'Bad Slug 0'")
+    assert lines[-1] == "... and 10 more"
 
 
 def test_bad_csv_files():
