@@ -108,7 +108,10 @@ def _protocol_dataset() -> Dataset | None:
         try:
             ox.NamedNode(iri)
         except ValueError:
-            raise QueryRefused(400, f"not an IRI of a graph: {iri[:200]!r}") from None
+            abort(
+                400,
+                f"{iri[:200]!r} is not an IRI (default-graph-uri and named-graph-uri name graphs)",
+            )
     return Dataset(tuple(default), tuple(named))
 
 
