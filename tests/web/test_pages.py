@@ -2,13 +2,18 @@
 
 import io
 import re
+import shutil
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pyoxigraph as ox
 import pytest
 
-from webapp import tokens
+from clusterpolisee.namespaces import graph_iri
+from webapp import close_app, tokens
 
-from .conftest import XSS_LABEL
+from .conftest import XSS_LABEL, make_app
+
+DCTERMS = "http://purl.org/dc/terms/"
 
 EVIL_PAGE = "/id/partner/evil/cluster/x"
 
@@ -376,3 +381,27 @@ def test_empty_answer_has_its_page_1(client):
     assert '<p class="count">0 rows</p>' in page and 'rel="next"' not in page
     past = client.get("/queries/search", query_string={"text": "zzzqqq", "page": "2"})
     assert past.status_code == 302 and past.headers["Location"] == "/queries/search?text=zzzqqq"
+
+
+def test_a_long_description_is_shown_whole_once(store_path, tmp_path):
+    """Under the title the first 1,000 characters; whole only under Properties (a 9 MB
+    description made a 19 MB page)."""
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    app = make_app(copy, tmp_path, WORKERS=1)
+    try:
+        text = "word " * 20_000  # 100,000 characters
+        subject = ox.NamedNode("https://w3id.org/clusterpolisee/id/partner/nerda/cluster/long")
+        app.extensions["cpo.writer"].commit(
+            add={
+                graph_iri("partner/nerda"): [
+                    ox.Triple(subject, ox.NamedNode(DCTERMS + "description"), ox.Literal(text))
+                ]
+            }
+        )
+        page = app.test_client().get("/id/partner/nerda/cluster/long").get_data(as_text=True)
+        shown = re.search(r'<p class="description">(.*?)</p>', page, re.S)[1]
+        assert len(shown) < 1_100 and shown.endswith("… (in full below)")
+        assert page.count(text.strip()) == 1 and len(page) < len(text) + 20_000
+    finally:
+        close_app(app)

@@ -28,6 +28,7 @@ DESCRIPTION = (
     "http://www.w3.org/2004/02/skos/core#definition",
 )
 MAX_PATH = 500
+DESCRIPTION_SHOWN = 1_000  # characters of the description under the title
 # Who accepted the reviewed links (graph/links, written by the link review) and when.
 REVIEWED = """
 PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
@@ -117,6 +118,9 @@ def _html(iri: str, path: str, data: dict):
         and url_builder.href(t.object.value)
     ]
     descriptions = _in_language([t.object for t in data["out"] if t.predicate.value in DESCRIPTION])
+    if descriptions and len(descriptions) > DESCRIPTION_SHOWN:
+        # Shown whole under Properties: a 9 MB description made a 19 MB page.
+        descriptions = descriptions[:DESCRIPTION_SHOWN].rstrip() + " … (in full below)"
     reviewed = _reviewed(iri) if links else {}
 
     def by_label(item):
