@@ -51,6 +51,7 @@ class Column:
     datatype: URIRef | None
     cls: URIRef | None
     iri: bool  # sh:nodeKind sh:IRI without sh:class: a full address is expected
+    languages: bool = False  # sh:uniqueLang: text in English unless a cell says "...@it"
 
 
 @dataclass
@@ -118,6 +119,7 @@ def template(cls: URIRef) -> Template:
         col.datatype = col.datatype or g.value(ps, SH.datatype)
         col.cls = col.cls or g.value(ps, SH["class"])
         col.iri |= g.value(ps, SH.nodeKind) == SH.IRI
+        col.languages |= bool(g.value(ps, SH.uniqueLang))
         columns[path] = col
     ordered = sorted(columns.values(), key=lambda c: (c.order, c.name))
     label = _label(_background_graph(), cls)
@@ -137,6 +139,8 @@ def _hint(col: Column) -> str:
     parts = [col.description, "Required." if col.required else "Optional."]
     if not col.single:
         parts.append(f"Several values allowed, separated by {SEPARATOR}.")
+    if col.languages:
+        parts.append("Text in another language ends in its code: Distretto Marche@it.")
     if col.cls is not None and (allowed := _allowed(col.cls)):
         parts.append("Allowed: " + ", ".join(allowed) + ".")
     return " ".join(parts)
@@ -218,7 +222,23 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
             what = str(col.datatype).rsplit("#", 1)[-1]
             raise ValueError(f"{cell!r} is not a valid {what} value")
         return ox.Literal(cell, datatype=ox.NamedNode(str(col.datatype)))
+    if col.languages:
+        return _in_language(cell)
     return ox.Literal(cell)
+
+
+#: Text ending in @ and a language code (BCP 47: "it", "sq", "sr-Latn").
+_TAGGED = re.compile(r"^(.*\S)@([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$", re.S)
+
+
+def _in_language(cell: str) -> ox.Literal:
+    """A name in English, or in the language its cell ends with ("Distretto Marche@it"). Tagged
+    @en, not left without a language: the stored questions show English names, and would
+    leave out a resource whose name has no language."""
+    tagged = _TAGGED.match(cell)
+    if tagged:
+        return ox.Literal(tagged[1], language=tagged[2].lower())
+    return ox.Literal(cell, language="en")
 
 
 def _read_rows(data: bytes) -> list[list[str]]:

@@ -3,14 +3,17 @@
 import csv
 import io
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Namespace
 
+from clusterpolisee.catalog import load_catalog
 from clusterpolisee.rdfio import InputError
+from clusterpolisee.store import open_store
 from clusterpolisee.templates import classes, csv_to_triples, template_csv
 from clusterpolisee.validation import shapes_graph, validate
 
-from .conftest import run_cli
+from .conftest import built_store, run_cli
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 CLASSES = [
@@ -97,6 +100,48 @@ def test_semicolon_separated_and_several_values():
         "https://w3id.org/clusterpolisee/id/theme/skills",
     ]
     assert validate(triples, "marche-region").conforms
+
+
+def test_names_are_english_unless_a_cell_gives_its_language():
+    data = (
+        b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
+        b"ict,Marche ICT cluster|Distretto ICT delle Marche@it|Klaster@sr-Latn,ITI3,innovation,"
+        b"http://data.europa.eu/ux2/nace2/J62,growth,40\n"
+    )
+    triples = csv_to_triples(data, "Cluster", "marche-region")
+    names = {t.object for t in triples if t.predicate.value.endswith("#label")}
+    assert names == {
+        ox.Literal("Marche ICT cluster", language="en"),
+        ox.Literal("Distretto ICT delle Marche", language="it"),
+        ox.Literal("Klaster", language="sr-latn"),
+    }
+    assert validate(triples, "marche-region").conforms
+
+
+def test_a_cluster_from_a_spreadsheet_is_in_the_listings(tmp_path_factory):
+    """An untagged name was accepted, and then left out by every question that shows English
+    names (the clusters of its region listed nothing)."""
+    store = built_store(tmp_path_factory, "csv")
+    sheet = store.parent / "clusters.csv"
+    sheet.write_bytes(
+        b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
+        b"agri,Vlora agrifood cluster,AL02,innovation,http://data.europa.eu/ux2/nace2/C10,"
+        b"growth,12\n"
+    )
+    proc = run_cli("submit", str(sheet), "--partner", "aida", "--store", str(store))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = (
+        load_catalog()
+        .get("clusters")
+        .run(
+            open_store(str(store), read_only=True),
+            {"region": "https://w3id.org/clusterpolisee/id/region/AL02"},
+        )
+        .rows
+    )
+    assert [r["clusterLabel"] for r in rows] == [
+        ox.Literal("Vlora agrifood cluster", language="en")
+    ]
 
 
 def test_errors_are_reported_by_row_and_column():
