@@ -9,13 +9,15 @@ import click
 
 from .store import StoreError, open_store
 from .submissions import (
+    Attempt,
     SubmissionError,
     SubmissionResult,
+    SubmittedFile,
     default_archive,
     history,
     reconcile,
     restore,
-    submit,
+    submit_files,
 )
 
 ARCHIVE_OPTION = click.option(
@@ -35,14 +37,18 @@ def _after_commit(store) -> None:
 def _report(result: SubmissionResult, fmt: str) -> None:
     a = result.attempt
     if result.report is None:
-        click.echo(f"Submission {a.id} could not be read: {result.errors[0]}", err=True)
+        if len(result.errors) == 1:
+            click.echo(f"Submission {a.id} could not be read: {result.errors[0]}", err=True)
+        else:  # several files could not be read: one line each
+            lines = "\n".join(f"  {e}" for e in result.errors)
+            click.echo(f"Submission {a.id} could not be read:\n{lines}", err=True)
         return
     if fmt == "json":
         click.echo(result.report.to_json())
     elif fmt == "turtle":
         click.echo(result.report.to_turtle())
     else:
-        click.echo(result.report.to_text())
+        click.echo(result.to_text())
     verdict = (
         f"ACCEPTED: graph of partner '{a.partner}' replaced with {a.triples} triples"
         if result.accepted
@@ -51,14 +57,33 @@ def _report(result: SubmissionResult, fmt: str) -> None:
     click.echo(f"Submission {a.id}: {verdict}", err=True)
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(f"{path}: cannot read the file: {exc.strerror}") from None
+
+
+def _listed(attempt: Attempt) -> dict:
+    """meta.json's fields, with ``files`` filled in for entries archived before it existed."""
+    return {**asdict(attempt), "files": [asdict(f) for f in attempt.originals()]}
+
+
 def register(main: click.Group, store_option) -> None:
     @main.command("submit")
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.argument(
+        "files",
+        nargs=-1,
+        required=True,
+        metavar="FILE...",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    )
     @click.option("--partner", required=True, help="The submitting partner's id.")
     @click.option(
         "--input-format",
-        help="turtle, trig, ntriples, nquads, jsonld, rdfxml or csv "
-        "(default: from the file extension).",
+        help="turtle, trig, ntriples, nquads, jsonld, rdfxml or csv (default: from each "
+        "file's extension). It applies to every FILE, so with several files they must share "
+        "one extension; for files of different kinds (e.g. CSV and Turtle) leave it out.",
     )
     @click.option(
         "--format",
@@ -71,30 +96,29 @@ def register(main: click.Group, store_option) -> None:
     @store_option
     @ARCHIVE_OPTION
     def submit_cmd(
-        file: Path,
+        files: tuple[Path, ...],
         partner: str,
         input_format: str | None,
         fmt: str,
         store_path: Path,
         archive: Path | None,
     ) -> None:
-        """Submit FILE as partner data: validate it, archive it, and if it conforms replace
-        the partner's graph in one transaction.
+        """Submit FILE... as the partner's data: validate the files together as one
+        submission, archive them, and if they conform replace the partner's graph with
+        their data in one transaction.
+
+        A submission is all of the partner's data: give every file at once (e.g. one CSV
+        template per class, plus Turtle); what is in none of them is removed.
 
         Exit 0 accepted, 1 rejected (store unchanged), 2 unreadable input or unknown partner.
         """
         archive = archive or default_archive(store_path)
         try:
+            sent = [SubmittedFile(path.name, _read_bytes(path)) for path in files]
             with open_store(str(store_path)) as store:
                 reconcile(store, archive)
-                result = submit(
-                    store,
-                    file.read_bytes(),
-                    file.name,
-                    partner,
-                    archive,
-                    input_format,
-                    after_commit=_after_commit,
+                result = submit_files(
+                    store, sent, partner, archive, input_format, after_commit=_after_commit
                 )
         except (SubmissionError, StoreError) as exc:
             click.echo(f"error: {exc}", err=True)
@@ -115,13 +139,13 @@ def register(main: click.Group, store_option) -> None:
         """List every submission attempt, oldest first, with its outcome."""
         attempts = history(archive or default_archive(store_path), partner)
         if fmt == "json":
-            click.echo(json.dumps([asdict(a) for a in attempts], indent=2))
+            click.echo(json.dumps([_listed(a) for a in attempts], indent=2))
             return
         for a in attempts:
             extra = f"  (restores {a.restored_from})" if a.restored_from else ""
             click.echo(
                 f"{a.id}  {a.partner:<24} {a.outcome:<11} {a.triples:>7} triples  "
-                f"{a.filename}{extra}"
+                f"{a.files_label()}{extra}"
             )
         click.echo(f"({len(attempts)} attempts)", err=True)
 
@@ -132,7 +156,8 @@ def register(main: click.Group, store_option) -> None:
     def restore_cmd(submission_id: str, store_path: Path, archive: Path | None) -> None:
         """Make an earlier accepted submission the partner's current data again.
 
-        The archived file is submitted anew, so it is validated against today's shapes.
+        The archived files are submitted anew, together, so they are validated against
+        today's shapes.
         """
         archive = archive or default_archive(store_path)
         try:

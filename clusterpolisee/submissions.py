@@ -5,6 +5,10 @@ bytes, checksum, report, outcome) and fsynced *before* an accepted one is commit
 store. A crash before the commit leaves an archive entry marked ``pending`` and the old graph;
 a crash after it leaves the new graph and its archive entry. The store commit itself replaces
 the partner graph and adds the provenance record in one transaction.
+
+A submission is one file or several (e.g. one CSV template per class plus a Turtle file):
+they are read, merged and validated together, archived as one attempt and committed in one
+transaction, because the submission replaces the partner's whole graph.
 """
 
 import datetime as dt
@@ -30,15 +34,48 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 PID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PARTNER_EXISTS = """
 SELECT ?partner WHERE { ?partner a <https://w3id.org/clusterpolisee/ontology#ProjectPartner> }"""
+MAX_FILES = 50  # files in one submission: one per class and a few more, with room to spare
+# The archive's names for the originals: "original.ttl" (one file, as always), else
+# "original-1.csv", "original-2.ttl", ... Nothing the sender chose reaches the file system.
+STORED_RE = re.compile(r"^original(-[1-9][0-9]*)?\.[a-z0-9_-]{1,9}$")
+_SUFFIX_RE = re.compile(r"^\.[a-z0-9_-]{1,9}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+EXAMPLES_PER_FILE = 5  # resources with problems named per file in the text report
 
 
 class SubmissionError(ValueError):
     """The submission cannot be taken at all (unknown partner, unreadable input)."""
 
 
+@dataclass(frozen=True)
+class SubmittedFile:
+    """One file of a submission: the name its sender gave it (used in messages, for the
+    format and in the records, never as a path) and its bytes."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class ArchivedFile:
+    """What meta.json records of one file of an attempt."""
+
+    name: str  # as sent
+    stored: str  # the archive's name for it (STORED_RE)
+    sha256: str
+    size: int
+    triples: int = 0  # read from it, before merging with the other files
+
+
 @dataclass
 class Attempt:
-    """What the archive keeps about one attempt (meta.json)."""
+    """What the archive keeps about one attempt (meta.json).
+
+    For one file ``filename``, ``sha256`` and ``size`` are the file's; for several they are
+    the names joined by ", ", the checksum of the list of "sha256  name" lines (the output of
+    ``sha256sum`` run on the files in that order) and the total size; ``files`` has each
+    file's own. Entries archived before submissions could have several files have no
+    ``files``: ``originals()`` describes their one file."""
 
     id: str
     partner: str
@@ -52,17 +89,66 @@ class Attempt:
     shapes_version: str = ""
     message: str = ""
     restored_from: str | None = None
+    files: list[ArchivedFile] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.files = [f if isinstance(f, ArchivedFile) else ArchivedFile(**f) for f in self.files]
+
+    def originals(self) -> list[ArchivedFile]:
+        """Every file of the attempt, also for an entry written before ``files`` existed."""
+        if self.files:
+            return self.files
+        return [ArchivedFile(self.filename, _legacy_stored(self.filename), self.sha256, self.size)]
+
+    def files_label(self) -> str:
+        """The file, or "N files: a, b", for listings."""
+        names = [f.name for f in self.originals()]
+        return names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names)}"
 
 
 @dataclass
 class SubmissionResult:
     attempt: Attempt
     report: object | None = None  # validation.ValidationReport when the input was readable
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one per unreadable file
+    # resource IRI -> the files describing it (as subject); kept for several files only
+    sources: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
         return self.attempt.outcome == "accepted"
+
+    def to_text(self) -> str:
+        """The text report; for several files it starts with each file and the resources
+        with problems that it describes, so the sender knows which file to fix."""
+        if self.report is None:
+            return "\n".join(self.errors) + "\n"
+        text = self.report.to_text()
+        if len(self.attempt.originals()) < 2:
+            return text
+        return "\n".join(_files_lines(self.attempt, self.report, self.sources)) + "\n\n" + text
+
+
+def _files_lines(attempt: Attempt, report, sources: dict[str, list[str]]) -> list[str]:
+    flawed: dict[str, set[str]] = {}
+    for r in report.results:
+        for name in sources.get(r.focus, ()):
+            flawed.setdefault(name, set()).add(r.focus)
+    lines = [f"{len(attempt.files)} files, validated together as one submission:"]
+    for f in attempt.files:
+        foci = sorted(flawed.get(f.name, ()))
+        if not foci:
+            lines.append(f"  {f.name}: {f.triples:,} triples, no problems")
+            continue
+        shown = ", ".join(foci[:EXAMPLES_PER_FILE])
+        more = (
+            f" and {len(foci) - EXAMPLES_PER_FILE:,} more" if len(foci) > EXAMPLES_PER_FILE else ""
+        )
+        lines.append(
+            f"  {f.name}: {f.triples:,} triples, problems in {len(foci):,} resource(s): "
+            f"{shown}{more}"
+        )
+    return lines
 
 
 def partner_iri(pid: str) -> str:
@@ -110,14 +196,31 @@ def _write_meta(entry: Path, attempt: Attempt) -> None:
     os.replace(tmp, entry / "meta.json")
 
 
-def archive_attempt(archive: Path, attempt: Attempt, data: bytes, reports: dict[str, str]) -> Path:
-    """Write the attempt under archive/{partner}/{id}/ durably, via a rename."""
+def _legacy_stored(filename: str) -> str:
+    """The name archive_attempt gave the one original before attempts recorded ``files``."""
+    return f"original{Path(filename).suffix.lower()[:10] or '.bin'}"
+
+
+def _stored_name(name: str, index: int | None) -> str:
+    """original[-{index}].{suffix}: the suffix of the sent name if it is plain, else .bin."""
+    suffix = Path(name).suffix.lower()[:10]
+    suffix = suffix if _SUFFIX_RE.match(suffix) else ".bin"
+    return f"original{'' if index is None else f'-{index}'}{suffix}"
+
+
+def archive_attempt(
+    archive: Path, attempt: Attempt, data: bytes | list[bytes], reports: dict[str, str]
+) -> Path:
+    """Write the attempt under archive/{partner}/{id}/ durably, via a rename: each original
+    (``data``, in the order of ``attempt.originals()``) under its stored name, the reports
+    and meta.json."""
     folder = archive / attempt.partner
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{attempt.id}.tmp"
     tmp.mkdir()
-    suffix = Path(attempt.filename).suffix.lower()[:10] or ".bin"
-    _fsync_write(tmp / f"original{suffix}", data)
+    originals = [data] if isinstance(data, bytes) else data
+    for record, body in zip(attempt.originals(), originals, strict=True):
+        _fsync_write(tmp / record.stored, body)
     for name, text in reports.items():
         _fsync_write(tmp / name, text.encode())
     _write_meta(tmp, attempt)
@@ -150,17 +253,42 @@ def find_attempt(archive: Path, attempt_id: str) -> tuple[Attempt, Path]:
 # -- provenance --------------------------------------------------------------------------------
 
 
+def _lit(v: str, dtype: str = "string") -> ox.Literal:
+    return ox.Literal(v, datatype=ox.NamedNode(XSD + dtype))
+
+
+def _t(s, p: str, o) -> ox.Triple:
+    return ox.Triple(s, ox.NamedNode(p), o)
+
+
+def _file_entity(node: ox.NamedNode, title: str, sha256: str, size: int) -> list[ox.Triple]:
+    return [
+        ox.Triple(node, RDF_TYPE, ox.NamedNode(PROV + "Entity")),
+        _t(node, DCT + "title", _lit(title)),
+        _t(node, DCT + "identifier", _lit("sha256:" + sha256)),
+        _t(node, DCT + "extent", _lit(str(size), "integer")),
+    ]
+
+
 def provenance(attempt: Attempt) -> list[ox.Triple]:
+    """The PROV-O record of an accepted attempt. The activity uses one entity with a
+    checksum (current_checksum reads it): the file (#file), or for several files the set
+    (#files, a prov:Collection with the set's checksum) whose members #file-1, #file-2, ...
+    carry their own."""
     sub = ox.NamedNode(f"{BASE}id/submission/{attempt.id}")
-    file = ox.NamedNode(f"{sub.value}#file")
     shapes = ox.NamedNode(f"{sub.value}#shapes")
-
-    def lit(v: str, dtype: str = "string") -> ox.Literal:
-        return ox.Literal(v, datatype=ox.NamedNode(XSD + dtype))
-
-    def t(s, p: str, o) -> ox.Triple:
-        return ox.Triple(s, ox.NamedNode(p), o)
-
+    lit, t = _lit, _t
+    if len(attempt.originals()) == 1:
+        file = ox.NamedNode(f"{sub.value}#file")
+        files = _file_entity(file, attempt.filename, attempt.sha256, attempt.size)
+    else:
+        file = ox.NamedNode(f"{sub.value}#files")
+        files = _file_entity(file, attempt.filename, attempt.sha256, attempt.size)
+        files.append(ox.Triple(file, RDF_TYPE, ox.NamedNode(PROV + "Collection")))
+        for i, f in enumerate(attempt.files, start=1):
+            member = ox.NamedNode(f"{sub.value}#file-{i}")
+            files.append(t(file, PROV + "hadMember", member))
+            files.extend(_file_entity(member, f.name, f.sha256, f.size))
     return [
         ox.Triple(sub, RDF_TYPE, ox.NamedNode(PROV + "Activity")),
         ox.Triple(sub, RDFS_LABEL, ox.Literal(f"Submission by {attempt.partner}", language="en")),
@@ -169,10 +297,7 @@ def provenance(attempt: Attempt) -> list[ox.Triple]:
         t(sub, PROV + "used", file),
         t(sub, PROV + "used", shapes),
         t(sub, PROV + "generated", ox.NamedNode(partner_graph(attempt.partner))),
-        ox.Triple(file, RDF_TYPE, ox.NamedNode(PROV + "Entity")),
-        t(file, DCT + "title", lit(attempt.filename)),
-        t(file, DCT + "identifier", lit("sha256:" + attempt.sha256)),
-        t(file, DCT + "extent", lit(str(attempt.size), "integer")),
+        *files,
         ox.Triple(shapes, RDF_TYPE, ox.NamedNode(PROV + "Entity")),
         t(shapes, DCT + "hasVersion", lit(attempt.shapes_version)),
         t(sub, DCT + "extent", lit(str(attempt.triples), "integer")),
@@ -192,6 +317,110 @@ def _read(data: bytes, filename: str, partner: str, input_format: str | None) ->
     return rdfio.refuse_named_graphs(rdfio.read_rdf(data, filename, input_format))
 
 
+def _read_files(
+    files: list[SubmittedFile], partner: str, input_format: str | None
+) -> tuple[list[list[ox.Triple]], list[str]]:
+    """Each file's triples, and one message per file that cannot be read, naming it. Every
+    file is read, so one attempt reports the problems of all of them."""
+    from . import rdfio
+
+    parts, errors = [], []
+    for f in files:
+        try:
+            parts.append(_read(f.data, f.name, partner, input_format))
+        except rdfio.InputError as exc:
+            message = str(exc)  # rdfio names the file; the CSV and named-graph checks do not
+            errors.append(message if message.startswith(f"{f.name}: ") else f"{f.name}: {message}")
+    return parts, errors
+
+
+def _merge(parts: list[list[ox.Triple]]) -> list[ox.Triple]:
+    """One list of triples; a triple stated in two files counts once. (Blank nodes are
+    renamed per file by the parser, so two files never share one by accident.)"""
+    if len(parts) == 1:
+        return parts[0]
+    return list(dict.fromkeys(t for part in parts for t in part))
+
+
+def _sources(files: list[SubmittedFile], parts: list[list[ox.Triple]]) -> dict[str, list[str]]:
+    """Resource IRI -> the files that describe it, to say where a problem came from."""
+    where: dict[str, list[str]] = {}
+    for f, part in zip(files, parts, strict=True):
+        for subject in {t.subject.value for t in part if type(t.subject) is ox.NamedNode}:
+            where.setdefault(subject, []).append(f.name)
+    return where
+
+
+def _clean_name(name: str) -> str:
+    """The last part of a sent name (a browser may send a path), without control characters:
+    it only names the file in messages and records."""
+    last = re.split(r"[\\/]", name)[-1]
+    return _CONTROL_RE.sub("?", last)[:200] or "unnamed"
+
+
+def _checked(files: list[SubmittedFile], input_format: str | None) -> list[SubmittedFile]:
+    """The files with clean names; SubmissionError for a set that cannot be one submission."""
+    if not files:
+        raise SubmissionError("a submission needs at least one file")
+    if len(files) > MAX_FILES:
+        raise SubmissionError(
+            f"a submission has at most {MAX_FILES} files, not {len(files)}; "
+            "put resources of one kind in one file"
+        )
+    files = [SubmittedFile(_clean_name(f.name), f.data) for f in files]
+    names = [f.name for f in files]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise SubmissionError(
+            f"two files are named {twice[0]}; every file of a submission needs its own name, "
+            "so that the report can say which file a problem is in"
+        )
+    suffixes = sorted({Path(n).suffix.lower() for n in names})
+    if input_format and len(suffixes) > 1:
+        raise SubmissionError(
+            f"the input format {input_format!r} would apply to every file, but the files have "
+            f"different extensions ({', '.join(s or '(none)' for s in suffixes)}); leave the "
+            "input format out so that each file's extension gives its format"
+        )
+    return files
+
+
+def _set_checksum(records: list[ArchivedFile]) -> str:
+    """sha256 of "sha256  name" lines, i.e. of `sha256sum FILE...` run in the files' folder."""
+    lines = "".join(f"{r.sha256}  {r.name}\n" for r in records)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _new_attempt(
+    partner: str, files: list[SubmittedFile], input_format: str | None, restored_from: str | None
+) -> Attempt:
+    now = dt.datetime.now(dt.UTC)
+    single = len(files) == 1
+    records = [
+        ArchivedFile(
+            name=f.name,
+            stored=_stored_name(f.name, None if single else i),
+            sha256=hashlib.sha256(f.data).hexdigest(),
+            size=len(f.data),
+        )
+        for i, f in enumerate(files, start=1)
+    ]
+    return Attempt(
+        id=f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
+        partner=partner,
+        # Milliseconds: two submissions of one partner can come within a second, and the
+        # history is ordered by this time.
+        received=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        filename=records[0].name if single else ", ".join(r.name for r in records),
+        format=input_format,
+        sha256=records[0].sha256 if single else _set_checksum(records),
+        size=sum(r.size for r in records),
+        outcome="pending",
+        restored_from=restored_from,
+        files=records,
+    )
+
+
 def submit(
     store: Store,
     data: bytes,
@@ -202,50 +431,68 @@ def submit(
     restored_from: str | None = None,
     after_commit=None,
 ) -> SubmissionResult:
-    """Take one submission; the store changes only if it is accepted.
+    """Take a submission of one file (see submit_files)."""
+    return submit_files(
+        store,
+        [SubmittedFile(filename, data)],
+        partner,
+        archive,
+        input_format,
+        restored_from=restored_from,
+        after_commit=after_commit,
+    )
 
+
+def submit_files(
+    store: Store,
+    files: list[SubmittedFile],
+    partner: str,
+    archive: Path,
+    input_format: str | None = None,
+    restored_from: str | None = None,
+    after_commit=None,
+) -> SubmissionResult:
+    """Take one submission of one or more files, read, merged and validated together; the
+    store changes only if it is accepted, and then holds exactly these files' data.
+
+    ``input_format`` applies to every file (so they must share one extension).
     ``after_commit(store)`` runs after an accepted commit (the reasoning step).
     """
-    from . import rdfio
     from .validation import validate
 
     check_partner(store, partner)
-    now = dt.datetime.now(dt.UTC)
-    attempt = Attempt(
-        id=f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}",
-        partner=partner,
-        # Milliseconds: two submissions of one partner can come within a second, and the
-        # history is ordered by this time.
-        received=now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        filename=filename,
-        format=input_format,
-        sha256=hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        outcome="pending",
-        restored_from=restored_from,
-    )
-    try:
-        with paused_collection():
-            triples = _read(data, filename, partner, input_format)
+    files = _checked(files, input_format)
+    attempt = _new_attempt(partner, files, input_format, restored_from)
+    originals = [f.data for f in files]
+    with paused_collection():
+        parts, errors = _read_files(files, partner, input_format)
+        if not errors:
+            triples = _merge(parts)
             report = validate(triples, partner=partner)
-    except rdfio.InputError as exc:
-        attempt.outcome, attempt.message = "unreadable", str(exc)
-        archive_attempt(archive, attempt, data, {"report.txt": str(exc) + "\n"})
-        return SubmissionResult(attempt, None, [str(exc)])
+    if errors:
+        result = SubmissionResult(attempt, None, errors)
+        attempt.outcome, attempt.message = "unreadable", "; ".join(errors)
+        archive_attempt(archive, attempt, originals, {"report.txt": result.to_text()})
+        return result
+    for record, part in zip(attempt.files, parts, strict=True):
+        record.triples = len(part)
+    sources = _sources(files, parts) if len(files) > 1 else {}
+    del parts
     attempt.triples, attempt.shapes_version = len(triples), report.shapes_version
+    result = SubmissionResult(attempt, report, sources=sources)
     # The archived reports list at most validation.DETAIL_LIMIT results with exact totals;
-    # the original file is archived too, so the full list can be recomputed.
+    # the original files are archived too, so the full list can be recomputed.
     reports = {
-        "report.txt": report.to_text(),
+        "report.txt": result.to_text(),
         "report.json": report.to_json(),
         "report.ttl": report.to_turtle(),
     }
     if not report.conforms:
         attempt.outcome = "rejected"
         attempt.message = f"{report.count('Violation'):,} violation(s)"
-        archive_attempt(archive, attempt, data, reports)
-        return SubmissionResult(attempt, report)
-    entry = archive_attempt(archive, attempt, data, reports)
+        archive_attempt(archive, attempt, originals, reports)
+        return result
+    entry = archive_attempt(archive, attempt, originals, reports)
     store.commit(
         replace={partner_graph(partner): triples},
         add={graph_iri("submissions"): provenance(attempt)},
@@ -254,22 +501,42 @@ def submit(
     _write_meta(entry, attempt)
     if after_commit is not None:
         after_commit(store)
-    return SubmissionResult(attempt, report)
+    return result
+
+
+def archived_files(attempt: Attempt, entry: Path) -> list[SubmittedFile]:
+    """The original files of an archive entry, each with the name it was sent under."""
+    if not attempt.files:  # written before attempts recorded their files: one original
+        original = next(entry.glob("original*"))
+        return [SubmittedFile(attempt.filename, original.read_bytes())]
+    files = []
+    for record in attempt.files:
+        if not STORED_RE.match(record.stored):  # meta.json names only files we wrote
+            raise SubmissionError(
+                f"submission {attempt.id}: meta.json names an unexpected file {record.stored!r}"
+            )
+        data = (entry / record.stored).read_bytes()
+        if hashlib.sha256(data).hexdigest() != record.sha256:
+            raise SubmissionError(
+                f"submission {attempt.id}: the archived {record.name} ({record.stored}) no "
+                "longer has the checksum it was received with"
+            )
+        files.append(SubmittedFile(record.name, data))
+    return files
 
 
 def restore(store: Store, archive: Path, attempt_id: str, after_commit=None) -> SubmissionResult:
-    """Submit an earlier accepted version again (validated against today's shapes)."""
+    """Submit an earlier accepted version again, all its files as one submission (validated
+    against today's shapes)."""
     attempt, entry = find_attempt(archive, attempt_id)
     if attempt.outcome != "accepted":
         raise SubmissionError(
             f"submission {attempt_id} was {attempt.outcome}, not accepted; "
             "only accepted versions can be restored"
         )
-    original = next(entry.glob("original*"))
-    return submit(
+    return submit_files(
         store,
-        original.read_bytes(),
-        attempt.filename,
+        archived_files(attempt, entry),
         attempt.partner,
         archive,
         attempt.format,

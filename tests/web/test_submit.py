@@ -18,6 +18,7 @@ from .conftest import make_app, waitress_serving
 from .test_browser import ARGS, CHROMIUM, shot
 
 VALID = paths.PARTNERS_DIR / "marche-region.ttl"
+SHEETS = Path(__file__).parents[1] / "submissions" / "valid" / "spreadsheets"
 INVALID = b"""@prefix cpo: <https://w3id.org/clusterpolisee/ontology#> .
 <https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/x> a cpo:Cluster ."""
 
@@ -117,10 +118,11 @@ def test_unreadable_upload(sub_app):
 
 
 TOO_LARGE = (
-    "Upload too large: the file is larger than the upload limit of 10 MB (10,000,000 bytes). "
-    "A submission is all of a partner's data in one file, so it cannot be sent in parts: "
-    "save it as Turtle, usually the most compact format, or ask the administrator to submit "
-    "it with the command line, which takes up to 50,000,000 bytes\n"
+    "Upload too large: the files are larger than the upload limit of 10 MB (10,000,000 bytes), "
+    "which counts all files of one upload together. A submission is all of a partner's data, "
+    "in one upload of one or more files, so it cannot be sent in parts: save it as Turtle, "
+    "usually the most compact format, or ask the administrator to submit it with the command "
+    "line, which takes up to 50,000,000 bytes per file\n"
 )
 
 
@@ -175,6 +177,73 @@ def test_csv_templates(sub_app):
     assert client.get("/submit/templates/Nope.csv").status_code == 404
 
 
+def sheets(*names: str) -> list[tuple[io.BytesIO, str]]:
+    """Filled CSV templates as files of one form field."""
+    return [(io.BytesIO((SHEETS / name).read_bytes()), name) for name in names]
+
+
+def store_content(app: Flask) -> dict[str, set]:
+    """Every quad of the app's store, by graph (for before/after checks)."""
+    store = app.extensions["cpo.writer"]
+    return {g: set(store.graph_triples(g)) for g in store.graph_sizes()}
+
+
+def test_several_files_in_one_upload_are_one_submission(sub_app):
+    """A policy-instrument sheet alone cannot refer to a barrier of another sheet; both
+    sheets in one upload are one submission, which replaces the whole partner graph."""
+    client = sub_app.test_client()
+    form = {"csrf_token": csrf_of(client), "token": token_for(sub_app, "marche-region")}
+    r = client.post("/submit", data={**form, "file": sheets("policy-instruments.csv")})
+    assert r.status_code == 422
+    assert "A barrier addressed must be a barrier described in your submission." in r.text
+    cluster, _ = a_cluster_of(VALID)
+    assert client.get(cluster).status_code == 200
+    r = client.post(
+        "/submit", data={**form, "file": sheets("barriers.csv", "policy-instruments.csv")}
+    )
+    assert r.status_code == 200, r.text[-2000:]
+    html = r.text
+    assert "Accepted for partner <strong>marche-region</strong>" in html
+    assert (
+        "2 files, validated together as one submission:\n"
+        "  barriers.csv: 15 triples, no problems\n"
+        "  policy-instruments.csv: 14 triples, no problems\n"
+    ) in html
+    assert ": 2 files: barriers.csv, policy-instruments.csv</small>" in html
+    page = client.get("/id/partner/marche-region/instrument/guarantees")
+    assert page.status_code == 200 and "Loan guarantees for cluster firms" in page.text
+    assert client.get("/id/partner/marche-region/barrier/bank-finance").status_code == 200
+    assert client.get(cluster).status_code == 404  # the graph was replaced, not added to
+
+
+def test_one_unreadable_file_among_two_changes_nothing(sub_app):
+    client = sub_app.test_client()
+    form = {"csrf_token": csrf_of(client), "token": token_for(sub_app, "marche-region")}
+    before = store_content(sub_app)
+    version = client.get("/health").get_json()["data_version"]
+    broken = (io.BytesIO(b"<<< not turtle"), "clusters.ttl")
+    r = client.post("/submit", data={**form, "file": [*sheets("barriers.csv"), broken]})
+    assert r.status_code == 422
+    assert "clusters.ttl: syntax error in Turtle" in r.text and "Traceback" not in r.text
+    assert ": 2 files: barriers.csv, clusters.ttl</small>" in r.text
+    assert client.get("/health").get_json()["data_version"] == version
+    assert store_content(sub_app) == before
+
+
+def test_an_empty_file_field_is_refused(sub_app):
+    client = sub_app.test_client()
+    form = {"csrf_token": csrf_of(client), "token": token_for(sub_app, "marche-region")}
+    r = client.post("/submit", data={**form, "file": (io.BytesIO(b""), "")})
+    assert r.status_code == 400 and "choose a file to upload" in r.text
+    r = client.post("/submit", data={**form, "file": sheets("barriers.csv", "barriers.csv")})
+    assert r.status_code == 400 and "two files are named barriers.csv" in r.text
+
+
+def test_the_form_takes_several_files(sub_app):
+    html = sub_app.test_client().get("/submit").text
+    assert '<input type="file" id="file" name="file" multiple required>' in html
+
+
 def test_upload_in_the_browser(sub_app, sub_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -184,12 +253,17 @@ def test_upload_in_the_browser(sub_app, sub_server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        for path, expected in ((bad, "Rejected"), (VALID, "Accepted")):
+        spreadsheets = [SHEETS / "barriers.csv", SHEETS / "policy-instruments.csv"]
+        for files, expected, name in (
+            ([bad], "Rejected", "rejected"),
+            (spreadsheets, "2 files, validated together", "several-files"),
+            ([VALID], "Accepted", "accepted"),
+        ):
             page.goto(sub_server + "/submit")
             page.fill("#token", tok)
-            page.set_input_files("#file", str(path))
+            page.set_input_files("#file", [str(f) for f in files])
             page.click("#submit-form button[type=submit]")
             page.wait_for_selector("#report")
             assert expected in page.locator("#report").inner_text()
-            shot(page, f"submit-{expected.lower()}")
+            shot(page, f"submit-{name}")
         browser.close()

@@ -1,4 +1,4 @@
-"""/submit: a partner uploads a file with its token and reads the validation report."""
+"""/submit: a partner uploads its files with its token and reads the validation report."""
 
 import hmac
 import secrets
@@ -80,13 +80,15 @@ def upload():
             f"this token belongs to partner '{partner}'; it cannot replace the graph "
             f"of '{wanted[:60]}'",
         )
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    # Every file under the field: a submission may be several files (one CSV per class...).
+    # An empty file input still sends one part, without a name.
+    uploads = [u for u in request.files.getlist("file") if u.filename]
+    if not uploads:
         abort(400, "choose a file to upload")
     store = writer()
     if store is None:
         abort(503, "this server is read-only; uploads are disabled")
-    result = _run(store, upload.read(), upload.filename, partner)
+    result = _run(store, [(u.filename, u.read()) for u in uploads], partner)
     status = 200 if result.accepted else 422
     return render_template(
         "submit.html",
@@ -104,8 +106,9 @@ def too_large(_exc: RequestEntityTooLarge) -> Response:
 
 
 def _upload_limit() -> int:
-    """The largest file an upload may carry: the request's limit less the form around it,
-    and never more than the pipeline reads (rdfio's limit, the CLI's too)."""
+    """The most an upload's files may carry together: the request's limit less the form
+    around them, and never more than the pipeline reads of one file (rdfio's limit, the
+    CLI's too)."""
     request_limit = current_app.config["MAX_CONTENT_LENGTH"]
     return min(request_limit - FORM_ALLOWANCE, rdfio.DEFAULT_MAX_BYTES)
 
@@ -113,10 +116,11 @@ def _upload_limit() -> int:
 def _too_large_message(limit: int) -> str:
     megabytes = f"{limit / 1_000_000:,.1f}".removesuffix(".0")
     return (
-        f"the file is larger than the upload limit of {megabytes} MB ({limit:,} bytes). "
-        "A submission is all of a partner's data in one file, so it cannot be sent in "
-        "parts: save it as Turtle, usually the most compact format, or ask the administrator "
-        f"to submit it with the command line, which takes up to {rdfio.DEFAULT_MAX_BYTES:,} bytes"
+        f"the files are larger than the upload limit of {megabytes} MB ({limit:,} bytes), "
+        "which counts all files of one upload together. A submission is all of a partner's "
+        "data, in one upload of one or more files, so it cannot be sent in parts: save it as "
+        "Turtle, usually the most compact format, or ask the administrator to submit it with "
+        f"the command line, which takes up to {rdfio.DEFAULT_MAX_BYTES:,} bytes per file"
     )
 
 
@@ -137,10 +141,16 @@ def _materialise(store) -> None:
     materialise(store)
 
 
-def _run(store, data: bytes, filename: str, partner: str):
-    """The library's submission pipeline, one upload at a time (one writer)."""
+def _run(store, files: list[tuple[str, bytes]], partner: str):
+    """The library's submission pipeline, one upload at a time (one writer); the upload's
+    files are one submission."""
     try:
-        from clusterpolisee.submissions import SubmissionError, default_archive, submit
+        from clusterpolisee.submissions import (
+            SubmissionError,
+            SubmittedFile,
+            default_archive,
+            submit_files,
+        )
     except ImportError:
         abort(503, "the submission pipeline is not installed in this version")
     cfg = current_app.config
@@ -149,7 +159,8 @@ def _run(store, data: bytes, filename: str, partner: str):
         try:
             if getattr(store, "is_closed", False):
                 store.reopen()  # an earlier commit stopped half way (full disk): finish it
-            result = submit(store, data, filename, partner, archive, after_commit=_materialise)
+            sent = [SubmittedFile(name, data) for name, data in files]
+            result = submit_files(store, sent, partner, archive, after_commit=_materialise)
             if result.accepted and hasattr(store, "reopen"):
                 store.reopen()  # hand back RocksDB's native memory (see OxigraphStore.reopen)
             return result
