@@ -23,6 +23,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .gcpause import paused_collection
+from .names import english_by_default
 from .namespaces import BASE, graph_iri
 from .store.base import Store
 
@@ -467,7 +468,7 @@ def submit_files(
     with paused_collection():
         parts, errors = _read_files(files, partner, input_format)
         if not errors:
-            triples = _merge(parts)
+            triples = english_by_default(_merge(parts))  # as the shapes read them (names.py)
             report = validate(triples, partner=partner)
     if errors:
         result = SubmissionResult(attempt, None, errors)

@@ -1,0 +1,40 @@
+"""Names a partner gives without a language, read as English.
+
+The shapes accept a name without a language as a resource's English name ("text tagged @en,
+or text without a language"), but the stored questions show names tagged @en, so such a
+resource was left out of every listing. A submission's one untagged name of a resource with
+no English name is therefore stored as English. Two or more untagged names are left as they
+are: which of them is the English one is not ours to guess.
+"""
+
+from collections import Counter
+
+import pyoxigraph as ox
+
+LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+_PLAIN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
+
+
+def english_by_default(triples: list[ox.Triple]) -> list[ox.Triple]:
+    """``triples`` with each resource's one untagged name tagged @en where it has no English
+    name; everything else unchanged, in the same order."""
+    english, untagged = set(), Counter()
+    for t in triples:
+        if t.predicate == LABEL and isinstance(t.object, ox.Literal):
+            if t.object.language == "en":
+                english.add(t.subject)
+            elif _untagged(t.object):
+                untagged[t.subject] += 1
+    lone = {s for s, n in untagged.items() if n == 1 and s not in english}
+    if not lone:
+        return triples
+    return [
+        ox.Triple(t.subject, LABEL, ox.Literal(t.object.value, language="en"))
+        if t.subject in lone and t.predicate == LABEL and _untagged(t.object)
+        else t
+        for t in triples
+    ]
+
+
+def _untagged(term: object) -> bool:
+    return isinstance(term, ox.Literal) and term.language is None and term.datatype == _PLAIN
