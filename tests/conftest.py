@@ -8,6 +8,7 @@ import pytest
 from rdflib import Graph
 
 from clusterpolisee import paths
+from clusterpolisee.catalog import load_catalog
 from clusterpolisee.store import OxigraphStore, open_store
 
 CLI = Path(sys.executable).with_name("clusterpolisee")
@@ -73,6 +74,32 @@ def built_store(tmp_path_factory, name: str) -> Path:
     proc = run_cli("build", "--store", str(path))
     assert proc.returncode == 0, proc.stderr
     return path
+
+
+def built_with_archive(tmp_path_factory, name: str) -> tuple[Path, Path]:
+    """A fresh store and its submissions archive, built by the real `build` command."""
+    root = tmp_path_factory.mktemp(name)
+    store, archive = root / "store", root / "archive"
+    proc = run_cli("build", "--store", str(store), env={"CLUSTERPOLISEE_ARCHIVE": str(archive)})
+    assert proc.returncode == 0, proc.stderr
+    return store, archive
+
+
+def cli_on(built: tuple[Path, Path], *args: str) -> subprocess.CompletedProcess:
+    """The CLI on a store and archive of ``built_with_archive``."""
+    store, archive = built
+    return run_cli(*args, "--store", str(store), "--archive", str(archive))
+
+
+def listed_clusters(store: Path, file: Path, partner: str, region: str) -> list:
+    """Submit ``file`` for ``partner`` with the CLI (it must be accepted), then the cluster
+    names the `clusters` question lists for ``region`` (a NUTS code)."""
+    proc = run_cli("submit", str(file), "--partner", partner, "--store", str(store))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    region_iri = f"https://w3id.org/clusterpolisee/id/region/{region}"
+    with open_store(str(store), read_only=True) as s:
+        rows = load_catalog().get("clusters").run(s, {"region": region_iri}).rows
+    return [r["clusterLabel"] for r in rows]
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,9 @@
 import pyoxigraph as ox
 
 from clusterpolisee import paths
-from clusterpolisee.catalog import load_catalog
 from clusterpolisee.names import LABEL, english_by_default
-from clusterpolisee.store import open_store
 
-from .conftest import built_store, run_cli
+from .conftest import built_store, listed_clusters
 
 ID = "https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/"
 
@@ -61,17 +59,5 @@ def test_a_turtle_name_without_language_is_in_the_listings(tmp_path_factory):
     assert text.count(tagged) == 1
     data = store.parent / "aida.ttl"
     data.write_text(text.replace(tagged, '"Albanian garment and footwear cluster"'))
-    proc = run_cli("submit", str(data), "--partner", "aida", "--store", str(store))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = (
-        load_catalog()
-        .get("clusters")
-        .run(
-            open_store(str(store), read_only=True),
-            {"region": "https://w3id.org/clusterpolisee/id/region/AL02"},
-        )
-        .rows
-    )
-    assert ox.Literal("Albanian garment and footwear cluster", language="en") in [
-        r["clusterLabel"] for r in rows
-    ]
+    names = listed_clusters(store, data, "aida", "AL02")
+    assert ox.Literal("Albanian garment and footwear cluster", language="en") in names

@@ -10,7 +10,7 @@ import pytest
 from clusterpolisee import paths
 from clusterpolisee.store import open_store
 
-from .conftest import dataset, run_cli
+from .conftest import built_with_archive, cli_on, dataset, run_cli
 
 GRAPH = "https://w3id.org/clusterpolisee/graph/"
 ID = "https://w3id.org/clusterpolisee/id/"
@@ -20,16 +20,10 @@ INVALID = Path(__file__).parent / "submissions" / "invalid"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("subm")
-    store, archive = root / "store", root / "archive"
-    proc = run_cli("build", "--store", str(store), env={"CLUSTERPOLISEE_ARCHIVE": str(archive)})
-    assert proc.returncode == 0, proc.stderr
-    return store, archive
+    return built_with_archive(tmp_path_factory, "subm")
 
 
-def cli(built, *args: str):
-    store, archive = built
-    return run_cli(*args, "--store", str(store), "--archive", str(archive))
+cli = cli_on
 
 
 def partner_graph(store: Path, pid: str) -> set[ox.Triple]:

@@ -13,7 +13,7 @@ from clusterpolisee import paths
 from clusterpolisee.store import open_store
 from clusterpolisee.templates import csv_to_triples
 
-from .conftest import dataset, run_cli
+from .conftest import built_with_archive, cli_on, dataset
 
 GRAPH = "https://w3id.org/clusterpolisee/graph/"
 PROV = "http://www.w3.org/ns/prov#"
@@ -27,16 +27,10 @@ NOT_OURS = "A barrier addressed must be a barrier described in your submission."
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("multi")
-    store, archive = root / "store", root / "archive"
-    proc = run_cli("build", "--store", str(store), env={"CLUSTERPOLISEE_ARCHIVE": str(archive)})
-    assert proc.returncode == 0, proc.stderr
-    return store, archive
+    return built_with_archive(tmp_path_factory, "multi")
 
 
-def cli(built, *args: str):
-    store, archive = built
-    return run_cli(*args, "--store", str(store), "--archive", str(archive))
+cli = cli_on
 
 
 def partner_graph(store: Path) -> set[ox.Triple]:

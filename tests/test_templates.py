@@ -7,13 +7,11 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Namespace
 
-from clusterpolisee.catalog import load_catalog
 from clusterpolisee.rdfio import InputError
-from clusterpolisee.store import open_store
 from clusterpolisee.templates import classes, csv_to_triples, template_csv
 from clusterpolisee.validation import shapes_graph, validate
 
-from .conftest import built_store, run_cli
+from .conftest import built_store, listed_clusters, run_cli
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 CLASSES = [
@@ -128,20 +126,8 @@ def test_a_cluster_from_a_spreadsheet_is_in_the_listings(tmp_path_factory):
         b"agri,Vlora agrifood cluster,AL02,innovation,http://data.europa.eu/ux2/nace2/C10,"
         b"growth,12\n"
     )
-    proc = run_cli("submit", str(sheet), "--partner", "aida", "--store", str(store))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = (
-        load_catalog()
-        .get("clusters")
-        .run(
-            open_store(str(store), read_only=True),
-            {"region": "https://w3id.org/clusterpolisee/id/region/AL02"},
-        )
-        .rows
-    )
-    assert [r["clusterLabel"] for r in rows] == [
-        ox.Literal("Vlora agrifood cluster", language="en")
-    ]
+    names = listed_clusters(store, sheet, "aida", "AL02")
+    assert names == [ox.Literal("Vlora agrifood cluster", language="en")]
 
 
 def test_errors_are_reported_by_row_and_column():
