@@ -52,6 +52,7 @@ class Column:
     cls: URIRef | None
     iri: bool  # sh:nodeKind sh:IRI without sh:class: a full address is expected
     languages: bool = False  # sh:uniqueLang: text in English unless a cell says "...@it"
+    pattern: str | None = None  # sh:pattern of an address column: a code alone may do (_code)
 
 
 @dataclass
@@ -120,10 +121,35 @@ def template(cls: URIRef) -> Template:
         col.cls = col.cls or g.value(ps, SH["class"])
         col.iri |= g.value(ps, SH.nodeKind) == SH.IRI
         col.languages |= bool(g.value(ps, SH.uniqueLang))
+        col.pattern = col.pattern or _str_or_none(g.value(ps, SH.pattern))
         columns[path] = col
     ordered = sorted(columns.values(), key=lambda c: (c.order, c.name))
     label = _label(_background_graph(), cls)
     return Template(cls, label, str(g.value(shape, CPS.idKind)), ordered)
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@cache
+def _namespace(pattern: str | None) -> str | None:
+    """The fixed start of the addresses a column's sh:pattern allows, when it ends in / or #
+    ("^http://data\\.europa\\.eu/ux2/nace2/[A-U]..." -> ".../nace2/"), else None."""
+    if not pattern or not pattern.startswith("^"):
+        return None
+    fixed = re.match(r"(?:[^\\.^$*+?()\[\]{}|]|\\.)*", pattern[1:])[0]
+    fixed = re.sub(r"\\(.)", r"\1", fixed)
+    return fixed if fixed.endswith(("/", "#")) else None
+
+
+def _code(cell: str, col: Column) -> ox.NamedNode | None:
+    """A code in an address column whose pattern has a fixed namespace ("C29" for
+    http://data.europa.eu/ux2/nace2/C29), if that address matches the pattern."""
+    namespace = _namespace(col.pattern)
+    if namespace and re.match(col.pattern, namespace + cell):
+        return ox.NamedNode(namespace + cell)
+    return None
 
 
 def _allowed(cls: URIRef) -> list[str]:
@@ -141,6 +167,8 @@ def _hint(col: Column) -> str:
         parts.append(f"Several values allowed, separated by {SEPARATOR}.")
     if col.languages:
         parts.append("Text in another language ends in its code: Distretto Marche@it.")
+    if namespace := _namespace(col.pattern):
+        parts.append(f"A code alone stands for {namespace}{{code}}.")
     if col.cls is not None and (allowed := _allowed(col.cls)):
         parts.append("Allowed: " + ", ".join(allowed) + ".")
     return " ".join(parts)
@@ -215,6 +243,8 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
             raise ValueError(
                 f"{cell!r} is not a known {_label(_background_graph(), col.cls)}{hint}"
             )
+        if (address := _code(cell, col)) is not None:
+            return address
         raise ValueError(f"{cell!r} must be a full address starting with http:// or https://")
     if col.datatype is not None:
         lexical = shaclfast.LEXICAL.get(str(col.datatype))

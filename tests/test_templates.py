@@ -116,6 +116,22 @@ def test_names_are_english_unless_a_cell_gives_its_language():
     assert validate(triples, "marche-region").conforms
 
 
+def test_a_sector_may_be_given_by_its_code():
+    """The sector's sh:pattern fixes its namespace, so "C10" is read as the NACE address."""
+    header = b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
+    row = b"agri,Agrifood,AL02,innovation,%s,growth,12\n"
+    triples = csv_to_triples(header + row % b"C10|J62.01", "Cluster", "aida")
+    sectors = sorted(t.object.value for t in triples if t.predicate.value.endswith("#sector"))
+    assert sectors == [
+        "http://data.europa.eu/ux2/nace2/C10",
+        "http://data.europa.eu/ux2/nace2/J62.01",
+    ]
+    with pytest.raises(InputError, match="'Z99' must be a full address"):
+        csv_to_triples(header + row % b"Z99", "Cluster", "aida")  # no NACE section Z
+    hint = dict(zip(*rows(template_csv("Cluster")), strict=True))["sector"]
+    assert hint.endswith("A code alone stands for http://data.europa.eu/ux2/nace2/{code}.")
+
+
 def test_a_cluster_from_a_spreadsheet_is_in_the_listings(tmp_path_factory):
     """An untagged name was accepted, and then left out by every question that shows English
     names (the clusters of its region listed nothing)."""
