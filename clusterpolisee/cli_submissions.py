@@ -44,7 +44,10 @@ def _report(result: SubmissionResult, fmt: str) -> None:
             click.echo(f"Submission {a.id} could not be read:\n{lines}", err=True)
         return
     if fmt == "json":
-        click.echo(result.report.to_json())
+        doc = result.report.to_dict()
+        if len(a.originals()) > 1:  # which file each resource with a problem came from
+            doc["files"] = result.files()
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     elif fmt == "turtle":
         click.echo(result.report.to_turtle())
     else:

@@ -127,26 +127,35 @@ class SubmissionResult:
         text = self.report.to_text()
         if len(self.attempt.originals()) < 2:
             return text
-        return "\n".join(_files_lines(self.attempt, self.report, self.sources)) + "\n\n" + text
+        return "\n".join(_files_lines(self)) + "\n\n" + text
+
+    def files(self) -> list[dict]:
+        """Each file of the attempt: its name, triples and the resources with problems that it
+        describes (for several files; one file's problems are the whole report's)."""
+        flawed: dict[str, set[str]] = {}
+        for r in self.report.results if self.report is not None else ():
+            for name in self.sources.get(r.focus, ()):
+                flawed.setdefault(name, set()).add(r.focus)
+        return [
+            {"name": f.name, "triples": f.triples, "problems_in": sorted(flawed.get(f.name, ()))}
+            for f in self.attempt.originals()
+        ]
 
 
-def _files_lines(attempt: Attempt, report, sources: dict[str, list[str]]) -> list[str]:
-    flawed: dict[str, set[str]] = {}
-    for r in report.results:
-        for name in sources.get(r.focus, ()):
-            flawed.setdefault(name, set()).add(r.focus)
-    lines = [f"{len(attempt.files)} files, validated together as one submission:"]
-    for f in attempt.files:
-        foci = sorted(flawed.get(f.name, ()))
+def _files_lines(result: SubmissionResult) -> list[str]:
+    files = result.files()
+    lines = [f"{len(files)} files, validated together as one submission:"]
+    for f in files:
+        foci = f["problems_in"]
         if not foci:
-            lines.append(f"  {f.name}: {f.triples:,} triples, no problems")
+            lines.append(f"  {f['name']}: {f['triples']:,} triples, no problems")
             continue
         shown = ", ".join(foci[:EXAMPLES_PER_FILE])
         more = (
             f" and {len(foci) - EXAMPLES_PER_FILE:,} more" if len(foci) > EXAMPLES_PER_FILE else ""
         )
         lines.append(
-            f"  {f.name}: {f.triples:,} triples, problems in {len(foci):,} resource(s): "
+            f"  {f['name']}: {f['triples']:,} triples, problems in {len(foci):,} resource(s): "
             f"{shown}{more}"
         )
     return lines

@@ -73,6 +73,24 @@ def test_the_instrument_sheet_alone_is_rejected(built):
     assert dataset(store) == before
 
 
+def test_the_json_report_says_which_file_each_problem_came_from(built, tmp_path):
+    store, _ = built
+    before = dataset(store)
+    barriers = tmp_path / "barriers.csv"
+    barriers.write_text(BARRIERS.read_text().replace(",financing,4,", ",financing,9,"))
+    proc = cli(
+        built, "submit", str(barriers), str(INSTRUMENTS), "--partner", PARTNER, "--format", "json"
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    bank = "https://w3id.org/clusterpolisee/id/partner/marche-region/barrier/bank-finance"
+    assert [(f["name"], f["problems_in"]) for f in doc["files"]] == [
+        ("barriers.csv", [bank]),
+        ("policy-instruments.csv", []),
+    ]
+    assert doc["results"][0]["focus"] == bank and dataset(store) == before
+
+
 def test_two_sheets_are_one_submission(built):
     store, archive = built
     proc = cli(built, "submit", str(BARRIERS), str(INSTRUMENTS), "--partner", PARTNER)
