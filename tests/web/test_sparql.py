@@ -18,7 +18,9 @@ from rdflib import Literal as RdfLiteral
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, POST, XML, SPARQLWrapper
 
+from clusterpolisee.catalog import load_catalog
 from webapp import close_app
+from webapp.views.examples import examples
 
 from .conftest import RUNAWAY, make_app
 
@@ -157,6 +159,38 @@ def test_service_description_and_editor(client):
     page = client.get("/sparql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and b'<textarea id="query"' in page.data
     assert b"PREFIX cpo: &lt;https://w3id.org/clusterpolisee/ontology#&gt;" in page.data
+
+
+def test_editor_examples_answer_as_their_question_pages(demo_store, tmp_path):
+    """Each example is its stored question with the defaults bound (unbound, "Policy gaps
+    of a region" listed every region's gaps); a federated question is not offered. On the
+    store `build` makes, where every default exists."""
+    app = make_app(demo_store, tmp_path, WORKERS=1)
+    try:
+        _compare_examples(app.test_client())
+    finally:
+        close_app(app)
+
+
+def _compare_examples(client) -> None:
+    by_summary = {q.summary: q for q in load_catalog().queries.values()}
+    shown = examples()[1:]
+    assert "federated-cluster-profiles" not in {by_summary[t].name for t, _ in shown}
+    compared = 0
+    for title, text in shown:
+        q = by_summary[title]
+        if q.kind == "construct":
+            continue
+        accept = {"Accept": "text/csv" if q.kind == "select" else "application/json"}
+        mine = client.post("/sparql", data={"query": text}, headers=accept)
+        page = client.get(f"/queries/{q.name}.{'csv' if q.kind == 'select' else 'json'}")
+        assert mine.status_code == page.status_code == 200, q.name
+        if q.kind == "select":
+            assert mine.data.count(b"\n") == page.data.count(b"\n"), q.name
+        else:
+            assert mine.get_json(force=True)["boolean"] == page.get_json()["boolean"], q.name
+        compared += 1
+    assert compared >= 15
 
 
 def test_cors(client):

@@ -38,7 +38,10 @@ def prefixes() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def examples() -> list[tuple[str, str]]:
-    """(title, query text) for each stored query without required parameters."""
+    """(title, query text) for each stored query that runs as it is on its page: with its
+    parameters' defaults bound (unbound, "Policy gaps of a region" listed every region's
+    gaps, and a yes-or-no question always said yes), and no SERVICE, which the endpoint
+    refuses unless an operator allows it."""
     from clusterpolisee.catalog import CatalogError, load_catalog
 
     out = [("Instances per class", DEFAULT_QUERY)]
@@ -47,6 +50,8 @@ def examples() -> list[tuple[str, str]]:
     except (CatalogError, OSError):
         return out
     for q in cat.queries.values():
-        if not any(p.required and p.default is None for p in q.params):
-            out.append((q.summary, q.text))
+        if q.services or any(p.required and p.default is None for p in q.params):
+            continue
+        defaults = {p.name: p.to_term(p.default) for p in q.params if p.default}
+        out.append((q.summary, q.bound_text(defaults)))
     return out
