@@ -88,18 +88,26 @@ def build(regions: list[tuple[str, str, str]], region_prefix: str) -> Map | None
 def from_result(
     vars_: list[str], rows: list[tuple], labels: dict, region_prefix: str, pick
 ) -> Map | None:
-    """Markers for every region IRI in a SELECT result, with the row's numbers as info."""
-    regions = []
+    """Markers for every region IRI in a SELECT result. A region of one row shows that row's
+    numbers; a region of several rows says how many, as no one row speaks for it (the
+    clusters of a region showed the first cluster's members as the region's)."""
+    found: dict[str, list] = {}  # region IRI -> [rows, the first row's numbers]
     for row in rows:
         numbers = [
             f"{v}: {t.value}"
             for v, t in zip(vars_, row, strict=True)
             if isinstance(t, ox.Literal) and _is_number(t)
         ]
-        for t in row:
-            if isinstance(t, ox.NamedNode) and t.value.startswith(region_prefix):
-                label = pick(labels.get(t.value)) or t.value.rsplit("/", 1)[-1]
-                regions.append((t.value, label, ", ".join(numbers)))
+        for iri in dict.fromkeys(
+            t.value
+            for t in row
+            if isinstance(t, ox.NamedNode) and t.value.startswith(region_prefix)
+        ):
+            found.setdefault(iri, [0, ", ".join(numbers)])[0] += 1
+    regions = [
+        (iri, pick(labels.get(iri)) or iri.rsplit("/", 1)[-1], info if n == 1 else f"{n} rows")
+        for iri, (n, info) in found.items()
+    ]
     return build(regions, region_prefix)
 
 
