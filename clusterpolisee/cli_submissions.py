@@ -139,8 +139,15 @@ def register(main: click.Group, store_option) -> None:
     def submissions_cmd(
         partner: str | None, fmt: str, store_path: Path, archive: Path | None
     ) -> None:
-        """List every submission attempt, oldest first, with its outcome."""
-        attempts = history(archive or default_archive(store_path), partner)
+        """List every submission attempt, oldest first, with its files and outcome."""
+        unreadable: list[str] = []
+        try:
+            attempts = history(archive or default_archive(store_path), partner, unreadable)
+        except SubmissionError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        for problem in unreadable:  # listed anyway: the others are still worth seeing
+            click.echo(f"warning: {problem}", err=True)
         if fmt == "json":
             click.echo(json.dumps([_listed(a) for a in attempts], indent=2))
             return

@@ -244,19 +244,47 @@ def archive_attempt(
     return entry
 
 
-def history(archive: Path, partner: str | None = None) -> list[Attempt]:
+def history(
+    archive: Path, partner: str | None = None, unreadable: list[str] | None = None
+) -> list[Attempt]:
     """Every archived attempt, oldest first. A folder ``.{id}.tmp`` is an entry a crash
     stopped before its rename (archive_attempt): it is not an attempt, and its submission
-    never reached the store, which is written after the entry."""
-    metas = archive.glob(f"{partner or '*'}/*/meta.json")
-    done = (p for p in metas if not p.parent.name.startswith("."))
-    attempts = [Attempt(**json.loads(p.read_text())) for p in done]
+    never reached the store, which is written after the entry. An entry whose meta.json
+    cannot be read is left out (and named in ``unreadable``), so that one damaged entry
+    does not stop every listing and submission."""
+    if partner is not None and not PID_RE.match(partner):
+        raise SubmissionError(f"partner id {partner!r} is not valid")
+    attempts = []
+    for meta in archive.glob(f"{partner or '*'}/*/meta.json"):
+        if meta.parent.name.startswith("."):
+            continue
+        try:
+            attempts.append(_read_meta(meta))
+        except SubmissionError as exc:
+            if unreadable is not None:
+                unreadable.append(str(exc))
     return sorted(attempts, key=lambda a: (a.received, a.id))
 
 
+def _read_meta(meta: Path) -> Attempt:
+    try:
+        return Attempt(**json.loads(meta.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise SubmissionError(f"archive entry {meta.parent} cannot be read: {exc}") from None
+
+
+#: What submit names its attempts: received time and 8 hex digits.
+ATTEMPT_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+
+
 def find_attempt(archive: Path, attempt_id: str) -> tuple[Attempt, Path]:
+    if not ATTEMPT_ID_RE.match(attempt_id):  # it becomes part of a path pattern below
+        raise SubmissionError(
+            f"{attempt_id[:80]!r} is not a submission id (like 20261206T180044Z-087972d9; "
+            "'clusterpolisee submissions' lists them)"
+        )
     for meta in archive.glob(f"*/{attempt_id}/meta.json"):
-        return Attempt(**json.loads(meta.read_text())), meta.parent
+        return _read_meta(meta), meta.parent
     raise SubmissionError(f"no archived submission with id '{attempt_id}'")
 
 

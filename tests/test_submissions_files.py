@@ -255,3 +255,32 @@ def test_an_archive_entry_of_the_old_layout_still_restores(built):
     assert latest["sha256"] == sha(data)
     assert (archive / PARTNER / latest["id"] / "original.ttl").read_bytes() == data
     assert json.loads((entry / "meta.json").read_text()) == meta  # the old entry is untouched
+
+
+def test_a_damaged_archive_entry_stops_nothing_else(built, tmp_path):
+    """A meta.json that cannot be read is named and left out; listing, submitting and
+    restoring the other entries go on (one damaged entry stopped all three)."""
+    store, archive = built
+    damaged = archive / PARTNER / "20261206T000000Z-00000000"
+    damaged.mkdir(parents=True)
+    (damaged / "meta.json").write_text("{")
+    try:
+        listed = cli(built, "submissions")
+        assert listed.returncode == 0, listed.stderr
+        assert f"warning: archive entry {damaged} cannot be read" in listed.stderr
+        assert "20261206T000000Z-00000000" not in listed.stdout
+        proc = cli(built, "submit", str(BARRIERS), str(INSTRUMENTS), "--partner", PARTNER)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        refused = cli(built, "restore", "20261206T000000Z-00000000")
+        assert refused.returncode == 2 and "cannot be read" in refused.stderr
+    finally:
+        shutil.rmtree(damaged)
+
+
+@pytest.mark.parametrize("given", ["*", "2026*", f"../{PARTNER}/x", "[0-9]*"])
+def test_restore_takes_only_a_submission_id(built, given):
+    store, _ = built
+    before = dataset(store)
+    proc = cli(built, "restore", given)
+    assert proc.returncode == 2 and "is not a submission id" in proc.stderr, proc.stderr
+    assert dataset(store) == before
