@@ -15,6 +15,7 @@ from . import (
     cli_web,
     paths,
 )
+from .cli_types import SECONDS
 from .store import StoreError, open_store
 
 STORE_OPTION = cli_store.store_options(
@@ -39,7 +40,11 @@ def main() -> None:
 @main.command("check-ontology")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--timeout", default=300.0, show_default=True, help="Seconds before HermiT is stopped."
+    "--timeout",
+    type=SECONDS,
+    default=300.0,
+    show_default=True,
+    help="Seconds before HermiT is stopped.",
 )
 @click.option("--no-reference", is_flag=True, help="Check the ontology and schemes only.")
 def check_ontology(files: tuple[Path, ...], timeout: float, no_reference: bool) -> None:

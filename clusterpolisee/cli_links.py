@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .cli_types import SECONDS
 from .linking import (
     Candidate,
     ReviewError,
@@ -102,7 +103,9 @@ def register(main: click.Group, store_option) -> None:
         help="SELECT query mapping RDF/endpoint data to ?id ?name ?country ?region "
         "?sector ?url (SERVICE is refused).",
     )
-    @click.option("--timeout", default=30.0, show_default=True, help="Endpoint time limit (s).")
+    @click.option(
+        "--timeout", type=SECONDS, default=30.0, show_default=True, help="Endpoint time limit (s)."
+    )
     @click.option(
         "--threshold",
         default=0.75,

@@ -15,6 +15,7 @@ from .catalog import (
     StoredQuery,
     load_catalog,
 )
+from .cli_types import SECONDS
 from .execution import execute
 from .results import MEDIA_TYPES, formats_for, render
 from .sparqltext import QuerySyntaxError, inspect
@@ -162,7 +163,7 @@ def output_options(timeout_help: str):
     def decorate(command):
         command = click.option(
             "--timeout",
-            type=click.FloatRange(min=0.1),
+            type=SECONDS,
             default=30.0,
             show_default=True,
             help=timeout_help,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .cli_types import SECONDS
 from .store import StoreError, open_store
 from .store.dump import SUFFIXES
 
@@ -117,7 +118,9 @@ def register(main: click.Group, store_option: Callable) -> None:
     @click.option(
         "--check", is_flag=True, help="Also check data + ontology for consistency with HermiT."
     )
-    @click.option("--timeout", default=300.0, show_default=True, help="Seconds for HermiT.")
+    @click.option(
+        "--timeout", type=SECONDS, default=300.0, show_default=True, help="Seconds for HermiT."
+    )
     def materialise_cmd(store_path: Path, check: bool, timeout: float) -> None:
         """Recompute graph/inferred (containment, inverses, defined classes, superclasses,
         search keys, tallies), compacting the store before and after.

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from . import paths
+from .cli_types import SECONDS
 
 DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
 
@@ -17,6 +18,7 @@ def register(main: click.Group, store_option) -> None:
     @click.option("--port", default=5000, show_default=True, type=int, help="Port to bind.")
     @click.option(
         "--timeout",
+        type=SECONDS,
         default=10.0,
         show_default=True,
         help="Seconds a query may run before it is stopped.",

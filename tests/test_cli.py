@@ -1,5 +1,7 @@
 """The command line: help everywhere, build into a fresh store, idempotently."""
 
+import pytest
+
 from clusterpolisee import paths
 
 from .conftest import run_cli
@@ -57,3 +59,12 @@ def test_graphs_without_store_is_a_clear_error(tmp_path):
     proc = run_cli("graphs", "--store", str(tmp_path / "missing"))
     assert proc.returncode == 2
     assert "no store at" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("seconds", ["3000000", "1e20", "inf", "nan", "-1", "0"])
+@pytest.mark.parametrize("command", [["query", "overview"], ["sparql", "ASK {}"], ["materialise"]])
+def test_a_time_limit_out_of_range_is_refused_by_name(demo_store, command, seconds):
+    """Huge, infinite or NaN limits ended in tracebacks; zero or negative ones were taken."""
+    proc = run_cli(*command, "--timeout", seconds, "--store", str(demo_store))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is not a time limit from 0.1 to 86,400 s" in proc.stderr
