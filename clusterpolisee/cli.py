@@ -133,9 +133,7 @@ def build(store_path: Path, no_partners: bool) -> None:
 @STORE_OPTION
 def graphs(store_path: Path) -> None:
     """List the named graphs in the store with their number of triples."""
-    if not cli_store.remote_selected() and not store_path.exists():
-        click.echo(f"error: no store at {store_path}; run 'clusterpolisee build' first", err=True)
-        sys.exit(2)
+    cli_store.require_store(store_path)
     try:
         with open_store(str(store_path), read_only=True) as store:
             sizes = store.graph_sizes()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .cli_store import require_store
 from .cli_types import SECONDS
 from .linking import (
     Candidate,
@@ -146,6 +147,7 @@ def register(main: click.Group, store_option) -> None:
             _fail("give exactly one of --source FILE or --source-endpoint URL")
         if not 0 <= threshold <= 1 or (accept_above is not None and not 0 <= accept_above <= 1):
             _fail("scores are between 0 and 1")
+        require_store(store_path)
         try:
             records = _records(source, endpoint, opts)
             with open_store(str(store_path), read_only=dry_run) as store:
@@ -192,6 +194,7 @@ def register(main: click.Group, store_option) -> None:
         who = reviewer or getpass.getuser()
         if interactive is None:
             interactive = sys.stdin.isatty() and not accept and not reject
+        require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
                 if interactive:

@@ -15,6 +15,7 @@ from .catalog import (
     StoredQuery,
     load_catalog,
 )
+from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
 from .results import MEDIA_TYPES, formats_for, render
@@ -109,6 +110,7 @@ def run_stored(
 ) -> None:
     cat = _catalog()
     query = None
+    require_store(store_path)
     try:
         query = cat.get(name)
         query.check_services(allowlist)
@@ -148,6 +150,7 @@ def run_adhoc(text: str, fmt: str, limit: int | None, store_path: Path, timeout:
             err=True,
         )
         sys.exit(2)
+    require_store(store_path)
     try:
         with open_store(str(store_path), read_only=True) as store:
             result = execute(store, text, timeout)

@@ -52,6 +52,14 @@ def fail(exc: Exception) -> None:
     sys.exit(2)
 
 
+def require_store(store_path: Path) -> None:
+    """Exit 2 unless ``store_path`` holds an embedded store (or a remote one is selected):
+    opening a store to write creates one, so a mistyped --store made an empty store there
+    and went on ("unknown partner", "0 triples"), and an empty folder gave RocksDB's error."""
+    if not remote_selected() and not (store_path / "CURRENT").is_file():
+        fail(StoreError(f"no store at {store_path}; run 'clusterpolisee build' first"))
+
+
 def register(main: click.Group, store_option: Callable) -> None:
     @main.command("export")
     @store_option
@@ -72,8 +80,7 @@ def register(main: click.Group, store_option: Callable) -> None:
     ) -> None:
         """Dump the named graphs (all, or one) as N-Quads or TriG."""
         fmt = fmt or (SUFFIXES.get(output.suffix.lower()) if output else None) or "nquads"
-        if not remote_selected() and not store_path.exists():
-            fail(StoreError(f"no store at {store_path}; run 'clusterpolisee build' first"))
+        require_store(store_path)
         try:
             with open_store(str(store_path), read_only=True) as store:
                 if output is None:
@@ -130,6 +137,7 @@ def register(main: click.Group, store_option: Callable) -> None:
         from .reasoning.hermit import ReasonerUnavailable
         from .reasoning.materialise import INFERRED, check_consistency, materialise
 
+        require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
                 # This command follows bulk loads and imports, which leave the store in many

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .cli_store import require_store
 from .store import StoreError, open_store
 from .submissions import (
     Attempt,
@@ -116,6 +117,7 @@ def register(main: click.Group, store_option) -> None:
         Exit 0 accepted, 1 rejected (store unchanged), 2 unreadable input or unknown partner.
         """
         archive = archive or default_archive(store_path)
+        require_store(store_path)
         try:
             sent = [SubmittedFile(path.name, _read_bytes(path)) for path in files]
             with open_store(str(store_path)) as store:
@@ -170,6 +172,7 @@ def register(main: click.Group, store_option) -> None:
         today's shapes.
         """
         archive = archive or default_archive(store_path)
+        require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
                 reconcile(store, archive)

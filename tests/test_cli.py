@@ -68,3 +68,27 @@ def test_a_time_limit_out_of_range_is_refused_by_name(demo_store, command, secon
     proc = run_cli(*command, "--timeout", seconds, "--store", str(demo_store))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is not a time limit from 0.1 to 86,400 s" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["materialise"],
+        ["submit", str(paths.PARTNERS_DIR / "aida.ttl"), "--partner", "aida"],
+        ["restore", "20261206T180044Z-087972d9"],
+        ["links", "review"],
+        ["graphs"],
+        ["query", "overview"],
+        ["sparql", "ASK {}"],
+    ],
+)
+def test_a_store_that_is_not_there_is_named_and_not_made(tmp_path, command):
+    """Opening a store to write creates one: a mistyped --store made an empty store and the
+    command went on ("unknown partner", "0 triples"); an empty folder gave RocksDB's error."""
+    missing, empty = tmp_path / "nope", tmp_path / "empty"
+    empty.mkdir()
+    for store in (missing, empty):
+        proc = run_cli(*command, "--store", str(store))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"no store at {store}; run 'clusterpolisee build' first" in proc.stderr
+    assert not missing.exists() and list(empty.iterdir()) == []
