@@ -63,9 +63,11 @@ def test_graphs_without_store_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("seconds", ["3000000", "1e20", "inf", "nan", "-1", "0"])
 @pytest.mark.parametrize("command", [["query", "overview"], ["sparql", "ASK {}"], ["materialise"]])
-def test_a_time_limit_out_of_range_is_refused_by_name(demo_store, command, seconds):
-    """Huge, infinite or NaN limits ended in tracebacks; zero or negative ones were taken."""
-    proc = run_cli(*command, "--timeout", seconds, "--store", str(demo_store))
+def test_a_time_limit_out_of_range_is_refused_by_name(tmp_path, command, seconds):
+    """Huge, infinite or NaN limits ended in tracebacks; zero or negative ones were taken.
+    The option is checked before the store is looked for: a path with no store, so that a
+    writer such as materialise could touch nothing if that check were lost."""
+    proc = run_cli(*command, "--timeout", seconds, "--store", str(tmp_path / "none"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "is not a time limit from 0.1 to 86,400 s" in proc.stderr
 
