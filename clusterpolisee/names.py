@@ -4,7 +4,10 @@ The shapes accept a name without a language as a resource's English name ("text 
 or text without a language"), but the stored questions show names tagged @en, so such a
 resource was left out of every listing. A submission's one untagged name of a resource with
 no English name is therefore stored as English. Two or more untagged names are left as they
-are: which of them is the English one is not ours to guess.
+are, and the shapes refuse them (a SPARQL rule of each node shape): each would be the English
+name, but a resource has one name per language (sh:uniqueLang skips untagged names, hence the
+rule). Tagging them all @en would only be refused as two English names, and which one is
+English is not ours to guess.
 """
 
 from collections import Counter

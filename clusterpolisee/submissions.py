@@ -129,6 +129,35 @@ class SubmissionResult:
             return text
         return "\n".join(_files_lines(self)) + "\n\n" + text
 
+    def to_dict(self) -> dict:
+        """The JSON report: the validation report's, and for several files ``files``, which
+        says which file describes each resource with a problem (as `submit --format json`)."""
+        doc = self.report.to_dict()
+        if len(self.attempt.originals()) > 1:
+            doc["files"] = self.files()
+        return doc
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def to_turtle(self) -> str:
+        """The SHACL report; for several files each result is prov:wasDerivedFrom the files
+        describing its focus node, named as in provenance() (#file-N, with the sent name as
+        dcterms:title and the checksum of the archived original as dcterms:identifier)."""
+        originals = self.attempt.originals()
+        if len(originals) < 2:
+            return self.report.to_turtle()
+        nodes = {f.name: _member(self.attempt, i) for i, f in enumerate(originals, start=1)}
+        origins = {
+            r.focus: [nodes[name] for name in self.sources[r.focus]]
+            for r in self.report.listed_results
+            if r.focus in self.sources
+        }
+        about = [
+            t for f in originals for t in _file_entity(nodes[f.name], f.name, f.sha256, f.size)
+        ]
+        return self.report.to_turtle(origins, about)
+
     def files(self) -> list[dict]:
         """Each file of the attempt: its name, triples and the resources with problems that it
         describes (for several files; one file's problems are the whole report's)."""
@@ -308,12 +337,21 @@ def _file_entity(node: ox.NamedNode, title: str, sha256: str, size: int) -> list
     ]
 
 
+def _submission(attempt: Attempt) -> ox.NamedNode:
+    return ox.NamedNode(f"{BASE}id/submission/{attempt.id}")
+
+
+def _member(attempt: Attempt, index: int) -> ox.NamedNode:
+    """The entity of the index-th (from 1) of several files of an attempt."""
+    return ox.NamedNode(f"{_submission(attempt).value}#file-{index}")
+
+
 def provenance(attempt: Attempt) -> list[ox.Triple]:
     """The PROV-O record of an accepted attempt. The activity uses one entity with a
     checksum (current_checksum reads it): the file (#file), or for several files the set
     (#files, a prov:Collection with the set's checksum) whose members #file-1, #file-2, ...
     carry their own."""
-    sub = ox.NamedNode(f"{BASE}id/submission/{attempt.id}")
+    sub = _submission(attempt)
     shapes = ox.NamedNode(f"{sub.value}#shapes")
     lit, t = _lit, _t
     if len(attempt.originals()) == 1:
@@ -324,7 +362,7 @@ def provenance(attempt: Attempt) -> list[ox.Triple]:
         files = _file_entity(file, attempt.filename, attempt.sha256, attempt.size)
         files.append(ox.Triple(file, RDF_TYPE, ox.NamedNode(PROV + "Collection")))
         for i, f in enumerate(attempt.files, start=1):
-            member = ox.NamedNode(f"{sub.value}#file-{i}")
+            member = _member(attempt, i)
             files.append(t(file, PROV + "hadMember", member))
             files.extend(_file_entity(member, f.name, f.sha256, f.size))
     return [
@@ -522,8 +560,8 @@ def submit_files(
     # the original files are archived too, so the full list can be recomputed.
     reports = {
         "report.txt": result.to_text(),
-        "report.json": report.to_json(),
-        "report.ttl": report.to_turtle(),
+        "report.json": result.to_json(),
+        "report.ttl": result.to_turtle(),
     }
     if not report.conforms:
         attempt.outcome = "rejected"

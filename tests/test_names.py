@@ -5,9 +5,12 @@ import pyoxigraph as ox
 from clusterpolisee import paths
 from clusterpolisee.names import LABEL, english_by_default
 
-from .conftest import built_store, listed_clusters
+from .conftest import built_store, dataset, listed_clusters, run_cli
 
 ID = "https://w3id.org/clusterpolisee/id/partner/marche-region/cluster/"
+AIDA_CLUSTER = (
+    "https://w3id.org/clusterpolisee/id/partner/aida/cluster/albanian-garment-and-footwear-cluster"
+)
 
 
 def name(subject: str, text: str, language: str | None = None) -> ox.Triple:
@@ -61,3 +64,31 @@ def test_a_turtle_name_without_language_is_in_the_listings(tmp_path_factory):
     data.write_text(text.replace(tagged, '"Albanian garment and footwear cluster"'))
     names = listed_clusters(store, data, "aida", "AL02")
     assert ox.Literal("Albanian garment and footwear cluster", language="en") in names
+
+
+def test_two_names_without_language_and_none_english_are_refused(tmp_path_factory):
+    """Two untagged names and no English one: accepted before, and the cluster then left
+    every English listing. Which name is English cannot be told, so the submission is
+    refused with a message saying so, and the store keeps the cluster under its name."""
+    store = built_store(tmp_path_factory, "two-names")
+    text = (paths.PARTNERS_DIR / "aida.ttl").read_text(encoding="utf-8")
+    tagged = '"Albanian garment and footwear cluster"@en'
+    data = store.parent / "aida.ttl"
+    data.write_text(text.replace(tagged, '"Albanian garment cluster", "Klasteri i veshjeve"'))
+    before = dataset(store)
+    proc = run_cli("submit", str(data), "--partner", "aida", "--store", str(store))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "REJECTED: the store is unchanged" in proc.stderr
+    assert proc.stdout == (
+        f'{AIDA_CLUSTER}  "Klasteri i veshjeve"\n'
+        "  Violation: This cluster has several names without a language and none tagged @en: "
+        "a name without a language is read as the English name, and a cluster has one name "
+        "per language, so it is unclear which one is English. Tag the English name @en and "
+        "each other name with its language (e.g. @it).\n"
+        "    property: name (rdfs:label)\n"
+        f"    value:    <{AIDA_CLUSTER}>\n"
+        "    shape:    cps:ClusterShape\n"
+        "\n"
+        "The submission does NOT conform: 1 violation(s), 0 warning(s) in 1 resource(s).\n\n"
+    )
+    assert dataset(store) == before

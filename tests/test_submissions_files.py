@@ -22,6 +22,7 @@ PARTNER = "marche-region"
 SHEETS = Path(__file__).parent / "submissions" / "valid" / "spreadsheets"
 BARRIERS = SHEETS / "barriers.csv"
 INSTRUMENTS = SHEETS / "policy-instruments.csv"  # addresses the barrier bank-finance
+BANK = "https://w3id.org/clusterpolisee/id/partner/marche-region/barrier/bank-finance"
 NOT_OURS = "A barrier addressed must be a barrier described in your submission."
 
 
@@ -83,12 +84,52 @@ def test_the_json_report_says_which_file_each_problem_came_from(built, tmp_path)
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     doc = json.loads(proc.stdout)
-    bank = "https://w3id.org/clusterpolisee/id/partner/marche-region/barrier/bank-finance"
     assert [(f["name"], f["problems_in"]) for f in doc["files"]] == [
-        ("barriers.csv", [bank]),
+        ("barriers.csv", [BANK]),
         ("policy-instruments.csv", []),
     ]
-    assert doc["results"][0]["focus"] == bank and dataset(store) == before
+    assert doc["results"][0]["focus"] == BANK and dataset(store) == before
+
+
+REPORT_ORIGINS = """
+PREFIX sh: <http://www.w3.org/ns/shacl#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+SELECT ?focus ?file ?title ?id WHERE {
+  [] a sh:ValidationReport ; sh:conforms false ; sh:result ?r .
+  ?r a sh:ValidationResult ; sh:focusNode ?focus ; sh:resultSeverity sh:Violation ;
+     sh:sourceConstraintComponent [] ;
+  OPTIONAL { ?r prov:wasDerivedFrom ?file .
+             ?file a prov:Entity ; dcterms:title ?title ; dcterms:identifier ?id } }"""
+
+
+def test_the_archived_reports_say_which_file_each_problem_came_from(built, tmp_path):
+    """report.json holds what `submit --format json` says (its ``files``), and each result of
+    report.ttl is prov:wasDerivedFrom the file describing its resource: the archived reports
+    said neither, only the CLI's output did."""
+    _store, archive = built
+    barriers = tmp_path / "barriers.csv"
+    barriers.write_text(BARRIERS.read_text().replace(",financing,4,", ",financing,9,"))
+    proc = cli(
+        built, "submit", str(barriers), str(INSTRUMENTS), "--partner", PARTNER, "--format", "json"
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    latest = attempts(built)[-1]
+    entry = archive / PARTNER / latest["id"]
+    archived = json.loads((entry / "report.json").read_text())
+    assert archived == json.loads(proc.stdout)
+    assert archived["files"] == [
+        {"name": "barriers.csv", "triples": 15, "problems_in": [BANK]},
+        {"name": "policy-instruments.csv", "triples": 14, "problems_in": []},
+    ]
+    report = ox.Store()
+    report.load(path=entry / "report.ttl", format=ox.RdfFormat.TURTLE)
+    rows = {
+        tuple(None if r[v] is None else r[v].value for v in ("focus", "file", "title", "id"))
+        for r in report.query(REPORT_ORIGINS)
+    }
+    sub = f"https://w3id.org/clusterpolisee/id/submission/{latest['id']}"
+    assert rows == {(BANK, f"{sub}#file-1", "barriers.csv", "sha256:" + sha(barriers.read_bytes()))}
 
 
 def test_two_sheets_are_one_submission(built):

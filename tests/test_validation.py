@@ -54,7 +54,7 @@ def test_valid_example_conforms_with_no_finding():
 def test_corpus_is_complete():
     files = {p.name for p in INVALID.iterdir()} - {"manifest.json"}
     assert files == {case["file"] for case in MANIFEST}
-    assert len(MANIFEST) == 102
+    assert len(MANIFEST) == 103
 
 
 @pytest.mark.parametrize("case", MANIFEST, ids=[c["file"] for c in MANIFEST])
@@ -321,8 +321,9 @@ def test_shapes_version_covers_only_submission_shapes():
 
 AGREE = [
     "name-not-english.ttl", "partner-other-space.ttl", "bad-address.ttl", "unknown-property.ttl",
-    "name-two-english.ttl", "cluster-employees-fewer.ttl", "org-region-elsewhere.ttl",
-    "barrier-theme-mismatch.ttl", "years-reversed.ttl", "transfer-date-bad.ttl",
+    "name-two-english.ttl", "name-two-untagged.ttl", "cluster-employees-fewer.ttl",
+    "org-region-elsewhere.ttl", "barrier-theme-mismatch.ttl", "years-reversed.ttl",
+    "transfer-date-bad.ttl",
     "practice-instrument-foreign.ttl", "mechanism-theme-wrong.ttl", "cluster-members-untyped.ttl",
     "transfer-same-region.ttl", "instrument-type-broad.ttl", "url-literal.ttl",
     "cluster-managed-region.ttl", "instrument-admin-wrong.ttl", "barrier-category-wrong.ttl",
