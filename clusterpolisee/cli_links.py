@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .cli_store import require_store
-from .cli_types import SECONDS
+from .cli_types import DELIMITER, SECONDS
 from .linking import (
     Candidate,
     ReviewError,
@@ -97,7 +97,13 @@ def register(main: click.Group, store_option) -> None:
         "url); default: a column named like the field. Repeatable.",
     )
     @click.option("--id-base", help="IRI prefix for ids that are not IRIs themselves.")
-    @click.option("--delimiter", default=",", show_default=True, help="CSV delimiter.")
+    @click.option(
+        "--delimiter",
+        type=DELIMITER,
+        default=",",
+        show_default=True,
+        help="CSV delimiter: one character ('\\t' for a tab).",
+    )
     @click.option(
         "--query",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -18,7 +18,7 @@ from .catalog import (
 from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
-from .results import MEDIA_TYPES, formats_for, render
+from .results import MEDIA_TYPES, default_format, formats_for, is_graph, render
 from .sparqltext import QuerySyntaxError, inspect
 from .store import StoreError, open_store
 from .store.base import QueryResult
@@ -75,34 +75,61 @@ def list_queries(fmt: str) -> None:
 
 
 def _parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
+    out: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
             raise ParameterError(f"parameter {pair!r} must be written name=value")
         name, value = pair.split("=", 1)
-        out[name.strip()] = value
+        name = name.strip()
+        # Every parameter takes one value (a VALUES row binds one term each): a second -p
+        # replaced the first without a word.
+        if name in out:
+            raise ParameterError(
+                f"parameter '{name}' is given more than once; a parameter takes one value"
+            )
+        out[name] = value
     return out
 
 
-def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
-    if fmt not in formats_for(result.kind):
-        allowed = ", ".join(sorted(formats_for(result.kind)))
+def _chosen_format(kind: str, fmt: str | None) -> str:
+    """``fmt``, or the default for a query of ``kind``; exit 1 naming the formats that fit
+    when it does not. Checked before the query runs: the answer would be thrown away."""
+    chosen = fmt or default_format(kind)
+    if chosen not in formats_for(kind):
+        allowed = ", ".join(sorted(formats_for(kind)))
         click.echo(
-            f"error: a {result.kind.upper()} result cannot be shown as {fmt}; "
-            f"use one of: {allowed}",
+            f"error: a {kind.upper()} result cannot be shown as {chosen}; use one of: {allowed}",
             err=True,
         )
         sys.exit(1)
-    if limit is not None and len(result.rows) > limit:
+    return chosen
+
+
+def _cut(result: QueryResult, limit: int | None) -> None:
+    """Keep the first ``limit`` rows, or distinct triples of a graph, saying so."""
+    if limit is None:
+        return
+    if is_graph(result.kind):
+        # Oxigraph repeats a triple that several solutions make: --limit 3 means three
+        # different triples.
+        triples = list(dict.fromkeys(result.triples))
+        if len(triples) > limit:
+            click.echo(f"note: showing {limit} of {len(triples)} triples (--limit)", err=True)
+        result.triples = triples[:limit]
+    elif len(result.rows) > limit:
         click.echo(f"note: showing {limit} of {len(result.rows)} rows (--limit)", err=True)
         result.rows = result.rows[:limit]
+
+
+def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
+    _cut(result, limit)
     click.echo(render(result, fmt), nl=False)
 
 
 def run_stored(
     name: str,
     params: tuple[str, ...],
-    fmt: str,
+    fmt: str | None,
     limit: int | None,
     store_path: Path,
     timeout: float,
@@ -113,6 +140,7 @@ def run_stored(
     require_store(store_path)
     try:
         query = cat.get(name)
+        fmt = _chosen_format(query.kind, fmt)
         query.check_services(allowlist)
         with open_store(str(store_path), read_only=True) as store:
             text = query.bound_text(query.bind(_parse_params(params), store))
@@ -137,12 +165,15 @@ def _remote_hint(query: StoredQuery | None) -> str:
     return f" (the query calls SERVICE {names}; that endpoint may be down, slow or failing)"
 
 
-def run_adhoc(text: str, fmt: str, limit: int | None, store_path: Path, timeout: float) -> None:
+def run_adhoc(
+    text: str, fmt: str | None, limit: int | None, store_path: Path, timeout: float
+) -> None:
     try:
         info = inspect(text)
     except QuerySyntaxError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    fmt = _chosen_format(info.kind, fmt)
     if info.services:
         click.echo(
             f"error: SERVICE is not allowed here ({info.services[0]}): queries must not "
@@ -171,11 +202,16 @@ def output_options(timeout_help: str):
             show_default=True,
             help=timeout_help,
         )(command)
-        command = click.option("--limit", type=click.IntRange(min=0), help="Show at most N rows.")(
-            command
-        )
+        command = click.option(
+            "--limit",
+            type=click.IntRange(min=0),
+            help="Show at most N rows (of a CONSTRUCT or DESCRIBE: N triples).",
+        )(command)
         return click.option(
-            "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            help="Output format (default: table; turtle for CONSTRUCT and DESCRIBE).",
         )(command)
 
     return decorate
@@ -217,7 +253,7 @@ def register(main: click.Group, store_option) -> None:
     def query_cmd(
         name: str,
         params: tuple[str, ...],
-        fmt: str,
+        fmt: str | None,
         limit: int | None,
         timeout: float,
         allow_service: tuple[str, ...],
@@ -240,7 +276,7 @@ def register(main: click.Group, store_option) -> None:
     def sparql_cmd(
         query: str | None,
         query_file: Path | None,
-        fmt: str,
+        fmt: str | None,
         limit: int | None,
         timeout: float,
         store_path: Path,
@@ -254,5 +290,18 @@ def register(main: click.Group, store_option) -> None:
                 "error: give the query as an argument or with --file (one of them)", err=True
             )
             sys.exit(2)
-        text = query_file.read_text(encoding="utf-8") if query_file else query
+        text = _read_query(query_file) if query_file else query
         run_adhoc(text, fmt, limit, store_path, timeout)
+
+
+def _read_query(path: Path) -> str:
+    """The text of a query file; exit 2 with a one-line reason when it cannot be read
+    (text in another encoding ended in a UnicodeDecodeError traceback)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        reason = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8"
+        click.echo(f"error: {path}: {reason}; save the query as UTF-8", err=True)
+    except OSError as exc:
+        click.echo(f"error: {path}: cannot read the file: {exc.strerror}", err=True)
+    sys.exit(2)

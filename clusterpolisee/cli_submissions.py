@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .cli_store import require_store
+from .cli_types import INPUT_FORMATS_TEXT, input_format
 from .store import StoreError, open_store
 from .submissions import (
     Attempt,
@@ -85,7 +86,8 @@ def register(main: click.Group, store_option) -> None:
     @click.option("--partner", required=True, help="The submitting partner's id.")
     @click.option(
         "--input-format",
-        help="turtle, trig, ntriples, nquads, jsonld, rdfxml or csv (default: from each "
+        callback=input_format,
+        help=f"{INPUT_FORMATS_TEXT} (default: from each "
         "file's extension). It applies to every FILE, so with several files they must share "
         "one extension; for files of different kinds (e.g. CSV and Turtle) leave it out.",
     )

@@ -4,6 +4,8 @@ import math
 
 import click
 
+from . import rdfio
+
 
 class Seconds(click.ParamType):
     """A time limit in seconds: a finite number from 0.1 s to a day. Larger, infinite or NaN
@@ -27,3 +29,38 @@ class Seconds(click.ParamType):
 
 
 SECONDS = Seconds()
+
+
+class Delimiter(click.ParamType):
+    """A CSV delimiter: one character, other than a line break or the quote character. Python's
+    csv module raised a TypeError (a traceback) for an empty or longer one. A typed ``\\t`` is
+    taken as the tab it stands for, which a shell does not pass as one character."""
+
+    name = "character"
+
+    def convert(self, value, param, ctx) -> str:
+        text = "\t" if value == "\\t" else str(value)
+        if len(text) != 1 or text in '\r\n"':
+            self.fail(
+                f"{value!r} is not a delimiter: give one character other than a line break "
+                "or '\"', e.g. ';' or '\\t' for a tab",
+                param,
+                ctx,
+            )
+        return text
+
+
+DELIMITER = Delimiter()
+
+
+#: The input formats for option help, from the one list (rdfio.INPUT_FORMATS).
+INPUT_FORMATS_TEXT = ", ".join(rdfio.INPUT_FORMATS[:-1]) + " or " + rdfio.INPUT_FORMATS[-1]
+
+
+def input_format(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--input-format`` as the pipelines compare it: they take "csv" for the templates, so
+    "CSV" went to the RDF parser, which then listed csv among the formats it does not know.
+    Other values are left as typed, for the parser's message to quote them."""
+    if value and rdfio.format_key(value) in rdfio.INPUT_FORMATS:
+        return rdfio.format_key(value)
+    return value

@@ -4,8 +4,10 @@ import sys
 from pathlib import Path
 
 import click
+import pyoxigraph as ox
 
-from . import rdfio
+from . import paths, rdfio
+from .cli_types import INPUT_FORMATS_TEXT, input_format
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -25,7 +27,7 @@ def read_files(files: tuple[Path, ...], input_format: str | None, partner: str |
             data = path.read_bytes()
         except OSError as exc:
             raise rdfio.InputError(f"{path}: cannot read the file: {exc.strerror}") from None
-        if (input_format or "").lower() == "csv" or path.suffix.lower() == ".csv":
+        if _is_csv(path, input_format):
             if not partner:
                 raise rdfio.InputError(
                     f"{path}: a CSV file needs --partner (its resources get IRIs in the "
@@ -44,6 +46,42 @@ def read_files(files: tuple[Path, ...], input_format: str | None, partner: str |
     return triples
 
 
+def _is_csv(path: Path, input_format: str | None) -> bool:
+    """Whether ``path`` is a CSV template (read by clusterpolisee.templates), not RDF."""
+    named = (input_format or "").lower() == rdfio.CSV_FORMAT
+    return named or path.suffix.lower() == rdfio.CSV_EXTENSION
+
+
+class ReferenceData:
+    """The reference data files as the one thing ``submissions.check_partner`` asks of a
+    store (``select``), so that ``validate``, which opens no store, knows the partners by
+    the same check and message as ``submit``: an unknown partner was taken, and every
+    resource then reported as outside its space."""
+
+    def __init__(self) -> None:
+        self._store = ox.Store()  # in memory: the reference files are about 1,400 triples, 7 ms
+        for path in paths.reference_files():
+            self._store.load(path=str(path), format=ox.RdfFormat.TURTLE)
+
+    def select(self, query: str) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        solutions = self._store.query(query)
+        assert isinstance(solutions, ox.QuerySolutions)
+        names = [v.value for v in solutions.variables]
+        return [{n: s[n] for n in names if s[n] is not None} for s in solutions]
+
+
+def check_partner(partner: str) -> None:
+    """Exit 2 with ``submit``'s message unless ``partner`` is a project partner."""
+    from .submissions import SubmissionError
+    from .submissions import check_partner as check
+
+    try:
+        check(ReferenceData(), partner)  # a stand-in for a Store: it only calls select()
+    except SubmissionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+
+
 def register(main: click.Group) -> None:
     @main.command()
     @click.argument(
@@ -59,8 +97,8 @@ def register(main: click.Group) -> None:
     )
     @click.option(
         "--input-format",
-        help="Format of the files: turtle, trig, ntriples, nquads, jsonld, rdfxml or csv "
-        "(default: from the extension).",
+        callback=input_format,
+        help=f"Format of the files: {INPUT_FORMATS_TEXT} (default: from the extension).",
     )
     @click.option("--partner", help="Submitting partner id: check that it owns every resource.")
     @click.option(
@@ -79,10 +117,13 @@ def register(main: click.Group) -> None:
         """Validate FILES (together, as one submission) against the SHACL shapes.
 
         Exit 0 when the data conforms (warnings allowed), 1 on violations, 2 when the input
-        cannot be read (syntax error, unknown format, too large, unsafe).
+        cannot be read (syntax error, unknown format, too large, unsafe) or the partner is
+        unknown.
         """
         from .validation import validate as run_validation
 
+        if partner is not None:
+            check_partner(partner)
         try:
             triples = read_files(files, input_format, partner)
         except rdfio.InputError as exc:

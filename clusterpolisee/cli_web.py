@@ -146,7 +146,7 @@ def register(main: click.Group, store_option) -> None:
         """Create an upload token for a partner and print it once."""
         import re
 
-        from webapp.tokens import CURATOR, create
+        from webapp.tokens import CURATOR, TokensError, create
 
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", partner):
             click.echo("error: a partner id is lower-case words joined by hyphens", err=True)
@@ -161,7 +161,11 @@ def register(main: click.Group, store_option) -> None:
                 err=True,
             )
             sys.exit(2)
-        click.echo(create(tokens_file, partner))
+        try:
+            click.echo(create(tokens_file, partner))
+        except (TokensError, OSError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
 
 
 def reference_partners() -> set[str]:

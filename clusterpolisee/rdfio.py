@@ -47,6 +47,11 @@ EXTENSIONS: dict[str, str] = {
     ".owl": "rdfxml",
     ".xml": "rdfxml",
 }
+#: Every format a submission may be given in: the RDF syntaxes read here and the CSV
+#: templates, which clusterpolisee.templates reads. Messages and option help list these.
+CSV_FORMAT, CSV_EXTENSION = "csv", ".csv"
+INPUT_FORMATS = [*FORMATS, CSV_FORMAT]
+INPUT_EXTENSIONS = sorted([*EXTENSIONS, CSV_EXTENSION])
 FORMAT_NAMES = {
     "turtle": "Turtle",
     "trig": "TriG",
@@ -65,22 +70,28 @@ class InputError(ValueError):
     """The input cannot be accepted; the message says why and what to do."""
 
 
+def format_key(input_format: str) -> str:
+    """A format name as written ("N-Triples", "RDF/XML", "CSV") in the form of FORMATS'
+    keys and INPUT_FORMATS ("ntriples", "rdfxml", "csv")."""
+    return input_format.lower().replace("-", "").replace("/", "").replace("_", "")
+
+
 def format_for(filename: str, input_format: str | None = None) -> str:
     """The format name (a key of FORMATS) from an explicit name or the file extension."""
     if input_format:
-        name = input_format.lower().replace("-", "").replace("/", "").replace("_", "")
+        name = format_key(input_format)
         if name not in FORMATS:
             raise InputError(
                 f"{filename}: unknown input format {input_format!r}; "
-                f"use one of {', '.join(FORMATS)}"
+                f"use one of {', '.join(INPUT_FORMATS)}"
             )
         return name
     suffix = PurePath(filename).suffix.lower()
     if suffix not in EXTENSIONS:
         raise InputError(
             f"{filename}: cannot tell the format from the extension {suffix or '(none)'!r}; "
-            f"use one of {', '.join(sorted(EXTENSIONS))} or give the format "
-            f"({', '.join(FORMATS)})"
+            f"use one of {', '.join(INPUT_EXTENSIONS)} or give the format "
+            f"({', '.join(INPUT_FORMATS)})"
         )
     return EXTENSIONS[suffix]
 

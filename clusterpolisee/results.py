@@ -92,8 +92,20 @@ def _plain(t: Term | None) -> str:
     return "" if t is None else t.value
 
 
+#: The one column of an ASK answer in CSV and TSV. The W3C formats define no boolean form
+#: (an ASK answer was empty); this is the web's /sparql convention (webapp/renderer.py), so
+#: the CLI and the endpoint give the same file: a column "boolean" and a line true or false.
+ASK_COLUMN = "boolean"
+
+
 def to_delimited(result: QueryResult, fmt: str) -> str:
-    """CSV (plain values) or TSV (terms in SPARQL syntax), as the W3C formats define."""
+    """CSV (plain values) or TSV (terms in SPARQL syntax), as the W3C formats define; an ASK
+    answer as the one column ASK_COLUMN."""
+    if result.kind == "ask":
+        answer = "true" if result.boolean else "false"
+        if fmt == "csv":
+            return f"{ASK_COLUMN}\r\n{answer}\r\n"
+        return f"?{ASK_COLUMN}\n{answer}\n"
     buf = io.StringIO()
     if fmt == "csv":
         w = csv.writer(buf, lineterminator="\r\n")
@@ -130,7 +142,7 @@ def to_graph(triples: list[ox.Triple], fmt: str) -> str:
 
 def render(result: QueryResult, fmt: str) -> str:
     """Serialise ``result`` as ``fmt``; the caller has checked the format fits the kind."""
-    if result.kind in ("construct", "describe"):
+    if is_graph(result.kind):
         return to_graph(result.triples, fmt)
     if fmt == "json":
         return to_json(result)
@@ -141,5 +153,15 @@ def render(result: QueryResult, fmt: str) -> str:
     return to_table(result)
 
 
+def is_graph(kind: str) -> bool:
+    """Whether a query of ``kind`` answers with triples (CONSTRUCT, DESCRIBE) and not rows."""
+    return kind in ("construct", "describe")
+
+
 def formats_for(kind: str) -> set[str]:
-    return set(GRAPH_FORMATS) if kind in ("construct", "describe") else TABLE_FORMATS
+    return set(GRAPH_FORMATS) if is_graph(kind) else TABLE_FORMATS
+
+
+def default_format(kind: str) -> str:
+    """A table for rows and a yes or no, Turtle for a graph (which has no table)."""
+    return "turtle" if is_graph(kind) else "table"

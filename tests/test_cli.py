@@ -94,3 +94,89 @@ def test_a_store_that_is_not_there_is_named_and_not_made(tmp_path, command):
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert f"no store at {store}; run 'clusterpolisee build' first" in proc.stderr
     assert not missing.exists() and list(empty.iterdir()) == []
+
+
+TOKENS_ADVICE = (
+    "; repair it, or move it away and create the tokens again with 'clusterpolisee token create'"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"[1, 2]", "it must be a JSON object of partner ids and lists of hashes"),
+        (b'"tokens"', "it must be a JSON object of partner ids and lists of hashes"),
+        (b'{"aida": "0123"}', "it must be a JSON object of partner ids and lists of hashes"),
+        (
+            b"{aida",
+            "it is not JSON (Expecting property name enclosed in double quotes: line 1 "
+            "column 2 (char 1))",
+        ),
+    ],
+)
+def test_a_tokens_file_that_is_not_a_json_object_is_named_and_kept(tmp_path, content, why):
+    """A list or a string in the file ended in an AttributeError traceback, bad JSON in a
+    JSONDecodeError one."""
+    tokens = tmp_path / "tokens.json"
+    tokens.write_bytes(content)
+    proc = run_cli("token", "create", "--partner", "aida", "--tokens", str(tokens))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == f"error: {tokens} is not a tokens file: {why}{TOKENS_ADVICE}\n"
+    assert tokens.read_bytes() == content
+
+
+def test_validate_refuses_an_unknown_partner_as_submit_does(tmp_path):
+    """`validate --partner nobody` went on and reported every resource as outside nobody's
+    space (exit 1); `submit` refuses the partner (exit 2): the same check, the same line."""
+    data = str(paths.PARTNERS_DIR / "aida.ttl")
+    refused = (
+        "error: unknown partner 'nobody': it is not a project partner in the reference data "
+        "(data/reference/partners.ttl)\n"
+    )
+    proc = run_cli("validate", data, "--partner", "nobody")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", refused)
+    store = tmp_path / "store"
+    assert run_cli("build", "--no-partners", "--store", str(store)).returncode == 0
+    submitted = run_cli("submit", data, "--partner", "nobody", "--store", str(store))
+    assert (submitted.returncode, submitted.stderr) == (2, refused)
+    badly_written = run_cli("validate", data, "--partner", "No-Body")
+    assert badly_written.returncode == 2 and badly_written.stderr == (
+        "error: partner id 'No-Body' is not valid: use lower-case words joined by hyphens, "
+        "e.g. marche-region\n"
+    )
+    known = run_cli("validate", data, "--partner", "aida")
+    assert known.returncode == 0, known.stdout + known.stderr
+
+
+FORMATS = "turtle, trig, ntriples, nquads, jsonld, rdfxml, csv"
+
+
+def test_the_input_format_messages_list_csv(tmp_path):
+    """Both messages listed the RDF formats only, though a CSV template is taken too."""
+    data = tmp_path / "aida.data"
+    data.write_bytes((paths.PARTNERS_DIR / "aida.ttl").read_bytes())
+    unknown = run_cli("validate", str(data))
+    assert unknown.returncode == 2 and unknown.stderr == (
+        f"error: {data}: cannot tell the format from the extension '.data'; use one of .csv, "
+        ".json, .jsonld, .nq, .nt, .owl, .rdf, .trig, .ttl, .turtle, .xml or give the format "
+        f"({FORMATS})\n"
+    )
+    named = run_cli("validate", str(data), "--input-format", "yaml")
+    assert named.returncode == 2
+    assert named.stderr == f"error: {data}: unknown input format 'yaml'; use one of {FORMATS}\n"
+    for command in ("validate", "submit"):
+        shown = run_cli(command, "--help").stdout
+        assert "turtle, trig, ntriples, nquads, jsonld, rdfxml or csv" in " ".join(shown.split())
+
+
+def test_an_input_format_named_in_capitals_is_that_format(tmp_path):
+    """`submit --input-format CSV` sent a template to the RDF parser ("unknown input format
+    'CSV'"), which would now list csv among the formats it does not know."""
+    store = tmp_path / "store"
+    assert run_cli("build", "--no-partners", "--store", str(store)).returncode == 0
+    data = tmp_path / "clusters.data"
+    data.write_text("Name\nx\n", encoding="utf-8")
+    read_as_csv = f"{data.name}: row 1: the first column must be the id column of a template"
+    for command in (["submit", "--store", str(store)], ["validate"]):
+        proc = run_cli(*command, str(data), "--input-format", "CSV", "--partner", "aida")
+        assert proc.returncode == 2 and read_as_csv in proc.stderr, proc.stderr

@@ -11,10 +11,31 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class TokensError(ValueError):
+    """The tokens file is not what ``create`` writes; the message names it and what to do."""
+
+
 def _load(path: Path) -> dict[str, list[str]]:
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _not_tokens(path, f"it is not JSON ({exc})") from None
+    # Anything but partner ids mapped to lists of hashes ended in an AttributeError.
+    if not isinstance(data, dict) or not all(
+        isinstance(hashes, list) and all(isinstance(h, str) for h in hashes)
+        for hashes in data.values()
+    ):
+        raise _not_tokens(path, "it must be a JSON object of partner ids and lists of hashes")
+    return data
+
+
+def _not_tokens(path: Path, why: str) -> TokensError:
+    return TokensError(
+        f"{path} is not a tokens file: {why}; repair it, or move it away and create the "
+        "tokens again with 'clusterpolisee token create'"
+    )
 
 
 #: The one token holder who is not a partner: who reviews link candidates (views/links.py).

@@ -46,9 +46,7 @@ def read_dataset(data: IO[bytes], fmt: str) -> dict[str, list[ox.Triple]]:
         # No base IRI: a relative IRI is an error, never resolved against a local path.
         for q in ox.parse(data, format=rdf_format(fmt)):
             if not isinstance(q.graph_name, ox.NamedNode):
-                raise StoreError(
-                    "the dump has triples outside a named graph; every triple must be in one"
-                )
+                raise StoreError(_unnamed(q.graph_name))
             if "#staging-" in q.graph_name.value:
                 raise StoreError(f"refusing scratch graph {q.graph_name.value} in the dump")
             if q.graph_name.value == META_GRAPH:
@@ -62,6 +60,18 @@ def read_dataset(data: IO[bytes], fmt: str) -> dict[str, list[ox.Triple]]:
     except SyntaxError as exc:
         raise StoreError(f"not valid {fmt}: {exc}") from exc
     return dict(graphs)
+
+
+def _unnamed(graph: ox.BlankNode | ox.DefaultGraph) -> str:
+    """Why a quad outside an IRI-named graph is refused, and what to do. A graph named by a
+    blank node was reported as "outside a named graph", which it is not."""
+    if isinstance(graph, ox.BlankNode):
+        return (
+            f"the dump has triples in a graph named by the blank node {graph}; the store "
+            "keeps each graph under an IRI, so name it with one (e.g. "
+            "<https://example.org/graph/mine>) and import the file again"
+        )
+    return "the dump has triples outside a named graph; every triple must be in one"
 
 
 def import_dataset(store: Store, data: IO[bytes], fmt: str) -> dict[str, int]:

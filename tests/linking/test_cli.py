@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, load
 from clusterpolisee.store import open_store
@@ -119,3 +120,32 @@ def test_interactive_review_asks_about_each_candidate(writable_store: Path):
     with open_store(str(writable_store), read_only=True) as store:
         statuses = sorted(c.status for c in load(store).values())
         assert statuses.count("accepted") == 1 and statuses.count("rejected") == 1
+
+
+@pytest.mark.parametrize("delimiter", ["", ";;", '"'])
+def test_a_delimiter_that_is_not_one_character_is_refused(
+    partner_store: Path, tmp_path: Path, delimiter: str
+):
+    """Python's csv module raised a TypeError traceback for an empty or two-character one."""
+    source = tmp_path / "ext.csv"
+    source.write_text("id;name\nx;Foo cluster\n", encoding="utf-8")
+    proc = run_cli("link", "--store", str(partner_store), "--source", str(source), "--type",
+                   "cluster", "--dry-run", "--delimiter", delimiter)  # fmt: skip
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '--delimiter': {delimiter!r} is not a delimiter: give one "
+        "character other than a line break or '\"', e.g. ';' or '\\t' for a tab"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "text"), [(";", "id;name\n"), ("\\t", "id\tname\n")])
+def test_one_character_or_a_typed_tab_is_a_delimiter(
+    partner_store: Path, tmp_path: Path, delimiter: str, text: str
+):
+    source = tmp_path / "ext.csv"
+    source.write_text(text + text.replace("id", "x").replace("name", "Foo"), encoding="utf-8")
+    proc = run_cli("link", "--store", str(partner_store), "--source", str(source), "--type",
+                   "cluster", "--dry-run", "--delimiter", delimiter,
+                   "--id-base", "https://example.org/db/")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("1 external records, ")

@@ -4,6 +4,7 @@
 import hashlib
 
 import pyoxigraph as ox
+import pytest
 
 from clusterpolisee.namespaces import graph_iri
 
@@ -92,3 +93,27 @@ def test_commands_run_against_virtuoso_with_endpoint(cli_env, remote, tmp_path):
     assert listing(run_cli("graphs", "--store", str(local))) == graphs
     rematerialised = run_cli("materialise", "--endpoint", endpoint, env=cli_env)
     assert rematerialised.stdout.strip() == f"{INFERRED}: {graphs[INFERRED]} triples"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("blank.nq", '<https://example.org/s> <https://example.org/p> "o" _:g .\n'),
+        ("blank.trig", '_:g { <https://example.org/s> <https://example.org/p> "o" . }\n'),
+    ],
+)
+def test_a_graph_named_by_a_blank_node_is_refused_for_what_it_is(tmp_path, name, text):
+    """Such a graph was reported as "triples outside a named graph", which it is not."""
+    store = tmp_path / "store"
+    assert run_cli("build", "--no-partners", "--store", str(store)).returncode == 0
+    before = run_cli("graphs", "--store", str(store)).stdout
+    dump = tmp_path / name
+    dump.write_text(text, encoding="utf-8")
+    proc = run_cli("import", "--store", str(store), str(dump))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == (
+        "error: the dump has triples in a graph named by the blank node _:g; the store keeps "
+        "each graph under an IRI, so name it with one (e.g. <https://example.org/graph/mine>) "
+        "and import the file again\n"
+    )
+    assert run_cli("graphs", "--store", str(store)).stdout == before
