@@ -197,14 +197,24 @@ def test_web_page_joins_and_refuses(our_store, remote, tmp_path):
         assert page.status_code == 200
         html = page.get_data(as_text=True)
         assert "Life Sciences Cluster Wien" in html and "ESCA Silver Label" in html
+        # allowed here, so the catalog does not mark it
+        assert "not available on this server" not in client.get("/queries").get_data(as_text=True)
     finally:
         close_app(app)
     closed = make_app(our_store, tmp_path, WORKERS=1, WRITABLE=False)
     try:
-        r = closed.test_client().get(f"/queries/{NAME}", headers={"Accept": "text/html"})
+        client = closed.test_client()
+        r = client.get(f"/queries/{NAME}", headers={"Accept": "text/html"})
         assert r.status_code == 403
         text = r.get_data(as_text=True)
-        assert "Federated query not allowed" in text and f"SERVICE &lt;{ENDPOINT}&gt;" in text
+        assert 'id="unavailable"><strong>Not available on this server.</strong>' in text
+        assert f"asks another SPARQL endpoint, &lt;{ENDPOINT}&gt;, for part of its answer" in text
+        assert f"SERVICE &lt;{ENDPOINT}&gt;" in text  # the query text, to run elsewhere
+        csv_ = client.get(f"/queries/{NAME}.csv")
+        assert csv_.status_code == 403 and b"Federated query not allowed" in csv_.data
+        assert f'<li class="unavailable"><a href="/queries/{NAME}">' in client.get(
+            "/queries"
+        ).get_data(as_text=True)
     finally:
         close_app(closed)
 

@@ -20,7 +20,7 @@ from .database import BoundedCache, Database
 from .heap import trim_heap
 from .pagecache import PageCache
 from .pausing import Pauser
-from .present import show, term_html, visible_controls
+from .present import heading, show, term_html, time_html, visible_controls
 from .warmup import Warmer
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_conditional)
     errors.register(app)
-    app.jinja_env.globals.update(show=show, term_html=term_html, href=url_builder.href)
+    app.jinja_env.globals.update(
+        show=show,
+        term_html=term_html,
+        time_html=time_html,
+        heading=heading,
+        href=url_builder.href,
+    )
+    app.jinja_env.filters["heading"] = heading  # for a list of names: names|map('heading')
     app.jinja_env.finalize = visible_controls
     app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
     if (pauser := app.extensions["cpo.pauser"]) is not None:  # outermost: every request counts

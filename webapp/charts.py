@@ -25,11 +25,17 @@ MAX_BARS = 30
 # value after the bar: 350 leaves about 100 px for it, twelve digits and signs at 12 px
 # (at 400 the longest value, 171659000 in funding, ran past the edge).
 LONGEST_BAR = 350
+# A bar's label, written at 12 px in the 290 px left of the bars: about 42 characters.
+LABEL_CHARS = 42
+# The most of one cell a label keeps (its full text is in the bar's tooltip).
+PART_CHARS = 120
+SEPARATOR = " · "
 
 
 @dataclass(frozen=True)
 class Bar:
-    label: str
+    label: str  # the full label, for the tooltip
+    short: str  # what fits left of the bar
     value: float
     shown: str
     y: int
@@ -38,7 +44,7 @@ class Bar:
 
 @dataclass(frozen=True)
 class Chart:
-    label_var: str
+    label_vars: tuple[str, ...]  # the text columns a bar's label joins
     value_var: str
     bars: list[Bar]
     height: int
@@ -58,31 +64,71 @@ def _text(t: object) -> bool:
     return isinstance(t, ox.Literal) and not _numeric(t)
 
 
-def _column(vars_: list[str], rows: list[tuple], test) -> str | None:
-    for i, v in enumerate(vars_):
+def _columns(rows: list[tuple], test, first_only: bool = False) -> list[int]:
+    """The columns whose every cell (left-out cells aside) passes ``test``, in order; only
+    the first with ``first_only`` (10,000 rows are read column by column)."""
+    found = []
+    for i in range(len(rows[0])):
         cells = [r[i] for r in rows if r[i] is not None]
         if cells and all(test(c) for c in cells):
-            return v
-    return None
+            found.append(i)
+            if first_only:
+                break
+    return found
+
+
+def _cell(t: object) -> str:
+    return t.value[:PART_CHARS] if isinstance(t, ox.Literal) else ""
+
+
+def _label_columns(text_columns: list[int], rows: list[tuple]) -> list[int]:
+    """The text columns that tell the bars apart: the first, then each later one that
+    varies, until every row's label is its own (`overview`'s six bars were all "Albania":
+    its first text column is the country; the theme tells them apart)."""
+    chosen: list[int] = []
+    for i in text_columns:
+        if chosen and len({_cell(r[i]) for r in rows}) < 2:
+            continue  # the same in every row: it tells nothing apart
+        chosen.append(i)
+        if len({tuple(_cell(r[j]) for j in chosen) for r in rows}) == len(rows):
+            break
+    return chosen
+
+
+def _fit(parts: list[str], width: int) -> str:
+    """The parts joined in ``width`` characters: shorter parts whole where they fit, what
+    they leave shared by the longer ones, each cut with "…", so a long first part cannot
+    push out the part that tells two bars apart."""
+    room = width - len(SEPARATOR) * (len(parts) - 1)
+    keep = [0] * len(parts)
+    for n, i in enumerate(sorted(range(len(parts)), key=lambda i: len(parts[i]))):
+        keep[i] = min(len(parts[i]), max(room // (len(parts) - n), 2))
+        room -= keep[i]
+    return SEPARATOR.join(
+        p if len(p) <= k else p[: k - 1] + "…" for p, k in zip(parts, keep, strict=True)
+    )
 
 
 def bar_chart(vars_: list[str], rows: list[tuple]) -> Chart | None:
-    """A chart of the first text column against the first numeric column, or None."""
+    """A chart of the first numeric column, each bar labelled by the text columns that tell
+    its row from the others (``_label_columns``), or None."""
     if not rows:
         return None
-    label_var = _column(vars_, rows, _text)
-    value_var = _column(vars_, rows, _numeric)
-    if label_var is None or value_var is None:
+    text, number = _columns(rows, _text, True), _columns(rows, _numeric, True)
+    if not text or not number:
         return None
-    li, vi = vars_.index(label_var), vars_.index(value_var)
-    pairs = [  # (label, number, number as written)
-        (r[li].value, float(r[vi].value), r[vi].value)
-        for r in rows[:MAX_BARS]
-        if r[li] is not None and r[vi] is not None
-    ]
-    top = max((v for _, v, _ in pairs), default=0.0) or 1.0
-    bars = [
-        Bar(label[:60], value, shown, 10 + i * 24, max(value, 0) / top * LONGEST_BAR)
-        for i, (label, value, shown) in enumerate(pairs)
-    ]
-    return Chart(label_var, value_var, bars, 20 + 24 * len(bars), top, len(rows))
+    ti, vi = text[0], number[0]
+    drawn = [r for r in rows[:MAX_BARS] if r[ti] is not None and r[vi] is not None]
+    # Further label columns need to be text only in the rows drawn.
+    later = [i for i in _columns(drawn, _text) if i > ti] if drawn else []
+    at = _label_columns([ti, *later], drawn)
+    top = max((float(r[vi].value) for r in drawn), default=0.0) or 1.0
+    bars = []
+    for n, r in enumerate(drawn):
+        parts = [p for p in (_cell(r[i]) for i in at) if p]
+        value = float(r[vi].value)
+        width = max(value, 0) / top * LONGEST_BAR
+        label, short = SEPARATOR.join(parts), _fit(parts, LABEL_CHARS)
+        bars.append(Bar(label, short, value, r[vi].value, 10 + n * 24, width))
+    names = tuple(vars_[i] for i in at)
+    return Chart(names, vars_[vi], bars, 20 + 24 * len(bars), top, len(rows))

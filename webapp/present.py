@@ -1,5 +1,7 @@
 """How terms are shown: labels in the reader's language, safe links, short names."""
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -94,6 +96,42 @@ def term_html(term: object, labels: dict[str, dict[str, str]] | None = None) -> 
     if s.note:
         html += f' <small class="note">{escape(s.note)}</small>'
     return Markup(html)
+
+
+#: Where a variable name's words meet: camelCase humps, digits after letters, ``_`` and ``-``.
+_WORD_BREAK = re.compile(r"[_\-]+|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def heading(var: str, vars_: list[str] | tuple[str, ...] = ()) -> str:
+    """A column heading read from a variable name (the downloads keep the name itself):
+    ``goodPractices`` "Good practices", ``regionLabel`` "Region", or "Region name" where
+    the result also has ``region`` (its column shows the same region as a link)."""
+    words = [w for w in _WORD_BREAK.split(var) if w]
+    if len(words) > 1 and words[-1] == "Label":
+        words[-1:] = ["name"] if var[: -len("Label")] in vars_ else []
+    words = [w if w.isupper() and len(w) > 1 else w.lower() for w in words] or [var]
+    return words[0][:1].upper() + words[0][1:] + "".join(" " + w for w in words[1:])
+
+
+XSD_DATE_TIME = "http://www.w3.org/2001/XMLSchema#dateTime"
+
+
+def time_html(term: object) -> Markup:
+    """An xsd:dateTime as ``<time datetime="2026-12-06T17:28:03Z">2026-12-06 17:28 UTC</time>``
+    (stored with milliseconds, it was shown as it is); a value without a time zone is shown
+    without "UTC", and anything else as escaped text."""
+    text = term.value if isinstance(term, ox.Literal) else ""
+    try:
+        if term.datatype.value != XSD_DATE_TIME:  # type: ignore[union-attr]
+            raise ValueError(text)
+        when = dt.datetime.fromisoformat(text)
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.UTC)
+    except (AttributeError, ValueError, OverflowError):
+        return Markup(f'<span class="lit">{escape(text)}</span>')
+    if when.tzinfo is None:
+        return Markup(f'<time datetime="{when:%Y-%m-%dT%H:%M:%S}">{when:%Y-%m-%d %H:%M}</time>')
+    return Markup(f'<time datetime="{when:%Y-%m-%dT%H:%M:%SZ}">{when:%Y-%m-%d %H:%M} UTC</time>')
 
 
 #: Bidirectional controls (embeddings, overrides, isolates, marks): in a label they can make

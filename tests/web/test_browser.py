@@ -129,3 +129,43 @@ def test_ontology_page(page: Page, server: str):
     assert page.locator("#Cluster h3").is_visible()
     shot(page, "ontology")
     assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def phone(browser: Browser) -> Iterator[Page]:
+    """A page 390 px wide, as a phone shows it."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
+
+
+#: What is wider than the page: each element whose right edge passes the window's, outside
+#: a box that scrolls on its own (a result table's).
+WIDER = """() => [...document.querySelectorAll('main *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+               && !e.closest('.table-wrap, pre'))
+  .slice(0, 5).map(e => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 60))"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/shapes",  # a four-column table of long descriptions
+        "/queries",  # an address in a description, a row of tags
+        "/queries/overview",  # the theme drop-down's longest option
+        "/queries/clusters",
+        "/ontology",  # addresses of other vocabularies
+        "/sparql",
+        "/id/partner/nerda/cluster/textile",  # the page's own long address
+        "/id/region/ITI3",
+        "/",
+        "/submit",
+        "/queries/federated-cluster-profiles",
+    ],
+)
+def test_pages_fit_a_390_px_screen(phone: Page, server: str, path: str):
+    phone.goto(server + path)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    inner = phone.evaluate("window.innerWidth")
+    assert inner == 390
+    assert width <= inner, (width, phone.evaluate(WIDER))

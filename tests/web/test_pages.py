@@ -405,3 +405,145 @@ def test_a_long_description_is_shown_whole_once(store_path, tmp_path):
         assert page.count(text.strip()) == 1 and len(page) < len(text) + 20_000
     finally:
         close_app(app)
+
+
+HTML = {"Accept": "text/html"}
+
+
+def test_overview_bars_are_told_apart(client):
+    """Six bars all read "Albania": each now adds its theme, the column that differs."""
+    html = client.get("/queries/overview", headers=HTML).get_data(as_text=True)
+    bars = re.findall(
+        r'<text x="290" y="\d+" text-anchor="end" font-size="12">([^<]*)</text>', html
+    )
+    assert len(bars) == 30 and len(set(bars)) == 30
+    assert bars[:2] == [
+        "Albania · Clusters and regional (smart) s…",
+        "Albania · Financial framework improvement…",
+    ]
+    assert "<title>Albania · Innovation and R&amp;D driven cluster development: 1</title>" in html
+    assert 'aria-label="Clusters by Country name and Theme name"' in html
+
+
+def test_result_headings_are_readable_and_downloads_keep_the_names(client):
+    html = client.get("/queries/clusters", headers=HTML).get_data(as_text=True)
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", html)[1]
+    assert re.findall(r'<th scope="col" title="\?(\w+)">([^<]+)</th>', head) == [
+        ("cluster", "Cluster"),
+        ("clusterLabel", "Cluster name"),
+        ("region", "Region"),
+        ("regionLabel", "Region name"),
+        ("country", "Country"),
+        ("countryLabel", "Country name"),
+        ("sectors", "Sectors"),
+        ("stageLabel", "Stage"),
+        ("members", "Members"),
+    ]
+    names = "cluster,clusterLabel,region,regionLabel,country,countryLabel,sectors,stageLabel"
+    assert client.get("/queries/clusters.csv").get_data(as_text=True).startswith(names + ",")
+    js = client.get("/queries/clusters.json").get_json(force=True)
+    assert js["head"]["vars"][:3] == ["cluster", "clusterLabel", "region"]
+
+
+def test_sector_options_show_the_nace_titles(client):
+    html = client.get("/queries/clusters", headers=HTML).get_data(as_text=True)
+    assert (
+        '<option value="http://data.europa.eu/ux2/nace2/C29">'
+        "C29 — Manufacture of motor vehicles, trailers and semi-trailers</option>"
+    ) in html
+    c29 = client.get(
+        "/queries/clusters.csv", query_string={"sector": "http://data.europa.eu/ux2/nace2/C29"}
+    )
+    rows = c29.get_data(as_text=True).splitlines()[1:]
+    assert c29.status_code == 200 and len(rows) == 4 and all("C29" in r for r in rows)
+
+
+FEDERATED = "federated-cluster-profiles"
+
+
+def test_a_federated_question_the_server_may_not_run_is_marked_and_explained(client):
+    listing = client.get("/queries", headers=HTML).get_data(as_text=True)
+    item = re.search(
+        rf'<li class="unavailable"><a href="/queries/{FEDERATED}">.*?</li>', listing, re.S
+    )
+    assert item and '<strong class="warn">(not available on this server)</strong>' in item[0]
+    reason = (
+        "This question asks another SPARQL endpoint, &lt;http://127.0.0.1:7878/sparql&gt;, for "
+        "part of its answer, and this server is not allowed to call it (its operator can allow "
+        "it with &#39;clusterpolisee serve --allow-service http://127.0.0.1:7878/sparql&#39;)."
+    )
+    assert f'<p class="note">{reason}</p>' in item[0]
+    assert listing.count('class="unavailable"') == 1  # the other questions run here
+    page = client.get(f"/queries/{FEDERATED}", headers=HTML)
+    assert page.status_code == 403
+    html = page.get_data(as_text=True)
+    assert (
+        "<h1>Our clusters with their profiles in an external cluster database (federated)</h1>"
+        in html
+    )
+    assert (
+        '<p class="error" role="alert" id="unavailable"><strong>Not available on this server.'
+        f"</strong> {reason} Its SPARQL text is below, to run on an endpoint that may call it.</p>"
+    ) in html
+    assert 'id="params"' not in html and "<details open>" in html and 'id="sparql-text"' in html
+    csv_ = client.get(f"/queries/{FEDERATED}.csv")
+    assert csv_.status_code == 403 and csv_.mimetype == "text/plain"
+
+
+def _post_submit(client, csrf: str, **fields):
+    files = [(io.BytesIO(b"x"), "clusters.csv"), (io.BytesIO(b"y"), "b&c.ttl")]
+    return client.post("/submit", data={"csrf_token": csrf, "file": files, **fields})
+
+
+def _csrf(client) -> str:
+    html = client.get("/submit").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+
+
+def test_a_wrong_token_gives_the_form_back(client):
+    """The form again, with what was wrong, the partner field kept and the files named to be
+    chosen again (a browser cannot refill a file input); never the token."""
+    r = _post_submit(client, _csrf(client), token="wrong", partner="marche-region")
+    assert r.status_code == 403
+    html = r.get_data(as_text=True)
+    assert (
+        '<p class="error" role="alert" id="form-problem">the partner token is not valid: '
+        "nothing was uploaded</p>"
+    ) in html
+    assert 'id="submit-form"' in html
+    assert '<input type="hidden" name="partner" value="marche-region">' in html
+    assert (
+        '<strong id="choose-again">Choose the files again: a browser does not keep them after '
+        "a refused upload (you had chosen clusters.csv, b&amp;c.ttl).</strong>"
+    ) in html
+    token_input = re.search(r'<input type="password" id="token"[^>]*>', html)[0]
+    assert "value=" not in token_input and "wrong" not in html
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+    assert csrf  # the form can be sent again as it is
+
+
+def test_another_partners_graph_or_no_file_gives_the_form_back(app, client):
+    tok = tokens.create(__import__("pathlib").Path(app.config["TOKENS_FILE"]), "veneto-region")
+    csrf = _csrf(client)
+    other = _post_submit(client, csrf, token=tok, partner="marche-region")
+    assert other.status_code == 403
+    html = other.get_data(as_text=True)
+    assert (
+        "this token belongs to partner &#39;veneto-region&#39;; it cannot replace the graph of "
+        "&#39;marche-region&#39;</p>"
+    ) in html
+    assert 'id="submit-form"' in html and 'id="choose-again"' in html and tok not in html
+    none = client.post("/submit", data={"csrf_token": csrf, "token": tok})
+    assert none.status_code == 400
+    assert 'id="form-problem">choose a file to upload</p>' in none.get_data(as_text=True)
+
+
+def test_home_shows_submission_times_in_utc(client):
+    html = client.get("/", headers=HTML).get_data(as_text=True)
+    latest = re.search(r'<ul id="latest">(.*?)</ul>', html, re.S)[1]
+    times = re.findall(r'<small class="note">(.*?)</small>', latest)
+    assert times
+    for shown in times:
+        stamp = re.fullmatch(r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)">.*</time>', shown)
+        assert stamp, shown
+        assert shown.endswith(f">{stamp[1][:10]} {stamp[1][11:16]} UTC</time>")

@@ -39,3 +39,54 @@ def test_the_longest_bar_leaves_room_for_its_value():
     chart = bar_chart(["programme", "budget"], rows)
     for bar in chart.bars:
         assert 305 + bar.width + 7.5 * len(bar.shown) <= 760, bar
+
+
+def text(value: str) -> ox.Literal:
+    return ox.Literal(value, language="en")
+
+
+def test_bars_are_told_apart_when_the_first_text_column_repeats():
+    """`overview`: country, theme and a count per row; six bars read "Albania". The label
+    adds the theme (the next text column that varies), and skips one that never varies."""
+    rows = [
+        (text("Albania"), text("Report"), text("Clusters and regional (smart) specialisation"),
+         members(0)),
+        (text("Albania"), text("Report"), text("New skills and jobs creation"), members(1)),
+        (text("Austria"), text("Report"), text("New skills and jobs creation"), members(2)),
+    ]  # fmt: skip
+    chart = bar_chart(["countryLabel", "source", "themeLabel", "clusters"], rows)
+    assert chart.label_vars == ("countryLabel", "themeLabel")
+    assert [b.label for b in chart.bars] == [
+        "Albania · Clusters and regional (smart) specialisation",
+        "Albania · New skills and jobs creation",
+        "Austria · New skills and jobs creation",
+    ]
+    # What fits left of the bars (42 characters): each part keeps its share.
+    assert [b.short for b in chart.bars] == [
+        "Albania · Clusters and regional (smart) s…",
+        "Albania · New skills and jobs creation",
+        "Austria · New skills and jobs creation",
+    ]
+
+
+def test_a_unique_first_text_column_labels_the_bars_alone():
+    rows = [
+        (text("Veri"), text("Albania"), members(3)),
+        (text("Qender"), text("Albania"), members(4)),
+    ]
+    chart = bar_chart(["regionLabel", "countryLabel", "clusters"], rows)
+    assert chart.label_vars == ("regionLabel",)
+    assert [(b.label, b.short) for b in chart.bars] == [("Veri", "Veri"), ("Qender", "Qender")]
+
+
+def test_two_long_parts_share_the_label_width():
+    """A long first part cannot push out the part that tells two bars apart."""
+    first = "A very long name of a country that goes on and on"
+    rows = [
+        (text(first), text("Theme one"), members(1)),
+        (text(first), text("Theme two"), members(2)),
+    ]
+    shorts = [b.short for b in bar_chart(["a", "b", "n"], rows).bars]
+    assert shorts == ["A very long name of a country… · Theme one",
+                      "A very long name of a country… · Theme two"]  # fmt: skip
+    assert {len(s) for s in shorts} == {42}

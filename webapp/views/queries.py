@@ -35,8 +35,22 @@ def catalog() -> Catalog:
 def index():
     cat = catalog()
     tag = request.args.get("tag", "")
-    shown = [q for q in cat.queries.values() if not tag or tag in q.tags]
+    shown = [(q, _unavailable(q)) for q in cat.queries.values() if not tag or tag in q.tags]
     return render_template("queries.html", queries=shown, tags=cat.tags, tag=tag)
+
+
+def _unavailable(q: StoredQuery) -> str | None:
+    """Why this server cannot answer ``q``, for its visitors, or None: a SERVICE endpoint it
+    calls is not on the operator's allow-list (the endpoint refuses it otherwise)."""
+    refused = [s for s in q.services if s not in db().service_allowlist]
+    if not refused:
+        return None
+    names = ", ".join(f"<{s}>" for s in refused)
+    return (
+        f"This question asks another SPARQL endpoint, {names}, for part of its answer, and "
+        "this server is not allowed to call it (its operator can allow it with "
+        f"'clusterpolisee serve --allow-service {refused[0]}')."
+    )
 
 
 @bp.route("/queries/<name>")
@@ -55,7 +69,13 @@ def query(name: str, suffix: str | None = None):
     try:
         q.check_services(db().service_allowlist)
     except ServiceNotAllowed as exc:
-        return error_response(403, "Federated query not allowed", str(exc))
+        if not fmt.is_html:
+            return error_response(403, "Federated query not allowed", str(exc))
+        # The question's page, saying why it cannot run here (a bare 403 said nothing to a
+        # visitor who followed the catalog's link).
+        return render_template(
+            "query.html", q=q, unavailable=_unavailable(q), query_text=q.text
+        ), 403
     raw = {k: v for k, v in request.args.items() if k not in RESERVED}
     store = EngineStore()
     try:

@@ -50,9 +50,30 @@ def _template_names() -> list[str]:
 
 @bp.route("/submit", methods=["GET"])
 def form():
-    return render_template(
-        "submit.html", csrf=_csrf_token(), outcome=None, templates=_template_names()
+    return _form()
+
+
+def _form(status: int = 200, problem: str = "", **context) -> tuple[str, int]:
+    """The upload page; after a refused upload, with what was wrong and the fields kept."""
+    page = render_template(
+        "submit.html",
+        csrf=_csrf_token(),
+        templates=_template_names(),
+        problem=problem,
+        outcome=context.pop("outcome", None),
+        **context,
     )
+    return page, status
+
+
+def _refused(status: int, problem: str) -> tuple[str, int]:
+    """The form again after a refusal before any file was read (wrong token, another
+    partner, no file): a bare error page lost the form. The partner field is kept; the token
+    is not written back (a secret), and the files cannot be: a browser never lets a page fill
+    a file input, so the page names the files to choose again."""
+    chosen = [u.filename[:100] for u in request.files.getlist("file") if u.filename]
+    kept = request.form.get("partner", "")[:100]  # a partner id is short: echo no more
+    return _form(status, problem, kept_partner=kept, chosen=chosen)
 
 
 @bp.route("/submit/templates/<name>.csv")
@@ -72,10 +93,13 @@ def template(name: str):
 
 @bp.route("/submit", methods=["POST"])
 def upload():
-    partner = _token_partner("the partner token is not valid")
+    _check_csrf()
+    partner = _partner_of_token()
+    if partner is None:
+        return _refused(403, "the partner token is not valid: nothing was uploaded")
     wanted = request.form.get("partner", partner)
     if wanted != partner:
-        abort(
+        return _refused(
             403,
             f"this token belongs to partner '{partner}'; it cannot replace the graph "
             f"of '{wanted[:60]}'",
@@ -84,19 +108,12 @@ def upload():
     # An empty file input still sends one part, without a name.
     uploads = [u for u in request.files.getlist("file") if u.filename]
     if not uploads:
-        abort(400, "choose a file to upload")
+        return _refused(400, "choose a file to upload")
     store = writer()
     if store is None:
         abort(503, "this server is read-only; uploads are disabled")
     result = _run(store, [(u.filename, u.read()) for u in uploads], partner)
-    status = 200 if result.accepted else 422
-    return render_template(
-        "submit.html",
-        csrf=_csrf_token(),
-        outcome=result,
-        partner=partner,
-        templates=_template_names(),
-    ), status
+    return _form(200 if result.accepted else 422, outcome=result, partner=partner)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
@@ -127,12 +144,17 @@ def _too_large_message(limit: int) -> str:
 def _token_partner(refusal: str) -> str:
     """The partner whose token the form carries, after the CSRF check; 403 otherwise."""
     _check_csrf()
-    partner = tokens.partner_for(
-        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
-    )
+    partner = _partner_of_token()
     if partner is None:
         abort(403, refusal)
     return partner
+
+
+def _partner_of_token() -> str | None:
+    """The partner whose token the form carries, or None."""
+    return tokens.partner_for(
+        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
+    )
 
 
 def _materialise(store) -> None:

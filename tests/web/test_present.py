@@ -1,0 +1,51 @@
+"""How names and times are shown (webapp/present.py): column headings, timestamps."""
+
+import pyoxigraph as ox
+import pytest
+
+from webapp.present import heading, time_html
+
+DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+OVERVIEW = ["country", "countryLabel", "theme", "themeLabel", "clusters", "goodPractices"]
+
+
+@pytest.mark.parametrize(
+    ("var", "shown"),
+    [
+        ("country", "Country"),
+        ("countryLabel", "Country name"),  # beside ?country, which shows the country as a link
+        ("goodPractices", "Good practices"),
+        ("stageLabel", "Stage"),  # no ?stage in the result: the label is the stage
+        ("regionLabel", "Region"),
+        ("barriersAddressed", "Barriers addressed"),
+        ("fromRegionLabel", "From region"),
+        ("profileURL", "Profile URL"),
+        ("label", "Label"),
+        ("n", "N"),
+        ("start_year", "Start year"),
+    ],
+)
+def test_a_heading_is_read_from_the_variable_name(var, shown):
+    assert heading(var, OVERVIEW) == shown
+
+
+@pytest.mark.parametrize(
+    ("lexical", "html"),
+    [
+        (  # as submissions are stored: milliseconds, Z
+            "2026-12-06T19:53:50.11Z",
+            '<time datetime="2026-12-06T19:53:50Z">2026-12-06 19:53 UTC</time>',
+        ),
+        (  # another zone is shown in UTC
+            "2026-12-06T19:28:03.123456+02:00",
+            '<time datetime="2026-12-06T17:28:03Z">2026-12-06 17:28 UTC</time>',
+        ),
+        (  # no zone: no "UTC" claimed
+            "2026-12-06T17:28:03",
+            '<time datetime="2026-12-06T17:28:03">2026-12-06 17:28</time>',
+        ),
+        ("<b>not a time</b>", '<span class="lit">&lt;b&gt;not a time&lt;/b&gt;</span>'),
+    ],
+)
+def test_a_timestamp_is_a_readable_utc_time(lexical, html):
+    assert str(time_html(ox.Literal(lexical, datatype=DATE_TIME))) == html
