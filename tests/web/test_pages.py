@@ -538,6 +538,20 @@ def test_another_partners_graph_or_no_file_gives_the_form_back(app, client):
     assert 'id="form-problem">choose a file to upload</p>' in none.get_data(as_text=True)
 
 
+def test_a_damaged_tokens_file_refuses_uploads_with_a_503_that_says_why(app, client, caplog):
+    """A tokens file that is not what `token create` writes ended uploads in a 500."""
+    path = __import__("pathlib").Path(app.config["TOKENS_FILE"])
+    path.write_text("[]", encoding="utf-8")
+    r = _post_submit(client, _csrf(client), token="any", partner="marche-region")
+    assert r.status_code == 503
+    assert (
+        "the server cannot check upload tokens now: its tokens file is damaged. Nothing was "
+        "uploaded; please tell the server's operator (the log names the file)"
+    ) in r.get_data(as_text=True)
+    assert f"upload refused: {path} is not a tokens file" in caplog.text
+    assert path.read_text(encoding="utf-8") == "[]"
+
+
 def test_home_shows_submission_times_in_utc(client):
     html = client.get("/", headers=HTML).get_data(as_text=True)
     latest = re.search(r'<ul id="latest">(.*?)</ul>', html, re.S)[1]

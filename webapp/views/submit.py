@@ -151,10 +151,19 @@ def _token_partner(refusal: str) -> str:
 
 
 def _partner_of_token() -> str | None:
-    """The partner whose token the form carries, or None."""
-    return tokens.partner_for(
-        Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
-    )
+    """The partner whose token the form carries, or None; 503 when the server's tokens file
+    cannot be read (a 500 before): the operator's to mend, so its path goes to the log."""
+    try:
+        return tokens.partner_for(
+            Path(current_app.config["TOKENS_FILE"]), request.form.get("token", "")
+        )
+    except tokens.TokensError as exc:
+        current_app.logger.error("upload refused: %s", exc)
+        abort(
+            503,
+            "the server cannot check upload tokens now: its tokens file is damaged. Nothing "
+            "was uploaded; please tell the server's operator (the log names the file)",
+        )
 
 
 def _materialise(store) -> None:
