@@ -232,6 +232,15 @@ def test_a_dead_remote_gives_a_clear_error_at_once(our_store, remote, tmp_path):
         r = app.test_client().get(f"/queries/{NAME}.csv")
         assert r.status_code == 502
         assert b"Federated query failed" in r.data and ENDPOINT.encode() in r.data
+        # The same through /sparql: the endpoint's fault, not the query's (was 400)
+        adhoc = f"SELECT * WHERE {{ SERVICE <{ENDPOINT}> {{ ?s ?p ?o }} }} LIMIT 1"
+        client = app.test_client()
+        r = client.post("/sparql", data={"query": adhoc}, headers={"Accept": "text/csv"})
+        assert r.status_code == 502 and r.headers["Retry-After"] == "30"
+        assert r.data.startswith(b"Federated query failed: ") and ENDPOINT.encode() in r.data
+        page = client.post("/sparql", data={"query": adhoc}, headers={"Accept": "text/html"})
+        assert page.status_code == 502
+        assert f"the query calls SERVICE &lt;{ENDPOINT}&gt;" in page.get_data(as_text=True)
     finally:
         close_app(app)
 
@@ -264,5 +273,9 @@ def test_a_hung_remote_is_stopped_by_the_time_limit(our_store, remote, tmp_path)
             assert time.monotonic() - start < 10
             assert r.status_code == 504
             assert b"time limit of 2 s" in r.data and ENDPOINT.encode() in r.data
+            adhoc = f"SELECT * WHERE {{ SERVICE <{ENDPOINT}> {{ ?s ?p ?o }} }} LIMIT 1"
+            r = app.test_client().get("/sparql", query_string={"query": adhoc, "format": "json"})
+            assert r.status_code == 504
+            assert b"Federated query timed out" in r.data and ENDPOINT.encode() in r.data
         finally:
             close_app(app)

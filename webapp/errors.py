@@ -3,7 +3,7 @@
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .database import EngineError
+from .database import EngineError, QueryTimedOut
 from .sparql_guard import QueryRefused
 
 
@@ -17,6 +17,24 @@ def error_response(status: int, title: str, message: str) -> Response:
         body = render_template("error.html", status=status, title=title, message=message)
         return Response(body, status, mimetype="text/html")
     return Response(f"{title}: {message}\n", status, mimetype="text/plain")
+
+
+def remote_failure(services: list[str], exc: EngineError) -> tuple[int, str, str]:
+    """Status, title and message for a query calling SERVICE that failed or ran out of time:
+    the endpoint named, 502 or 504, for the remote is at fault rather than the query."""
+    names = ", ".join(f"<{s}>" for s in services)
+    if isinstance(exc, QueryTimedOut):
+        status, title = 504, "Federated query timed out"
+    else:
+        status, title = 502, "Federated query failed"
+    message = f"{exc.message} (the query calls SERVICE {names}; that endpoint may be down or slow)"
+    return status, title, message
+
+
+def remote_failed(services: list[str], exc: EngineError) -> Response:
+    resp = error_response(*remote_failure(services, exc))
+    resp.headers["Retry-After"] = "30"
+    return resp
 
 
 def register(app: Flask) -> None:

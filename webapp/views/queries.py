@@ -17,8 +17,8 @@ from clusterpolisee.store.base import Term
 from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
-from ..database import Database, EngineError, QueryTimedOut, Result
-from ..errors import error_response
+from ..database import Database, EngineError, Result
+from ..errors import error_response, remote_failed
 from ..pagecache import cached_page
 from ..present import pick_label
 
@@ -89,7 +89,7 @@ def query(name: str, suffix: str | None = None):
     except EngineError as exc:
         if not q.services:
             raise
-        return _remote_failed(q, exc)
+        return remote_failed(q.services, exc)
     if not fmt.is_html:
         return download(fmt, result)
     last = _page_count(result)
@@ -110,19 +110,6 @@ def run_stored(
     return (engine or db()).query(
         q.bound_text(values), trusted=True, store_sorts=q.store_sorts, split=True
     )
-
-
-def _remote_failed(q, exc: EngineError):
-    """A federated query failed or ran out of time: say which endpoint it was calling."""
-    names = ", ".join(f"<{s}>" for s in q.services)
-    if isinstance(exc, QueryTimedOut):
-        status, title = 504, "Federated query timed out"
-    else:
-        status, title = 502, "Federated query failed"
-    message = f"{exc.message} (the query calls SERVICE {names}; that endpoint may be down or slow)"
-    resp = error_response(status, title, message)
-    resp.headers["Retry-After"] = "30"
-    return resp
 
 
 def _format(kind: str, suffix: str | None) -> renderer.Format | None:

@@ -5,10 +5,12 @@ import re
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from clusterpolisee.sparqltext import QuerySyntaxError, inspect
+
 from .. import renderer
 from ..access import db, download
 from ..database import Dataset, EngineError, Result
-from ..errors import error_response
+from ..errors import error_response, remote_failed, remote_failure
 from ..pagecache import cached_page
 from ..sparql_guard import QueryRefused
 from . import examples
@@ -63,9 +65,15 @@ def endpoint():
     try:
         result = db().query(text, dataset=_protocol_dataset())
     except (QueryRefused, EngineError) as exc:
+        status, message = exc.status, exc.message
+        services = _services(text) if isinstance(exc, EngineError) else []
+        if services:  # an allowed endpoint failed: 502/504 naming it, as stored queries do
+            status, _title, message = remote_failure(services, exc)
         wanted = _format("select")
         if wanted is not None and wanted.is_html:
-            return _editor(text, None, exc.message), exc.status
+            return _editor(text, None, message), status
+        if services:
+            return remote_failed(services, exc)
         raise
     kind = result.kind
     fmt = _format(kind)
@@ -79,6 +87,14 @@ def endpoint():
     if fmt.is_html:
         return _editor(text, result)
     return download(fmt, result)
+
+
+def _services(text: str) -> list[str]:
+    """The SERVICE endpoints ``text`` calls (it passed the guard, so it parses)."""
+    try:
+        return inspect(text).services
+    except QuerySyntaxError:
+        return []
 
 
 def _query_text() -> str | None:
