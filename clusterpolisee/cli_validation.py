@@ -82,6 +82,19 @@ def check_partner(partner: str) -> None:
         sys.exit(EXIT_UNREADABLE)
 
 
+def check_files(files: tuple[Path, ...], input_format: str | None) -> None:
+    """Exit 2 with ``submit``'s message unless the files can be one submission (their number,
+    names, one --input-format for one extension): validate said "conforms" to sets that
+    submit refuses."""
+    from .submissions import SubmissionError, check_file_set
+
+    try:
+        check_file_set([path.name for path in files], input_format)
+    except SubmissionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNREADABLE)
+
+
 def register(main: click.Group) -> None:
     @main.command()
     @click.argument(
@@ -124,6 +137,7 @@ def register(main: click.Group) -> None:
 
         if partner is not None:
             check_partner(partner)
+        check_files(files, input_format)
         try:
             triples = read_files(files, input_format, partner)
         except rdfio.InputError as exc:

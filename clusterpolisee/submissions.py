@@ -436,15 +436,21 @@ def _clean_name(name: str) -> str:
 
 def _checked(files: list[SubmittedFile], input_format: str | None) -> list[SubmittedFile]:
     """The files with clean names; SubmissionError for a set that cannot be one submission."""
-    if not files:
+    files = [SubmittedFile(_clean_name(f.name), f.data) for f in files]
+    check_file_set([f.name for f in files], input_format)
+    return files
+
+
+def check_file_set(names: list[str], input_format: str | None) -> None:
+    """SubmissionError unless files of these (clean) names can be one submission; `validate`
+    asks the same, so that it never calls conforming what `submit` would refuse."""
+    if not names:
         raise SubmissionError("a submission needs at least one file")
-    if len(files) > MAX_FILES:
+    if len(names) > MAX_FILES:
         raise SubmissionError(
-            f"a submission has at most {MAX_FILES} files, not {len(files)}; "
+            f"a submission has at most {MAX_FILES} files, not {len(names)}; "
             "put resources of one kind in one file"
         )
-    files = [SubmittedFile(_clean_name(f.name), f.data) for f in files]
-    names = [f.name for f in files]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise SubmissionError(
@@ -458,7 +464,6 @@ def _checked(files: list[SubmittedFile], input_format: str | None) -> list[Submi
             f"different extensions ({', '.join(s or '(none)' for s in suffixes)}); leave the "
             "input format out so that each file's extension gives its format"
         )
-    return files
 
 
 def _set_checksum(records: list[ArchivedFile]) -> str:

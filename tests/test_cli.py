@@ -148,6 +148,32 @@ def test_validate_refuses_an_unknown_partner_as_submit_does(tmp_path):
     assert known.returncode == 0, known.stdout + known.stderr
 
 
+def test_validate_refuses_file_sets_that_submit_refuses(tmp_path):
+    """Two files of one name, or 51 files, were "conforms" (exit 0) for validate and
+    refused (exit 2) by submit; now both refuse them with the same line."""
+    data = (paths.PARTNERS_DIR / "aida.ttl").read_bytes()
+    (tmp_path / "d").mkdir()
+    for path in (tmp_path / "aida.ttl", tmp_path / "d" / "aida.ttl"):
+        path.write_bytes(data)
+    twice = run_cli("validate", str(tmp_path / "aida.ttl"), str(tmp_path / "d" / "aida.ttl"))
+    assert (twice.returncode, twice.stdout) == (2, "")
+    assert twice.stderr == (
+        "error: two files are named aida.ttl; every file of a submission needs its own name, "
+        "so that the report can say which file a problem is in\n"
+    )
+    many = []
+    for i in range(51):
+        many.append(tmp_path / f"part-{i}.ttl")
+        many[-1].write_bytes(data if i == 0 else b"@prefix x: <http://example.org/> .\n")
+    proc = run_cli("validate", *map(str, many), "--partner", "aida")
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        "error: a submission has at most 50 files, not 51; put resources of one kind in one "
+        "file\n",
+    )
+    assert run_cli("validate", *map(str, many[:50]), "--partner", "aida").returncode == 0
+
+
 FORMATS = "turtle, trig, ntriples, nquads, jsonld, rdfxml, csv"
 
 
