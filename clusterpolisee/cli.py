@@ -18,17 +18,16 @@ from . import (
 from .cli_types import SECONDS
 from .store import StoreError, open_store
 
-STORE_OPTION = cli_store.store_options(
-    click.option(
-        "--store",
-        "store_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar="CLUSTERPOLISEE_STORE",
-        default=paths.DEFAULT_STORE,
-        show_default=True,
-        help="Directory of the embedded store (env CLUSTERPOLISEE_STORE).",
-    )
+STORE_PATH_OPTION = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CLUSTERPOLISEE_STORE",
+    default=paths.DEFAULT_STORE,
+    show_default=True,
+    help="Directory of the embedded store (env CLUSTERPOLISEE_STORE).",
 )
+STORE_OPTION = cli_store.store_options(STORE_PATH_OPTION)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -145,7 +144,7 @@ def graphs(store_path: Path) -> None:
 
 
 cli_queries.register(main, STORE_OPTION)
-cli_web.register(main, STORE_OPTION)
+cli_web.register(main, STORE_PATH_OPTION)  # serve: embedded store only
 cli_submissions.register(main, STORE_OPTION)
 cli_store.register(main, STORE_OPTION)
 cli_validation.register(main)

@@ -11,9 +11,11 @@ from .cli_types import SECONDS
 DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
 
 
-def register(main: click.Group, store_option) -> None:
+def register(main: click.Group, store_path_option) -> None:
+    # --store only: serve refuses a remote store (CLUSTERPOLISEE_ENDPOINT), so it offers no
+    # --endpoint, which its help listed and it always refused.
     @main.command()
-    @store_option
+    @store_path_option
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
     @click.option("--port", default=5000, show_default=True, type=int, help="Port to bind.")
     @click.option(
@@ -92,6 +94,7 @@ def register(main: click.Group, store_option) -> None:
 
         from webapp.heap import limit_arenas_by_env
 
+        from .cli_store import require_store
         from .serve import serve as run
         from .store import StoreError
 
@@ -106,6 +109,7 @@ def register(main: click.Group, store_option) -> None:
                 err=True,
             )
             sys.exit(2)
+        require_store(store_path)  # before "Serving ... at", which a missing store followed
         # Bounded memory under load (bench/soak.py): few malloc arenas for this threaded
         # process (set before its threads start) and, by the environment, for the workers.
         limit_arenas_by_env()
