@@ -144,6 +144,8 @@ def register(main: click.Group, store_option) -> None:
         partner: str | None, fmt: str, store_path: Path, archive: Path | None
     ) -> None:
         """List every submission attempt, oldest first, with its files and outcome."""
+        if archive is None:  # the store's own archive: a mistyped --store listed another's
+            require_store(store_path)
         unreadable: list[str] = []
         try:
             attempts = history(archive or default_archive(store_path), partner, unreadable)

@@ -78,6 +78,7 @@ def test_a_time_limit_out_of_range_is_refused_by_name(tmp_path, command, seconds
         ["materialise"],
         ["submit", str(paths.PARTNERS_DIR / "aida.ttl"), "--partner", "aida"],
         ["restore", "20261206T180044Z-087972d9"],
+        ["submissions"],  # it listed the archive beside a mistyped path, or none: 0 attempts
         ["links", "review"],
         ["graphs"],
         ["query", "overview"],
