@@ -70,6 +70,30 @@ def test_resource_by_suffix(client, suffix, mimetype):
     assert "Marche" in r.get_data(as_text=True)
 
 
+def test_a_link_status_dereferences_to_its_concept(client):
+    """The adms:status of each link candidate answered an empty 200: nothing said what
+    "accepted" means. The states are a SKOS scheme of ontology/schemes now."""
+    r = client.get("/id/link-status/accepted.nt")
+    assert r.status_code == 200
+    got = {q.triple for q in ox.parse(r.data, format=ox.RdfFormat.N_TRIPLES)}
+    me = ox.NamedNode("https://w3id.org/clusterpolisee/id/link-status/accepted")
+    skos = "http://www.w3.org/2004/02/skos/core#"
+    assert (
+        ox.Triple(me, ox.NamedNode(skos + "prefLabel"), ox.Literal("Accepted", language="en"))
+        in got
+    )
+    assert (
+        ox.Triple(
+            me,
+            ox.NamedNode(skos + "inScheme"),
+            ox.NamedNode("https://w3id.org/clusterpolisee/id/scheme/link-status"),
+        )
+        in got
+    )
+    html = client.get("/id/link-status/rejected", headers=HTML).get_data(as_text=True)
+    assert "<h1>Rejected</h1>" in html and "the pair is not proposed again" in html
+
+
 def test_resource_errors(client):
     assert client.get("/id/region/XX99").status_code == 404
     assert client.get("/id/region/ITI3.exe").status_code == 404
