@@ -169,8 +169,7 @@ def test_validate_refuses_file_sets_that_submit_refuses(tmp_path):
     proc = run_cli("validate", *map(str, many), "--partner", "aida")
     assert (proc.returncode, proc.stderr) == (
         2,
-        "error: a submission has at most 50 files, not 51; put resources of one kind in one "
-        "file\n",
+        "error: a submission has at most 50 files, not 51; put resources of one kind in one file\n",
     )
     assert run_cli("validate", *map(str, many[:50]), "--partner", "aida").returncode == 0
 
