@@ -7,18 +7,19 @@ from pathlib import Path
 import click
 
 from .cli_store import require_store
-from .cli_types import DELIMITER, SECONDS
+from .cli_types import DELIMITER, IRI_BASE, SECONDS
 from .linking import (
     Candidate,
+    Discovery,
     ReviewError,
     SourceError,
-    discover,
+    discovery,
     load,
     review,
     save_proposals,
 )
-from .linking.candidates import to_csv, to_turtle
-from .linking.records import read_csv, read_endpoint, read_rdf_file
+from .linking.candidates import FORMULA_START, to_csv, to_turtle
+from .linking.records import OWN_BASES, read_csv, read_endpoint, read_rdf_file
 from .store import Store, StoreError, open_store
 
 RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".json", ".rdf", ".owl", ".xml"}
@@ -70,6 +71,23 @@ def _show(candidates: list[Candidate], labels: dict[str, str]) -> None:
         )
 
 
+def _left_out(found: Discovery, kind: str, source: str) -> list[str]:
+    """What the run left out and why, for the summary."""
+    notes = []
+    if found.ours:
+        notes.append(
+            f"skipped {found.ours} external records whose id is one of our own IRIs "
+            f"(under {' or '.join(OWN_BASES)}): they are our data, not another database's"
+        )
+    if found.linked_records or found.linked_entities:
+        notes.append(
+            f"left out {found.linked_records} external records already linked to one of ours "
+            f"and {found.linked_entities} of our {kind}s already linked to {source} "
+            "(links are one-to-one)"
+        )
+    return notes
+
+
 def register(main: click.Group, store_option) -> None:
     @main.command("link")
     @click.option(
@@ -96,7 +114,12 @@ def register(main: click.Group, store_option) -> None:
         help="CSV column for a field (id, name, alt_name, country, region, sector, "
         "url); default: a column named like the field. Repeatable.",
     )
-    @click.option("--id-base", help="IRI prefix for ids that are not IRIs themselves.")
+    @click.option(
+        "--id-base",
+        type=IRI_BASE,
+        help="http(s) IRI prefix for ids that are not IRIs themselves (they are appended "
+        "percent-encoded).",
+    )
     @click.option(
         "--delimiter",
         type=DELIMITER,
@@ -122,7 +145,13 @@ def register(main: click.Group, store_option) -> None:
     @click.option(
         "--accept-above", type=float, help="Accept candidates scoring at least this without review."
     )
-    @click.option("--output-csv", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option(
+        "--output-csv",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Candidates as CSV. A cell that begins with "
+        + " ".join(c for c in FORMULA_START if c.isprintable())
+        + " (a formula to a spreadsheet) is written with a leading ' so it stays text.",
+    )
     @click.option(
         "--output-rdf",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -154,10 +183,12 @@ def register(main: click.Group, store_option) -> None:
         if not 0 <= threshold <= 1 or (accept_above is not None and not 0 <= accept_above <= 1):
             _fail("scores are between 0 and 1")
         require_store(store_path)
+        name = endpoint or source.name
         try:
             records = _records(source, endpoint, opts)
             with open_store(str(store_path), read_only=dry_run) as store:
-                found = discover(store, records, kind, endpoint or source.name, threshold)
+                run = discovery(store, records, kind, name, threshold)
+                found = run.candidates
                 if not dry_run:
                     found = save_proposals(store, found, accept_above)
                 labels = _labels(store, found)
@@ -174,6 +205,8 @@ def register(main: click.Group, store_option) -> None:
             f"({accepted} accepted automatically)",
             err=True,
         )
+        for note in _left_out(run, kind, name):
+            click.echo(note, err=True)
 
     @main.group("links")
     def links_group() -> None:
@@ -201,8 +234,10 @@ def register(main: click.Group, store_option) -> None:
         if interactive is None:
             interactive = sys.stdin.isatty() and not accept and not reject
         require_store(store_path)
+        # Listing only reads: opened read-only, it works while a server holds the store.
+        decides = bool(interactive or accept or reject)
         try:
-            with open_store(str(store_path)) as store:
+            with open_store(str(store_path), read_only=not decides) as store:
                 if interactive:
                     accept, reject = _ask(store)
                 if accept or reject:

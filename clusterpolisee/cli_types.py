@@ -53,6 +53,25 @@ class Delimiter(click.ParamType):
 DELIMITER = Delimiter()
 
 
+class IriBase(click.ParamType):
+    """An IRI prefix for ids that are not IRIs (``link --id-base``): an http(s) IRI, checked
+    before the list is read. 'not a base' ended in a traceback when the first link was
+    written, and 'urn:x:' was taken though links go to http(s) IRIs."""
+
+    name = "iri"
+
+    def convert(self, value, param, ctx) -> str:
+        from .linking.records import id_base_problem
+
+        problem = id_base_problem(str(value))
+        if problem:
+            self.fail(problem, param, ctx)
+        return str(value)
+
+
+IRI_BASE = IriBase()
+
+
 #: The input formats for option help, from the one list (rdfio.INPUT_FORMATS).
 INPUT_FORMATS_TEXT = ", ".join(rdfio.INPUT_FORMATS[:-1]) + " or " + rdfio.INPUT_FORMATS[-1]
 

@@ -13,8 +13,10 @@ commit as the status change.
 import csv
 import hashlib
 import io
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -34,6 +36,14 @@ PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
 ADMS = "http://www.w3.org/ns/adms#"
 EXACT_MATCH = ox.NamedNode(SKOS + "exactMatch")
+
+
+class Selecting(Protocol):
+    """What the paged reading needs of a store: ``Store.select``, or the web app's engine."""
+
+    def select(
+        self, query: str, bindings: Mapping[str, ox.NamedNode | ox.Literal] | None = None
+    ) -> list[dict]: ...
 
 
 def _n(iri: str) -> ox.NamedNode:
@@ -110,6 +120,20 @@ def graph_of(candidates: list[Candidate]) -> list[ox.Triple]:
     return [t for c in sorted(candidates, key=lambda c: c.id) for t in to_triples(c)]
 
 
+def _candidate(one: Callable[[str], str], evidence: Iterable[str]) -> Candidate:
+    """A candidate from its cell's values (``one(predicate)``, '' when absent)."""
+    return Candidate(
+        local=one(ALIGN + "entity1"),
+        external=one(ALIGN + "entity2"),
+        score=float(one(ALIGN + "measure") or 0),
+        evidence=sorted(evidence, key=_evidence_order),
+        status=one(ADMS + "status").rsplit("/", 1)[-1],
+        external_name=one(DCT + "title"),
+        source=one(DCT + "source"),
+        created=one(PROV + "generatedAtTime"),
+    )
+
+
 def load(store: Store) -> dict[str, Candidate]:
     """Every candidate in the store by id."""
     by_node: dict[str, dict[str, list[ox.Term]]] = {}
@@ -123,19 +147,70 @@ def load(store: Store) -> dict[str, Candidate]:
 
         if not one(ALIGN + "entity1"):
             continue
-        c = Candidate(
-            local=one(ALIGN + "entity1"),
-            external=one(ALIGN + "entity2"),
-            score=float(one(ALIGN + "measure") or 0),
-            evidence=sorted(
-                (o.value for o in props.get(RDFS + "comment", [])), key=_evidence_order
-            ),
-            status=one(ADMS + "status").rsplit("/", 1)[-1],
-            external_name=one(DCT + "title"),
-            source=one(DCT + "source"),
-            created=one(PROV + "generatedAtTime"),
-        )
+        c = _candidate(one, (o.value for o in props.get(RDFS + "comment", [])))
         found[c.id] = c
+    return found
+
+
+# The proposed candidates a page shows, read by a query rather than by ``load``: the
+# candidate graph only grows (decided cells stay, so they are not proposed again), and a
+# reader with a row limit (the web app's engine: 10,000) could not read all of it once about
+# 800 candidates had ever been made. One row per candidate (the evidence concatenated), so a
+# page of N candidates is N rows. Evidence phrases are the matcher's one-line texts.
+_CELL = f"""\
+PREFIX align: <{ALIGN}>
+PREFIX dcterms: <{DCT}>
+PREFIX adms: <{ADMS}>
+PREFIX prov: <{PROV}>
+PREFIX rdfs: <{RDFS}>
+"""
+_PROPOSED = f"GRAPH <{CANDIDATES_GRAPH}> {{ ?cell adms:status <{status_node('proposed').value}>"
+PROPOSED_COUNT = _CELL + f"SELECT (COUNT(?cell) AS ?n) WHERE {{ {_PROPOSED} }} }}"
+PROPOSED_PAGE = (
+    _CELL
+    + f"""SELECT ?local ?external ?score ?id ?title ?source ?created
+       (GROUP_CONCAT(?evidence; separator="\\n") AS ?evidences)
+WHERE {{ {_PROPOSED} ; align:entity1 ?local ; align:entity2 ?external ;
+    align:measure ?score ; dcterms:identifier ?id .
+  OPTIONAL {{ ?cell dcterms:title ?title }}
+  OPTIONAL {{ ?cell dcterms:source ?source }}
+  OPTIONAL {{ ?cell prov:generatedAtTime ?created }}
+  OPTIONAL {{ ?cell rdfs:comment ?evidence }}
+}} }}
+GROUP BY ?cell ?local ?external ?score ?id ?title ?source ?created
+ORDER BY DESC(?score) ?id
+"""
+)
+_PAGE_COLUMNS = {
+    ALIGN + "entity1": "local",
+    ALIGN + "entity2": "external",
+    ALIGN + "measure": "score",
+    DCT + "title": "title",
+    DCT + "source": "source",
+    PROV + "generatedAtTime": "created",
+}
+
+
+def count_proposed(store: Selecting) -> int:
+    """How many candidates wait for review."""
+    rows = store.select(PROPOSED_COUNT)
+    return int(rows[0]["n"].value) if rows else 0
+
+
+def proposed(store: Selecting, limit: int, offset: int = 0) -> list[Candidate]:
+    """Proposed candidates, best score first (then by id), ``limit`` from ``offset``."""
+    text = PROPOSED_PAGE + f"LIMIT {int(limit)} OFFSET {int(offset)}\n"
+    found = []
+    for row in store.select(text):
+
+        def one(p: str, row=row) -> str:
+            term = row.get(_PAGE_COLUMNS.get(p, ""))
+            return term.value if term is not None else ""
+
+        evidence = row.get("evidences")
+        c = _candidate(one, evidence.value.split("\n") if evidence and evidence.value else [])
+        c.status = "proposed"
+        found.append(c)
     return found
 
 
@@ -176,6 +251,14 @@ def decided_pairs(existing: dict[str, Candidate]) -> set[tuple[str, str]]:
     return {(c.local, c.external) for c in existing.values() if c.status != "proposed"}
 
 
+def linked_ends(existing: dict[str, Candidate], source: str) -> tuple[set[str], set[str]]:
+    """Links are one-to-one (README, "Linking": each external record and each of ours is
+    used once), across runs too: (our IRIs with an accepted link to ``source``, external
+    IRIs accepted for any of ours). Neither is proposed again."""
+    accepted = [c for c in existing.values() if c.status == "accepted"]
+    return {c.local for c in accepted if c.source == source}, {c.external for c in accepted}
+
+
 def save_proposals(
     store: Store,
     new: list[Candidate],
@@ -210,7 +293,9 @@ def save_proposals(
 def review(
     store: Store, accept: list[str], reject: list[str], who: str
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """Accept and reject candidates by id in one commit; return (accepted, rejected)."""
+    """Accept and reject candidates by id in one commit; return (accepted, rejected). An id
+    given twice is one decision (it counted twice)."""
+    accept, reject = list(dict.fromkeys(accept)), list(dict.fromkeys(reject))
     existing = load(store)
     both = set(accept) & set(reject)
     if both:
@@ -249,24 +334,34 @@ CSV_COLUMNS = [
 ]
 
 
+# A spreadsheet runs a cell that begins with one of these as a formula ("CSV injection"; an
+# external list's name may be =HYPERLINK(...)). Such cells get a leading apostrophe, the
+# usual neutraliser: spreadsheets then show the text as it is.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(cell: str) -> str:
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 def to_csv(candidates: list[Candidate], labels: dict[str, str]) -> str:
+    """The candidates as CSV, cells that a spreadsheet would run as formulas neutralised."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for c in candidates:
-        writer.writerow(
-            [
-                c.id,
-                c.status,
-                f"{c.score:.3f}",
-                c.local,
-                labels.get(c.local, ""),
-                c.external,
-                c.external_name,
-                "; ".join(c.evidence),
-                c.source,
-            ]
-        )
+        row = [
+            c.id,
+            c.status,
+            f"{c.score:.3f}",
+            c.local,
+            labels.get(c.local, ""),
+            c.external,
+            c.external_name,
+            "; ".join(c.evidence),
+            c.source,
+        ]
+        writer.writerow([_as_text(cell) for cell in row])
     return out.getvalue()
 
 

@@ -8,6 +8,7 @@ with a time limit.
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +17,21 @@ from urllib.parse import quote, urlsplit
 import pyoxigraph as ox
 import requests
 
+from ..namespaces import BASE, ONTOLOGY_IRI
 from ..rdfio import InputError, read_rdf
 from ..sparqltext import QuerySyntaxError, hides_from_inspection, inspect
 
 FIELDS = ("id", "name", "alt_name", "country", "region", "sector", "url")
 MAX_BYTES = 50_000_000
+#: Where our own IRIs live (instances and graphs, the ontology). A record with such an id is
+#: our own data (e.g. our own /sparql given as the source), not another database's: matched,
+#: it proposed links from our resources to our resources, even to themselves.
+OWN_BASES = (BASE,) if ONTOLOGY_IRI.startswith(BASE) else (BASE, ONTOLOGY_IRI)
+# Tabs and line breaks in a name are layout: one space (with the spaces around them). Other
+# control characters (NUL, escape, C1) and the non-characters U+FFFE/U+FFFF mean nothing in
+# a name, and XML cannot carry them: stored, they made /graph/link-candidates.rdf malformed.
+_LAYOUT = re.compile(r"[ \t\n\v\f\r\x85\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
 
 class SourceError(ValueError):
@@ -44,7 +55,18 @@ class ExternalRecord:
         return self.names[0] if self.names else ""
 
 
-def _is_http_iri(text: str) -> bool:
+def clean(text: str) -> str:
+    """A text of the external list without control characters, its layout as single spaces."""
+    return _LAYOUT.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def is_ours(iri: str) -> bool:
+    """Whether ``iri`` is one of our own (either scheme: w3id answers both)."""
+    bare = iri.split("://", 1)[-1]
+    return any(bare.startswith(base.split("://", 1)[-1]) for base in OWN_BASES)
+
+
+def _is_http(text: str) -> bool:
     try:
         parts = urlsplit(text)
     except ValueError:
@@ -52,9 +74,42 @@ def _is_http_iri(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def iri_problem(text: str) -> str | None:
+    """Why ``text`` is not an http(s) IRI that can be stored, or None when it is one."""
+    if not _is_http(text):
+        return "it is not an http(s) IRI"
+    try:
+        ox.NamedNode(text)  # urlsplit takes what RDF does not: spaces, '<', '"', ...
+    except ValueError as exc:
+        return str(exc).replace("Invalid IRI", "invalid IRI", 1)
+    return None
+
+
+def _is_http_iri(text: str) -> bool:
+    return iri_problem(text) is None
+
+
+def id_base_problem(text: str) -> str | None:
+    """Why ``text`` cannot be --id-base (an http(s) IRI prefix), or None. Ids are appended
+    percent-encoded, so a valid prefix always gives valid IRIs."""
+    if not _is_http(text):
+        return (
+            f"{text!r} is not an http(s) IRI prefix; links go to http(s) IRIs, so give the "
+            "external database's, e.g. https://example.org/cluster/"
+        )
+    problem = iri_problem(text)
+    return f"{text!r} is not an http(s) IRI prefix ({problem})" if problem else None
+
+
 def external_iri(key: str, id_base: str | None, row_number: int) -> str:
     """The IRI for a record id: the id itself when it is an http(s) IRI, else id_base + id."""
-    if _is_http_iri(key):
+    if _is_http(key):
+        problem = iri_problem(key)
+        if problem:  # not encoded for the user: a changed id would link to another IRI
+            raise SourceError(
+                f"row {row_number}: the id {key!r} is not a valid IRI ({problem}); "
+                "percent-encode such characters in the file (a space is %20)"
+            )
         return key
     if id_base:
         return id_base + quote(key, safe="-._~")
@@ -73,6 +128,12 @@ def _split(value: str) -> list[str]:
 
 def _header_map(header: list[str], columns: Mapping[str, str]) -> dict[str, int]:
     """Field -> column index: explicit mapping first, else a column named like the field."""
+    unknown = [f for f in columns if f not in FIELDS]
+    if unknown:
+        raise SourceError(
+            f"--column {unknown[0]}={columns[unknown[0]]}: there is no field {unknown[0]!r}; "
+            f"the fields are: {', '.join(FIELDS)}"
+        )
     lower = {h.strip().lower(): i for i, h in enumerate(header)}
     found: dict[str, int] = {}
     for fld in FIELDS:
@@ -112,7 +173,7 @@ def read_csv(
 ) -> list[ExternalRecord]:
     """Records from CSV text. ``columns`` maps fields (id, name, alt_name, country, region,
     sector, url) to headers; alt_name and sector may hold several values separated by ';'."""
-    rows = list(csv.reader(io.StringIO(_decode(data, name)), delimiter=delimiter))
+    rows = _csv_rows(_decode(data, name), name, delimiter)
     if not rows:
         raise SourceError(f"{name}: the file is empty")
     index = _header_map(rows[0], columns or {})
@@ -120,7 +181,8 @@ def read_csv(
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        cell = {f: (row[i].strip() if i < len(row) else "") for f, i in index.items()}
+        cell = {f: (row[i] if i < len(row) else "") for f, i in index.items()}
+        cell = {f: (v.strip() if f == "id" else clean(v)) for f, v in cell.items()}
         if not cell["id"] or not cell["name"]:
             raise SourceError(f"{name}: row {number} has no id or no name")
         rec = records.setdefault(
@@ -128,6 +190,32 @@ def read_csv(
         )
         _add(rec, [cell["name"], *_split(cell.get("alt_name", ""))], cell)
     return list(records.values())
+
+
+def _csv_rows(text: str, name: str, delimiter: str) -> list[list[str]]:
+    """The rows of CSV text; a row the csv module refuses is named, not a traceback.
+
+    A field past the csv module's limit (131,072 characters) is refused, not let through by
+    raising the limit to the file size: no name or code is that long, the usual cause is an
+    unclosed quote (the rest of the file read as one field), and a name that long would be
+    compared with every one of ours."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str]] = []
+    line = 0  # the last line of the last row read
+    try:
+        for row in reader:
+            rows.append(row)
+            line = reader.line_num
+    except csv.Error as exc:
+        where = f"{name}: row {len(rows) + 1} (from line {line + 1})"
+        if "field larger than field limit" in str(exc):
+            raise SourceError(
+                f"{where} has a field longer than {csv.field_size_limit():,} characters, "
+                "more than any name or code; check the row (an unclosed quote makes the rest "
+                "of the file one field)"
+            ) from exc
+        raise SourceError(f"{where} cannot be read as CSV: {exc}") from exc
+    return rows
 
 
 def _add(rec: ExternalRecord, names: list[str], cell: Mapping[str, str]) -> None:
@@ -187,6 +275,7 @@ def records_from_rows(rows: list[dict[str, str]]) -> list[ExternalRecord]:
     records: dict[str, ExternalRecord] = {}
     for row in rows:
         key = row.get("id", "")
+        row = {k: (v if k == "id" else clean(v)) for k, v in row.items()}
         if not _is_http_iri(key) or not row.get("name"):
             continue
         rec = records.setdefault(key, ExternalRecord(key, key))

@@ -149,3 +149,198 @@ def test_one_character_or_a_typed_tab_is_a_delimiter(
                    "--id-base", "https://example.org/db/")  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.startswith("1 external records, ")
+
+
+# -- what the exploratory test found (December) -------------------------------------------------
+
+OURS = "https://w3id.org/clusterpolisee/id/partner/aws/cluster/vienna-ict-cluster"
+LIFE = "https://w3id.org/clusterpolisee/id/partner/aws/cluster/vienna-life-sciences-cluster"
+
+
+def link_csv(store: Path, source: Path, *extra: str):
+    return run_cli("link", "--store", str(store), "--source", str(source), "--type", "cluster",
+                   *extra)  # fmt: skip
+
+
+def test_records_with_our_own_iris_are_skipped_and_counted(writable_store: Path, tmp_path: Path):
+    """Our own IRIs were proposed as external matches (a cluster matched to itself) and
+    --accept-above accepted them."""
+    source = tmp_path / "self.csv"
+    source.write_text(
+        f"id,name,country\n{OURS},Vienna ICT Cluster,AT\n"
+        f"http://w3id.org/clusterpolisee/id/x,Vienna life sciences cluster,AT\n"
+        "https://example.org/db/E1,Vienna ICT Cluster,AT\n",
+        encoding="utf-8",
+    )
+    proc = link_csv(writable_store, source, "--accept-above", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        assert [(c.local, c.external, c.status) for c in load(store).values()] == [
+            (OURS, "https://example.org/db/E1", "accepted")
+        ]
+        exact = [t for t in store.graph_triples(LINKS_GRAPH) if t.predicate.value == SKOS_EXACT]
+        assert [t.object.value for t in exact] == ["https://example.org/db/E1"]
+    assert proc.stderr.splitlines() == [
+        "3 external records, 1 candidates (1 accepted automatically)",
+        "skipped 2 external records whose id is one of our own IRIs (under "
+        "https://w3id.org/clusterpolisee/): they are our data, not another database's",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "message"),
+    [
+        (
+            "http://ex.org/a b,Vienna ICT Cluster\n",
+            [],
+            "error: row 2: the id 'http://ex.org/a b' is not a valid IRI (invalid IRI code "
+            "point ' '); percent-encode such characters in the file (a space is %20)",
+        ),
+        (
+            "E1,Vienna ICT Cluster\nE2," + "x" * 140_000 + "\nE3,Foo\n",
+            ["--id-base", "https://ex.org/"],
+            "error: ext.csv: row 3 (from line 3) has a field longer than 131,072 characters, "
+            "more than any name or code; check the row (an unclosed quote makes the rest of "
+            "the file one field)",
+        ),
+        (
+            "E1,Vienna ICT Cluster\n",
+            ["--id-base", "https://ex.org/", "--column", "bogus=name"],
+            "error: --column bogus=name: there is no field 'bogus'; the fields are: id, name, "
+            "alt_name, country, region, sector, url",
+        ),
+    ],
+)
+def test_unreadable_records_are_named_not_a_traceback(
+    writable_store: Path, tmp_path: Path, rows: str, extra: list[str], message: str
+):
+    """An invalid IRI and a field past the csv module's limit ended in tracebacks; an unknown
+    --column field was ignored."""
+    source = tmp_path / "ext.csv"
+    source.write_text("id,name\n" + rows, encoding="utf-8")
+    proc = link_csv(writable_store, source, *extra)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", message + "\n")
+    with open_store(str(writable_store), read_only=True) as store:
+        assert load(store) == {}
+
+
+NOT_HTTP = (
+    "is not an http(s) IRI prefix; links go to http(s) IRIs, so give the external "
+    "database's, e.g. https://example.org/cluster/"
+)
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        ("not a base", f"'not a base' {NOT_HTTP}"),
+        ("urn:x:", f"'urn:x:' {NOT_HTTP}"),
+        (
+            "http://ex.org/a b/",
+            "'http://ex.org/a b/' is not an http(s) IRI prefix (invalid IRI code point ' ')",
+        ),
+    ],
+)
+def test_id_base_must_be_an_http_iri_prefix(
+    partner_store: Path, tmp_path: Path, base: str, message: str
+):
+    """'not a base' ended in a traceback when a link was written; 'urn:x:' was taken."""
+    source = tmp_path / "ext.csv"
+    source.write_text("id,name\nE1,Vienna ICT Cluster\n", encoding="utf-8")
+    proc = link_csv(partner_store, source, "--dry-run", "--id-base", base)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[-1] == f"Error: Invalid value for '--id-base': {message}"
+
+
+def test_control_characters_are_not_stored(writable_store: Path, tmp_path: Path):
+    """A NUL in a name reached dcterms:title (RDF/XML cannot carry it); a tab or line break
+    in a name is one space."""
+    source = tmp_path / "ext.csv"
+    source.write_bytes(
+        b'id,name,alt_name,country\nE1,"Vienna ICT\x00 Cluster\r\n\tWien\x1b",Vienna\x7f ICT,AT\n'
+    )
+    proc = link_csv(writable_store, source, "--id-base", "https://ex.org/")
+    assert proc.returncode == 0, proc.stderr
+    assert "Vienna ICT Cluster Wien  <https://ex.org/E1>" in proc.stdout
+    with open_store(str(writable_store), read_only=True) as store:
+        titles = [
+            t.object.value
+            for t in store.graph_triples(CANDIDATES_GRAPH)
+            if t.predicate.value == "http://purl.org/dc/terms/title"
+        ]
+    assert titles == ["Vienna ICT Cluster Wien"]
+
+
+def test_links_stay_one_to_one_across_runs(writable_store: Path, tmp_path: Path):
+    """A second run proposed another record for a cluster already linked to that source, and
+    the accepted record for another cluster."""
+    source = tmp_path / "ext.csv"
+    source.write_text("id,name,country\nE1,Vienna ICT Cluster,AT\n", encoding="utf-8")
+    base = ["--id-base", "https://ex.org/", "--threshold", "0.3"]
+    assert link_csv(writable_store, source, *base, "--accept-above", "0.9").returncode == 0
+    source.write_text(
+        "id,name,country\nE1,Vienna ICT Cluster,AT\nE2,ICT Cluster Vienna,AT\n", encoding="utf-8"
+    )
+    proc = link_csv(writable_store, source, *base)
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        pairs = sorted((c.local, c.external, c.status) for c in load(store).values())
+    assert pairs == [
+        (OURS, "https://ex.org/E1", "accepted"),
+        (LIFE, "https://ex.org/E2", "proposed"),
+    ]
+    assert proc.stderr.splitlines()[-1] == (
+        "left out 1 external records already linked to one of ours and 1 of our clusters "
+        "already linked to ext.csv (links are one-to-one)"
+    )
+
+
+def _o001(store_path: Path) -> str:
+    with open_store(str(store_path), read_only=True) as store:
+        return next(c.id for c in load(store).values() if c.external == O001)
+
+
+def test_listing_opens_the_store_read_only(writable_store: Path):
+    """Listing opened the store read-write, refused while a server held it."""
+    assert link(writable_store).returncode == 0
+    chosen = _o001(writable_store)
+    with open_store(str(writable_store)):  # a server holds the store read-write
+        listing = run_cli("links", "review", "--store", str(writable_store), "--no-interactive")
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.count(" proposed ") == 15 and chosen in listing.stdout
+
+
+def test_an_id_given_twice_is_one_decision(writable_store: Path):
+    """--accept X --accept X counted two."""
+    assert link(writable_store).returncode == 0
+    chosen = _o001(writable_store)
+    proc = run_cli("links", "review", "--store", str(writable_store), "--no-interactive",
+                   "--accept", chosen, "--accept", chosen)  # fmt: skip
+    assert (proc.returncode, proc.stdout) == (0, "accepted 1, rejected 0\n"), proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        links = store.graph_triples(LINKS_GRAPH)
+    exact = [(t.subject.value, t.object.value) for t in links if t.predicate.value == SKOS_EXACT]
+    assert exact == [(PBN, O001)]
+    assert sum(t.predicate.value == PROV + "wasAssociatedWith" for t in links) == 1
+
+
+def test_output_csv_neutralises_formulas(partner_store: Path, tmp_path: Path):
+    """A name like =HYPERLINK(...) was written as it is: a spreadsheet runs it."""
+    source, out = tmp_path / "ext.csv", tmp_path / "out.csv"
+    source.write_text(
+        'id,name,alt_name,country\nE1,"=HYPERLINK(""http://evil.example"",""x"")",'
+        "Vienna ICT Cluster,AT\nE2,+Vienna life sciences cluster,,AT\n",
+        encoding="utf-8",
+    )
+    proc = link_csv(partner_store, source, "--dry-run", "--id-base", "https://ex.org/",
+                    "--output-csv", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["external_iri"]: r["external_name"] for r in csv.DictReader(out.open())}
+    assert rows == {
+        "https://ex.org/E1": '\'=HYPERLINK("http://evil.example","x")',
+        "https://ex.org/E2": "'+Vienna life sciences cluster",
+    }
+    help_text = run_cli("link", "--help").stdout
+    assert "begins with = + - @ (a formula to a spreadsheet) is written with a" in " ".join(
+        help_text.split()
+    )

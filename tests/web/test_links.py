@@ -3,6 +3,7 @@ CSRF token; accepted links show on the resource pages with who accepted them."""
 
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pyoxigraph as ox
 import pytest
 from flask import Flask
 
-from clusterpolisee.linking import LINKS_GRAPH, Candidate, load, save_proposals
+from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
 from clusterpolisee.store.oxigraph import OxigraphStore
 from webapp import close_app, tokens
 
+from ..conftest import run_cli
 from .conftest import make_app
 
 ID = "https://w3id.org/clusterpolisee/id/partner/"
@@ -145,5 +147,110 @@ def test_a_read_only_server_refuses_decisions(store_path, tmp_path):
         assert client.get("/links/review").status_code == 200
         r = post(client, token_for(app, "curator"), **{ICT_ID: "accept"})
         assert r.status_code == 503 and b"read-only" in r.data
+    finally:
+        close_app(app)
+
+
+# -- a candidate graph past the engine's row limit ---------------------------------------------
+
+MANY = [
+    Candidate(
+        f"{ID}aws/cluster/c{i:04}", f"{ECCP}Y{i:04}", (1000 - i) / 1000, ["name", "country"],
+        external_name=f"Cluster {i}",
+    )
+    for i in range(900)
+]  # fmt: skip
+BEST_FIRST = [c.id for c in sorted([*CANDIDATES, *MANY], key=lambda c: (-c.score, c.id))]
+EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
+
+
+def crowded(store_path: Path, tmp_path: Path) -> Path:
+    """903 proposed candidates: about 10,800 triples, past the engine's 10,000 rows."""
+    path = with_candidates(store_path, tmp_path)
+    with OxigraphStore(path) as store:
+        save_proposals(store, [Candidate(**vars(c)) for c in MANY])
+        assert store.graph_size(CANDIDATES_GRAPH) > 10_000
+    return path
+
+
+def rows_of(html: str) -> list[str]:
+    return re.findall(r'<tr id="cand-(c[0-9a-f]+)">', html)
+
+
+def test_a_large_candidate_graph_is_listed_by_pages_and_decided(store_path, tmp_path):
+    """Reading the whole graph answered 503 past 10,000 triples, after a POST had committed."""
+    app = make_app(crowded(store_path, tmp_path), tmp_path, WORKERS=1)
+    try:
+        client = app.test_client()
+        r = client.get("/links/review")
+        assert r.status_code == 200
+        html = r.get_data(as_text=True)
+        assert rows_of(html) == BEST_FIRST[:100]
+        assert "Candidates 1–100 of 903 that wait for review, best score first." in html
+        assert '<strong id="more">803 more</strong>' in html
+        assert 'href="/links/review?page=2">next page</a>' in html
+        last = client.get("/links/review?page=10").get_data(as_text=True)
+        assert rows_of(last) == BEST_FIRST[900:]
+        assert "Candidates 901–903 of 903" in last and 'id="more"' not in last
+
+        chosen = BEST_FIRST[150]  # on page 2; an aws resource
+        r = post(client, token_for(app, "aws"), **{chosen: "accept"})
+        assert r.status_code == 200, r.data
+        html = r.get_data(as_text=True)
+        assert 'id="outcome">Done: accepted 1, rejected 0.</p>' in html
+        assert "Candidates 1–100 of 902" in html and chosen not in rows_of(html)
+        assert stored(app)[chosen].status == "accepted"
+        c = next(c for c in MANY if c.id == chosen)
+        links = app.extensions["cpo.writer"].graph_triples(LINKS_GRAPH)
+        link = ox.Triple(ox.NamedNode(c.local), ox.NamedNode(EXACT), ox.NamedNode(c.external))
+        assert link in links
+    finally:
+        close_app(app)
+
+
+def test_a_committed_decision_is_reported_when_the_list_cannot_be_read(store_path, tmp_path):
+    """With a time limit no query meets, the decision is still made and said, with status
+    200: an error status would tell the reviewer nothing happened."""
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1, QUERY_TIMEOUT=0.001)
+    try:
+        client = app.test_client()
+        assert client.get("/links/review").status_code == 503  # nothing decided: an error
+        with client.session_transaction() as session:
+            session["csrf"] = "form-token"
+        data = {
+            "csrf_token": "form-token",
+            "token": token_for(app, "curator"),
+            f"decision-{ICT_ID}": "accept",
+        }
+        r = client.post("/links/review", data=data)
+        assert r.status_code == 200, r.data
+        html = r.get_data(as_text=True)
+        assert 'id="outcome">Done: accepted 1, rejected 0.</p>' in html
+        assert 'id="list-unread">The decisions above are saved' in html
+        assert stored(app)[ICT_ID].status == "accepted"
+    finally:
+        close_app(app)
+
+
+def test_control_characters_of_an_external_list_do_not_reach_the_pages(store_path, tmp_path):
+    """A NUL in an external name was stored: /graph/link-candidates.rdf was not well-formed
+    XML and /links/review carried the raw NUL."""
+    path = tmp_path / "store"
+    shutil.copytree(store_path, path)
+    source = tmp_path / "ext.csv"
+    source.write_bytes(b"id,name,country\nE1,Vienna ICT\x00 Cluster\x0c,AT\n")
+    proc = run_cli("link", "--store", str(path), "--source", str(source), "--type", "cluster",
+                   "--id-base", "https://ex.org/")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    app = make_app(path, tmp_path, WORKERS=1)
+    try:
+        client = app.test_client()
+        rdf = client.get("/graph/link-candidates.rdf")
+        assert rdf.status_code == 200
+        title = ET.fromstring(rdf.data).find(".//{http://purl.org/dc/terms/}title")
+        assert title is not None and title.text == "Vienna ICT Cluster"
+        page = client.get("/links/review")
+        assert page.status_code == 200 and b"\x00" not in page.data
+        assert ">Vienna ICT Cluster</a>" in page.get_data(as_text=True)
     finally:
         close_app(app)

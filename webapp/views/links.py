@@ -9,13 +9,16 @@ an accepted link is written to ``graph/links`` with its PROV-O record, a rejecte
 is remembered so it is not proposed again.
 """
 
-from flask import Blueprint, abort, render_template, request
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, render_template, request
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, Candidate, ReviewError, load
 from clusterpolisee.linking import review as review_links
+from clusterpolisee.linking.candidates import count_proposed, proposed
 
 from .. import url_builder
-from ..access import db, writer
+from ..access import EngineStore, db, writer
 from ..present import pick_label
 from ..tokens import CURATOR
 from .submit import _WRITE_LOCK, _csrf_token, _token_partner
@@ -24,19 +27,39 @@ bp = Blueprint("links", __name__)
 MAX_DECISIONS = 500
 
 
-class _EngineGraphs:
-    """The one ``Store`` method ``linking.load`` needs, answered by the query engine."""
+@dataclass
+class Listing:
+    """One page of the candidates that wait for review."""
 
-    def graph_triples(self, graph: str) -> list:
-        found = db().graph(graph)
-        if found["truncated"]:
-            abort(503, "there are more link candidates than this page can read at once")
-        return found["triples"]
+    rows: list[tuple[Candidate, str]]  # candidate, our resource's label
+    total: int  # proposed candidates in all
+    page: int
+    pages: int
+    first: int  # position (from 1) of the first row shown
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+    @property
+    def more(self) -> int:
+        """Candidates after this page."""
+        return max(0, self.total - self.last)
 
 
-def _proposed() -> list[Candidate]:
-    found = [c for c in load(_EngineGraphs()).values() if c.status == "proposed"]
-    return sorted(found, key=lambda c: (-c.score, c.id))
+def _listing(page: int) -> Listing:
+    """A page of the proposed candidates, best first, read through the query engine: two
+    queries whose answers are a count and the page's rows, never the whole candidate graph
+    (it only grows, and reading it all hit the engine's row limit at about 800 candidates)."""
+    size = max(1, min(current_app.config["PAGE_SIZE"], db().row_limit))
+    engine = EngineStore()
+    total = count_proposed(engine)
+    pages = max(1, -(-total // size))
+    page = min(max(page, 1), pages)  # past the end (after decisions): the last page
+    shown = proposed(engine, size, (page - 1) * size) if total else []
+    labels = db().labels({c.local for c in shown}) if shown else {}
+    rows = [(c, pick_label(labels.get(c.local)) or c.local) for c in shown]
+    return Listing(rows, total, page, pages, (page - 1) * size + 1)
 
 
 def may_decide(partner: str, iri: str) -> bool:
@@ -47,17 +70,27 @@ def may_decide(partner: str, iri: str) -> bool:
 
 
 def _page(outcome: str | None = None, error: str | None = None, status: int = 200):
-    proposed = _proposed()
-    labels = db().labels({c.local for c in proposed}) if proposed else {}
-    rows = [(c, pick_label(labels.get(c.local)) or c.local) for c in proposed]
+    listing = _listing(request.args.get("page", 1, type=int))
+    return _render(listing, outcome=outcome, error=error), status
+
+
+def _render(listing: Listing | None, **context) -> str:
     return render_template(
-        "links.html",
-        rows=rows,
-        csrf=_csrf_token(),
-        outcome=outcome,
-        error=error,
-        graph=CANDIDATES_GRAPH,
-    ), status
+        "links.html", listing=listing, csrf=_csrf_token(), graph=CANDIDATES_GRAPH, **context
+    )
+
+
+def _after_commit(outcome: str):
+    """The page after decisions were committed. They are made whatever happens next, so a
+    failure to read the list (a busy engine, a time limit) is said on the page with the
+    outcome, never answered as an error that would make the reviewer think nothing happened
+    and decide again."""
+    try:
+        return _page(outcome=outcome)
+    except Exception as exc:  # the commit is done: any failure here must not hide it
+        current_app.logger.exception("link review: the list could not be read after a commit")
+        reason = getattr(exc, "message", None) or getattr(exc, "description", None)
+        return _render(None, outcome=outcome, unread=reason or "an internal error"), 200
 
 
 @bp.route("/links/review", methods=["GET"])
@@ -94,4 +127,5 @@ def decide():
             done = review_links(store, accept, reject, f"{partner} (web review)")
         except ReviewError as exc:
             return _page(error=str(exc), status=409)
-    return _page(outcome=f"accepted {len(done[0])}, rejected {len(done[1])}")
+    # Decided and committed; only now the page is read, outside the lock.
+    return _after_commit(f"accepted {len(done[0])}, rejected {len(done[1])}")
