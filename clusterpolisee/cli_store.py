@@ -3,15 +3,19 @@
 clusterpolisee.reasoning.materialise and clusterpolisee.generate."""
 
 import os
+import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import pyoxigraph as ox
 
 from .cli_types import SECONDS
 from .store import StoreError, open_store
-from .store.dump import SUFFIXES
+from .store.dump import SUFFIXES, format_of, open_dump, read_dataset, restore
+from .store.journal import folder_of
 
 
 def _use_endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -60,6 +64,49 @@ def require_store(store_path: Path) -> None:
         fail(StoreError(f"no store at {store_path}; run 'clusterpolisee build' first"))
 
 
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` (itself included) that does not exist yet: what
+    opening a store there creates (``mkdir(parents=True)``)."""
+    missing = None
+    for p in (path, *path.parents):
+        if p.exists():
+            break
+        missing = p
+    return missing
+
+
+@contextmanager
+def undone_on_failure(store_path: Path) -> Iterator[None]:
+    """Remove what the block created at ``store_path`` if it fails, so a failed ``import``
+    leaves no new store (an empty one made the next command report "0 triples"). Only what
+    did not exist before is removed: a new folder tree, the new journal beside it, or what
+    was written into a folder that was empty; an existing store is never touched."""
+    if remote_selected():
+        yield
+        return
+    created = {p for p in map(_first_missing, (store_path, folder_of(store_path))) if p}
+    was_empty = store_path.is_dir() and not any(store_path.iterdir())
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            shutil.rmtree(path, ignore_errors=True)
+        if was_empty:
+            for child in store_path.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+        raise
+
+
+def _read_dump(file: Path, fmt: str) -> dict[str, list[ox.Triple]]:
+    """The parsed dump, read (and decompressed) before any store is opened: a bad file, or
+    one refused as a decompression bomb, creates and changes nothing."""
+    with open_dump(file) as fh:
+        return read_dataset(fh, fmt)
+
+
 def register(main: click.Group, store_option: Callable) -> None:
     @main.command("export")
     @store_option
@@ -100,20 +147,23 @@ def register(main: click.Group, store_option: Callable) -> None:
         "--format",
         "fmt",
         type=click.Choice(["nquads", "trig"]),
-        help="Format of FILE (default: from its suffix, .nq or .trig).",
+        help="Format of FILE (default: from its suffix, .nq or .trig, also .nq.gz, .trig.gz).",
     )
     def import_cmd(store_path: Path, file: Path, fmt: str | None) -> None:
         """Restore a dump: replace each named graph in FILE, all in one commit.
 
-        Graphs not in FILE are kept; a bad file changes nothing. Run materialise afterwards
-        if the dump has no graph/inferred.
+        FILE may be gzip-compressed (told by its content), as the web app's /dumps are.
+        Graphs not in FILE are kept; a bad file changes nothing, and a store this command
+        created for it is removed again. Run materialise afterwards if the dump has no
+        graph/inferred.
         """
-        fmt = fmt or SUFFIXES.get(file.suffix.lower())
+        fmt = fmt or format_of(file.name)
         if fmt is None:
             fail(StoreError(f"cannot tell the format of {file.name}; give --format"))
         try:
-            with file.open("rb") as fh, open_store(str(store_path)) as store:
-                sizes = store.import_dataset(fh, fmt)
+            graphs = _read_dump(file, fmt)
+            with undone_on_failure(store_path), open_store(str(store_path)) as store:
+                sizes = restore(store, graphs)
         except (StoreError, OSError) as exc:
             fail(exc)
         for graph, size in sorted(sizes.items()):

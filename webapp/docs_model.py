@@ -8,6 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from clusterpolisee import paths
+from clusterpolisee.namespaces import ONTOLOGY_IRI
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -94,6 +95,7 @@ class OntologyDoc:
     title: str
     description: str
     version: str
+    version_iri: str | None
     classes: list[Term]
     object_properties: list[Term]
     datatype_properties: list[Term]
@@ -106,9 +108,17 @@ def ontology_triples() -> tuple[ox.Triple, ...]:
 
 
 @lru_cache(maxsize=1)
+def version_iri() -> str | None:
+    """The ontology's ``owl:versionIRI``, read from the ontology file (None without one)."""
+    g = Graph(list(ontology_triples()))
+    found = g.objects(ox.NamedNode(ONTOLOGY_IRI), OWL + "versionIRI")
+    return next((o.value for o in found if isinstance(o, ox.NamedNode)), None)
+
+
+@lru_cache(maxsize=1)
 def ontology_doc() -> OntologyDoc:
     g = Graph(list(ontology_triples()))
-    onto = ox.NamedNode("https://w3id.org/clusterpolisee/ontology")
+    onto = ox.NamedNode(ONTOLOGY_IRI)
     dc = "http://purl.org/dc/terms/"
     cls_rel = {"subclass of": RDFS + "subClassOf", "disjoint with": OWL + "disjointWith"}
     prop_rel = {
@@ -138,6 +148,7 @@ def ontology_doc() -> OntologyDoc:
         g.text(onto, dc + "title"),
         g.text(onto, dc + "description"),
         g.text(onto, OWL + "versionInfo"),
+        version_iri(),
         ours("Class", cls_rel),
         ours("ObjectProperty", prop_rel),
         ours("DatatypeProperty", prop_rel),

@@ -1,8 +1,10 @@
 """Every URL the app makes, and the mapping between our IRIs and local URLs, in one place.
 
-The app answers for ``{base}id/...`` under ``/id/...`` and for the ontology namespace under
-``/ontology``; ``base`` is configurable (config ``BASE``), so a local deployment dereferences
-the same IRIs. Only http(s) IRIs ever become links.
+The app answers for ``{base}id/...`` under ``/id/...``, for the ontology namespace under
+``/ontology`` (its version IRI under ``/ontology/{version}``) and for the catalogue's entries
+(``{base}dataset...``, clusterpolisee.publish) under ``/dataset...``; ``base`` is configurable
+(config ``BASE``), so a local deployment dereferences the same IRIs. A hash IRI links to its
+document's page, at the fragment. Only http(s) IRIs ever become links.
 """
 
 from urllib.parse import quote, urlencode
@@ -10,9 +12,12 @@ from urllib.parse import quote, urlencode
 import pyoxigraph as ox
 from flask import current_app, request, url_for
 
+from clusterpolisee.publish import DATASET
+
 ONTOLOGY_NS = "https://w3id.org/clusterpolisee/ontology#"
 ONTOLOGY_IRI = "https://w3id.org/clusterpolisee/ontology"
 SAFE_SCHEMES = ("http://", "https://")
+PATH_SAFE = "/-_.~!$&'()*+,;=:@"
 
 
 def base() -> str:
@@ -32,8 +37,11 @@ def local_url(iri: str) -> str | None:
     """The local page for one of our IRIs, or None when the IRI is not ours."""
     prefix = id_prefix()
     if iri.startswith(prefix):
-        # the same URL url_for("resource.page") builds, without its per-call cost
-        return request.script_root + "/id/" + quote(iri[len(prefix) :], safe="/-_.~!$&'()*+,;=:@")
+        # the same URL url_for("resource.page") builds, without its per-call cost; a hash
+        # IRI's statements are in its document's description (webapp.worker.hash_statements)
+        doc, hashed, fragment = iri[len(prefix) :].partition("#")
+        url = request.script_root + "/id/" + quote(doc, safe=PATH_SAFE)
+        return url + "#" + quote(fragment, safe=PATH_SAFE + "?") if hashed else url
     graphs = base() + "graph/"
     if iri.startswith(graphs):
         return request.script_root + "/graph/" + quote(iri[len(graphs) :], safe="/-_.~")
@@ -41,6 +49,11 @@ def local_url(iri: str) -> str | None:
         return request.script_root + "/ontology#" + quote(iri[len(ONTOLOGY_NS) :], safe="-_.~")
     if iri == ONTOLOGY_IRI:
         return request.script_root + "/ontology"
+    if iri.startswith(ONTOLOGY_IRI + "/"):  # a version IRI (webapp.views.docs)
+        version = iri[len(ONTOLOGY_IRI) + 1 :]
+        return request.script_root + "/ontology/" + quote(version, safe="/-_.~")
+    if iri == DATASET or iri.startswith(DATASET + "/"):  # webapp.views.publish
+        return request.script_root + "/dataset" + quote(iri[len(DATASET) :], safe="/-_.~")
     return None
 
 

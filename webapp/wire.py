@@ -13,7 +13,7 @@ from typing import Any
 import pyoxigraph as ox
 
 #: The keys of a worker's answer that hold lists of triples (query, graph and describe jobs).
-TRIPLE_KEYS = ("triples", "out", "in")
+TRIPLE_KEYS = ("triples", "out", "in", "hash")
 
 
 def pack(payload: dict) -> dict:

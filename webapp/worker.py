@@ -309,13 +309,38 @@ def describe(store: ox.Store, job: dict) -> dict:
         if not (q.graph_name == INFERRED and q.subject.value.startswith(TALLY_BASE))
     )
     incoming = [q.triple for q in _take(referring, limit)]
-    terms = [x for t in out + incoming for x in (t.subject, t.predicate, t.object)]
+    hashed = hash_statements(store, job["iri"], out + incoming, limit)
+    terms = [x for t in out + incoming + hashed for x in (t.subject, t.predicate, t.object)]
     return {
         "out": _dedupe(out),
         "in": _dedupe(incoming),
+        "hash": _dedupe(hashed),
         "labels": labels_for(store, iris_in(terms)),
-        "truncated": len(out) >= limit or len(incoming) >= limit,
+        "truncated": max(len(out), len(incoming), len(hashed)) >= limit,
     }
+
+
+def hash_statements(store: ox.Store, iri: str, about: list[ox.Triple], limit: int) -> list:
+    """The statements about the document's hash IRIs (``{iri}#file``...), which belong in its
+    description: a client never sends the fragment, so ``{iri}`` is all it can ask for.
+
+    Oxigraph has no index by IRI prefix (finding them by their text would read every subject
+    in the store), so they are found through the document's own statements (``about``), from
+    hash IRI to hash IRI; a hash IRI no statement of the document leads to is not found."""
+    prefix = iri + "#"
+
+    def hashes(triples: list[ox.Triple]) -> set[ox.NamedNode]:
+        terms = (x for t in triples for x in (t.subject, t.object))
+        return {x for x in terms if isinstance(x, ox.NamedNode) and x.value.startswith(prefix)}
+
+    todo, done, found = hashes(about), set(), []
+    while todo and len(found) < limit:
+        node = todo.pop()
+        done.add(node)
+        new = [q.triple for q in _take(store.quads_for_pattern(node, None, None), limit)]
+        found += new[: limit - len(found)]
+        todo |= hashes(new) - done
+    return found
 
 
 def _take(it, limit: int) -> list:

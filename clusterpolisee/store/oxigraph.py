@@ -127,8 +127,14 @@ class OxigraphStore(Store):
                 self._halves = None
                 self.drop_staging()
                 self._finish_journal()
-        except OSError as exc:
-            raise StoreError(open_error(self.path, exc)) from exc
+        except BaseException as exc:
+            # Let go of RocksDB now: kept by this frame in the traceback, a half-opened handle
+            # held the store's lock, and wrote into the folder when collected (after a failed
+            # `import` had removed the store it created).
+            self._handle = self._halves = None
+            if isinstance(exc, OSError):
+                raise StoreError(open_error(self.path, exc)) from exc
+            raise
 
     @property
     def _store(self) -> ox.Store:

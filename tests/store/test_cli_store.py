@@ -1,12 +1,19 @@
 """The store commands as a user runs them: export, import, materialise, generate, and
 --endpoint on the commands that touch the store."""
 
+import gzip
 import hashlib
+import re
+import shutil
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 
 from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.publish import write_dumps
+from clusterpolisee.store.dump import MAX_EXPANSION, MIN_EXPANDED
+from clusterpolisee.store.oxigraph import OxigraphStore
 
 from ..conftest import run_cli
 
@@ -117,3 +124,103 @@ def test_a_graph_named_by_a_blank_node_is_refused_for_what_it_is(tmp_path, name,
         "and import the file again\n"
     )
     assert run_cli("graphs", "--store", str(store)).stdout == before
+
+
+@pytest.fixture(scope="module")
+def served_dumps(tmp_path_factory) -> tuple[dict[str, int], Path]:
+    """A built store's graph sizes and the dumps the web app serves of it (publish.write_dumps,
+    the code behind /dumps/clusterpolisee.nq.gz and .trig.gz)."""
+    folder = tmp_path_factory.mktemp("served")
+    store = folder / "store"
+    assert run_cli("build", "--store", str(store)).returncode == 0
+    with OxigraphStore(store, read_only=True) as opened:
+        write_dumps(opened, folder / "dumps")
+    return listing(run_cli("graphs", "--store", str(store))), folder / "dumps"
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("clusterpolisee.nq.gz", ()),
+        ("clusterpolisee.trig.gz", ()),
+        # gzip told by its magic bytes, whatever the name says
+        ("clusterpolisee.nq.gz", ("--format", "nquads")),
+    ],
+)
+def test_import_takes_the_dumps_as_the_server_serves_them(tmp_path, served_dumps, name, args):
+    sizes, dumps = served_dumps
+    dump = tmp_path / ("download.bin" if args else name)
+    shutil.copyfile(dumps / name, dump)
+    assert dump.read_bytes()[:2] == b"\x1f\x8b"
+    store = tmp_path / "store"
+    proc = run_cli("import", "--store", str(store), str(dump), *args)
+    assert proc.returncode == 0, proc.stderr
+    assert f"Imported {sum(sizes.values())} triples into {len(sizes)} graphs" in proc.stdout
+    assert listing(run_cli("graphs", "--store", str(store))) == sizes
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_read_and_creates_nothing(tmp_path):
+    quad = b"<https://e.org/s> <https://e.org/p> <https://e.org/o> <https://e.org/g> .\n"
+    bomb = tmp_path / "bomb.nq.gz"
+    bomb.write_bytes(gzip.compress(quad * 2_000_000, compresslevel=9))  # 150 MB in ~0.5 MB
+    assert bomb.stat().st_size * MAX_EXPANSION < len(quad) * 2_000_000
+    store = tmp_path / "store"
+    proc = run_cli("import", "--store", str(store), str(bomb))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(
+        f"error: bomb.nq.gz decompresses to more than {MAX_EXPANSION} times its size ("
+    )
+    assert "refused as a possible decompression bomb; nothing was changed" in proc.stderr
+    # refused after about MIN_EXPANDED bytes, not after the whole allowance
+    read = int(re.search(r"\(([\d,]+) bytes from", proc.stderr)[1].replace(",", ""))
+    assert MIN_EXPANDED < read < MIN_EXPANDED + (2 << 20)
+    assert not store.exists()
+    damaged = tmp_path / "damaged.nq.gz"
+    damaged.write_bytes(bomb.read_bytes()[:1000])
+    proc = run_cli("import", "--store", str(store), str(damaged))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "error: damaged.nq.gz is not a whole gzip file: Compressed file ended before the "
+        "end-of-stream marker was reached\n"
+    )
+    assert not store.exists()
+
+
+def test_a_failed_import_removes_the_store_it_created_and_only_that(tmp_path):
+    bad = tmp_path / "bad.nq"
+    bad.write_text('<https://example.org/s> <https://example.org/p> "x .\n', encoding="utf-8")
+    good = tmp_path / "good.nq"
+    good.write_text(
+        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n',
+        encoding="utf-8",
+    )
+    # a bad file into a new, nested path: nothing is made, not even the parent folders
+    nested = tmp_path / "new" / "deep" / "store"
+    proc = run_cli("import", "--store", str(nested), str(bad))
+    assert proc.returncode == 2 and "not valid nquads" in proc.stderr
+    assert not (tmp_path / "new").exists()
+    # the store is made, then opening it fails (a file where its journal folder goes): the
+    # new store goes, the file that was there stays
+    store, journal = tmp_path / "store", tmp_path / "store.journal"
+    journal.write_text("not a journal", encoding="utf-8")
+    proc = run_cli("import", "--store", str(store), str(good))
+    assert proc.returncode == 2 and "cannot open the store at" in proc.stderr
+    assert not store.exists() and journal.read_text(encoding="utf-8") == "not a journal"
+    # an empty folder given as the store is left empty
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "empty.journal").write_text("x", encoding="utf-8")
+    assert run_cli("import", "--store", str(empty), str(good)).returncode == 2
+    assert empty.is_dir() and list(empty.iterdir()) == []
+    # an existing store that fails the same way is kept, whole
+    journal.unlink()
+    assert run_cli("import", "--store", str(store), str(good)).returncode == 0
+    before = run_cli("graphs", "--store", str(store)).stdout
+    journal.write_text("not a journal", encoding="utf-8")
+    assert run_cli("import", "--store", str(store), str(good)).returncode == 2
+    journal.unlink()
+    assert (
+        run_cli("graphs", "--store", str(store)).stdout
+        == before
+        == "         1  https://example.org/g\n"
+    )

@@ -1,5 +1,6 @@
 """Publishing so others can link back: the VoID + DCAT-AP description (``/.well-known/void``,
-``/catalog``) and the compressed dumps (``/dumps/clusterpolisee.nq.gz``, ``.trig.gz``).
+``/catalog``), the compressed dumps (``/dumps/clusterpolisee.nq.gz``, ``.trig.gz``), and a page
+for each IRI the description mints (``{base}dataset...``, under ``/dataset...``).
 
 Both come from ``clusterpolisee.publish``. They read the whole store (graph sizes, link
 counts, every quad for the dumps), which the row-limited query workers cannot return, so
@@ -12,15 +13,17 @@ import threading
 from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, current_app, request, send_file
+from flask import Blueprint, Response, abort, current_app, request, send_file, url_for
 
-from clusterpolisee.publish import DUMPS, void_dcat, write_dumps
+from clusterpolisee.publish import DATASET, DCT, DUMPS, void_dcat, write_dumps
 from clusterpolisee.store import Store
 from clusterpolisee.store.oxigraph import OxigraphStore
 
 from .. import renderer
 from ..access import db, writer
 from ..errors import error_response
+from ..pagecache import cached_page
+from . import resource
 
 bp = Blueprint("publish", __name__)
 _LOCK = threading.Lock()
@@ -108,6 +111,59 @@ _RDF = {
     "nt": ox.RdfFormat.N_TRIPLES,
     "rdf": ox.RdfFormat.RDF_XML,
 }
+
+
+@bp.route("/dataset")
+@bp.route("/dataset.<suffix>")
+@bp.route("/dataset/<path:path>")
+@cached_page
+def entry(suffix: str | None = None, path: str | None = None):
+    """An IRI the description mints (the dataset, its graphs, link-sets, dumps, endpoint...)
+    dereferences as the other resources do, described by the description's own triples."""
+    triples = description()
+    iri, suffix = _entry_iri(path, suffix, {t.subject.value for t in triples})
+    data = _about(iri, triples)
+    if not data["out"]:
+        abort(404, f"the catalogue describes no {iri}")
+    rest = iri[len(DATASET) + 1 :]
+
+    def url_of(s: str) -> str:
+        if not rest:
+            return url_for("publish.entry", suffix=s)
+        return url_for("publish.entry", path=f"{rest}.{s}")
+
+    return resource.answer(iri, data, suffix, url_of)
+
+
+def _entry_iri(path: str | None, suffix: str | None, described: set[str]) -> tuple[str, str | None]:
+    """The IRI and format suffix a /dataset... URL names. A whole path that names an entry is
+    taken as it is (a graph's name may end in ".nt"); otherwise a suffix is split off."""
+    if path is None:
+        return DATASET, suffix
+    if DATASET + "/" + path in described:
+        return DATASET + "/" + path, None
+    stem, suffix = resource.split_suffix(path)
+    return DATASET + "/" + stem, suffix
+
+
+def _about(iri: str, triples: list[ox.Triple]) -> dict:
+    """The description's statements about ``iri`` and referring to it, in the form
+    ``Database.describe`` gives, labelled by the description's titles, else the store's."""
+    node = ox.NamedNode(iri)
+    out = [t for t in triples if t.subject == node]
+    incoming = [t for t in triples if t.object == node]
+    terms = {
+        x.value
+        for t in out + incoming
+        for x in (t.subject, t.predicate, t.object)
+        if isinstance(x, ox.NamedNode)
+    }
+    titles: dict[str, dict[str, str]] = {}
+    for t in triples:
+        if t.predicate.value == DCT + "title" and t.subject.value in terms:
+            titles.setdefault(t.subject.value, {})[t.object.language or ""] = t.object.value
+    labels = {**db().labels(terms), **titles}  # a copy: the engine's answer is cached
+    return {"out": out, "in": incoming, "hash": [], "labels": labels, "truncated": False}
 
 
 def dumps_folder() -> Path:

@@ -1,9 +1,10 @@
 """/id/...: every IRI of ours dereferences, as HTML or as RDF by Accept or suffix."""
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import pyoxigraph as ox
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from .. import renderer, url_builder
 from ..access import db, download
@@ -82,6 +83,16 @@ def page(path: str):
     data = db().describe(iri)
     if not data["out"] and not data["in"]:
         abort(404, f"nothing is known about {iri}")
+    return answer(iri, data, suffix, lambda s: url_for("resource.page", path=f"{path}.{s}"))
+
+
+def answer(iri: str, data: dict, suffix: str | None, url_of: Callable[[str], str]):
+    """The description of ``iri`` in the format its suffix or the Accept header asks for.
+
+    ``data`` is as ``Database.describe`` gives it: ``out`` and ``in`` (statements about and
+    referring to the IRI), ``hash`` (about its hash IRIs), ``labels``, ``truncated``.
+    ``url_of(suffix)`` is the URL of the description in another format. Shared by every kind
+    of page that describes one IRI (resources here, the catalogue's entries in publish)."""
     if suffix:
         fmt = renderer.by_suffix(suffix, "graph") or renderer.by_suffix(suffix, "select")
         if fmt is None or "graph" not in fmt.kinds:
@@ -95,18 +106,46 @@ def page(path: str):
             "resources are available as HTML, Turtle, N-Triples, JSON-LD and RDF/XML",
         )
     if not fmt.is_html:
-        result = Result(kind="graph", triples=data["out"], truncated=data["truncated"])
+        # The document holds its hash IRIs' statements too (``{iri}#file`` of a submission).
+        triples = data["out"] + data.get("hash", [])
+        result = Result(kind="graph", triples=triples, truncated=data["truncated"])
         return download(fmt, result, {"Link": f'<{iri}>; rel="canonical"'})
-    return _html(iri, path, data)
+    return _html(iri, data, url_of)
 
 
-def _html(iri: str, path: str, data: dict):
+def _grouped(triples: list[ox.Triple], labels: dict) -> list[tuple[ox.NamedNode, list]]:
+    """(predicate, values) of some statements, by label; rdf:type among them."""
+    props: dict[ox.NamedNode, list] = defaultdict(list)
+    for t in triples:
+        props[t.predicate].append(t.object)
+    return sorted(props.items(), key=lambda item: _label_key(item[0], labels))
+
+
+def _label_key(node: ox.NamedNode, labels: dict) -> str:
+    return (pick_label(labels.get(node.value)) or node.value).lower()
+
+
+def _parts(iri: str, data: dict) -> list[dict]:
+    """The document's hash IRIs, each with its statements, in IRI order, for the page: each
+    is a section whose id is the fragment, so ``{iri}#file`` in a browser shows its own."""
+    by_subject: dict[ox.NamedNode, list] = defaultdict(list)
+    for t in data.get("hash", []):
+        by_subject[t.subject].append(t)
+    return [
+        {
+            "iri": node.value,
+            "fragment": node.value[len(iri) + 1 :],
+            "label": pick_label(data["labels"].get(node.value)),
+            "props": _grouped(triples, data["labels"]),
+        }
+        for node, triples in sorted(by_subject.items(), key=lambda item: item[0].value)
+    ]
+
+
+def _html(iri: str, data: dict, url_of: Callable[[str], str]):
     labels = data["labels"]
     types = [t.object for t in data["out"] if t.predicate.value == RDF_TYPE]
-    props: dict[ox.NamedNode, list] = defaultdict(list)
-    for t in data["out"]:
-        if t.predicate.value != RDF_TYPE:
-            props[t.predicate].append(t.object)
+    props = _grouped([t for t in data["out"] if t.predicate.value != RDF_TYPE], labels)
     incoming: dict[ox.NamedNode, list] = defaultdict(list)
     for t in data["in"]:
         incoming[t.predicate].append(t.subject)
@@ -122,25 +161,23 @@ def _html(iri: str, path: str, data: dict):
         # Shown whole under Properties: a 9 MB description made a 19 MB page.
         descriptions = descriptions[:DESCRIPTION_SHOWN].rstrip() + " … (in full below)"
     reviewed = _reviewed(iri) if links else {}
-
-    def by_label(item):
-        return (pick_label(labels.get(item[0].value)) or item[0].value).lower()
-
     return render_template(
         "resource.html",
         dataset_of=dataset_of,
         iri=iri,
-        path=path,
         labels=labels,
         label=pick_label(labels.get(iri)) or iri,
         types=types,
         description=descriptions,
-        props=sorted(props.items(), key=by_label),
-        incoming=sorted(incoming.items(), key=by_label),
+        props=props,
+        parts=_parts(iri, data),
+        incoming=sorted(incoming.items(), key=lambda item: _label_key(item[0], labels)),
         links=links,
         reviewed=reviewed,
         truncated=data["truncated"],
-        suffixes=renderer.suffixes("graph"),
+        alternates=[
+            (s, renderer.BY_SUFFIX[s].mimetype, url_of(s)) for s in renderer.suffixes("graph")
+        ],
     )
 
 
