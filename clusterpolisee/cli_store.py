@@ -2,19 +2,21 @@
 ``--endpoint`` option every store command shares. Thin: the logic is in clusterpolisee.store,
 clusterpolisee.reasoning.materialise and clusterpolisee.generate."""
 
+import gzip
 import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import click
 import pyoxigraph as ox
 
 from .cli_types import SECONDS
 from .store import StoreError, open_store
-from .store.dump import SUFFIXES, format_of, open_dump, read_dataset, restore
+from .store.dump import format_of, open_dump, read_dataset, restore
 from .store.journal import folder_of
 
 
@@ -107,6 +109,14 @@ def _read_dump(file: Path, fmt: str) -> dict[str, list[ox.Triple]]:
         return read_dataset(fh, fmt)
 
 
+def _opened_for_writing(output: Path) -> IO[bytes]:
+    """``output`` to write; gzip-compressed when its name ends in .gz, as /dumps serves dumps
+    and import reads them (a plain dump went out under a .gz name)."""
+    if output.suffix.lower() == ".gz":
+        return gzip.open(output, "wb")
+    return output.open("wb")
+
+
 def register(main: click.Group, store_option: Callable) -> None:
     @main.command("export")
     @store_option
@@ -114,7 +124,8 @@ def register(main: click.Group, store_option: Callable) -> None:
         "--format",
         "fmt",
         type=click.Choice(["nquads", "trig"]),
-        help="Output format (default: from the --output suffix, .nq or .trig; else nquads).",
+        help="Output format (default: from the --output suffix, .nq or .trig, also .nq.gz or "
+        ".trig.gz, which are gzip-compressed; else nquads).",
     )
     @click.option("--graph", help="IRI of one named graph to export (default: all).")
     @click.option(
@@ -126,7 +137,7 @@ def register(main: click.Group, store_option: Callable) -> None:
         store_path: Path, fmt: str | None, graph: str | None, output: Path | None
     ) -> None:
         """Dump the named graphs (all, or one) as N-Quads or TriG."""
-        fmt = fmt or (SUFFIXES.get(output.suffix.lower()) if output else None) or "nquads"
+        fmt = fmt or (format_of(output.name) if output else None) or "nquads"
         require_store(store_path)
         try:
             with open_store(str(store_path), read_only=True) as store:
@@ -134,8 +145,11 @@ def register(main: click.Group, store_option: Callable) -> None:
                     count = store.export(sys.stdout.buffer, fmt, graph)
                     sys.stdout.buffer.flush()
                 else:
-                    with output.open("wb") as fh:
+                    with _opened_for_writing(output) as fh:
                         count = store.export(fh, fmt, graph)
+        except BrokenPipeError:  # `export | head` stopped reading: nothing went wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except (StoreError, OSError) as exc:
             fail(exc)
         click.echo(f"Exported {count} quads", err=True)

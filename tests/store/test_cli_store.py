@@ -5,6 +5,7 @@ import gzip
 import hashlib
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,7 +16,7 @@ from clusterpolisee.publish import write_dumps
 from clusterpolisee.store.dump import MAX_EXPANSION, MIN_EXPANDED
 from clusterpolisee.store.oxigraph import OxigraphStore
 
-from ..conftest import run_cli
+from ..conftest import CLI, run_cli
 
 INFERRED = graph_iri("inferred")
 
@@ -157,6 +158,41 @@ def test_import_takes_the_dumps_as_the_server_serves_them(tmp_path, served_dumps
     assert proc.returncode == 0, proc.stderr
     assert f"Imported {sum(sizes.values())} triples into {len(sizes)} graphs" in proc.stdout
     assert listing(run_cli("graphs", "--store", str(store))) == sizes
+
+
+@pytest.mark.parametrize("name", ["mine.nq.gz", "mine.trig.gz"])
+def test_export_to_a_gz_name_writes_gzip_that_import_reads(tmp_path, served_dumps, name):
+    """A .gz name got plain N-Quads; now gzip of the format the name says."""
+    sizes, dumps = served_dumps
+    dump, store = tmp_path / name, tmp_path / "store"
+    served = dumps / "clusterpolisee.nq.gz"
+    assert run_cli("import", "--store", str(store), str(served)).returncode == 0
+    proc = run_cli("export", "--store", str(store), "--output", str(dump))
+    assert proc.returncode == 0, proc.stderr
+    text = gzip.decompress(dump.read_bytes())
+    fmt = ox.RdfFormat.TRIG if name.endswith(".trig.gz") else ox.RdfFormat.N_QUADS
+    assert len(list(ox.parse(text, format=fmt))) == sum(sizes.values())
+    again = tmp_path / "again"
+    assert run_cli("import", "--store", str(again), str(dump)).returncode == 0
+    assert listing(run_cli("graphs", "--store", str(again))) == sizes
+
+
+def test_export_into_a_pipe_closed_early_ends_quietly(served_dumps, tmp_path):
+    """`export | head` ended with "error: [Errno 32] Broken pipe" (exit 2)."""
+    _, dumps = served_dumps
+    store = tmp_path / "store"
+    served = dumps / "clusterpolisee.nq.gz"
+    assert run_cli("import", "--store", str(store), str(served)).returncode == 0
+    proc = subprocess.run(
+        f"{CLI} export --store {store} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        executable="/bin/bash",
+    )
+    assert proc.stdout.count("\n") == 1 and proc.stdout.endswith(" .\n")
+    assert proc.stderr == ""
 
 
 def test_a_decompression_bomb_is_refused_before_it_is_read_and_creates_nothing(tmp_path):
