@@ -141,6 +141,16 @@ def test_ontology_and_shapes(client):
     assert client.get("/shapes.ttl").mimetype == "text/turtle"
 
 
+@pytest.mark.parametrize("path", ["/ontology", "/shapes"])
+def test_documentation_chosen_by_accept_says_so_to_caches(client, path):
+    """The HTML of /ontology and /shapes had no Vary: Accept, which their RDF had: a cache
+    could give the page to a client that asked for Turtle."""
+    for accept in ("text/html", "text/turtle"):
+        r = client.get(path, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["Vary"] == "Accept", accept
+    assert "Vary" not in client.get(path + ".html").headers  # a suffix chooses alone
+
+
 def test_query_catalog_and_page(client):
     r = client.get("/queries")
     assert r.status_code == 200 and b'href="/queries/overview"' in r.data

@@ -1,7 +1,7 @@
 """/ontology and /shapes: documentation pages, and the files by Accept or suffix; the
 ontology's version IRI (``owl:versionIRI``, ``{ontology}/{version}``) at /ontology/{version}."""
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, make_response, render_template, request, url_for
 
 from clusterpolisee.namespaces import ONTOLOGY_IRI
 
@@ -31,9 +31,13 @@ def _serve(triples: tuple, suffix: str | None, page, headers: dict | None = None
         return error_response(
             406, "Not Acceptable", "available as HTML, Turtle, N-Triples, JSON-LD and RDF/XML"
         )
-    if fmt.is_html:
-        return page()
-    return download(fmt, Result(kind="graph", triples=list(triples)), headers)
+    if not fmt.is_html:
+        return download(fmt, Result(kind="graph", triples=list(triples)), headers)
+    resp = make_response(page())
+    resp.headers.update(headers or {})
+    if suffix is None:  # chosen by Accept: a cache must not give it to a Turtle client
+        resp.headers["Vary"] = "Accept"
+    return resp
 
 
 def _ontology_page(downloads: list[tuple[str, str]], version_page: bool = False) -> str:
