@@ -40,6 +40,30 @@ def _columns(pairs: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def _misplaced(is_csv: bool, opts: dict) -> str | None:
+    """Why options for the other kind of source cannot apply, or None: they were ignored
+    without a word (a --column for an endpoint, a --query for a CSV file)."""
+    if is_csv and opts["query"]:
+        return "--query maps RDF or endpoint data; a CSV file is mapped with --column"
+    if is_csv:
+        return None
+    given = [
+        name
+        for name, used in (
+            ("--column", opts["column"]),
+            ("--id-base", opts["id_base"]),
+            ("--delimiter", opts["delimiter"] != ","),
+        )
+        if used
+    ]
+    if not given:
+        return None
+    return (
+        f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to a CSV file; RDF and endpoint data are mapped by "
+        "--query (a SELECT giving ?id ?name ...), and their ids must be IRIs"
+    )
+
+
 def _records(source: Path | None, endpoint: str | None, opts: dict) -> list:
     query = opts["query"].read_text(encoding="utf-8") if opts["query"] else None
     if endpoint:
@@ -182,6 +206,9 @@ def register(main: click.Group, store_option) -> None:
             _fail("give exactly one of --source FILE or --source-endpoint URL")
         if not 0 <= threshold <= 1 or (accept_above is not None and not 0 <= accept_above <= 1):
             _fail("scores are between 0 and 1")
+        is_csv = source is not None and source.suffix.lower() not in RDF_SUFFIXES
+        if problem := _misplaced(is_csv, opts):
+            _fail(problem)
         require_store(store_path)
         name = endpoint or source.name
         try:

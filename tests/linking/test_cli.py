@@ -224,6 +224,46 @@ def test_unreadable_records_are_named_not_a_traceback(
         assert load(store) == {}
 
 
+@pytest.mark.parametrize(
+    ("name", "extra", "message"),
+    [
+        (
+            "ext.ttl",
+            ["--column", "name=Title", "--delimiter", ";"],
+            "--column, --delimiter only apply to a CSV file; RDF and endpoint data are mapped "
+            "by --query (a SELECT giving ?id ?name ...), and their ids must be IRIs",
+        ),
+        (
+            "ext.ttl",
+            ["--id-base", "https://ex.org/"],
+            "--id-base only applies to a CSV file; RDF and endpoint data are mapped by --query "
+            "(a SELECT giving ?id ?name ...), and their ids must be IRIs",
+        ),
+        (
+            "ext.csv",
+            ["--query", "QUERY"],
+            "--query maps RDF or endpoint data; a CSV file is mapped with --column",
+        ),
+    ],
+)
+def test_options_for_the_other_kind_of_source_are_refused(
+    writable_store: Path, tmp_path: Path, name: str, extra: list[str], message: str
+):
+    """They were ignored without a word: a --column for a Turtle list, a --query for a CSV."""
+    source = tmp_path / name
+    source.write_text(
+        "id,name\nhttps://ex.org/E1,Vienna ICT Cluster\n"
+        if name.endswith(".csv")
+        else '<https://ex.org/E1> <http://www.w3.org/2000/01/rdf-schema#label> "Vienna ICT" .\n',
+        encoding="utf-8",
+    )
+    query = tmp_path / "map.rq"
+    query.write_text("SELECT ?id ?name WHERE { ?id ?p ?name }", encoding="utf-8")
+    extra = [str(query) if x == "QUERY" else x for x in extra]
+    proc = link_csv(writable_store, source, *extra)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", f"error: {message}\n")
+
+
 NOT_HTTP = (
     "is not an http(s) IRI prefix; links go to http(s) IRIs, so give the external "
     "database's, e.g. https://example.org/cluster/"
