@@ -58,8 +58,9 @@ def _misplaced(is_csv: bool, opts: dict) -> str | None:
     ]
     if not given:
         return None
+    verb = "apply" if len(given) > 1 else "applies"
     return (
-        f"{', '.join(given)} only appl{'y' if len(given) > 1 else 'ies'} to a CSV file; RDF and endpoint data are mapped by "
+        f"{', '.join(given)} only {verb} to a CSV file; RDF and endpoint data are mapped by "
         "--query (a SELECT giving ?id ?name ...), and their ids must be IRIs"
     )
 
