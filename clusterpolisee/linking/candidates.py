@@ -305,6 +305,7 @@ def review(
             raise ReviewError(f"there is no link candidate {cid!r}; list them with 'links review'")
         if existing[cid].status != "proposed":
             raise ReviewError(f"candidate {cid} was already {existing[cid].status}")
+    _keep_one_to_one(existing, accept)
     when = now()
     links: list[ox.Triple] = []
     for cid in accept:
@@ -317,6 +318,27 @@ def review(
         add={LINKS_GRAPH: links} if links else None,
     )
     return [existing[c] for c in accept], [existing[c] for c in reject]
+
+
+def _keep_one_to_one(existing: dict[str, Candidate], accept: list[str]) -> None:
+    """ReviewError if accepting would link one of ours to two records of one source, or one
+    record to two of ours: runs before a record was linked could propose both, and a reviewer
+    could accept both."""
+    ours = {(c.local, c.source): c.external for c in existing.values() if c.status == "accepted"}
+    theirs = {c.external: c.local for c in existing.values() if c.status == "accepted"}
+    for cid in accept:
+        c = existing[cid]
+        if (c.local, c.source) in ours:
+            raise ReviewError(
+                f"candidate {cid}: {c.local} is already linked to {ours[c.local, c.source]} "
+                f"of {c.source}; links are one-to-one, so reject one of the two"
+            )
+        if c.external in theirs:
+            raise ReviewError(
+                f"candidate {cid}: {c.external} is already linked to {theirs[c.external]}; "
+                "links are one-to-one, so reject one of the two"
+            )
+        ours[c.local, c.source], theirs[c.external] = c.external, c.local
 
 
 # -- output files -----------------------------------------------------------------------------

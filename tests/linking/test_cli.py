@@ -6,7 +6,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, load
+from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
 from clusterpolisee.store import open_store
 
 from ..conftest import run_cli
@@ -362,6 +362,34 @@ def test_an_id_given_twice_is_one_decision(writable_store: Path):
     exact = [(t.subject.value, t.object.value) for t in links if t.predicate.value == SKOS_EXACT]
     assert exact == [(PBN, O001)]
     assert sum(t.predicate.value == PROV + "wasAssociatedWith" for t in links) == 1
+
+
+def test_review_keeps_links_one_to_one(writable_store: Path):
+    """Two proposals of one entity to two records of one source (older runs could make them)
+    could both be accepted."""
+    first, second = (
+        Candidate(PBN, f"https://ex.org/r/{n}", 0.9, ["name 0.9"], external_name=n, source="s")
+        for n in ("R1", "R2")
+    )
+    with open_store(str(writable_store)) as store:
+        save_proposals(store, [first, second])
+
+    def decide(*ids: str):
+        args = [x for cid in ids for x in ("--accept", cid)]
+        return run_cli("links", "review", "--store", str(writable_store), "--no-interactive",
+                       *args)  # fmt: skip
+
+    both = decide(first.id, second.id)
+    assert (both.returncode, both.stdout) == (2, "")
+    assert both.stderr == (
+        f"error: candidate {second.id}: {PBN} is already linked to https://ex.org/r/R1 of s; "
+        "links are one-to-one, so reject one of the two\n"
+    )
+    with open_store(str(writable_store), read_only=True) as store:
+        assert store.graph_triples(LINKS_GRAPH) == []
+    assert decide(first.id).returncode == 0
+    later = decide(second.id)
+    assert later.returncode == 2 and "is already linked to https://ex.org/r/R1" in later.stderr
 
 
 def test_output_csv_neutralises_formulas(partner_store: Path, tmp_path: Path):
