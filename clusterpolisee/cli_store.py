@@ -79,20 +79,25 @@ def _first_missing(path: Path) -> Path | None:
 
 @contextmanager
 def undone_on_failure(store_path: Path) -> Iterator[None]:
-    """Remove what the block created at ``store_path`` if it fails, so a failed ``import``
-    leaves no new store (an empty one made the next command report "0 triples"). Only what
-    did not exist before is removed: a new folder tree, the new journal beside it, or what
-    was written into a folder that was empty; an existing store is never touched."""
-    if remote_selected():
+    """Remove the store the block created at ``store_path`` if it fails, so a failed
+    ``import`` leaves no new store (an empty one made the next command report "0 triples").
+    Only a store that did not exist before is removed: a new folder tree, or what was written
+    into a folder that was empty, with its journal. An existing store is never touched: a
+    large commit that failed half way is finished from its journal at the next open, so the
+    journal is what keeps it whole."""
+    missing = _first_missing(store_path)
+    was_empty = store_path.is_dir() and not any(store_path.iterdir())
+    if remote_selected() or not (missing or was_empty):
         yield
         return
-    created = {p for p in map(_first_missing, (store_path, folder_of(store_path))) if p}
-    was_empty = store_path.is_dir() and not any(store_path.iterdir())
+    journal = folder_of(store_path)
+    journal_new = _first_missing(journal)
     try:
         yield
     except BaseException:
-        for path in created:
-            shutil.rmtree(path, ignore_errors=True)
+        for path in (missing, journal_new):
+            if path is not None:
+                shutil.rmtree(path, ignore_errors=True)
         if was_empty:
             for child in store_path.iterdir():
                 if child.is_dir():

@@ -11,9 +11,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from clusterpolisee.cli_store import undone_on_failure
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.publish import write_dumps
 from clusterpolisee.store.dump import MAX_EXPANSION, MIN_EXPANDED
+from clusterpolisee.store.journal import folder_of
 from clusterpolisee.store.oxigraph import OxigraphStore
 
 from ..conftest import CLI, run_cli
@@ -260,3 +262,22 @@ def test_a_failed_import_removes_the_store_it_created_and_only_that(tmp_path):
         == before
         == "         1  https://example.org/g\n"
     )
+
+
+def test_a_failure_after_an_existing_stores_journal_is_written_keeps_the_journal(tmp_path):
+    """A large commit writes its journal, then applies it; failing half way, the store is
+    finished from that journal at the next open. import's clean-up removed a journal it had
+    not seen before, so an existing store would have stayed half-written."""
+    good = tmp_path / "good.nq"
+    good.write_text(
+        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n',
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    assert run_cli("import", "--store", str(store), str(good)).returncode == 0
+    journal = folder_of(store)
+    with pytest.raises(RuntimeError, match="half way"), undone_on_failure(store):
+        journal.mkdir()  # what _commit_journaled writes before it applies
+        (journal / "commit.json").write_text("{}", encoding="utf-8")
+        raise RuntimeError("the apply failed half way")
+    assert (journal / "commit.json").is_file() and (store / "CURRENT").is_file()
