@@ -159,6 +159,13 @@ def test_an_iri_the_catalogue_does_not_mint_is_a_404(client):
     )
     assert client.get("/dataset.pdf").status_code == 404
     assert client.get("/dataset", headers={"Accept": "image/png"}).status_code == 406
+    # paths no IRI can have were a 500 (NamedNode's ValueError); a long one is not echoed whole
+    for path in ("/dataset/a%20b", "/dataset/a%3Cb", "/dataset/a%7Bb", "/dataset/%25zz"):
+        r = client.get(path, headers={"Accept": "text/plain"})
+        assert r.status_code == 404, path
+        assert r.get_data(as_text=True).startswith("Not Found: the catalogue describes no ")
+    long = client.get("/dataset/" + "x" * 5000, headers={"Accept": "text/plain"})
+    assert long.status_code == 404 and len(long.data) < 300
 
 
 # -- 3. hash IRIs: a document holds the statements about its #... subjects ---------------------

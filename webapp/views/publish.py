@@ -121,10 +121,12 @@ def entry(suffix: str | None = None, path: str | None = None):
     """An IRI the description mints (the dataset, its graphs, link-sets, dumps, endpoint...)
     dereferences as the other resources do, described by the description's own triples."""
     triples = description()
-    iri, suffix = _entry_iri(path, suffix, {t.subject.value for t in triples})
+    described = {t.subject.value for t in triples}
+    iri, suffix = _entry_iri(path, suffix, described)
+    # Looked up as text first: a path no IRI can have ("a b", "%zz") made NamedNode fail (500)
+    if iri not in described:
+        abort(404, f"the catalogue describes no {iri[:200]}")
     data = _about(iri, triples)
-    if not data["out"]:
-        abort(404, f"the catalogue describes no {iri}")
     rest = iri[len(DATASET) + 1 :]
 
     def url_of(s: str) -> str:
