@@ -40,7 +40,9 @@ MAX_FILES = 50  # files in one submission: one per class and a few more, with ro
 # "original-1.csv", "original-2.ttl", ... Nothing the sender chose reaches the file system.
 STORED_RE = re.compile(r"^original(-[1-9][0-9]*)?\.[a-z0-9_-]{1,9}$")
 _SUFFIX_RE = re.compile(r"^\.[a-z0-9_-]{1,9}$")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# C0, DEL, C1 and the non-characters: nothing a file name or an echoed id needs, and XML
+# cannot carry some of them.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 EXAMPLES_PER_FILE = 5  # resources with problems named per file in the text report
 
 
@@ -427,16 +429,21 @@ def _sources(files: list[SubmittedFile], parts: list[list[ox.Triple]]) -> dict[s
     return where
 
 
-def _clean_name(name: str) -> str:
+def printable(text: str) -> str:
+    """``text`` with each control character as "?", to echo what a client sent."""
+    return _CONTROL_RE.sub("?", text)
+
+
+def clean_name(name: str) -> str:
     """The last part of a sent name (a browser may send a path), without control characters:
     it only names the file in messages and records."""
     last = re.split(r"[\\/]", name)[-1]
-    return _CONTROL_RE.sub("?", last)[:200] or "unnamed"
+    return printable(last)[:200] or "unnamed"
 
 
 def _checked(files: list[SubmittedFile], input_format: str | None) -> list[SubmittedFile]:
     """The files with clean names; SubmissionError for a set that cannot be one submission."""
-    files = [SubmittedFile(_clean_name(f.name), f.data) for f in files]
+    files = [SubmittedFile(clean_name(f.name), f.data) for f in files]
     check_file_set([f.name for f in files], input_format)
     return files
 

@@ -556,6 +556,18 @@ def test_a_wrong_token_gives_the_form_back(client):
     assert csrf  # the form can be sent again as it is
 
 
+def test_a_refused_upload_echoes_only_clean_names(client):
+    """File names were echoed with their client path and control characters, and any text
+    sent as the partner was put back into the form."""
+    files = [(io.BytesIO(b"x"), "/home/ana/clu\x01sters\x9b.csv")]
+    data = {"csrf_token": _csrf(client), "file": files, "token": "wrong"}
+    r = client.post("/submit", data={**data, "partner": "<b>\x07x"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 403
+    assert "(you had chosen clu?sters?.csv).</strong>" in html
+    assert 'name="partner"' not in html and "\x07" not in html and "/home" not in html
+
+
 def test_another_partners_graph_or_no_file_gives_the_form_back(app, client):
     tok = tokens.create(__import__("pathlib").Path(app.config["TOKENS_FILE"]), "veneto-region")
     csrf = _csrf(client)

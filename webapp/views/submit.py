@@ -18,6 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from clusterpolisee import rdfio
 from clusterpolisee.store import StoreError
+from clusterpolisee.submissions import PID_RE, clean_name, printable
 
 from .. import tokens
 from ..access import writer
@@ -71,8 +72,11 @@ def _refused(status: int, problem: str) -> tuple[str, int]:
     partner, no file): a bare error page lost the form. The partner field is kept; the token
     is not written back (a secret), and the files cannot be: a browser never lets a page fill
     a file input, so the page names the files to choose again."""
-    chosen = [u.filename[:100] for u in request.files.getlist("file") if u.filename]
-    kept = request.form.get("partner", "")[:100]  # a partner id is short: echo no more
+    # Echoed as the pipeline names them (last part of a path, no control characters), and
+    # the partner only when it is one a form could hold.
+    chosen = [clean_name(u.filename)[:100] for u in request.files.getlist("file") if u.filename]
+    sent = request.form.get("partner", "")
+    kept = sent if len(sent) <= 100 and PID_RE.match(sent) else ""
     return _form(status, problem, kept_partner=kept, chosen=chosen)
 
 
@@ -102,7 +106,7 @@ def upload():
         return _refused(
             403,
             f"this token belongs to partner '{partner}'; it cannot replace the graph "
-            f"of '{wanted[:60]}'",
+            f"of '{printable(wanted)[:60]}'",
         )
     # Every file under the field: a submission may be several files (one CSV per class...).
     # An empty file input still sends one part, without a name.
