@@ -279,3 +279,28 @@ def test_a_hung_remote_is_stopped_by_the_time_limit(our_store, remote, tmp_path)
             assert b"Federated query timed out" in r.data and ENDPOINT.encode() in r.data
         finally:
             close_app(app)
+
+
+def test_a_local_failure_of_a_federated_query_is_not_blamed_on_the_remote(our_store, tmp_path):
+    """A query calling an allowed endpoint whose worker ran out of memory locally got 502
+    "Federated query failed ... that endpoint may be down": the server's own 503 is kept."""
+    app = make_app(
+        our_store,
+        tmp_path,
+        WORKERS=1,
+        WRITABLE=False,
+        WORKER_MEMORY_MB=1500,
+        QUERY_TIMEOUT=30.0,
+        SERVICE_ALLOWLIST=(ENDPOINT,),
+    )
+    try:
+        q = (
+            "SELECT * WHERE { { ?a ?b ?c . ?d ?e ?f } UNION "
+            f"{{ SERVICE <{ENDPOINT}> {{ ?a ?b ?c }} }} }} ORDER BY ?c ?f LIMIT 1"
+        )
+        r = app.test_client().get("/sparql", query_string={"query": q, "format": "json"})
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+        assert b"more memory than a worker may use" in r.data
+        assert b"Federated" not in r.data
+    finally:
+        close_app(app)

@@ -3,7 +3,7 @@
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .database import EngineError, QueryTimedOut
+from .database import EngineError, QueryFailed, QueryTimedOut
 from .sparql_guard import QueryRefused
 
 
@@ -17,6 +17,12 @@ def error_response(status: int, title: str, message: str) -> Response:
         body = render_template("error.html", status=status, title=title, message=message)
         return Response(body, status, mimetype="text/html")
     return Response(f"{title}: {message}\n", status, mimetype="text/plain")
+
+
+def remote_fault(exc: Exception) -> bool:
+    """Whether a query calling SERVICE failed in a way the remote may cause (an error or the
+    time limit); a busy pool or a lost worker is ours, and keeps its 503."""
+    return isinstance(exc, QueryFailed | QueryTimedOut)
 
 
 def remote_failure(services: list[str], exc: EngineError) -> tuple[int, str, str]:

@@ -18,7 +18,7 @@ from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
 from ..database import Database, EngineError, Result
-from ..errors import error_response, remote_failed
+from ..errors import error_response, remote_failed, remote_fault
 from ..pagecache import cached_page
 from ..present import pick_label
 
@@ -87,7 +87,7 @@ def query(name: str, suffix: str | None = None):
     try:
         result = run_stored(q, values)
     except EngineError as exc:
-        if not q.services:
+        if not q.services or not remote_fault(exc):
             raise
         return remote_failed(q.services, exc)
     if not fmt.is_html:

@@ -10,7 +10,7 @@ from clusterpolisee.sparqltext import QuerySyntaxError, inspect
 from .. import renderer
 from ..access import db, download
 from ..database import Dataset, EngineError, Result
-from ..errors import error_response, remote_failed, remote_failure
+from ..errors import error_response, remote_failed, remote_failure, remote_fault
 from ..pagecache import cached_page
 from ..sparql_guard import QueryRefused
 from . import examples
@@ -66,7 +66,7 @@ def endpoint():
         result = db().query(text, dataset=_protocol_dataset())
     except (QueryRefused, EngineError) as exc:
         status, message = exc.status, exc.message
-        services = _services(text) if isinstance(exc, EngineError) else []
+        services = _services(text) if remote_fault(exc) else []
         if services:  # an allowed endpoint failed: 502/504 naming it, as stored queries do
             status, _title, message = remote_failure(services, exc)
         wanted = _format("select")
