@@ -106,16 +106,18 @@ def _chosen_format(kind: str, fmt: str | None) -> str:
 
 
 def _cut(result: QueryResult, limit: int | None) -> None:
-    """Keep the first ``limit`` rows, or distinct triples of a graph, saying so."""
+    """Keep a graph's distinct triples, and the first ``limit`` rows or triples, saying so."""
+    if is_graph(result.kind):
+        # Oxigraph repeats a triple that several solutions make: a graph holds it once, with
+        # or without --limit, and --limit 3 means three different triples.
+        result.triples = list(dict.fromkeys(result.triples))
     if limit is None:
         return
     if is_graph(result.kind):
-        # Oxigraph repeats a triple that several solutions make: --limit 3 means three
-        # different triples.
-        triples = list(dict.fromkeys(result.triples))
-        if len(triples) > limit:
-            click.echo(f"note: showing {limit} of {len(triples)} triples (--limit)", err=True)
-        result.triples = triples[:limit]
+        if len(result.triples) > limit:
+            shown = f"{limit} of {len(result.triples)} triples"
+            click.echo(f"note: showing {shown} (--limit)", err=True)
+        result.triples = result.triples[:limit]
     elif len(result.rows) > limit:
         click.echo(f"note: showing {limit} of {len(result.rows)} rows (--limit)", err=True)
         result.rows = result.rows[:limit]

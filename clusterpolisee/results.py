@@ -98,14 +98,17 @@ def _plain(t: Term | None) -> str:
 ASK_COLUMN = "boolean"
 
 
+def ask_delimited(answer: bool, fmt: str) -> str:
+    """A yes or no in CSV or TSV: the column ASK_COLUMN and a line true or false."""
+    word = "true" if answer else "false"
+    return f"{ASK_COLUMN}\r\n{word}\r\n" if fmt == "csv" else f"?{ASK_COLUMN}\n{word}\n"
+
+
 def to_delimited(result: QueryResult, fmt: str) -> str:
     """CSV (plain values) or TSV (terms in SPARQL syntax), as the W3C formats define; an ASK
     answer as the one column ASK_COLUMN."""
     if result.kind == "ask":
-        answer = "true" if result.boolean else "false"
-        if fmt == "csv":
-            return f"{ASK_COLUMN}\r\n{answer}\r\n"
-        return f"?{ASK_COLUMN}\n{answer}\n"
+        return ask_delimited(bool(result.boolean), fmt)
     buf = io.StringIO()
     if fmt == "csv":
         w = csv.writer(buf, lineterminator="\r\n")

@@ -14,7 +14,7 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
 
-from clusterpolisee.results import term_json, term_xml
+from clusterpolisee.results import ask_delimited, term_json, term_xml
 
 from .database import Result
 
@@ -98,20 +98,18 @@ def _plain(t: object) -> str:
 
 
 def sparql_csv(r: Result) -> bytes:
+    if r.kind == "ask":
+        return ask_delimited(bool(r.boolean), "csv").encode()
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    if r.kind == "ask":
-        w.writerow(["boolean"])
-        w.writerow(["true" if r.boolean else "false"])
-    else:
-        w.writerow(r.vars)
-        w.writerows([_plain(t) for t in row] for row in r.rows)
+    w.writerow(r.vars)
+    w.writerows([_plain(t) for t in row] for row in r.rows)
     return buf.getvalue().encode()
 
 
 def sparql_tsv(r: Result) -> bytes:
     if r.kind == "ask":
-        return f"?boolean\n{'true' if r.boolean else 'false'}\n".encode()
+        return ask_delimited(bool(r.boolean), "tsv").encode()
     lines = ["\t".join(f"?{v}" for v in r.vars)]
     lines += ["\t".join("" if t is None else str(t) for t in row) for row in r.rows]
     return ("\n".join(lines) + "\n").encode()
