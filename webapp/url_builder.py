@@ -12,10 +12,10 @@ from urllib.parse import quote, urlencode
 import pyoxigraph as ox
 from flask import current_app, request, url_for
 
+from clusterpolisee.namespaces import CPO, ONTOLOGY_IRI
 from clusterpolisee.publish import DATASET
 
-ONTOLOGY_NS = "https://w3id.org/clusterpolisee/ontology#"
-ONTOLOGY_IRI = "https://w3id.org/clusterpolisee/ontology"
+ONTOLOGY_NS = str(CPO)
 SAFE_SCHEMES = ("http://", "https://")
 PATH_SAFE = "/-_.~!$&'()*+,;=:@"
 
