@@ -275,12 +275,15 @@ def _read_rows(data: bytes) -> list[list[str]]:
     text = rdfio._check_text(data, "CSV")
     if not text.strip():
         raise rdfio.InputError("the CSV file is empty")
+    # Only the delimiter is guessed, from the header: a dialect guessed from a line without
+    # quotes had doublequote off, so a cell written "say ""x""" (RFC 4180, as spreadsheets
+    # save it) was stored as 'say "x""'. Quoting stays the standard's.
     try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:
-        return list(csv.reader(io.StringIO(text), dialect))
+        return list(csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter))
     except csv.Error as exc:
         raise rdfio.InputError(f"the CSV file cannot be read: {exc}") from None
 

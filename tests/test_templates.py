@@ -116,6 +116,24 @@ def test_names_are_english_unless_a_cell_gives_its_language():
     assert validate(triples, "marche-region").conforms
 
 
+@pytest.mark.parametrize("sep", [b",", b";"])
+def test_quotes_inside_a_quoted_cell_are_read_as_spreadsheets_write_them(sep):
+    # A quoted cell with doubled quotes inside (RFC 4180) kept them doubled: the dialect
+    # guessed from the header had doublequote off.
+    header = sep.join(
+        [b"cluster id", b"name", b"region", b"thematic priority", b"sector"]
+        + [b"life-cycle stage", b"number of members"]
+    )
+    row = sep.join(
+        [b"wood", b'"Suceava wood cluster ""Bucovina"" ' + sep + b' <i>p\xc4\x83dure</i>"']
+        + [b"ITI3", b"innovation", b"C16", b"growth", b"40"]
+    )
+    triples = csv_to_triples(header + b"\n" + row + b"\n", "Cluster", "marche-region")
+    names = {t.object for t in triples if t.predicate.value.endswith("#label")}
+    expected = 'Suceava wood cluster "Bucovina" ' + sep.decode() + " <i>p\u0103dure</i>"
+    assert names == {ox.Literal(expected, language="en")}
+
+
 def test_a_sector_may_be_given_by_its_code():
     """The sector's sh:pattern fixes its namespace, so "C10" is read as the NACE address."""
     header = b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
