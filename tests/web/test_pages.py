@@ -579,6 +579,15 @@ def test_another_partners_graph_or_no_file_gives_the_form_back(app, client):
         "&#39;marche-region&#39;</p>"
     ) in html
     assert 'id="submit-form"' in html and 'id="choose-again"' in html and tok not in html
+    # the other partner is not kept in a hidden field: it refused every retry
+    assert 'name="partner"' not in html
+    curator = tokens.create(__import__("pathlib").Path(app.config["TOKENS_FILE"]), "curator")
+    cur = _post_submit(client, csrf, token=curator)
+    assert cur.status_code == 403 and 'id="submit-form"' in cur.get_data(as_text=True)
+    assert (
+        'id="form-problem">a curator token decides links on /links/review; an upload needs '
+        "the token of the partner whose data it is</p>"
+    ) in cur.get_data(as_text=True)
     none = client.post("/submit", data={"csrf_token": csrf, "token": tok})
     assert none.status_code == 400
     assert 'id="form-problem">choose a file to upload</p>' in none.get_data(as_text=True)

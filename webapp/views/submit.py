@@ -67,7 +67,7 @@ def _form(status: int = 200, problem: str = "", **context) -> tuple[str, int]:
     return page, status
 
 
-def _refused(status: int, problem: str) -> tuple[str, int]:
+def _refused(status: int, problem: str, keep_partner: bool = True) -> tuple[str, int]:
     """The form again after a refusal before any file was read (wrong token, another
     partner, no file): a bare error page lost the form. The partner field is kept; the token
     is not written back (a secret), and the files cannot be: a browser never lets a page fill
@@ -75,7 +75,7 @@ def _refused(status: int, problem: str) -> tuple[str, int]:
     # Echoed as the pipeline names them (last part of a path, no control characters), and
     # the partner only when it is one a form could hold.
     chosen = [clean_name(u.filename)[:100] for u in request.files.getlist("file") if u.filename]
-    sent = request.form.get("partner", "")
+    sent = request.form.get("partner", "") if keep_partner else ""
     kept = sent if len(sent) <= 100 and PID_RE.match(sent) else ""
     return _form(status, problem, kept_partner=kept, chosen=chosen)
 
@@ -101,12 +101,20 @@ def upload():
     partner = _partner_of_token()
     if partner is None:
         return _refused(403, "the partner token is not valid: nothing was uploaded")
+    if partner == tokens.CURATOR:  # it passed on to the pipeline: "unknown partner", no form
+        return _refused(
+            403,
+            "a curator token decides links on /links/review; an upload needs the token "
+            "of the partner whose data it is",
+        )
     wanted = request.form.get("partner", partner)
     if wanted != partner:
+        # The form does not keep that partner (a hidden field would refuse every retry).
         return _refused(
             403,
             f"this token belongs to partner '{partner}'; it cannot replace the graph "
             f"of '{printable(wanted)[:60]}'",
+            keep_partner=False,
         )
     # Every file under the field: a submission may be several files (one CSV per class...).
     # An empty file input still sends one part, without a name.
