@@ -69,8 +69,9 @@ LABELLED_MEMBERS = """
 SELECT ?value ?label ?cls WHERE {
   ?value a ?cls .
   OPTIONAL { ?value <http://www.w3.org/2004/02/skos/core#prefLabel> ?pl FILTER(LANG(?pl) = "en") }
+  OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label> ?el FILTER(LANG(?el) = "en") }
   OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label> ?rl }
-  BIND(COALESCE(?pl, ?rl, STR(?value)) AS ?label)
+  BIND(COALESCE(?pl, ?el, ?rl, STR(?value)) AS ?label)
 } ORDER BY ?label"""
 
 
@@ -198,7 +199,8 @@ class Param:
                 dtype = "date"
         except (ValueError, InvalidOperation) as exc:
             raise ParameterError(
-                f"parameter '{self.name}' must be a {self.type}, got {raw[:40]!r}"
+                f"parameter '{self.name}' must be {_article(self.type)} {self.type}, "
+                f"got {raw[:40]!r}"
             ) from exc
         if isinstance(value, int | Decimal):
             if self.min is not None and value < self.min:
@@ -297,6 +299,10 @@ class StoredQuery:
         self.check_services(allowlist)
         text = self.bound_text(self.bind(raw, store))
         return store.run_query(text, self.store_sorts, split=True)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _not_allowed(p: Param, value: str, store: Store) -> ParameterError:

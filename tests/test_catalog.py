@@ -14,7 +14,7 @@ from clusterpolisee.catalog import (
     load_query,
 )
 from clusterpolisee.sparqltext import first_solution, has_dataset, inspect
-from clusterpolisee.store import open_store
+from clusterpolisee.store import OxigraphStore, open_store
 
 from .conftest import run_cli
 
@@ -272,6 +272,19 @@ def test_bad_parameters_give_exit_1_with_allowed_values(demo_store):
     assert proc.returncode == 1 and "unknown parameter 'nope'" in proc.stderr
     proc = run_cli("query", "no-such-query", "--store", str(demo_store))
     assert proc.returncode == 1 and "no stored query named" in proc.stderr
+
+
+def test_a_typed_parameter_error_reads_right_and_countries_are_offered_in_english(demo_store):
+    """ "must be a integer"; and the country options showed "Italia" (an @mul label sorted
+    before "Italy"@en, and the first label was kept)."""
+    proc = run_cli("query", "shared-barrier-categories", "-p", "minRegions=abc",
+                   "--store", str(demo_store))  # fmt: skip
+    assert proc.returncode == 1
+    assert "parameter 'minRegions' must be an integer, got 'abc'" in proc.stderr
+    country = next(p for p in load_catalog().get("overview").params if p.name == "country")
+    with OxigraphStore(demo_store, read_only=True) as store:
+        labels = dict(country.options(store))
+    assert labels["https://w3id.org/clusterpolisee/id/country/ITA"] == "Italy"
 
 
 def test_queries_command_lists_parameters_as_json():
