@@ -139,11 +139,20 @@ def time_html(term: object) -> Markup:
 _BIDI_VISIBLE = {
     cp: f"[U+{cp:04X}]" for cp in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 }
+# Control characters other than tab and line breaks, and the non-characters: a label may
+# hold them (a submission's Turtle can), and raw in a page a BEL or NEL is invisible or
+# garbles the text around it; shown as the same marker.
+_BIDI_VISIBLE |= {
+    cp: f"[U+{cp:04X}]"
+    for cp in (*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF)
+    if cp not in (0x09, 0x0A, 0x0D)
+}
 
 
 def visible_controls(value: object) -> object:
-    """Jinja ``finalize``: every printed value shows bidirectional controls as [U+202E]
-    instead of obeying them (Markup stays Markup: the marker has no HTML special chars)."""
+    """Jinja ``finalize``: every printed value shows bidirectional and other control
+    characters as [U+202E], [U+0007] instead of obeying them (Markup stays Markup: the
+    marker has no HTML special chars)."""
     if isinstance(value, str):
         return value.translate(_BIDI_VISIBLE)
     return value

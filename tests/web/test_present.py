@@ -49,3 +49,13 @@ def test_a_heading_is_read_from_the_variable_name(var, shown):
 )
 def test_a_timestamp_is_a_readable_utc_time(lexical, html):
     assert str(time_html(ox.Literal(lexical, datatype=DATE_TIME))) == html
+
+
+def test_control_characters_are_shown_as_markers_in_every_page(app):
+    """A label with BEL or NEL reached the HTML raw (the title, h1, drop-downs); only the
+    bidirectional controls were made visible. Tabs and line breaks stay as they are."""
+    page = app.jinja_env.from_string("<h1>{{ label }}</h1><pre>{{ report }}</pre>")
+    assert page.render(label="Bel\x07l \x85Cluster\ufffe", report="a\tb\nc") == (
+        "<h1>Bel[U+0007]l [U+0085]Cluster[U+FFFE]</h1><pre>a\tb\nc</pre>"
+    )
+
