@@ -169,3 +169,32 @@ def test_pages_fit_a_390_px_screen(phone: Page, server: str, path: str):
     inner = phone.evaluate("window.innerWidth")
     assert inner == 390
     assert width <= inner, (width, phone.evaluate(WIDER))
+
+
+def test_each_review_choice_stays_with_its_word(browser: Browser, store_path: Path, tmp_path):
+    """On /links/review the decision cell wrapped between a radio and its word, so the
+    chosen radio stood next to the other word ("accept ◉ / reject")."""
+    from webapp import close_app
+
+    from .conftest import make_app, waitress_serving
+    from .test_links import with_candidates
+
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        with waitress_serving(app, threads=2) as url:
+            pg = context.new_page()
+            pg.goto(url + "/links/review")
+            lines = pg.eval_on_selector_all(
+                "td.decision label", "els => els.map(e => e.getClientRects().length)"
+            )
+            assert lines and set(lines) == {1}, lines
+            tops = pg.eval_on_selector_all(
+                "td.decision label",
+                "els => els.map(e => [e.querySelector('input').getBoundingClientRect().top,"
+                " e.getBoundingClientRect().top, e.getBoundingClientRect().bottom])",
+            )
+            assert all(top <= radio <= bottom for radio, top, bottom in tops), tops
+    finally:
+        context.close()
+        close_app(app)
