@@ -59,6 +59,11 @@ def post(client, token: str, **decisions: str):
     return client.post("/links/review", data=data)
 
 
+def chosen(html: str) -> dict[str, str]:
+    """The checked choice of each candidate on a review page."""
+    return dict(re.findall(r'name="decision-(c[0-9a-f]+)" value="(\w+)" checked', html))
+
+
 def token_for(app: Flask, partner: str) -> str:
     return tokens.create(Path(app.config["TOKENS_FILE"]), partner)
 
@@ -85,8 +90,10 @@ def test_deciding_needs_csrf_and_a_valid_token(review_app):
     csrf_of(client)
     r = client.post("/links/review", data={"token": "x", f"decision-{ICT_ID}": "accept"})
     assert r.status_code == 400 and b"CSRF" in r.data
-    r = post(client, "not-a-token", **{ICT_ID: "accept"})
+    r = post(client, "not-a-token", **{ICT_ID: "accept", LIFE_ID: "reject"})
     assert r.status_code == 403 and b"token is not valid" in r.data
+    # the page again, the choices kept (a bare error page lost them)
+    assert chosen(r.get_data(as_text=True)) == {ICT_ID: "accept", LIFE_ID: "reject", PBN_ID: "skip"}
     r = post(client, token_for(review_app, "aws"))
     assert r.status_code == 400 and b"at least one candidate" in r.data
     assert {c.status for c in stored(review_app).values()} == {"proposed"}
@@ -94,9 +101,16 @@ def test_deciding_needs_csrf_and_a_valid_token(review_app):
 
 def test_a_partner_decides_only_its_own_links(review_app):
     client = review_app.test_client()
-    r = post(client, token_for(review_app, "pbn"), **{ICT_ID: "accept"})
-    assert r.status_code == 403 and b"may only decide links of that partner" in r.data
-    assert stored(review_app)[ICT_ID].status == "proposed"
+    r = post(client, token_for(review_app, "pbn"), **{ICT_ID: "accept", PBN_ID: "reject"})
+    assert r.status_code == 403
+    html = r.get_data(as_text=True)
+    assert (
+        "the token of &#39;pbn&#39; decides links of that partner&#39;s own resources only; "
+        f"candidate {ICT_ID} is another&#39;s: set it to &#39;later&#39; (nothing was decided; "
+        "your choices are kept)"
+    ) in html
+    assert chosen(html) == {ICT_ID: "accept", LIFE_ID: "skip", PBN_ID: "reject"}
+    assert {c.status for c in stored(review_app).values()} == {"proposed"}
 
     aws = token_for(review_app, "aws")
     # "later" (skip) on PBN's candidate is no decision, so aws's token may send it

@@ -58,4 +58,3 @@ def test_control_characters_are_shown_as_markers_in_every_page(app):
     assert page.render(label="Bel\x07l \x85Cluster\ufffe", report="a\tb\nc") == (
         "<h1>Bel[U+0007]l [U+0085]Cluster[U+FFFE]</h1><pre>a\tb\nc</pre>"
     )
-

@@ -21,7 +21,7 @@ from .. import url_builder
 from ..access import EngineStore, db, writer
 from ..present import pick_label
 from ..tokens import CURATOR
-from .submit import _WRITE_LOCK, _csrf_token, _token_partner
+from .submit import _WRITE_LOCK, _check_csrf, _csrf_token, _partner_of_token
 
 bp = Blueprint("links", __name__)
 MAX_DECISIONS = 500
@@ -69,9 +69,14 @@ def may_decide(partner: str, iri: str) -> bool:
     return iri == own or iri.startswith(own + "/")
 
 
-def _page(outcome: str | None = None, error: str | None = None, status: int = 200):
+def _page(
+    outcome: str | None = None,
+    error: str | None = None,
+    status: int = 200,
+    kept: dict[str, str] | None = None,
+):
     listing = _listing(request.args.get("page", 1, type=int))
-    return _render(listing, outcome=outcome, error=error), status
+    return _render(listing, outcome=outcome, error=error, kept=kept or {}), status
 
 
 def _render(listing: Listing | None, **context) -> str:
@@ -98,9 +103,19 @@ def review():
     return _page()
 
 
+def _refused(status: int, error: str):
+    """The page again with the reviewer's choices kept and what was wrong: a bare error page
+    lost up to a page of choices."""
+    kept = {k: v for k, v in request.form.items() if k.startswith("decision-")}
+    return _page(error=error, status=status, kept=kept)
+
+
 @bp.route("/links/review", methods=["POST"])
 def decide():
-    partner = _token_partner("the token is not valid")
+    _check_csrf()
+    partner = _partner_of_token()
+    if partner is None:
+        return _refused(403, "the token is not valid: nothing was decided; your choices are kept")
     accept, reject = [], []
     for key, value in request.form.items():
         if not key.startswith("decision-") or value not in ("accept", "reject"):
@@ -115,14 +130,18 @@ def decide():
         abort(503, "this server is read-only; link review is disabled")
     with _WRITE_LOCK:
         existing = load(store)
-        for cid in accept + reject:
-            c = existing.get(cid)
-            if c is not None and not may_decide(partner, c.local):
-                abort(
-                    403,
-                    f"the token of '{partner}' may only decide links of that partner's own "
-                    f"resources, not of {c.local[:120]}",
-                )
+        foreign = [
+            cid
+            for cid in accept + reject
+            if cid in existing and not may_decide(partner, existing[cid].local)
+        ]
+        if foreign:
+            return _refused(
+                403,
+                f"the token of '{partner}' decides links of that partner's own resources only; "
+                f"candidate {', '.join(foreign[:10])} is another's: set it to 'later' (nothing "
+                "was decided; your choices are kept)",
+            )
         try:
             done = review_links(store, accept, reject, f"{partner} (web review)")
         except ReviewError as exc:

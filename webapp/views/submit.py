@@ -153,15 +153,6 @@ def _too_large_message(limit: int) -> str:
     )
 
 
-def _token_partner(refusal: str) -> str:
-    """The partner whose token the form carries, after the CSRF check; 403 otherwise."""
-    _check_csrf()
-    partner = _partner_of_token()
-    if partner is None:
-        abort(403, refusal)
-    return partner
-
-
 def _partner_of_token() -> str | None:
     """The partner whose token the form carries, or None; 503 when the server's tokens file
     cannot be read (a 500 before): the operator's to mend, so its path goes to the log."""
