@@ -34,7 +34,7 @@ from .store.base import QueryResult, Store, Term
 from .store.halves import MARK, locate
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
-HEADER_KEYS = {"summary", "description", "tags", "params", "sort"}
+HEADER_KEYS = {"summary", "description", "tags", "params", "sort", "chart"}
 #: Who sorts by a final ORDER BY: by default the rows are sorted in Python
 #: (store/ordering.py); ``store`` leaves it to the engine, which on Oxigraph is as quick where
 #: the leading key is a date or a number (no text read per comparison), and which then reads
@@ -228,6 +228,9 @@ class StoredQuery:
     services: list[str] = field(default_factory=list)
     #: ``sort: store`` in the header (see SORTS).
     store_sorts: bool = False
+    #: ``chart: false`` in the header: no bar chart on the page, where the first number of a
+    #: row is no quantity (a year) or every bar would be 1.
+    chart: bool = True
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -489,6 +492,9 @@ def load_query(path: Path) -> StoredQuery:
     sort = meta.get("sort", SORTS[0])
     if sort not in SORTS:
         raise _fail(path, _line_of(header, "sort"), f"'sort' must be one of {', '.join(SORTS)}")
+    chart = meta.get("chart", True)
+    if chart not in (True, False):
+        raise _fail(path, _line_of(header, "chart"), "'chart' must be true or false")
     query = StoredQuery(
         name=path.stem,
         path=path,
@@ -501,6 +507,7 @@ def load_query(path: Path) -> StoredQuery:
         values_at=values_at,
         services=list(dict.fromkeys(info.services)),
         store_sorts=sort == "store",
+        chart=chart,
     )
     _check_narrows(path, header, query)
     return query

@@ -103,6 +103,15 @@ def test_unknown_parameter_key_and_type(tmp_path):
         load_query(write(tmp_path, "b", text))
 
 
+def test_chart_false_in_the_header_turns_the_bar_chart_off(tmp_path):
+    base = "#+ summary: x\n#+ chart: {}\nSELECT ?s WHERE {{ ?s ?p ?o }}\n"
+    assert load_query(write(tmp_path, "a", base.format("false"))).chart is False
+    assert load_query(write(tmp_path, "b", "#+ summary: x\nSELECT ?s WHERE { ?s ?p ?o }\n")).chart
+    with pytest.raises(CatalogError, match=r"c.rq, line 2: 'chart' must be true or false"):
+        load_query(write(tmp_path, "c", base.format("bars")))
+    assert load_catalog().get("pilot-actions").chart is False  # its first number is a year
+
+
 def test_query_syntax_error_and_service_are_refused(tmp_path):
     with pytest.raises(CatalogError, match=r"a.rq, line 2: SPARQL syntax error at line 1"):
         load_query(write(tmp_path, "a", "#+ summary: x\nSELECT WHERE { ?s ?p }\n"))

@@ -151,6 +151,13 @@ def test_documentation_chosen_by_accept_says_so_to_caches(client, path):
     assert "Vary" not in client.get(path + ".html").headers  # a suffix chooses alone
 
 
+def test_a_question_without_a_chart_shows_none(client):
+    """pilot-actions drew bars of its start years, all 2013, labelled by five cut names."""
+    html = client.get("/queries/pilot-actions", headers=HTML).get_data(as_text=True)
+    assert 'id="chart"' not in html and "<table" in html
+    assert 'id="chart"' in client.get("/queries/overview", headers=HTML).get_data(as_text=True)
+
+
 def test_query_catalog_and_page(client):
     r = client.get("/queries")
     assert r.status_code == 200 and b'href="/queries/overview"' in r.data

@@ -139,7 +139,7 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None,
         page=page,
         pages=_page_count(result),
         error=error,
-        chart=bar_chart(result.vars, result.rows) if result else None,
+        chart=bar_chart(result.vars, result.rows) if result and q.chart else None,
         region_map=_map(result, labels),
         downloads=[
             (s, url_builder.query_url(q.name, raw, s))
