@@ -174,16 +174,24 @@ def shapes_triples() -> tuple[ox.Triple, ...]:
     return tuple(read(shape_files()))
 
 
+def _class_definition(iri: str) -> str:
+    """The ontology's skos:definition of a class, or ''."""
+    return next((c.definition for c in ontology_doc().classes if c.iri == iri), "")
+
+
 @lru_cache(maxsize=1)
 def shapes_doc() -> list[ShapeDoc]:
     g = Graph(list(shapes_triples()))
     out = []
     for shape in g.of_type(SH + "NodeShape"):
         label = g.text(shape, RDFS + "label") or g.text(shape, SH + "name")
+        # A node shape's sh:message is what its closed-shape check says ("... uses a property
+        # that a barrier does not have"): no description. Its class's definition is.
+        targets = [o for o in g.objects(shape, SH + "targetClass") if isinstance(o, ox.NamedNode)]
         note = (
             g.text(shape, RDFS + "comment")
             or g.text(shape, SH + "description")
-            or g.text(shape, SH + "message")
+            or next((d for t in targets if (d := _class_definition(t.value))), "")
         )
         out.append(
             ShapeDoc(

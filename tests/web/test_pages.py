@@ -141,6 +141,13 @@ def test_ontology_and_shapes(client):
     assert client.get("/shapes.ttl").mimetype == "text/turtle"
 
 
+def test_shapes_are_described_by_their_class_not_by_an_error_message(client):
+    """Each shape showed its closed-shape violation message as its description."""
+    html = client.get("/shapes", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "uses a property that a barrier does not have" not in html
+    assert "An obstacle to cluster development that a partner reports" in html
+
+
 @pytest.mark.parametrize("path", ["/ontology", "/shapes"])
 def test_documentation_chosen_by_accept_says_so_to_caches(client, path):
     """The HTML of /ontology and /shapes had no Vary: Accept, which their RDF had: a cache
