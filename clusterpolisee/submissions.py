@@ -671,6 +671,14 @@ def current_checksum(store: Store, pid: str) -> str | None:
     return rows[0]["id"].value.removeprefix("sha256:") if rows else None
 
 
+def unchanged(store: Store, files: list[SubmittedFile], partner: str) -> bool:
+    """Whether the partner's current graph came from exactly these files (same names and
+    bytes), by the checksum its provenance records: a form sent again (a reload) would
+    archive and commit the same data once more, with a new data version."""
+    attempt = _new_attempt(partner, _checked(files, None), None, None)
+    return current_checksum(store, partner) == attempt.sha256
+
+
 def submit_folder(
     store: Store, folder: Path, archive: Path, progress=lambda _p: None
 ) -> list[SubmissionResult]:

@@ -85,6 +85,24 @@ def test_valid_upload_is_accepted_and_shows_at_once(sub_app):
     assert f"<h1>{label} (renamed)</h1>" in after
     home = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert 'id="latest"' in home and "/id/partner/marche-region" in home
+    # The same form sent again (a reload): nothing archived or committed a second time
+    archive = Path(sub_app.config["ARCHIVE"]) / "marche-region"
+    entries, version = sorted(archive.iterdir()), sub_app.extensions["cpo.writer"].data_version()
+    again = client.post(
+        "/submit",
+        data={
+            "csrf_token": csrf_of(client),
+            "token": token_for(sub_app, "marche-region"),
+            "file": (io.BytesIO(changed), VALID.name),
+        },
+    )
+    assert again.status_code == 200
+    assert (
+        '<p class="ok" role="status" id="unchanged">Nothing to do: the graph of partner '
+        "&#39;marche-region&#39; already holds exactly these files"
+    ) in again.get_data(as_text=True)
+    assert sorted(archive.iterdir()) == entries
+    assert sub_app.extensions["cpo.writer"].data_version() == version
 
 
 def test_invalid_upload_is_rejected_with_a_report(sub_app):
@@ -249,15 +267,23 @@ def test_upload_in_the_browser(sub_app, sub_server, tmp_path):
 
     bad = tmp_path / "bad.ttl"
     bad.write_bytes(INVALID)
+    # data the partner's graph does not hold already (the same files again change nothing)
+    _, label = a_cluster_of(VALID)
+    fresh = tmp_path / VALID.name
+    fresh.write_bytes(
+        VALID.read_bytes().replace(f'"{label}"@en'.encode(), f'"{label} (web)"@en'.encode(), 1)
+    )
     tok = token_for(sub_app, "marche-region")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page()
-        spreadsheets = [SHEETS / "barriers.csv", SHEETS / "policy-instruments.csv"]
+        spreadsheets = [tmp_path / "barriers.csv", SHEETS / "policy-instruments.csv"]
+        # other bytes than an earlier test's upload of the same two files (a blank line)
+        spreadsheets[0].write_bytes((SHEETS / "barriers.csv").read_bytes() + b"\n")
         for files, expected, name in (
             ([bad], "Rejected", "rejected"),
             (spreadsheets, "2 files, validated together", "several-files"),
-            ([VALID], "Accepted", "accepted"),
+            ([fresh], "Accepted", "accepted"),
         ):
             page.goto(sub_server + "/submit")
             page.fill("#token", tok)

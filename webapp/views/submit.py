@@ -124,7 +124,15 @@ def upload():
     store = writer()
     if store is None:
         abort(503, "this server is read-only; uploads are disabled")
-    result = _run(store, [(u.filename, u.read()) for u in uploads], partner)
+    sent = [(u.filename, u.read()) for u in uploads]
+    if _unchanged(store, sent, partner):
+        notice = (
+            f"Nothing to do: the graph of partner '{partner}' already holds exactly these "
+            "files (an upload sent again, e.g. by reloading the page, is not archived or "
+            "committed twice)."
+        )
+        return _form(200, notice=notice)
+    result = _run(store, sent, partner)
     return _form(200 if result.accepted else 422, outcome=result, partner=partner)
 
 
@@ -173,6 +181,16 @@ def _materialise(store) -> None:
     from clusterpolisee.reasoning.materialise import materialise
 
     materialise(store)
+
+
+def _unchanged(store, files: list[tuple[str, bytes]], partner: str) -> bool:
+    from clusterpolisee.submissions import SubmissionError, SubmittedFile, unchanged
+
+    try:
+        with _WRITE_LOCK:
+            return unchanged(store, [SubmittedFile(n, d) for n, d in files], partner)
+    except SubmissionError:  # not one submission: the pipeline says why
+        return False
 
 
 def _run(store, files: list[tuple[str, bytes]], partner: str):
