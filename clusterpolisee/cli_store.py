@@ -114,12 +114,18 @@ def _read_dump(file: Path, fmt: str) -> dict[str, list[ox.Triple]]:
         return read_dataset(fh, fmt)
 
 
-def _opened_for_writing(output: Path) -> IO[bytes]:
-    """``output`` to write; gzip-compressed when its name ends in .gz, as /dumps serves dumps
-    and import reads them (a plain dump went out under a .gz name)."""
-    if output.suffix.lower() == ".gz":
-        return gzip.open(output, "wb")
-    return output.open("wb")
+@contextmanager
+def _written_in_place(output: Path) -> Iterator[IO[bytes]]:
+    """``output`` to write, gzip-compressed when its name ends in .gz (as /dumps serves dumps
+    and import reads them). Written beside it and renamed into place at the end: a failed
+    export (a remote store gone mid-way) left an empty dump over the file that was there."""
+    part = output.with_name(f".{output.name}.part")
+    try:
+        with gzip.open(part, "wb") if output.suffix.lower() == ".gz" else part.open("wb") as fh:
+            yield fh
+        part.replace(output)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def register(main: click.Group, store_option: Callable) -> None:
@@ -150,7 +156,7 @@ def register(main: click.Group, store_option: Callable) -> None:
                     count = store.export(sys.stdout.buffer, fmt, graph)
                     sys.stdout.buffer.flush()
                 else:
-                    with _opened_for_writing(output) as fh:
+                    with _written_in_place(output) as fh:
                         count = store.export(fh, fmt, graph)
         except BrokenPipeError:  # `export | head` stopped reading: nothing went wrong
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

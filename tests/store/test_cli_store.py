@@ -281,3 +281,17 @@ def test_a_failure_after_an_existing_stores_journal_is_written_keeps_the_journal
         (journal / "commit.json").write_text("{}", encoding="utf-8")
         raise RuntimeError("the apply failed half way")
     assert (journal / "commit.json").is_file() and (store / "CURRENT").is_file()
+
+
+def test_a_failed_export_leaves_the_file_that_was_there(tmp_path):
+    """On a remote store that cannot be reached, `export --output` left an empty dump over
+    the previous backup."""
+    from clusterpolisee.store.virtuoso_server import free_port
+
+    backup = tmp_path / "backup.nq.gz"
+    backup.write_bytes(b"the previous backup")
+    endpoint = f"http://127.0.0.1:{free_port()}/sparql"
+    proc = run_cli("export", "--endpoint", endpoint, "--output", str(backup))
+    assert proc.returncode == 2 and "cannot reach the SPARQL server" in proc.stderr
+    assert backup.read_bytes() == b"the previous backup"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.nq.gz"]
