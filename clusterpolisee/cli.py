@@ -135,12 +135,19 @@ def graphs(store_path: Path) -> None:
     cli_store.require_store(store_path)
     try:
         with open_store(str(store_path), read_only=True) as store:
-            sizes = store.graph_sizes()
+            sizes, scratch = store.graph_sizes(), store.scratch_graphs()
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     for graph, size in sizes.items():
         click.echo(f"{size:>10}  {graph}")
+    if scratch:  # not listed, but every query sees their triples (a remote store keeps them)
+        click.echo(
+            f"warning: {len(scratch)} scratch graphs of interrupted writes are in the store "
+            "and every query sees their triples; remove them with 'clusterpolisee "
+            "drop-staging' while nothing writes",
+            err=True,
+        )
 
 
 cli_queries.register(main, STORE_OPTION)

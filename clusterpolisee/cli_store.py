@@ -165,6 +165,24 @@ def register(main: click.Group, store_option: Callable) -> None:
             fail(exc)
         click.echo(f"Exported {count} quads", err=True)
 
+    @main.command("drop-staging")
+    @store_option
+    def drop_staging_cmd(store_path: Path) -> None:
+        """Remove the scratch graphs an interrupted write left (run it while nothing writes).
+
+        A commit uploads new graphs into scratch graphs first. A remote store keeps those of
+        a write that was interrupted (a crash, a refused update), and every query sees their
+        triples until they go; 'graphs' warns of them. The embedded store drops them itself
+        when a writer opens it.
+        """
+        require_store(store_path)
+        try:
+            with open_store(str(store_path)) as store:
+                dropped = store.drop_staging()
+        except StoreError as exc:
+            fail(exc)
+        click.echo(f"dropped {dropped} scratch graphs")
+
     @main.command("import")
     @store_option
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))

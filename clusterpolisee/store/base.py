@@ -66,6 +66,14 @@ class Store(ABC):
     def graph_triples(self, graph: str) -> list[ox.Triple]:
         """All triples of one named graph."""
 
+    @abstractmethod
+    def scratch_graphs(self) -> list[ox.NamedNode]:
+        """Scratch graphs (``...#staging-...``) of commits, not listed by graph_sizes."""
+
+    @abstractmethod
+    def drop_staging(self) -> int:
+        """Drop the scratch graphs interrupted commits left; return how many."""
+
     # -- writing -------------------------------------------------------------------------
     @abstractmethod
     def commit(

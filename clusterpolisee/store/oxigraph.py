@@ -427,10 +427,15 @@ class OxigraphStore(Store):
         except OSError as exc:
             raise StoreError(f"cannot checkpoint the store at {self.path}: {exc}") from exc
 
+    def scratch_graphs(self) -> list[ox.NamedNode]:
+        """Scratch graphs (``...#staging-...``) an interrupted writer of an earlier version
+        left behind (a writer opening the store drops them)."""
+        return [g for g in self._store.named_graphs() if "#staging-" in str(g)]
+
     def drop_staging(self) -> int:
         """Drop scratch graphs (``...#staging-...``) that an interrupted writer of an earlier
         version left behind; return how many."""
-        stale = [g for g in self._store.named_graphs() if "#staging-" in str(g)]
+        stale = self.scratch_graphs()
         for graph in stale:
             self._store.remove_graph(graph)
         return len(stale)

@@ -509,13 +509,17 @@ class RemoteStore(Store):
         self.commit()  # a new data version
         return count
 
-    def drop_staging(self) -> int:
-        """Drop scratch graphs left by interrupted commits (only when no commit is running)."""
+    def scratch_graphs(self) -> list[ox.NamedNode]:
+        """Scratch graphs of commits (their own, running, or left by interrupted ones)."""
         _, rows, _ = self._select_json(
             "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
             f'FILTER(CONTAINS(STR(?g), "{STAGING}")) }}'
         )
-        graphs = [r["g"] for r in rows if isinstance(r["g"], ox.NamedNode)]
+        return [r["g"] for r in rows if isinstance(r["g"], ox.NamedNode)]
+
+    def drop_staging(self) -> int:
+        """Drop scratch graphs left by interrupted commits (only when no commit is running)."""
+        graphs = self.scratch_graphs()
         if graphs:
             self.update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in graphs))
         return len(graphs)

@@ -295,3 +295,26 @@ def test_a_failed_export_leaves_the_file_that_was_there(tmp_path):
     assert proc.returncode == 2 and "cannot reach the SPARQL server" in proc.stderr
     assert backup.read_bytes() == b"the previous backup"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.nq.gz"]
+
+
+def test_scratch_graphs_left_on_a_remote_store_are_named_and_dropped(cli_env, remote):
+    """An interrupted remote write left scratch graphs that every query counted, that
+    `graphs` did not show and that no command removed."""
+    endpoint = cli_env.pop("CLUSTERPOLISEE_ENDPOINT")
+    assert run_cli("build", "--endpoint", endpoint, env=cli_env).returncode == 0
+    scratch = graph_iri("partner/aida") + "#staging-left"
+    remote.update(
+        f"INSERT DATA {{ GRAPH <{scratch}> {{ <https://example.org/s> <https://example.org/p> "
+        '"left over" } }'
+    )
+    seen = run_cli("graphs", "--endpoint", endpoint, env=cli_env)
+    assert seen.returncode == 0 and scratch not in seen.stdout
+    assert seen.stderr == (
+        "warning: 1 scratch graphs of interrupted writes are in the store and every query "
+        "sees their triples; remove them with 'clusterpolisee drop-staging' while nothing "
+        "writes\n"
+    )
+    dropped = run_cli("drop-staging", "--endpoint", endpoint, env=cli_env)
+    assert (dropped.returncode, dropped.stdout) == (0, "dropped 1 scratch graphs\n")
+    assert run_cli("graphs", "--endpoint", endpoint, env=cli_env).stderr == ""
+    assert remote.scratch_graphs() == []
