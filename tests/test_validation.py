@@ -578,3 +578,18 @@ def test_a_failure_beside_the_sparql_thread_waits_for_it():
     assert threading.active_count() == before
     findings, extra = shaclfast.run_beside(checks, background, triples, lambda _index: "labels")
     assert findings == [] and extra == "labels"
+
+
+def test_messages_use_an_before_a_vowel():
+    """Messages generated per class read "a organisation" (six of them)."""
+    import re
+
+    from clusterpolisee import paths
+
+    messages = [
+        m
+        for path in paths.SHAPES_DIR.glob("*.ttl")
+        for m in re.findall(r'sh:message "([^"]*)"', path.read_text(encoding="utf-8"))
+    ]
+    assert len(messages) > 50
+    assert [m for m in messages if re.search(r"\b[Aa] [aeiou]", m)] == []
