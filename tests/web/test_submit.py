@@ -71,14 +71,12 @@ def test_valid_upload_is_accepted_and_shows_at_once(sub_app):
     assert b"(renamed)" in changed
     before = client.get(cluster, headers={"Accept": "text/html"}).get_data(as_text=True)
     assert f"<h1>{label}</h1>" in before
-    r = client.post(
-        "/submit",
-        data={
-            "csrf_token": csrf_of(client),
-            "token": token_for(sub_app, "marche-region"),
-            "file": (io.BytesIO(changed), VALID.name),
-        },
-    )
+
+    def send():
+        data = {"csrf_token": csrf_of(client), "token": token_for(sub_app, "marche-region")}
+        return client.post("/submit", data={**data, "file": (io.BytesIO(changed), VALID.name)})
+
+    r = send()
     assert r.status_code == 200, r.get_data(as_text=True)[-2000:]
     assert "Accepted for partner <strong>marche-region</strong>" in r.get_data(as_text=True)
     after = client.get(cluster, headers={"Accept": "text/html"}).get_data(as_text=True)
@@ -88,14 +86,7 @@ def test_valid_upload_is_accepted_and_shows_at_once(sub_app):
     # The same form sent again (a reload): nothing archived or committed a second time
     archive = Path(sub_app.config["ARCHIVE"]) / "marche-region"
     entries, version = sorted(archive.iterdir()), sub_app.extensions["cpo.writer"].data_version()
-    again = client.post(
-        "/submit",
-        data={
-            "csrf_token": csrf_of(client),
-            "token": token_for(sub_app, "marche-region"),
-            "file": (io.BytesIO(changed), VALID.name),
-        },
-    )
+    again = send()
     assert again.status_code == 200
     assert (
         '<p class="ok" role="status" id="unchanged">Nothing to do: the graph of partner '
