@@ -18,7 +18,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from clusterpolisee import rdfio
 from clusterpolisee.store import StoreError
-from clusterpolisee.submissions import PID_RE, clean_name, printable
+from clusterpolisee.submissions import (
+    PID_RE,
+    SubmissionError,
+    SubmittedFile,
+    clean_name,
+    default_archive,
+    printable,
+    submit_files,
+    unchanged,
+)
 
 from .. import tokens
 from ..access import writer
@@ -184,8 +193,6 @@ def _materialise(store) -> None:
 
 
 def _unchanged(store, files: list[tuple[str, bytes]], partner: str) -> bool:
-    from clusterpolisee.submissions import SubmissionError, SubmittedFile, unchanged
-
     try:
         with _WRITE_LOCK:
             return unchanged(store, [SubmittedFile(n, d) for n, d in files], partner)
@@ -196,15 +203,6 @@ def _unchanged(store, files: list[tuple[str, bytes]], partner: str) -> bool:
 def _run(store, files: list[tuple[str, bytes]], partner: str):
     """The library's submission pipeline, one upload at a time (one writer); the upload's
     files are one submission."""
-    try:
-        from clusterpolisee.submissions import (
-            SubmissionError,
-            SubmittedFile,
-            default_archive,
-            submit_files,
-        )
-    except ImportError:
-        abort(503, "the submission pipeline is not installed in this version")
     cfg = current_app.config
     archive = Path(cfg.get("ARCHIVE") or default_archive(cfg["STORE_PATH"]))
     with _WRITE_LOCK:
