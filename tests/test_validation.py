@@ -593,3 +593,24 @@ def test_messages_use_an_before_a_vowel():
     ]
     assert len(messages) > 50
     assert [m for m in messages if re.search(r"\b[Aa] [aeiou]", m)] == []
+
+
+@pytest.mark.parametrize(
+    ("sectors", "refused"),
+    [
+        ("nace:C29 , nace:C29.1", []),
+        ("nace:Q86 , nace:U99 , nace:J62.01 , nace:A", []),
+        # A division of another section, or none at all: Q has 86-88, C has 10-33 (NACE Rev.2).
+        ("nace:Q999 , nace:C34 , nace:C09 , nace:Q86", ["C09", "C34", "Q999"]),
+    ],
+)
+def test_a_sector_division_must_belong_to_its_section(sectors: str, refused: list[str]):
+    text = VALID.read_text(encoding="utf-8").replace("nace:C29 , nace:C29.1", sectors)
+    report = validate(refuse_named_graphs(read_rdf(text.encode(), "x.ttl")), "marche-region")
+    wrong = sorted(
+        r.value.rsplit("/", 1)[-1].rstrip(">")
+        for r in report.results
+        if r.message.startswith("The sector")
+    )
+    assert wrong == refused
+    assert report.conforms == (not refused)
