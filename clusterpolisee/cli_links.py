@@ -17,6 +17,7 @@ from .linking import (
     load,
     review,
     save_proposals,
+    withdraw,
 )
 from .linking.candidates import FORMULA_START, to_csv, to_turtle
 from .linking.records import OWN_BASES, read_csv, read_endpoint, read_rdf_file
@@ -91,7 +92,7 @@ def _labels(store: Store, candidates: list[Candidate]) -> dict[str, str]:
 def _show(candidates: list[Candidate], labels: dict[str, str]) -> None:
     for c in candidates:
         click.echo(
-            f"{c.id}  {c.status:<8} {c.score:.3f}  {labels.get(c.local, c.local)}  =  "
+            f"{c.id}  {c.status:<9} {c.score:.3f}  {labels.get(c.local, c.local)}  =  "
             f"{c.external_name}  <{c.external}>\n            evidence: {'; '.join(c.evidence)}"
         )
 
@@ -277,6 +278,28 @@ def register(main: click.Group, store_option) -> None:
                 _show(shown, _labels(store, shown))
         except (ReviewError, StoreError) as exc:
             _fail(str(exc))
+
+    @links_group.command("withdraw")
+    @click.argument("ids", nargs=-1, required=True, metavar="ID...")
+    @click.option("--reason", required=True, help="Why the link is wrong; kept with the candidate.")
+    @store_option
+    def withdraw_cmd(ids, reason, store_path) -> None:
+        """Take accepted links back (ids as 'links review --all' lists them).
+
+        Each link's skos:exactMatch and its record leave graph/links in one commit; the
+        candidate stays in graph/link-candidates as withdrawn, with the time and the reason,
+        so the pair is not proposed again, and both ends may be linked anew.
+        """
+        reason = " ".join(reason.split())
+        if not reason:
+            _fail("--reason must say why the link is withdrawn")
+        require_store(store_path)
+        try:
+            with open_store(str(store_path)) as store:
+                done = withdraw(store, list(ids), reason)
+        except (ReviewError, StoreError) as exc:
+            _fail(str(exc))
+        click.echo(f"withdrawn {len(done)}")
 
 
 def _ask(store: Store) -> tuple[list[str], list[str]]:

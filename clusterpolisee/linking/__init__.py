@@ -14,6 +14,7 @@ from .candidates import (
     load,
     review,
     save_proposals,
+    withdraw,
 )
 from .local import TYPES, Places, Sectors, load_entities
 from .match import Match, match
@@ -32,6 +33,7 @@ __all__ = [
     "discovery",
     "load",
     "review",
+    "withdraw",
     "save_proposals",
 ]
 

@@ -412,3 +412,46 @@ def test_output_csv_neutralises_formulas(partner_store: Path, tmp_path: Path):
     assert "begins with = + - @ (a formula to a spreadsheet) is written with a" in " ".join(
         help_text.split()
     )
+
+
+def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
+    assert link(writable_store).returncode == 0
+    with open_store(str(writable_store), read_only=True) as store:
+        cands = {c.external: c for c in load(store).values()}
+        before = len(store.graph_triples(LINKS_GRAPH))
+    o006 = "https://example.org/cluster-db/profile/O006"
+    wrong, right = cands[O001].id, cands[o006].id
+    review = ("links", "review", "--store", str(writable_store), "--no-interactive")
+    assert run_cli(*review, "--accept", wrong, "--accept", right).returncode == 0
+    with open_store(str(writable_store), read_only=True) as store:
+        both = store.graph_triples(LINKS_GRAPH)
+    withdraw = ("links", "withdraw", "--store", str(writable_store))
+    proc = run_cli(*withdraw, wrong, "--reason", "  PBN is  another body ")
+    assert (proc.returncode, proc.stdout.strip()) == (0, "withdrawn 1")
+    with open_store(str(writable_store), read_only=True) as store:
+        now = store.graph_triples(LINKS_GRAPH)
+        gone = set(both) - set(now)
+        # the link, its statement's 10 triples and its review's 6; the shared agent stays
+        assert (PBN, O001) in {(t.subject.value, t.object.value) for t in gone}
+        assert len(gone) == 17 and len(now) == len(both) - 17 > before
+        assert all(f"link/{wrong}" not in t.subject.value for t in now)
+        assert [t.object.value for t in now if t.predicate.value == SKOS_EXACT] == [o006]
+        cell = load(store)[wrong]
+        assert (cell.status, cell.reason) == ("withdrawn", "PBN is another body")
+        assert cell.withdrawn.startswith("20") and cell.withdrawn.endswith("Z")
+    # not proposed again, and a second withdrawal or one of a proposed candidate is refused
+    assert link(writable_store).returncode == 0
+    with open_store(str(writable_store), read_only=True) as store:
+        assert load(store)[wrong].status == "withdrawn"
+    proposed = next(c.id for c in cands.values() if c.id not in (wrong, right))
+    for cid, message in [
+        (wrong, f"candidate {wrong} is withdrawn; only an accepted link can be withdrawn"),
+        (proposed, f"candidate {proposed} is proposed; only an accepted link"),
+        ("c000", "there is no link candidate 'c000'"),
+    ]:
+        proc = run_cli(*withdraw, cid, "--reason", "x")
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    proc = run_cli(*withdraw, right, "--reason", " ")
+    assert proc.returncode == 2 and "--reason must say why" in proc.stderr
+    listing = run_cli(*review, "--all").stdout
+    assert f"{wrong}  withdrawn" in listing
