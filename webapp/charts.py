@@ -2,6 +2,10 @@
 
 Drawn on the server so it needs no script (the page's CSP allows none inline) and works
 without JavaScript; app.js only adds hover read-outs.
+
+The chart has no viewBox: it is as wide as the page allows, its text keeps its size in CSS
+pixels and bars are drawn in percent of its width. Each label stands on its own line above its
+bar, so a phone's 342 px hold it (in a 760-unit viewBox scaled to 342 px, labels were 5 px).
 """
 
 from dataclasses import dataclass
@@ -21,11 +25,14 @@ NUMERIC = {
 }
 XSD = "http://www.w3.org/2001/XMLSchema#"
 MAX_BARS = 30
-# The longest bar, in the 760 px of the chart, which starts bars at 300 px and writes the
-# value after the bar: 350 leaves about 100 px for it, twelve digits and signs at 12 px
-# (at 400 the longest value, 171659000 in funding, ran past the edge).
-LONGEST_BAR = 350
-# A bar's label, written at 12 px in the 290 px left of the bars: about 42 characters.
+# Bars are in percent of the chart's width. A bar longer than VALUE_INSIDE carries its value
+# inside its end, a shorter one after it: either way the value has 40 % of the width, 135 px on
+# a 390 px phone, where funding's 171659000.00 (12 characters at 12 px) takes about 90 px.
+LONGEST_BAR = 100.0
+VALUE_INSIDE = 60.0
+# Each bar takes ROW px: its label (13 px) on one line, the bar (14 px) under it.
+ROW = 38
+# A bar's label, at 13 px on the width of a phone's chart (342 px at 390): about 42 characters.
 LABEL_CHARS = 42
 # The most of one cell a label keeps (its full text is in the bar's tooltip).
 PART_CHARS = 120
@@ -35,11 +42,12 @@ SEPARATOR = " · "
 @dataclass(frozen=True)
 class Bar:
     label: str  # the full label, for the tooltip
-    short: str  # what fits left of the bar
+    short: str  # what fits on the line above its bar
     value: float
     shown: str
-    y: int
-    width: float
+    y: int  # the top of its row, px
+    width: float  # percent of the chart's width
+    inside: bool  # the value is written inside the bar's end
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,7 @@ def bar_chart(vars_: list[str], rows: list[tuple]) -> Chart | None:
         value = float(r[vi].value)
         width = max(value, 0) / top * LONGEST_BAR
         label, short = SEPARATOR.join(parts), _fit(parts, LABEL_CHARS)
-        bars.append(Bar(label, short, value, r[vi].value, 10 + n * 24, width))
+        inside = width > VALUE_INSIDE
+        bars.append(Bar(label, short, value, r[vi].value, 4 + n * ROW, width, inside))
     names = tuple(vars_[i] for i in at)
-    return Chart(names, vars_[vi], bars, 20 + 24 * len(bars), top, len(rows))
+    return Chart(names, vars_[vi], bars, 4 + ROW * len(bars), top, len(rows))

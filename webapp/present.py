@@ -29,6 +29,7 @@ class Shown:
     external: bool = False
     note: str = ""  # language tag or datatype, shown small
     iri: str = ""
+    lang: str = ""  # the text's language tag where it is not the page's (English)
 
 
 def languages() -> list[str]:
@@ -42,12 +43,24 @@ def languages() -> list[str]:
 
 
 def pick_label(by_lang: dict[str, str] | None) -> str | None:
+    picked = pick_tagged(by_lang)
+    return picked[1] if picked else None
+
+
+def pick_tagged(by_lang: dict[str, str] | None) -> tuple[str, str] | None:
+    """(language tag, label) in the reader's language, as ``pick_label`` picks it."""
     if not by_lang:
         return None
     for lang in languages():
         if lang in by_lang:
-            return by_lang[lang]
-    return next(iter(sorted(by_lang.items())))[1]
+            return lang, by_lang[lang]
+    return next(iter(sorted(by_lang.items())))
+
+
+def foreign(tag: str | None) -> str:
+    """``tag`` where it names a language other than the page's (``<html lang="en">``), for a
+    ``lang`` attribute (a screen reader then reads "Regione Marche" as Italian), else ""."""
+    return tag if tag and tag.split("-")[0].lower() != "en" else ""
 
 
 def curie(iri: str) -> str:
@@ -62,7 +75,7 @@ def show(term: object, labels: dict[str, dict[str, str]] | None = None) -> Shown
     if term is None:
         return Shown("")
     if isinstance(term, ox.NamedNode):
-        label = pick_label((labels or {}).get(term.value))
+        lang, label = pick_tagged((labels or {}).get(term.value)) or ("", "")
         href = url_builder.href(term.value)
         return Shown(
             label or curie(term.value),
@@ -70,6 +83,7 @@ def show(term: object, labels: dict[str, dict[str, str]] | None = None) -> Shown
             href is not None and url_builder.is_external(term.value),
             "",
             term.value,
+            foreign(lang) if label else "",
         )
     if isinstance(term, ox.BlankNode):
         return Shown(f"_:{term.value}")
@@ -77,7 +91,7 @@ def show(term: object, labels: dict[str, dict[str, str]] | None = None) -> Shown
         note = term.language or ""
         if not note and term.datatype.value not in (*PLAIN_TYPES, RDF_LANG_STRING):
             note = curie(term.datatype.value)
-        return Shown(term.value, note=note)
+        return Shown(term.value, note=note, lang=foreign(term.language))
     return Shown(str(term))
 
 
@@ -90,12 +104,16 @@ def term_html(term: object, labels: dict[str, dict[str, str]] | None = None) -> 
         attrs = ' rel="noopener nofollow" class="ext"' if s.external else ""
         if s.iri and s.iri != s.text:
             attrs += f' title="{escape(s.iri)}"'
-        html = f'<a href="{escape(s.href)}"{attrs}>{escape(s.text)}</a>'
+        html = f'<a href="{escape(s.href)}"{attrs}{_lang_attr(s)}>{escape(s.text)}</a>'
     else:
-        html = f'<span class="lit">{escape(s.text)}</span>'
+        html = f'<span class="lit"{_lang_attr(s)}>{escape(s.text)}</span>'
     if s.note:
         html += f' <small class="note">{escape(s.note)}</small>'
     return Markup(html)
+
+
+def _lang_attr(s: Shown) -> str:
+    return f' lang="{escape(s.lang)}"' if s.lang else ""
 
 
 #: Where a variable name's words meet: camelCase humps, digits after letters, ``_`` and ``-``.
@@ -132,6 +150,17 @@ def time_html(term: object) -> Markup:
     if when.tzinfo is None:
         return Markup(f'<time datetime="{when:%Y-%m-%dT%H:%M:%S}">{when:%Y-%m-%d %H:%M}</time>')
     return Markup(f'<time datetime="{when:%Y-%m-%dT%H:%M:%SZ}">{when:%Y-%m-%d %H:%M} UTC</time>')
+
+
+def value_html(term: object, labels: dict[str, dict[str, str]] | None = None) -> Markup:
+    """A property's value on a page: an xsd:dateTime as ``time_html`` shows it (submission and
+    link records showed ``2026-12-06T21:05:00.123Z``), any other term as ``term_html``, as
+    is a dateTime whose text is no time (it keeps its datatype note)."""
+    if isinstance(term, ox.Literal) and term.datatype.value == XSD_DATE_TIME:
+        shown = time_html(term)
+        if shown.startswith("<time"):
+            return shown
+    return term_html(term, labels)
 
 
 #: Bidirectional controls (embeddings, overrides, isolates, marks): in a label they can make

@@ -28,17 +28,26 @@ def test_a_region_of_several_rows_says_how_many_not_one_rows_numbers():
     ]
 
 
-def test_the_longest_bar_leaves_room_for_its_value():
-    """The chart is 760 px wide; bars start at 300 and the value is written 5 px after its
-    bar, about 7.5 px a character at 12 px (funding's 171659000 ran past the edge)."""
+def test_each_value_fits_beside_or_inside_its_bar_on_a_phone():
+    """On a 390 px phone the chart is 342 px wide; a value is written 4 px after its bar, or
+    inside the end of a bar longer than 60 %, about 7.5 px a character at 12 px (funding's
+    171659000 ran past the edge). Bars were 350 units of a 760-unit viewBox, 5 px text there."""
     euros = ox.NamedNode("http://www.w3.org/2001/XMLSchema#decimal")
     rows = [
         (ox.Literal("Financial framework"), ox.Literal("171659000.00", datatype=euros)),
-        (ox.Literal("Vouchers"), ox.Literal("1250000.50", datatype=euros)),
+        (ox.Literal("Vouchers"), ox.Literal("99126000.50", datatype=euros)),
+        (ox.Literal("Awards"), ox.Literal("1250000.50", datatype=euros)),
     ]
     chart = bar_chart(["programme", "budget"], rows)
+    assert [(round(b.width, 1), b.inside) for b in chart.bars] == [
+        (100.0, True),
+        (57.7, False),
+        (0.7, False),
+    ]
+    assert [b.y for b in chart.bars] == [4, 42, 80] and chart.height == 118
     for bar in chart.bars:
-        assert 305 + bar.width + 7.5 * len(bar.shown) <= 760, bar
+        bar_px, value_px = bar.width / 100 * 342, 4 + 7.5 * len(bar.shown)
+        assert value_px <= bar_px if bar.inside else bar_px + value_px <= 342, bar
 
 
 def text(value: str) -> ox.Literal:

@@ -25,14 +25,18 @@
       });
     });
   }
-  // Chart bars and map points: show the value on hover/focus in a status line.
+  // Chart bars and map points: show the value on hover (and a map marker's on focus) in a
+  // status line; a map's svg sits in a scroll box inside its figure.
   document.querySelectorAll("svg.chart, svg.map").forEach(function (svg) {
-    var out = svg.parentNode.querySelector(".chart-status");
+    var box = svg.closest("figure");
+    var out = box && box.querySelector(".chart-status");
     if (!out) { return; }
     svg.querySelectorAll("[data-info]").forEach(function (el) {
       var show = function () { out.textContent = el.getAttribute("data-info"); };
       el.addEventListener("mouseenter", show);
-      el.addEventListener("focus", show);
+      // Only links listen for focus: Chromium makes any svg element with a focus listener a
+      // tab stop, and a chart's bars are parts of one image.
+      if (el.tagName.toLowerCase() === "a") { el.addEventListener("focus", show); }
     });
   });
 })();
