@@ -140,10 +140,10 @@ def phone(browser: Browser) -> Iterator[Page]:
 
 
 #: What is wider than the page: each element whose right edge passes the window's, outside
-#: a box that scrolls on its own (a result table's).
+#: a box that scrolls on its own (a result table's, a map's).
 WIDER = """() => [...document.querySelectorAll('main *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
-               && !e.closest('.table-wrap, pre'))
+               && !e.closest('.table-wrap, .map-scroll, pre'))
   .slice(0, 5).map(e => e.tagName + ' ' + (e.textContent || '').trim().slice(0, 60))"""
 
 
@@ -198,3 +198,96 @@ def test_each_review_choice_stays_with_its_word(browser: Browser, store_path: Pa
     finally:
         context.close()
         close_app(app)
+
+
+@pytest.mark.parametrize("path", ["/", "/queries/overview", "/id/region/ITI3"])
+def test_the_first_tab_stops_on_a_visible_skip_link_to_the_content(page: Page, server, path):
+    """Keyboard users tabbed through the seven header links on every page to reach it."""
+    page.goto(server + path)
+    skip = page.locator("a.skip")
+    assert skip.bounding_box()["y"] + skip.bounding_box()["height"] <= 0  # hidden until focused
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "[document.activeElement.className, document.activeElement.textContent]"
+    )
+    assert focused == ["skip", "Skip to content"]
+    box = skip.bounding_box()
+    assert box["y"] >= 0 and box["width"] > 50 and box["height"] > 15
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#content")
+    page.keyboard.press("Tab")  # the next stop is the content's first, past the header
+    assert page.evaluate("!!document.activeElement.closest('main#content')")
+
+
+#: Where the focus is: the element, whether it is inside an image or a chart, and its text.
+FOCUS = """() => { const e = document.activeElement;
+  return [e.tagName, !!e.closest('svg[role=img], svg.chart'),
+          (e.textContent || '').slice(0, 40)]; }"""
+
+
+def test_tabbing_through_a_query_page_never_stops_inside_its_chart(page: Page, server: str):
+    """Each chart bar was a tab stop inside ``svg role="img"``: 30 stops a screen reader
+    could not name. /queries/clusters has a chart, a map and a table of links."""
+    page.goto(server + "/queries/clusters")
+    assert page.locator("#chart rect").count() >= 2
+    stops = page.evaluate(
+        "document.querySelectorAll('a[href], button, input, select, summary, [tabindex]').length"
+    )
+    seen = []
+    for _ in range(stops + 5):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(FOCUS))
+        if seen[-1][0] == "BODY":
+            break
+    assert [s for s in seen if s[1]] == []
+    assert seen[0] == ["A", False, "Skip to content"]
+    assert seen[-2:] == [["SUMMARY", False, "SPARQL"], ["BODY", False, seen[-1][2]]], seen[-3:]
+    # The map's markers are links (an svg <a>'s tagName is lowercase), named by their title.
+    assert sum(s[0] == "a" and s[2].startswith("Nord-Est") for s in seen) == 1
+
+
+#: Each label of a chart or map: its height on screen, its font size times the svg's scale,
+#: and whether it stays inside the chart's box (a map's box scrolls).
+LABELS = """(sel) => [...document.querySelectorAll(sel + ' text')].map(t => {
+  const svg = t.closest('svg'), r = t.getBoundingClientRect(), s = svg.getBoundingClientRect();
+  const scale = svg.viewBox.baseVal && svg.viewBox.baseVal.width
+    ? s.width / svg.viewBox.baseVal.width : 1;
+  return [r.height, parseFloat(getComputedStyle(t).fontSize) * scale,
+          r.left >= s.left - 0.5 && r.right <= s.right + 0.5, t.textContent]; })"""
+
+
+@pytest.mark.parametrize(
+    ("path", "selector"),
+    [
+        ("/queries/funding", "#chart"),  # the longest values, 171659000
+        ("/queries/overview", "#chart"),  # two-part labels
+        ("/queries/clusters", "#result-map"),
+        ("/", "#partner-map"),
+    ],
+)
+def test_chart_and_map_labels_are_readable_on_a_390_px_phone(phone: Page, server, path, selector):
+    """Charts and maps were drawn in a 760 (683) unit viewBox shrunk to 342 px: labels were
+    6-7 px high (5.4 px type). A chart now keeps its 13 px type, a map keeps 34rem in a box
+    of its own that scrolls; the page itself never scrolls sideways."""
+    phone.goto(server + path)
+    labels = phone.evaluate(LABELS, selector)
+    assert len(labels) >= 5
+    small = [(h, size, text) for h, size, _, text in labels if h < 10 or size < 11]
+    assert small == []
+    if selector == "#chart":
+        assert [text for _, _, inside, text in labels if not inside] == []
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_chart_labels_stay_inside_the_chart_on_a_320_px_phone(browser: Browser, server: str):
+    """At 320 px, 26 of the 60 texts of funding's chart ran past its edge at 13 px."""
+    context = browser.new_context(viewport={"width": 320, "height": 700})
+    try:
+        pg = context.new_page()
+        pg.goto(server + "/queries/funding")
+        labels = pg.evaluate(LABELS, "#chart")
+        assert len(labels) == 60
+        assert [text for h, size, inside, text in labels if not inside or h < 10 or size < 11] == []
+        assert pg.evaluate("document.documentElement.scrollWidth") <= 320
+    finally:
+        context.close()

@@ -5,6 +5,7 @@ import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -57,6 +58,12 @@ def post(client, token: str, **decisions: str):
     data = {"csrf_token": csrf_of(client), "token": token}
     data.update({f"decision-{cid}": value for cid, value in decisions.items()})
     return client.post("/links/review", data=data)
+
+
+def followed(client, r):
+    """The page a decision's 303 leads to (POST-redirect-GET)."""
+    assert r.status_code == 303, r.data
+    return client.get(r.headers["Location"])
 
 
 def chosen(html: str) -> dict[str, str]:
@@ -114,7 +121,7 @@ def test_a_partner_decides_only_its_own_links(review_app):
 
     aws = token_for(review_app, "aws")
     # "later" (skip) on PBN's candidate is no decision, so aws's token may send it
-    r = post(client, aws, **{ICT_ID: "accept", LIFE_ID: "reject", PBN_ID: "skip"})
+    r = followed(client, post(client, aws, **{ICT_ID: "accept", LIFE_ID: "reject", PBN_ID: "skip"}))
     assert r.status_code == 200, r.data
     html = r.get_data(as_text=True)
     assert "accepted 1, rejected 1" in html
@@ -132,7 +139,7 @@ def test_a_partner_decides_only_its_own_links(review_app):
     assert r.status_code == 409 and b"already accepted" in r.data
 
     # a curator decides anyone's
-    r = post(client, token_for(review_app, "curator"), **{PBN_ID: "accept"})
+    r = followed(client, post(client, token_for(review_app, "curator"), **{PBN_ID: "accept"}))
     assert r.status_code == 200 and b"No link candidates wait for review" in r.data
 
 
@@ -208,7 +215,7 @@ def test_a_large_candidate_graph_is_listed_by_pages_and_decided(store_path, tmp_
         assert "Candidates 901–903 of 903" in last and 'id="more"' not in last
 
         chosen = BEST_FIRST[150]  # on page 2; an aws resource
-        r = post(client, token_for(app, "aws"), **{chosen: "accept"})
+        r = followed(client, post(client, token_for(app, "aws"), **{chosen: "accept"}))
         assert r.status_code == 200, r.data
         html = r.get_data(as_text=True)
         assert 'id="outcome">Done: accepted 1, rejected 0.</p>' in html
@@ -236,7 +243,7 @@ def test_a_committed_decision_is_reported_when_the_list_cannot_be_read(store_pat
             "token": token_for(app, "curator"),
             f"decision-{ICT_ID}": "accept",
         }
-        r = client.post("/links/review", data=data)
+        r = followed(client, client.post("/links/review", data=data))
         assert r.status_code == 200, r.data
         html = r.get_data(as_text=True)
         assert 'id="outcome">Done: accepted 1, rejected 0.</p>' in html
@@ -268,3 +275,92 @@ def test_control_characters_of_an_external_list_do_not_reach_the_pages(store_pat
         assert ">Vienna ICT Cluster</a>" in page.get_data(as_text=True)
     finally:
         close_app(app)
+
+
+def test_a_decision_redirects_so_a_reload_decides_nothing_again(review_app):
+    """A decision was answered with the page itself, so a reload posted the form again and
+    got 409 "already accepted". Now 303 to the page it was sent from (its number kept), which
+    says the outcome once; the line is the server's own, never text from the request."""
+    client = review_app.test_client()
+    curator = token_for(review_app, "curator")
+    data = {"csrf_token": csrf_of(client), "token": curator, f"decision-{ICT_ID}": "accept"}
+    r = client.post("/links/review?page=2", data=data)
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/links/review?page=2"
+    assert stored(review_app)[ICT_ID].status == "accepted"
+    page = client.get(r.headers["Location"])
+    assert page.status_code == 200
+    assert '<p class="ok" role="status" id="outcome">Done: accepted 1, rejected 0.</p>' in page.text
+    assert rows_of(page.text) == [LIFE_ID, PBN_ID]  # page 2 is past the end: the last page
+    reload = client.get(r.headers["Location"])
+    assert reload.status_code == 200 and 'id="outcome"' not in reload.text
+    assert rows_of(reload.text) == [LIFE_ID, PBN_ID]
+    # from the first page: no page number; a rejection counted as such
+    r = post(client, curator, **{LIFE_ID: "reject"})
+    assert (r.status_code, r.headers["Location"]) == (303, "/links/review")
+    assert 'id="outcome">Done: accepted 0, rejected 1.</p>' in client.get("/links/review").text
+    # nothing in a link makes the page claim a decision
+    forged = client.get("/links/review?outcome=accepted+99&done=1&accepted=99")
+    assert forged.status_code == 200 and 'id="outcome"' not in forged.text
+
+
+def test_a_reload_in_the_browser_after_a_decision_is_no_conflict(store_path, tmp_path):
+    """In Chromium: decide, then reload. The reload was a second POST answered 409."""
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import waitress_serving
+    from .test_browser import ARGS, CHROMIUM
+
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1)
+    try:
+        with waitress_serving(app, threads=2) as url, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page()
+            page.goto(url + "/links/review")
+            page.check(f'input[name="decision-{ICT_ID}"][value="accept"]')
+            page.fill("#token", token_for(app, "curator"))
+            page.click("#review-form button[type=submit]")
+            page.wait_for_selector("#outcome")
+            assert page.url == url + "/links/review"
+            assert page.inner_text("#outcome") == "Done: accepted 1, rejected 0."
+            answer = page.reload()
+            assert answer is not None and answer.status == 200
+            assert page.locator("#outcome").count() == 0
+            assert page.locator("#review-error").count() == 0
+            assert rows_of(page.content()) == [LIFE_ID, PBN_ID]
+            browser.close()
+        assert stored(app)[ICT_ID].status == "accepted"
+    finally:
+        close_app(app)
+
+
+def utc_shown(lexical: str) -> str:
+    """How a page shows a stored xsd:dateTime: a readable UTC time, the exact one kept."""
+    when = datetime.fromisoformat(lexical).astimezone(UTC)
+    return f'<time datetime="{when:%Y-%m-%dT%H:%M:%SZ}">{when:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def test_link_records_show_their_times_as_readable_utc(review_app):
+    """The pages of an accepted link, its review and its candidate showed
+    ``2026-12-06T21:05:00.123Z`` as stored; "Elsewhere" cut it to the date."""
+    client = review_app.test_client()
+    followed(client, post(client, token_for(review_app, "curator"), **{ICT_ID: "accept"}))
+    prov = "http://www.w3.org/ns/prov#"
+    writer = review_app.extensions["cpo.writer"]
+    times = {
+        t.subject.value: t.object.value
+        for graph in (LINKS_GRAPH, CANDIDATES_GRAPH)
+        for t in writer.graph_triples(graph)
+        if t.predicate.value in (prov + "generatedAtTime", prov + "endedAtTime")
+    }
+    base = "https://w3id.org/clusterpolisee/id/"
+    for path in (f"link/{ICT_ID}", f"link/{ICT_ID}/review", f"link-candidate/{ICT_ID}"):
+        lexical = times[base + path]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", lexical)
+        html = client.get("/id/" + path, headers={"Accept": "text/html"}).text
+        assert f"<dd>{utc_shown(lexical)}</dd>" in html, path
+        assert f">{lexical}<" not in html and "xsd:dateTime" not in html  # not as text
+    page = client.get("/id/partner/aws/cluster/vienna-ict-cluster", headers={"Accept": "text/html"})
+    elsewhere = page.text.split('id="links-out"', 1)[1].split("</ul>", 1)[0]
+    accepted = times[f"{base}link/{ICT_ID}"]
+    assert f"accepted by curator (web review) on {utc_shown(accepted)}, score 0.950" in elsewhere

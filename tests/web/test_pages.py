@@ -1,5 +1,6 @@
 """Every page and status code through Flask's test client, including hostile data."""
 
+import datetime as dt
 import io
 import re
 import shutil
@@ -11,7 +12,7 @@ import pytest
 from clusterpolisee.namespaces import graph_iri
 from webapp import close_app, tokens
 
-from .conftest import XSS_LABEL, make_app
+from .conftest import ID, XSS_LABEL, make_app
 
 DCTERMS = "http://purl.org/dc/terms/"
 
@@ -348,7 +349,7 @@ def test_submit_title_is_text_and_templates_listed_once(client):
     html = client.get("/submit", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert re.search(r"<title>(.*?)</title>", html, re.S)[1] == "Submit data"
     assert html.count('id="templates"') == 1
-    assert html.index('id="templates"') > html.index("<main>")
+    assert html.index('id="templates"') > html.index("<main")
 
 
 RO32 = "https://w3id.org/clusterpolisee/id/region/RO32"
@@ -461,9 +462,7 @@ HTML = {"Accept": "text/html"}
 def test_overview_bars_are_told_apart(client):
     """Six bars all read "Albania": each now adds its theme, the column that differs."""
     html = client.get("/queries/overview", headers=HTML).get_data(as_text=True)
-    bars = re.findall(
-        r'<text x="290" y="\d+" text-anchor="end" font-size="12">([^<]*)</text>', html
-    )
+    bars = re.findall(r'<text x="0" y="\d+" font-size="13">([^<]*)</text>', html)
     assert len(bars) == 30 and len(set(bars)) == 30
     assert bars[:2] == [
         "Albania · Clusters and regional (smart) s…",
@@ -630,3 +629,73 @@ def test_home_shows_submission_times_in_utc(client):
         stamp = re.fullmatch(r'<time datetime="(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)">.*</time>', shown)
         assert stamp, shown
         assert shown.endswith(f">{stamp[1][:10]} {stamp[1][11:16]} UTC</time>")
+
+
+def utc_shown(lexical: str) -> str:
+    """How a page shows a stored xsd:dateTime: a readable UTC time, the exact one kept."""
+    when = dt.datetime.fromisoformat(lexical).astimezone(dt.UTC)
+    return f'<time datetime="{when:%Y-%m-%dT%H:%M:%SZ}">{when:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def submission_of(app, partner: str) -> tuple[str, str]:
+    """The local path of a partner's submission and when it ended, as stored."""
+    prov = "http://www.w3.org/ns/prov#"
+    records = app.extensions["cpo.writer"].graph_triples(graph_iri("submissions"))
+    generated = {t.subject for t in records if t.object.value == graph_iri(f"partner/{partner}")}
+    ended = [
+        t for t in records if t.subject in generated and t.predicate.value == prov + "endedAtTime"
+    ]
+    assert len(ended) == 1, ended
+    return "/id/" + ended[0].subject.value.split("/id/", 1)[1], ended[0].object.value
+
+
+def test_a_submission_page_shows_its_time_as_readable_utc(app, client):
+    """/id/submission/... showed ``2026-12-06T22:50:49.194Z xsd:dateTime``."""
+    path, ended = submission_of(app, "ancs")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", ended)  # as stored: ms, Z
+    html = client.get(path, headers=HTML).get_data(as_text=True)
+    assert f"<dd>{utc_shown(ended)}</dd>" in html
+    assert ended not in html and "xsd:dateTime" not in html
+    # other literals keep their notes
+    assert (
+        '<dd><span class="lit">Submission by ancs</span> <small class="note">en</small></dd>'
+        in html
+    )
+
+
+def test_graph_provenance_says_when(app, client):
+    """Provenance lines on /graph/... were undated ("Submission by ancs prov:generated this
+    graph"): each now says when its activity ended, as the data records it."""
+    path, ended = submission_of(app, "ancs")
+    html = client.get("/graph/partner/ancs", headers=HTML).get_data(as_text=True)
+    lines = re.findall(r"<li>(.*?)</li>", html.split('id="provenance">', 1)[1].split("</ul>")[0])
+    assert len(lines) == 1
+    assert f'<a href="{path}"' in lines[0] and ">Submission by ancs</a>" in lines[0]
+    assert lines[0].endswith(f' this graph <small class="note">(ended {utc_shown(ended)})</small>')
+
+
+def test_elsewhere_names_what_is_known_of_a_link_target(app, client):
+    """ "Elsewhere" called every target outside the known datasets a "web page", also an
+    exactMatch into another database's IRIs: the host is what is known."""
+    from webapp.views.resource import dataset_of
+
+    html = client.get("/id/partner/aws", headers=HTML).get_data(as_text=True)
+    elsewhere = html.split('id="links-out">', 1)[1].split("</ul>", 1)[0]
+    assert elsewhere == (
+        '<li>www.aws.at: <a href="https://www.aws.at/" rel="noopener nofollow" class="ext">'
+        "https://www.aws.at/</a></li>"
+    )
+    with app.test_request_context("/"):
+        assert dataset_of("https://data.example.org/entity/7") == "data.example.org"
+        assert dataset_of("http://www.wikidata.org/entity/Q1") == "Wikidata"
+        assert dataset_of(ID + "region/AT13") == "this knowledge graph"
+        assert dataset_of("https://[::1/x") == "external resource"
+
+
+def test_policy_mix_draws_no_chart_of_its_counts(client):
+    """policy-mix drew a bar of the same length for every row: its only number counts the
+    instruments of one type in one region for the theme, 1 in 29 of its 30 default rows."""
+    html = client.get("/queries/policy-mix", headers=HTML).get_data(as_text=True)
+    assert 'id="chart"' not in html and 'class="chart"' not in html
+    assert '<th scope="col" title="?instruments">Instruments</th>' in html
+    assert 'id="result-map"' in html  # its regions are still mapped

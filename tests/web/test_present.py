@@ -3,9 +3,10 @@
 import pyoxigraph as ox
 import pytest
 
-from webapp.present import heading, time_html
+from webapp.present import heading, time_html, value_html
 
 DATE_TIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+DATE = ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")
 OVERVIEW = ["country", "countryLabel", "theme", "themeLabel", "clusters", "goodPractices"]
 
 
@@ -57,4 +58,21 @@ def test_control_characters_are_shown_as_markers_in_every_page(app):
     page = app.jinja_env.from_string("<h1>{{ label }}</h1><pre>{{ report }}</pre>")
     assert page.render(label="Bel\x07l \x85Cluster\ufffe", report="a\tb\nc") == (
         "<h1>Bel[U+0007]l [U+0085]Cluster[U+FFFE]</h1><pre>a\tb\nc</pre>"
+    )
+
+
+def test_a_property_value_shows_a_time_readably_and_other_values_as_before():
+    """Resource pages showed xsd:dateTime values as stored, with the datatype beside them."""
+    assert str(value_html(ox.Literal("2026-12-06T21:05:00.123456+00:00", datatype=DATE_TIME))) == (
+        '<time datetime="2026-12-06T21:05:00Z">2026-12-06 21:05 UTC</time>'
+    )
+    # not a time after all: shown as text, its datatype still said
+    assert str(value_html(ox.Literal("<b>soon</b>", datatype=DATE_TIME))) == (
+        '<span class="lit">&lt;b&gt;soon&lt;/b&gt;</span> <small class="note">xsd:dateTime</small>'
+    )
+    assert str(value_html(ox.Literal("2026-12-06", datatype=DATE))) == (
+        '<span class="lit">2026-12-06</span> <small class="note">xsd:date</small>'
+    )
+    assert str(value_html(ox.Literal("<i>x</i>", language="en"))) == (
+        '<span class="lit">&lt;i&gt;x&lt;/i&gt;</span> <small class="note">en</small>'
     )

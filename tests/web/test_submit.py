@@ -1,5 +1,6 @@
 """Partner uploads through /submit against their own store: tokens, CSRF, reports, browser."""
 
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -8,8 +9,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from flask import Flask
+from markupsafe import escape
 
 from clusterpolisee import paths
+from clusterpolisee.namespaces import graph_iri
 from webapp import close_app, tokens
 from webapp.config import FORM_ALLOWANCE, UPLOAD_LIMIT
 
@@ -284,3 +287,81 @@ def test_upload_in_the_browser(sub_app, sub_server, tmp_path):
             assert expected in page.locator("#report").inner_text()
             shot(page, f"submit-{name}")
         browser.close()
+
+
+def test_an_upload_too_large_gives_the_form_back_naming_the_limit(sub_app):
+    """A 413 was an error page with no form to choose a smaller file in."""
+    client = sub_app.test_client()
+    csrf = csrf_of(client)
+    form = {"csrf_token": csrf, "token": token_for(sub_app, "marche-region")}
+    big = b"#" * (sub_app.config["MAX_CONTENT_LENGTH"] + 10)
+    r = client.post(
+        "/submit",
+        data={**form, "file": (io.BytesIO(big), "big.ttl")},
+        headers={"Accept": "text/html"},
+    )
+    assert r.status_code == 413
+    html = r.text
+    assert re.search(r"<title>(.*?)</title>", html, re.S)[1] == "Submit data"
+    assert (
+        '<form method="post" action="/submit" enctype="multipart/form-data" id="submit-form">'
+        in html
+    )
+    assert f'<input type="hidden" name="csrf_token" value="{csrf}">' in html
+    problem = re.search(r'<p class="error" role="alert" id="form-problem">(.*?)</p>', html)[1]
+    assert problem == str(escape(TOO_LARGE.rstrip("\n")))
+    assert "the upload limit of 10 MB (10,000,000 bytes)" in problem
+    assert 'id="choose-again"' in html
+    # the form still works: a file within the limit is taken
+    r = client.post("/submit", data={**form, "file": (io.BytesIO(INVALID), "bad.ttl")})
+    assert r.status_code == 422 and "Rejected: nothing was changed" in r.text
+
+
+def test_an_upload_too_large_in_the_browser_shows_the_form(sub_app, sub_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    big = tmp_path / "big.ttl"
+    big.write_bytes(b"#" * (sub_app.config["MAX_CONTENT_LENGTH"] + 10))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(sub_server + "/submit")
+        page.fill("#token", token_for(sub_app, "marche-region"))
+        page.set_input_files("#file", str(big))
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            page.click("#submit-form button[type=submit]")
+        assert answer.value.status == 413
+        page.wait_for_selector("#form-problem")
+        assert "upload limit of 10 MB" in page.inner_text("#form-problem")
+        assert page.locator("#submit-form #file").is_visible()
+        shot(page, "submit-too-large")
+        browser.close()
+
+
+def test_a_graph_lists_the_submissions_that_replaced_it_dated_latest_first(sub_app):
+    """Provenance lines on /graph/... said no time, so which submission made the graph as it
+    is could not be told."""
+    client = sub_app.test_client()
+    _, label = a_cluster_of(VALID)
+    data = VALID.read_bytes().replace(f'"{label}"@en'.encode(), f'"{label} (dated)"@en'.encode())
+    form = {"csrf_token": csrf_of(client), "token": token_for(sub_app, "marche-region")}
+    r = client.post("/submit", data={**form, "file": (io.BytesIO(data), VALID.name)})
+    assert r.status_code == 200, r.text[-2000:]
+    prov = "http://www.w3.org/ns/prov#"
+    records = sub_app.extensions["cpo.writer"].graph_triples(graph_iri("submissions"))
+    target = graph_iri("partner/marche-region")
+    made = {t.subject for t in records if t.object.value == target}
+    ended = sorted(
+        (t.object.value, t.subject.value)
+        for t in records
+        if t.subject in made and t.predicate.value == prov + "endedAtTime"
+    )
+    assert len(ended) >= 2  # the build's and this upload's
+    html = client.get("/graph/partner/marche-region", headers={"Accept": "text/html"}).text
+    lines = re.findall(r"<li>(.*?)</li>", html.split('id="provenance">', 1)[1].split("</ul>")[0])
+    assert len(lines) == len(ended)
+    for line, (when, activity) in zip(lines, reversed(ended), strict=True):
+        assert f'<a href="/id/{activity.split("/id/", 1)[1]}"' in line
+        stamp = dt.datetime.fromisoformat(when).astimezone(dt.UTC)
+        shown = f'<time datetime="{stamp:%Y-%m-%dT%H:%M:%SZ}">{stamp:%Y-%m-%d %H:%M} UTC</time>'
+        assert line.endswith(f' this graph <small class="note">(ended {shown})</small>')

@@ -1,5 +1,8 @@
 """/graph/...: every named graph IRI of ours dereferences: size, provenance, the triples."""
 
+from collections import defaultdict
+
+import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request
 
 from .. import renderer, url_builder
@@ -11,6 +14,26 @@ from ..present import pick_label
 from .resource import require_iri, split_suffix
 
 bp = Blueprint("graphs", __name__)
+
+PROV = "http://www.w3.org/ns/prov#"
+#: The PROV-O times an activity or entity may carry, in the order a line shows them, with the
+#: word it is shown with (submissions record prov:endedAtTime, the link review also
+#: prov:generatedAtTime).
+TIME_WORDS = {
+    PROV + "startedAtTime": "started",
+    PROV + "endedAtTime": "ended",
+    PROV + "generatedAtTime": "generated",
+    PROV + "atTime": "at",
+}
+# When each subject of a statement about the graph happened, latest first.
+PROVENANCE_TIMES = """
+PREFIX prov: <http://www.w3.org/ns/prov#>
+SELECT DISTINCT ?about ?property ?time WHERE {
+  ?about ?p ?graph .
+  VALUES ?property { prov:startedAtTime prov:endedAtTime prov:generatedAtTime prov:atTime }
+  ?about ?property ?time .
+} ORDER BY DESC(?time)"""
+Dated = tuple[ox.Triple, list[tuple[str, ox.Literal]]]
 
 
 @bp.route("/graph/<path:path>")
@@ -50,8 +73,27 @@ def page(path: str):
         count=data["count"],
         truncated=data["truncated"],
         shown=len(data["triples"]),
-        incoming=about["in"],
+        provenance=_provenance(iri, about["in"]),
         labels=about["labels"],
         label=pick_label(about["labels"].get(iri)) or iri,
         suffixes=renderer.suffixes("graph"),
     )
+
+
+def _provenance(iri: str, incoming: list[ox.Triple]) -> list[Dated]:
+    """The statements about the graph (``Submission by ancs prov:generated``), each with when
+    its subject happened: a partner graph lists every submission that replaced it, so the
+    lines are ordered latest first, undated ones last."""
+    found = db().query(PROVENANCE_TIMES, {"graph": ox.NamedNode(iri)}, trusted=True)
+    times: dict[object, list[tuple[str, ox.Literal]]] = defaultdict(list)
+    for rec in found.records():
+        times[rec["about"]].append((rec["property"].value, rec["time"]))
+    order = {about: n for n, about in enumerate(times)}  # latest first, as queried
+    lines = sorted(incoming, key=lambda t: order.get(t.subject, len(order)))
+    return [(t, _in_order(times.get(t.subject, []))) for t in lines]
+
+
+def _in_order(times: list[tuple[str, ox.Literal]]) -> list[tuple[str, ox.Literal]]:
+    """(word, time) in the order of ``TIME_WORDS``: started before ended."""
+    words = list(TIME_WORDS)
+    return [(TIME_WORDS[p], when) for p, when in sorted(times, key=lambda x: words.index(x[0]))]

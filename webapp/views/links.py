@@ -11,7 +11,16 @@ is remembered so it is not proposed again.
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, Candidate, ReviewError, load
 from clusterpolisee.linking import review as review_links
@@ -25,6 +34,9 @@ from .submit import _WRITE_LOCK, _check_csrf, _csrf_token, _partner_of_token
 
 bp = Blueprint("links", __name__)
 MAX_DECISIONS = 500
+#: The session key (a signed cookie) that carries a decision's counts across its redirect: a
+#: flash, not a query parameter, so no link can make the page claim decisions nobody made.
+DONE_KEY = "links-done"
 
 
 @dataclass
@@ -100,7 +112,28 @@ def _after_commit(outcome: str):
 
 @bp.route("/links/review", methods=["GET"])
 def review():
-    return _page()
+    done = _take_done()
+    if done is None:
+        return _page()
+    return _after_commit(done)
+
+
+def _take_done() -> str | None:
+    """The outcome line of the decisions just committed (once: a reload no longer shows it),
+    written here from the two counts the POST left, never from text a request sent."""
+    counts = session.pop(DONE_KEY, None)
+    if not isinstance(counts, list) or len(counts) != 2:
+        return None
+    return f"accepted {int(counts[0])}, rejected {int(counts[1])}"
+
+
+def _decided(accepted: int, rejected: int):
+    """POST-redirect-GET: 303 to the page the form was sent from, so a reload reads the list
+    again instead of sending the decisions a second time (which got 409 "already decided")."""
+    session[DONE_KEY] = [accepted, rejected]
+    page = request.args.get("page", 1, type=int)
+    target = url_for("links.review", page=page) if page > 1 else url_for("links.review")
+    return redirect(target, 303)
 
 
 def _refused(status: int, error: str):
@@ -146,5 +179,5 @@ def decide():
             done = review_links(store, accept, reject, f"{partner} (web review)")
         except ReviewError as exc:
             return _page(error=str(exc), status=409)
-    # Decided and committed; only now the page is read, outside the lock.
-    return _after_commit(f"accepted {len(done[0])}, rejected {len(done[1])}")
+    # Decided and committed; the page is read by the GET the redirect leads to.
+    return _decided(len(done[0]), len(done[1]))

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request, url_for
@@ -11,7 +12,7 @@ from ..access import db, download
 from ..database import Result
 from ..errors import error_response
 from ..pagecache import cached_page
-from ..present import pick_label
+from ..present import pick_label, value_html
 
 bp = Blueprint("resource", __name__)
 
@@ -53,7 +54,18 @@ DATASETS = {
 
 
 def dataset_of(iri: str) -> str:
-    return next((name for ns, name in DATASETS.items() if iri.startswith(ns)), "web page")
+    """Where a link leads: the dataset of a namespace we know, else the host, which is all
+    that is known (it was called a "web page", also an ``exactMatch`` into another
+    database's IRIs)."""
+    known = next((name for ns, name in DATASETS.items() if iri.startswith(ns)), None)
+    if known:
+        return known
+    if not url_builder.is_external(iri):
+        return "this knowledge graph"
+    try:
+        return urlsplit(iri).hostname or "external resource"
+    except ValueError:  # a malformed host ("http://[x/"): nothing known
+        return "external resource"
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:
@@ -164,6 +176,7 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
     return render_template(
         "resource.html",
         dataset_of=dataset_of,
+        value_html=value_html,
         iri=iri,
         labels=labels,
         label=pick_label(labels.get(iri)) or iri,
@@ -181,15 +194,19 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
     )
 
 
-def _reviewed(iri: str) -> dict[str, dict[str, str]]:
-    """For each external link of ``iri`` accepted in the link review: who, when, score."""
+def _reviewed(iri: str) -> dict[str, dict[str, object]]:
+    """For each external link of ``iri`` accepted in the link review: who, when (the
+    literal, for ``time_html``), score."""
     from clusterpolisee.linking import LINKS_GRAPH
 
     bindings = {"s": ox.NamedNode(iri), "links": ox.NamedNode(LINKS_GRAPH)}
     result = db().query(REVIEWED, bindings, trusted=True)
     found = {}
     for rec in result.records():
-        info = {k: rec[k].value for k in ("who", "when") if rec[k]}
+        info: dict[str, object] = {
+            "who": rec["who"].value if rec["who"] else "",
+            "when": rec["when"],
+        }
         try:
             info["score"] = f"{float(rec['score'].value):.3f}" if rec["score"] else ""
         except ValueError:

@@ -32,7 +32,7 @@ from clusterpolisee.submissions import (
 from .. import tokens
 from ..access import writer
 from ..config import FORM_ALLOWANCE
-from ..errors import error_response
+from ..errors import error_response, wants_html
 
 bp = Blueprint("submit", __name__)
 _WRITE_LOCK = threading.Lock()
@@ -146,9 +146,14 @@ def upload():
 
 
 @bp.errorhandler(RequestEntityTooLarge)
-def too_large(_exc: RequestEntityTooLarge) -> Response:
-    """werkzeug's 413 says only "exceeds the capacity limit": name the limit and what to do."""
-    return error_response(413, "Upload too large", _too_large_message(_upload_limit()))
+def too_large(_exc: RequestEntityTooLarge) -> Response | tuple[str, int]:
+    """werkzeug's 413 says only "exceeds the capacity limit": name the limit and what to do,
+    to a browser on the upload page again (an error page had no form to choose a smaller
+    file in). Nothing of the request body is read: the partner field is not kept."""
+    message = _too_large_message(_upload_limit())
+    if not wants_html():
+        return error_response(413, "Upload too large", message)
+    return _form(413, "Upload too large: " + message)
 
 
 def _upload_limit() -> int:
