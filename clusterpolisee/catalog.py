@@ -24,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import NamedTuple
 
 import pyoxigraph as ox
 import yaml
@@ -73,6 +74,21 @@ SELECT ?value ?label ?cls WHERE {
   OPTIONAL { ?value <http://www.w3.org/2000/01/rdf-schema#label> ?rl }
   BIND(COALESCE(?pl, ?el, ?rl, STR(?value)) AS ?label)
 } ORDER BY ?label"""
+
+
+class Option(NamedTuple):
+    """One choice of a drop-down: the value sent, its label, and the label's language tag
+    ("" when it has none), so a page can mark a label in another language (``lang``)."""
+
+    value: str
+    label: str
+    lang: str = ""
+
+
+def _option(value: Term, label: Term | None) -> Option:
+    if label is None:
+        return Option(value.value, value.value)
+    return Option(value.value, label.value, getattr(label, "language", None) or "")
 
 
 class CatalogError(ValueError):
@@ -141,23 +157,19 @@ class Param:
     #: checked with it, as finding one match is cheaper than finding and sorting them all.
     membership_query: str | None = field(default=None, repr=False)
 
-    def options(self, store: Store) -> list[tuple[str, str]] | None:
-        """Allowed values as (value, label) for a drop-down, or None for free input."""
+    def options(self, store: Store) -> list[Option] | None:
+        """Allowed values for a drop-down, or None for free input."""
         if self.allowed is not None:
-            return [(v, v) for v in self.allowed]
+            return [Option(v, v) for v in self.allowed]
         if self.options_query:
             rows = store.select(self.options_query)
-            return [
-                (r["value"].value, r["label"].value if "label" in r else r["value"].value)
-                for r in rows
-                if "value" in r
-            ]
+            return [_option(r["value"], r.get("label")) for r in rows if "value" in r]
         if self.cls:
             rows = store.select(LABELLED_MEMBERS, {"cls": ox.NamedNode(self.cls)})
-            seen: dict[str, str] = {}
+            seen: dict[str, Option] = {}
             for r in rows:
-                seen.setdefault(r["value"].value, r["label"].value)
-            return sorted(seen.items(), key=lambda kv: kv[1].lower())
+                seen.setdefault(r["value"].value, _option(r["value"], r["label"]))
+            return sorted(seen.values(), key=lambda o: o.label.lower())
         return None
 
     def to_term(self, raw: str) -> Term:
@@ -267,7 +279,7 @@ class StoredQuery:
                 raise _not_allowed(p, value, store)
             return term
         options = p.options(store) if p.allowed else None
-        if options is not None and term.value not in {v for v, _ in options}:
+        if options is not None and term.value not in {o.value for o in options}:
             raise _not_allowed(p, value, store)
         return term
 
@@ -320,7 +332,7 @@ def _hint(p: Param, store: Store) -> str:
         return "; the data holds no allowed values yet"
     if not options:
         return f" (type: {p.type})"
-    shown = ", ".join(v for v, _ in options[:12])
+    shown = ", ".join(o.value for o in options[:12])
     more = f", ... ({len(options)} in all)" if len(options) > 12 else ""
     return f"; allowed values: {shown}{more}"
 

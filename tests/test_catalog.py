@@ -221,7 +221,7 @@ def test_narrowing_patterns_do_not_change_any_answer(catalog, demo_store):
                 q, params=[dataclasses.replace(p, narrows=None) for p in q.params]
             )
             for p in (p for p in q.params if p.narrows):
-                for value, _label in p.options(store):
+                for value, _label, _lang in p.options(store):
                     values = q.bind({p.name: value}, store)
                     narrowed = q.bound_text(values)
                     assert p.narrows in narrowed
@@ -292,7 +292,7 @@ def test_a_typed_parameter_error_reads_right_and_countries_are_offered_in_englis
     assert "parameter 'minRegions' must be an integer, got 'abc'" in proc.stderr
     country = next(p for p in load_catalog().get("overview").params if p.name == "country")
     with OxigraphStore(demo_store, read_only=True) as store:
-        labels = dict(country.options(store))
+        labels = {o.value: o.label for o in country.options(store)}
     assert labels["https://w3id.org/clusterpolisee/id/country/ITA"] == "Italy"
 
 
@@ -340,7 +340,7 @@ def test_an_options_query_checks_one_value_without_listing_them_all(catalog, dem
     q = catalog.get("region-profile")
     region = "https://w3id.org/clusterpolisee/id/region/ITI3"
     with open_store(str(demo_store), read_only=True) as store:
-        offered = {v for v, _ in q.param("region").options(store)}
+        offered = {o.value for o in q.param("region").options(store)}
         assert region in offered
         assert q.bind({"region": region}, store)["region"].value == region
         country = "https://w3id.org/clusterpolisee/id/country/ITA"
@@ -398,7 +398,7 @@ def test_every_options_query_checks_a_value_by_its_first_solution(catalog, demo_
         for q in catalog.queries.values():
             for p in (p for p in q.params if p.options_query):
                 assert p.membership_query is not None and p.membership_query.endswith("LIMIT 1")
-                offered = {v for v, _ in p.options(store)}
+                offered = {o.value for o in p.options(store)}
                 for value in sorted(offered) + others:
                     term = p.to_term(value)
                     found = bool(store.select(p.membership_query, {"value": term}))

@@ -20,7 +20,7 @@ from .database import BoundedCache, Database
 from .heap import trim_heap
 from .pagecache import PageCache
 from .pausing import Pauser
-from .present import heading, show, term_html, time_html, visible_controls
+from .present import foreign, heading, show, term_html, time_html, visible_controls
 from .warmup import Warmer
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         term_html=term_html,
         time_html=time_html,
         heading=heading,
+        foreign=foreign,
         href=url_builder.href,
     )
     app.jinja_env.filters["heading"] = heading  # for a list of names: names|map('heading')

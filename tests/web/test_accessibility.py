@@ -4,14 +4,20 @@ Through Flask's test client; tests/web/test_browser.py checks the same in Chromi
 """
 
 import re
+import shutil
 from html.parser import HTMLParser
 
 import pyoxigraph as ox
 import pytest
 
+from clusterpolisee.namespaces import graph_iri
+from clusterpolisee.store import OxigraphStore
 from webapp.present import term_html
 
+from .conftest import CPO, RDFS_LABEL, close_app, make_app
+
 HTML = {"Accept": "text/html"}
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 #: What takes focus with Tab on these pages (no contenteditable or audio anywhere).
 FOCUSABLE = {"a", "button", "input", "select", "textarea", "summary"}
 
@@ -195,3 +201,28 @@ def test_the_ontologys_other_labels_are_marked_with_their_language(client):
         '<dd><span lang="it">priorità tematica</span> <small class="note">it</small></dd>'
         in section
     )
+
+
+def test_a_drop_down_option_in_another_language_carries_its_lang(store_path, tmp_path):
+    """A country known only by an Italian name is offered with lang="it"; English ones
+    are not marked (the options lost their language tags in ``Param.options``)."""
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    made_up = ox.NamedNode("https://w3id.org/clusterpolisee/id/country/ZZ")
+    with OxigraphStore(copy) as store:
+        store.commit(
+            replace={
+                graph_iri("partner/zz"): [
+                    ox.Triple(made_up, RDF_TYPE, ox.NamedNode(CPO + "Country")),
+                    ox.Triple(made_up, RDFS_LABEL, ox.Literal("Paese", language="it")),
+                ]
+            }
+        )
+    app = make_app(copy, tmp_path, WORKERS=1)
+    try:
+        html = app.test_client().get("/queries/clusters", headers=HTML).get_data(as_text=True)
+    finally:
+        close_app(app)
+    assert f'<option value="{made_up.value}" lang="it">Paese</option>' in html
+    italy = "https://w3id.org/clusterpolisee/id/country/ITA"
+    assert f'<option value="{italy}">Italy</option>' in html
