@@ -226,3 +226,12 @@ def test_a_drop_down_option_in_another_language_carries_its_lang(store_path, tmp
     assert f'<option value="{made_up.value}" lang="it">Paese</option>' in html
     italy = "https://w3id.org/clusterpolisee/id/country/ITA"
     assert f'<option value="{italy}">Italy</option>' in html
+
+
+def test_a_resource_heading_in_another_language_carries_its_lang(client):
+    """An Italian reader gets the partner's Italian name as the heading, marked Italian."""
+    italian = {**HTML, "Accept-Language": "it,en;q=0.5"}
+    html = client.get(MARCHE, headers=italian).get_data(as_text=True)
+    assert '<h1 lang="it">Regione Marche</h1>' in html
+    html = client.get(MARCHE, headers=HTML).get_data(as_text=True)
+    assert "<h1>Marche Region, European Policies Department</h1>" in html

@@ -12,7 +12,7 @@ from ..access import db, download
 from ..database import Result
 from ..errors import error_response
 from ..pagecache import cached_page
-from ..present import pick_label, value_html
+from ..present import foreign, pick_label, pick_tagged, value_html
 
 bp = Blueprint("resource", __name__)
 
@@ -168,10 +168,14 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
         and isinstance(t.object, ox.NamedNode)
         and url_builder.href(t.object.value)
     ]
-    descriptions = _in_language([t.object for t in data["out"] if t.predicate.value in DESCRIPTION])
-    if descriptions and len(descriptions) > DESCRIPTION_SHOWN:
+    description_lang, description = _in_language(
+        [t.object for t in data["out"] if t.predicate.value in DESCRIPTION]
+    )
+    if len(description) > DESCRIPTION_SHOWN:
         # Shown whole under Properties: a 9 MB description made a 19 MB page.
-        descriptions = descriptions[:DESCRIPTION_SHOWN].rstrip() + " … (in full below)"
+        description = description[:DESCRIPTION_SHOWN].rstrip() + " … (in full below)"
+    label_lang, label = pick_tagged(labels.get(iri)) or ("", "")
+    label_lang, label = (label_lang, label) if label else ("", iri)
     reviewed = _reviewed(iri) if links else {}
     return render_template(
         "resource.html",
@@ -179,9 +183,11 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
         value_html=value_html,
         iri=iri,
         labels=labels,
-        label=pick_label(labels.get(iri)) or iri,
+        label=label,
+        label_lang=foreign(label_lang),
         types=types,
-        description=descriptions,
+        description=description,
+        description_lang=foreign(description_lang),
         props=props,
         parts=_parts(iri, data),
         incoming=sorted(incoming.items(), key=lambda item: _label_key(item[0], labels)),
@@ -215,6 +221,7 @@ def _reviewed(iri: str) -> dict[str, dict[str, object]]:
     return found
 
 
-def _in_language(literals: list) -> str | None:
+def _in_language(literals: list) -> tuple[str, str]:
+    """(language tag, text) of the description in the reader's language; ("", "") if none."""
     by_lang = {(x.language or ""): x.value for x in literals if isinstance(x, ox.Literal)}
-    return pick_label(by_lang)
+    return pick_tagged(by_lang) or ("", "")
