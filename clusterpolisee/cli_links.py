@@ -282,12 +282,14 @@ def register(main: click.Group, store_option) -> None:
     @links_group.command("withdraw")
     @click.argument("ids", nargs=-1, required=True, metavar="ID...")
     @click.option("--reason", required=True, help="Why the link is wrong; kept with the candidate.")
+    @click.option("--reviewer", default=None, help="Who withdraws (default: the login name).")
     @store_option
-    def withdraw_cmd(ids, reason, store_path) -> None:
+    def withdraw_cmd(ids, reason, reviewer, store_path) -> None:
         """Take accepted links back (ids as 'links review --all' lists them).
 
         Each link's skos:exactMatch and its record leave graph/links in one commit; the
-        candidate stays in graph/link-candidates as withdrawn, with the time and the reason,
+        candidate stays in graph/link-candidates as withdrawn, with the time, the reason and
+        who withdrew it,
         so the pair is not proposed again, and both ends may be linked anew.
         """
         reason = " ".join(reason.split())
@@ -296,7 +298,7 @@ def register(main: click.Group, store_option) -> None:
         require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
-                done = withdraw(store, list(ids), reason)
+                done = withdraw(store, list(ids), reason, reviewer or getpass.getuser())
         except (ReviewError, StoreError) as exc:
             _fail(str(exc))
         click.echo(f"withdrawn {len(done)}")

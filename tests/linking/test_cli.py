@@ -426,7 +426,7 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     with open_store(str(writable_store), read_only=True) as store:
         both = store.graph_triples(LINKS_GRAPH)
     withdraw = ("links", "withdraw", "--store", str(writable_store))
-    proc = run_cli(*withdraw, wrong, "--reason", "  PBN is  another body ")
+    proc = run_cli(*withdraw, wrong, "--reason", "  PBN is  another body ", "--reviewer", "Ana C")
     assert (proc.returncode, proc.stdout.strip()) == (0, "withdrawn 1")
     with open_store(str(writable_store), read_only=True) as store:
         now = store.graph_triples(LINKS_GRAPH)
@@ -437,7 +437,21 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
         assert all(f"link/{wrong}" not in t.subject.value for t in now)
         assert [t.object.value for t in now if t.predicate.value == SKOS_EXACT] == [o006]
         cell = load(store)[wrong]
-        assert (cell.status, cell.reason) == ("withdrawn", "PBN is another body")
+        assert (cell.status, cell.reason, cell.withdrawn_by) == (
+            "withdrawn",
+            "PBN is another body",
+            "Ana C",
+        )
+        act = f"{cell.node.value}/withdrawal"
+        record = {
+            (t.subject.value, t.predicate.value, t.object.value)
+            for t in store.graph_triples(CANDIDATES_GRAPH)
+        }
+        assert {
+            (cell.node.value, PROV + "wasInvalidatedBy", act),
+            (act, PROV + "wasAssociatedWith", "https://w3id.org/clusterpolisee/id/agent/ana-c"),
+            (act, PROV + "endedAtTime", cell.withdrawn),
+        } <= record
         assert cell.withdrawn.startswith("20") and cell.withdrawn.endswith("Z")
     # not proposed again, and a second withdrawal or one of a proposed candidate is refused
     assert link(writable_store).returncode == 0

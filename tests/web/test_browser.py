@@ -291,3 +291,58 @@ def test_chart_labels_stay_inside_the_chart_on_a_320_px_phone(browser: Browser, 
         assert pg.evaluate("document.documentElement.scrollWidth") <= 320
     finally:
         context.close()
+
+
+def test_withdrawing_an_accepted_link_in_the_browser(page: Page, store_path, tmp_path):
+    """The whole flow in Chromium: accept on /links/review, follow its link to the accepted
+    links, try without a reason (the browser asks for one), withdraw with one, reload (no
+    second withdrawal), and the resource page no longer lists the link under "Elsewhere"."""
+    from webapp import close_app
+
+    from .conftest import make_app, waitress_serving
+    from .test_links import ECCP, ICT_ID, LIFE_ID, PBN_ID, stored, token_for, with_candidates
+
+    app = make_app(with_candidates(store_path, tmp_path), tmp_path, WORKERS=1)
+    try:
+        curator = token_for(app, "curator")
+        with waitress_serving(app, threads=2) as url:
+            page.goto(url + "/links/review")
+            for cid in (ICT_ID, LIFE_ID):
+                page.check(f'input[name="decision-{cid}"][value="accept"]')
+            page.fill("#token", curator)
+            page.click("#review-form button[type=submit]")
+            page.wait_for_selector("#outcome")
+            page.click("#to-accepted a")
+            page.wait_for_selector("#withdraw-form")
+            assert page.url == url + "/links/accepted"
+            rows = page.locator("#accepted tbody tr")
+            assert sorted(rows.evaluate_all("rs => rs.map(r => r.id)")) == sorted(
+                [f"link-{ICT_ID}", f"link-{LIFE_ID}"]
+            )
+            page.check(f'input[name="withdraw"][value="{ICT_ID}"]')
+            page.fill("#token", curator)
+            page.click("#withdraw-form button[type=submit]")  # no reason: not sent
+            assert page.evaluate("document.querySelector('#reason').validity.valueMissing")
+            assert page.locator("#outcome").count() == 0
+            page.fill("#reason", "another cluster of the same name")
+            page.click("#withdraw-form button[type=submit]")
+            page.wait_for_selector("#outcome")
+            assert page.url == url + "/links/accepted"
+            assert page.inner_text("#outcome") == "Done: withdrawn 1."
+            assert rows.evaluate_all("rs => rs.map(r => r.id)") == [f"link-{LIFE_ID}"]
+            answer = page.reload()
+            assert answer is not None and answer.status == 200
+            assert page.locator("#outcome").count() == 0
+            assert page.locator("#withdraw-error").count() == 0
+            page.goto(url + "/id/partner/aws/cluster/vienna-ict-cluster")
+            assert ECCP + "X001" not in page.inner_html("body")
+            shot(page, "links-withdrawn")
+        assert page.problems == []
+        now = stored(app)
+        assert (now[ICT_ID].status, now[ICT_ID].reason) == (
+            "withdrawn",
+            "another cluster of the same name",
+        )
+        assert (now[LIFE_ID].status, now[PBN_ID].status) == ("accepted", "proposed")
+    finally:
+        close_app(app)

@@ -364,3 +364,238 @@ def test_link_records_show_their_times_as_readable_utc(review_app):
     elsewhere = page.text.split('id="links-out"', 1)[1].split("</ul>", 1)[0]
     accepted = times[f"{base}link/{ICT_ID}"]
     assert f"accepted by curator (web review) on {utc_shown(accepted)}, score 0.950" in elsewhere
+
+
+# -- withdrawing accepted links (/links/accepted) ----------------------------------------------
+
+SKOS_EXACT = ox.NamedNode(EXACT)
+LINK_BASE = "https://w3id.org/clusterpolisee/id/link/"
+
+
+def accept_all(app: Flask, client) -> None:
+    """ICT's link accepted by the curator, then LIFE's by aws, PBN's by pbn (one each)."""
+    for partner, cid in (("curator", ICT_ID), ("aws", LIFE_ID), ("pbn", PBN_ID)):
+        followed(client, post(client, token_for(app, partner), **{cid: "accept"}))
+
+
+def withdraw_form(client, token: str, *cids: str, reason: str = "wrong cluster", page: str = ""):
+    html = client.get("/links/accepted" + page).text
+    data = {
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', html)[1],
+        "token": token,
+        "reason": reason,
+        "withdraw": list(cids),
+    }
+    return client.post("/links/accepted" + page, data=data)
+
+
+def link_rows(html: str) -> list[str]:
+    return re.findall(r'<tr id="link-(c[0-9a-f]+)">', html)
+
+
+def checked(html: str) -> list[str]:
+    return re.findall(r'name="withdraw" value="(c[0-9a-f]+)" checked', html)
+
+
+def links_graph(app: Flask) -> list[ox.Triple]:
+    return app.extensions["cpo.writer"].graph_triples(LINKS_GRAPH)
+
+
+def elsewhere(client, path: str) -> str:
+    html = client.get(path, headers={"Accept": "text/html"}).text
+    return html.split('id="links-out"', 1)[1].split("</ul>", 1)[0] if "links-out" in html else ""
+
+
+def test_the_accepted_links_page_lists_who_accepted_each_and_when(review_app):
+    client = review_app.test_client()
+    assert 'href="/links/accepted">the accepted links page</a>' in client.get("/links/review").text
+    assert 'id="no-links">No accepted links.' in client.get("/links/accepted").text
+    accept_all(review_app, client)
+    html = client.get("/links/accepted").text
+    times = {
+        t.subject.value.rsplit("/", 1)[1]: t.object.value
+        for t in links_graph(review_app)
+        if t.predicate.value == "http://www.w3.org/ns/prov#generatedAtTime"
+    }
+    # latest acceptance first; acceptances in the same second by id
+    assert link_rows(html) == sorted(times, key=lambda cid: (-datetime.fromisoformat(
+        times[cid]).timestamp(), cid))  # fmt: skip
+    assert set(times) == {ICT_ID, LIFE_ID, PBN_ID}
+    assert "3 accepted links, latest first." in html
+    row = html.split(f'<tr id="link-{ICT_ID}">', 1)[1].split("</tr>", 1)[0]
+    assert 'href="/id/partner/aws/cluster/vienna-ict-cluster">Vienna ICT cluster</a>' in row
+    assert f'<a href="{ECCP}X001" rel="noopener nofollow" class="ext">ICT Cluster Vienna</a>' in row
+    assert "<td>0.950</td>" in row
+    assert f"by curator (web review) on {utc_shown(times[ICT_ID])}" in row
+    assert f'name="withdraw" value="{ICT_ID}">' in row
+    life = html.split(f'<tr id="link-{LIFE_ID}">', 1)[1].split("</tr>", 1)[0]
+    assert "by aws (web review) on" in life
+
+
+def test_withdrawing_needs_csrf_a_valid_token_and_a_reason(review_app):
+    client = review_app.test_client()
+    accept_all(review_app, client)
+    before = sorted(map(str, links_graph(review_app)))
+    r = client.post("/links/accepted", data={"token": "x", "reason": "r", "withdraw": ICT_ID})
+    assert r.status_code == 400 and b"CSRF" in r.data
+    r = withdraw_form(client, "not-a-token", ICT_ID, LIFE_ID, reason="duplicate <profile>")
+    assert r.status_code == 403 and "the token is not valid: nothing was withdrawn" in r.text
+    # the page again, the checked links and the reason kept (escaped)
+    assert sorted(checked(r.text)) == sorted([ICT_ID, LIFE_ID])
+    assert 'value="duplicate &lt;profile&gt;" required' in r.text
+    curator = token_for(review_app, "curator")
+    r = withdraw_form(client, curator)
+    assert r.status_code == 400 and "check at least one link to withdraw" in r.text
+    for blank in ("", " \n\t "):
+        r = withdraw_form(client, curator, PBN_ID, reason=blank)
+        assert r.status_code == 400, blank
+        assert "say why the links are withdrawn (1 to 1000 characters): nothing was" in r.text
+        assert checked(r.text) == [PBN_ID]
+    assert withdraw_form(client, curator, PBN_ID, reason="x" * 1001).status_code == 400
+    assert {c.status for c in stored(review_app).values()} == {"accepted"}
+    assert sorted(map(str, links_graph(review_app))) == before
+
+
+def test_a_partner_withdraws_only_its_own_links_and_they_leave_the_links_graph(review_app):
+    client = review_app.test_client()
+    accept_all(review_app, client)
+    ict_page = "/id/partner/aws/cluster/vienna-ict-cluster"
+    assert f'href="{ECCP}X001"' in elsewhere(client, ict_page)
+    r = withdraw_form(client, token_for(review_app, "pbn"), ICT_ID, PBN_ID)
+    assert r.status_code == 403
+    assert (
+        "the token of &#39;pbn&#39; withdraws links of that partner&#39;s own resources only; "
+        f"link {ICT_ID} is another&#39;s: uncheck it (nothing was withdrawn"
+    ) in r.text
+    assert sorted(checked(r.text)) == sorted([ICT_ID, PBN_ID])
+    assert {c.status for c in stored(review_app).values()} == {"accepted"}
+
+    r = withdraw_form(
+        client, token_for(review_app, "aws"), ICT_ID, reason=" not the\nsame\x00 one "
+    )
+    assert (r.status_code, r.headers["Location"]) == (303, "/links/accepted")
+    page = client.get("/links/accepted")
+    assert '<p class="ok" role="status" id="outcome">Done: withdrawn 1.</p>' in page.text
+    assert sorted(link_rows(page.text)) == sorted([LIFE_ID, PBN_ID])
+    reload = client.get("/links/accepted")
+    assert 'id="outcome"' not in reload.text  # said once
+    c = stored(review_app)[ICT_ID]
+    assert (c.status, c.reason, c.withdrawn_by) == (
+        "withdrawn",
+        "not the same one",
+        "aws (web review)",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", c.withdrawn)
+    links = links_graph(review_app)
+    assert ox.Triple(ox.NamedNode(ICT), SKOS_EXACT, ox.NamedNode(ECCP + "X001")) not in links
+    assert not any(t.subject.value.startswith(LINK_BASE + ICT_ID) for t in links)
+    assert ox.Triple(ox.NamedNode(LIFE), SKOS_EXACT, ox.NamedNode(ECCP + "X003")) in links
+    # the resource page no longer lists it; the candidate's page says withdrawn, and why
+    assert ECCP + "X001" not in elsewhere(client, ict_page)
+    assert f'href="{ECCP}X003"' in elsewhere(
+        client, "/id/partner/aws/cluster/vienna-life-sciences-cluster"
+    )
+    cell = client.get(f"/id/link-candidate/{ICT_ID}", headers={"Accept": "text/html"}).text
+    assert 'href="/id/link-status/withdrawn"' in cell and "not the same one" in cell
+    withdrawal = client.get(
+        f"/id/link-candidate/{ICT_ID}/withdrawal", headers={"Accept": "text/html"}
+    ).text
+    assert "Withdrawal of link " + ICT_ID in withdrawal and "aws (web review)" in withdrawal
+    # a curator withdraws anyone's, from a later page: back to that page
+    r = withdraw_form(client, token_for(review_app, "curator"), PBN_ID, page="?page=2")
+    assert (r.status_code, r.headers["Location"]) == (303, "/links/accepted?page=2")
+    assert 'id="outcome">Done: withdrawn 1.</p>' in client.get(r.headers["Location"]).text
+    assert stored(review_app)[PBN_ID].status == "withdrawn"
+    # nothing in a link makes the page claim a withdrawal
+    assert 'id="outcome"' not in client.get("/links/accepted?outcome=withdrawn+9").text
+
+
+def test_a_stale_withdrawal_is_a_conflict_that_changes_nothing(review_app):
+    client = review_app.test_client()
+    accept_all(review_app, client)
+    curator = token_for(review_app, "curator")
+    assert withdraw_form(client, curator, ICT_ID).status_code == 303
+    before = sorted(map(str, links_graph(review_app)))
+    # the form another tab still shows: ICT's link with LIFE's
+    r = withdraw_form(client, curator, ICT_ID, LIFE_ID, reason="second thoughts")
+    assert r.status_code == 409
+    assert (
+        f"candidate {ICT_ID} is withdrawn; only an accepted link can be withdrawn "
+        "(nothing was withdrawn; the list is as it is now)"
+    ) in r.text
+    assert sorted(link_rows(r.text)) == sorted([LIFE_ID, PBN_ID])
+    assert checked(r.text) == [LIFE_ID] and 'value="second thoughts"' in r.text
+    assert 'id="outcome"' not in r.text
+    now = stored(review_app)
+    assert (now[ICT_ID].reason, now[LIFE_ID].status) == ("wrong cluster", "accepted")
+    assert sorted(map(str, links_graph(review_app))) == before
+    r = withdraw_form(client, curator, "c0000000000")
+    assert r.status_code == 409 and "there is no link candidate" in r.text
+
+
+def test_a_read_only_server_refuses_withdrawals(store_path, tmp_path):
+    path = with_candidates(store_path, tmp_path)
+    with OxigraphStore(path) as store:
+        from clusterpolisee.linking import review
+
+        review(store, [ICT_ID], [], "curator")
+    app = make_app(path, tmp_path, WORKERS=1, WRITABLE=False)
+    try:
+        client = app.test_client()
+        assert link_rows(client.get("/links/accepted").text) == [ICT_ID]
+        r = withdraw_form(client, token_for(app, "curator"), ICT_ID)
+        assert r.status_code == 503 and b"read-only" in r.data
+    finally:
+        close_app(app)
+
+
+def test_a_hostile_external_name_and_agent_are_escaped(store_path, tmp_path):
+    path = tmp_path / "store"
+    shutil.copytree(store_path, path)
+    evil = Candidate(
+        LIFE, "javascript:alert(3)", 0.99, ["name"], external_name='<script>alert("x")</script>'
+    )
+    with OxigraphStore(path) as store:
+        save_proposals(store, [evil], accept_above=0.9, who="<img src=x onerror=alert(4)>")
+    app = make_app(path, tmp_path, WORKERS=1)
+    try:
+        html = app.test_client().get("/links/accepted").text
+        assert link_rows(html) == [evil.id]
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+        assert "by &lt;img src=x onerror=alert(4)&gt; on <time" in html
+        assert 'href="javascript:' not in html  # shown as text, never a link
+        assert "<small>javascript:alert(3)</small>" in html
+    finally:
+        close_app(app)
+
+
+def test_thousands_of_accepted_links_are_listed_by_pages_and_withdrawn(store_path, tmp_path):
+    """900 accepted links: graph/links holds about 17,000 triples, past the engine's 10,000
+    rows, so the page reads a count and one page, as the review does."""
+    path = with_candidates(store_path, tmp_path)
+    with OxigraphStore(path) as store:
+        save_proposals(store, [Candidate(**vars(c)) for c in MANY], accept_above=0.0)
+        assert store.graph_size(LINKS_GRAPH) > 10_000
+    app = make_app(path, tmp_path, WORKERS=1)
+    try:
+        client = app.test_client()
+        html = client.get("/links/accepted").text
+        by_id = sorted(c.id for c in MANY)  # accepted in one commit: same time, by id
+        assert link_rows(html) == by_id[:100]
+        assert "Links 1–100 of 900 accepted, latest first." in html
+        assert '<strong id="more">800 more</strong>' in html
+        assert 'href="/links/accepted?page=2">next page</a>' in html
+        assert link_rows(client.get("/links/accepted?page=9").text) == by_id[800:]
+        chosen = by_id[150]
+        r = withdraw_form(client, token_for(app, "aws"), chosen, page="?page=2")
+        assert (r.status_code, r.headers["Location"]) == (303, "/links/accepted?page=2")
+        html = client.get(r.headers["Location"]).text
+        assert 'id="outcome">Done: withdrawn 1.</p>' in html
+        assert "Links 101–200 of 899 accepted" in html and chosen not in link_rows(html)
+        assert stored(app)[chosen].status == "withdrawn"
+        c = next(c for c in MANY if c.id == chosen)
+        link = ox.Triple(ox.NamedNode(c.local), SKOS_EXACT, ox.NamedNode(c.external))
+        assert link not in links_graph(app)
+    finally:
+        close_app(app)
