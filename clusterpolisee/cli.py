@@ -97,8 +97,7 @@ def build(store_path: Path, no_partners: bool) -> None:
     from .build import build_all, partner_files, plan
     from .submissions import default_archive
 
-    remote = cli_store.remote_selected()
-    archive = None if no_partners else default_archive(None if remote else store_path)
+    archive = None if no_partners else default_archive(store_path)  # as submit's, remote too
     files = [f for step in plan() for f in step.files] + ([] if no_partners else partner_files())
     try:
         with (

@@ -121,6 +121,8 @@ def _cut(result: QueryResult, limit: int | None) -> None:
     elif len(result.rows) > limit:
         click.echo(f"note: showing {limit} of {len(result.rows)} rows (--limit)", err=True)
         result.rows = result.rows[:limit]
+    elif result.more:  # a remote server was asked for no more rows than shown
+        click.echo(f"note: showing the first {limit} rows; the answer has more (--limit)", err=True)
 
 
 def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
@@ -146,7 +148,7 @@ def run_stored(
         query.check_services(allowlist)
         with open_store(str(store_path), read_only=True) as store:
             text = query.bound_text(query.bind(_parse_params(params), store))
-            result = execute(store, text, timeout, query.store_sorts, split=True)
+            result = execute(store, text, timeout, query.store_sorts, split=True, limit=limit)
     except ParameterError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -186,7 +188,7 @@ def run_adhoc(
     require_store(store_path)
     try:
         with open_store(str(store_path), read_only=True) as store:
-            result = execute(store, text, timeout)
+            result = execute(store, text, timeout, limit=limit)
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -207,7 +209,8 @@ def output_options(timeout_help: str):
         command = click.option(
             "--limit",
             type=click.IntRange(min=0),
-            help="Show at most N rows (of a CONSTRUCT or DESCRIBE: N triples).",
+            help="Show at most N rows (of a CONSTRUCT or DESCRIBE: N triples); a remote store "
+            "is asked for no more, so a listing longer than its row limit can be run.",
         )(command)
         return click.option(
             "--format",

@@ -15,7 +15,7 @@ import click
 import pyoxigraph as ox
 
 from .cli_types import SECONDS
-from .store import StoreError, open_store
+from .store import StoreError, configured_endpoint, open_store
 from .store.dump import format_of, open_dump, read_dataset, restore
 from .store.journal import folder_of
 
@@ -35,8 +35,9 @@ ENDPOINT_OPTION = click.option(
     envvar="CLUSTERPOLISEE_ENDPOINT",
     expose_value=False,
     callback=_use_endpoint,
-    help="SPARQL 1.1 query endpoint of a remote store; wins over --store "
-    "(env CLUSTERPOLISEE_ENDPOINT; see README 'Store' for update/Graph Store/credentials).",
+    help="SPARQL 1.1 query endpoint of a remote store; wins over --store. Without it: env "
+    "CLUSTERPOLISEE_ENDPOINT, else 'endpoint' under [remote] in the file "
+    "CLUSTERPOLISEE_STORE_CONFIG names (see README 'Store' for update/Graph Store/credentials).",
 )
 
 
@@ -50,7 +51,13 @@ def store_options(path_option: Callable) -> Callable:
 
 
 def remote_selected() -> bool:
-    return bool(os.environ.get("CLUSTERPOLISEE_ENDPOINT"))
+    """Whether the store is remote (``--endpoint``, ``CLUSTERPOLISEE_ENDPOINT``, or the
+    ``[remote]`` endpoint of ``CLUSTERPOLISEE_STORE_CONFIG``). An unreadable configuration
+    file counts as remote: opening the store then says what is wrong with it."""
+    try:
+        return configured_endpoint() is not None
+    except StoreError:
+        return True
 
 
 def fail(exc: Exception) -> None:

@@ -90,11 +90,10 @@ def register(main: click.Group, store_path_option) -> None:
         This process is the store's one writer (uploads); queries run in worker processes
         that open the store read-only and are stopped after --timeout seconds.
         """
-        import os
 
         from webapp.heap import limit_arenas_by_env
 
-        from .cli_store import require_store
+        from .cli_store import remote_selected, require_store
         from .serve import serve as run
         from .store import StoreError
 
@@ -102,7 +101,7 @@ def register(main: click.Group, store_path_option) -> None:
         if bad:
             click.echo(f"error: --allow-service needs http(s) URLs, got {bad[0]!r}", err=True)
             sys.exit(2)
-        if os.environ.get("CLUSTERPOLISEE_ENDPOINT"):
+        if remote_selected():  # --endpoint, its variable or the config file
             click.echo(
                 "error: serve runs on the embedded store (--store); with a remote "
                 "store, let clients use that server's own SPARQL endpoint",

@@ -1,8 +1,8 @@
 """Run a query with a real time limit.
 
 pyoxigraph has no query timeout, so an embedded-store query runs in a forked child that opens
-the store read-only; the parent kills the child when the limit passes. Other backends enforce
-their own limits server-side.
+the store read-only; the parent kills the child when the limit passes. A remote store sends
+the limit with the query and the server enforces it (Virtuoso: its ``timeout`` parameter).
 """
 
 import multiprocessing as mp
@@ -47,10 +47,21 @@ def run_isolated(
 
 
 def execute(
-    store: Store, query: str, timeout: float, store_sorts: bool = False, split: bool = False
+    store: Store,
+    query: str,
+    timeout: float,
+    store_sorts: bool = False,
+    split: bool = False,
+    limit: int | None = None,
 ) -> QueryResult:
     """Run ``query`` on ``store`` within ``timeout`` seconds or raise QueryTimeout
-    (``store_sorts``, ``split``: see ``Store.run_query``)."""
+    (``store_sorts``, ``split``: see ``Store.run_query``). ``limit``: the rows the caller
+    will show; a remote store asks the server for no more (its row limit would refuse a
+    long answer whole), the embedded one returns them all."""
     if isinstance(store, OxigraphStore):
         return run_isolated(str(store.path), query, timeout, store_sorts, split)
+    from .store.remote import RemoteStore  # only ever opened remote stores load it
+
+    if isinstance(store, RemoteStore):
+        return store.run_query(query, store_sorts, split, timeout=timeout, limit=limit)
     return store.run_query(query, store_sorts, split)

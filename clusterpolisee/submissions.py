@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import paths
 from .gcpause import paused_collection
 from .names import english_by_default
 from .namespaces import BASE, graph_iri
@@ -201,10 +202,15 @@ def partner_graph(pid: str) -> str:
 
 
 def default_archive(store_path: str | Path | None) -> Path:
+    """The submission archive: ``CLUSTERPOLISEE_ARCHIVE``, else ``archive`` beside the store
+    path (``--store`` / ``CLUSTERPOLISEE_STORE``, default ``var/store``). One rule for every
+    command, on a remote store too (which has no folder of its own): ``build`` once archived
+    a remote store's submissions under the working directory, where ``submissions`` never
+    looked."""
     env = os.environ.get("CLUSTERPOLISEE_ARCHIVE")
     if env:
         return Path(env)
-    return Path(store_path).parent / "archive" if store_path else Path("var/archive")
+    return Path(store_path or paths.DEFAULT_STORE).parent / "archive"
 
 
 def check_partner(store: Store, pid: str) -> None:

@@ -32,6 +32,9 @@ class QueryResult:
     rows: list[Row] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[ox.Triple] = field(default_factory=list)
+    #: The backend kept only the rows it was asked for and the answer has more (a remote
+    #: store's ``run_query(limit=...)``).
+    more: bool = False
 
 
 class StoreError(RuntimeError):

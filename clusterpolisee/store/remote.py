@@ -1,5 +1,5 @@
-"""Remote backend: any SPARQL 1.1 server, over the SPARQL 1.1 Protocol (queries and updates,
-through SPARQLWrapper) and the Graph Store HTTP Protocol (bulk uploads, plain HTTP).
+"""Remote backend: any SPARQL 1.1 server, over the SPARQL 1.1 Protocol (queries and updates)
+and the Graph Store HTTP Protocol (bulk uploads), both plain HTTP with requests.
 
 Checked against Virtuoso 7.2.5, whose quirks shape this module:
 
@@ -30,16 +30,18 @@ checkpoint, and loses such quads (a graph replaced by an overlapping version cam
 hundreds of triples missing; tests/faults/test_virtuoso_faults.py).
 
 A server that stops during a request gives a :class:`StoreError` naming the endpoint, never a
-raw network exception; the same store object works again once the server is back.
+raw network exception; the same store object works again once the server is back. A server
+that answers but is not what the setting says (an HTML page, a wrong path, an update
+endpoint that ignores updates) is named as such: every commit checks that the server holds
+its uploads and took its swap, since an HTTP 200 alone proves nothing.
 """
 
 import configparser
 import contextlib
-import http.client
+import html
 import json
 import os
 import re
-import urllib.error
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -48,9 +50,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import requests
 from requests.auth import HTTPBasicAuth, HTTPDigestAuth
-from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, DIGEST, POST, SELECT, URLENCODED, SPARQLWrapper
-from SPARQLWrapper import BASIC as BASIC_AUTH
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, SELECT, SPARQLWrapper
 
 from ..namespaces import GRAPH
 from .base import META_GRAPH, QueryResult, QueryTimeout, Row, Store, StoreError, Term
@@ -70,6 +70,112 @@ GSP_CHUNK = 100_000
 #: Seconds a query's answer may take past its limit before we stop waiting (Virtuoso sends
 #: its partial "anytime" answer at the limit; a server that sends nothing may be stuck).
 ANSWER_SLACK = 30
+
+
+#: Statuses a SPARQL or Graph Store endpoint never gives to a well-formed request: the URL
+#: is some other web resource (404 a wrong path; 405 and 501 a server without POST/PUT).
+NOT_AN_ENDPOINT = (404, 405, 501)
+#: How much of a server's error text goes into a message.
+ERROR_TEXT = 300
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
+_PROLOGUE = re.compile(
+    r"(?:\s+|#[^\r\n]*|BASE\s*<[^<>]*>|PREFIX\s*[^\s:<>]*:\s*<[^<>]*>)*", re.IGNORECASE
+)
+_OWN_LIMIT = re.compile(
+    r"\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*(?:#[^\r\n]*)?$"
+    r"|\bOFFSET\s+\d+\s+LIMIT\s+(\d+)\s*(?:#[^\r\n]*)?$",
+    re.IGNORECASE,
+)
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE, as SPARQLWrapper reads the text."""
+    w = SPARQLWrapper("http://localhost/sparql")
+    w.setQuery(text)
+    return w.queryType
+
+
+def own_limit(query: str) -> int | None:
+    """The LIMIT that ends the query's text (its outermost one), if any."""
+    lines = query.rstrip().splitlines()
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
+        lines.pop()  # trailing comment lines
+    found = _OWN_LIMIT.search(lines[-1]) if lines else None
+    return int(found.group(1) or found.group(2)) if found else None
+
+
+def limited(query: str, n: int) -> str | None:
+    """A SELECT that keeps the first ``n`` rows of ``query``'s answer, in its order, as a
+    sub-select with LIMIT (right whatever the query ends with: ORDER BY, GROUP BY, its own
+    LIMIT, VALUES); the prologue stays outside. None for a query with FROM, which a
+    sub-select may not have."""
+    head = _PROLOGUE.match(query).end()  # type: ignore[union-attr]  # matches "" at worst
+    body = query[head:]
+    if re.search(r"\bFROM\b", body[: body.find("{")], re.IGNORECASE):
+        return None
+    # The newline ends a comment on the query's last line, which would hide the braces.
+    return f"{query[:head]}\nSELECT * WHERE {{ {{\n{body}\n}} }} LIMIT {n}"
+
+
+def _is_html(headers: dict) -> bool:
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind in ("text/html", "application/xhtml+xml")
+
+
+def _one_line(body: bytes, headers: dict) -> str:
+    """A server's error text as one short line: an HTML page's text without its tags, or
+    the first line of plain text (Virtuoso puts the query it refused after its message)."""
+    text = body.decode("utf-8", errors="replace")
+    if _is_html(headers) or text.lstrip().startswith("<"):
+        text = re.sub(r"(?is)<(head|script|style)\b.*?</\1\s*>", " ", text)
+        text = html.unescape(_HTML_TAG.sub(" ", text))
+        text = " ".join(text.split())
+    else:
+        text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not text:
+        return "no explanation given"
+    return text if len(text) <= ERROR_TEXT else text[: ERROR_TEXT - 3].rstrip() + "..."
+
+
+def _credentials(server: str, status: int, config: "RemoteConfig") -> str:
+    """What to check when the server refuses us (401) or our rights (403)."""
+    names = (
+        "CLUSTERPOLISEE_USER and CLUSTERPOLISEE_PASSWORD (user and password under [remote] "
+        "in CLUSTERPOLISEE_STORE_CONFIG)"
+    )
+    if status == 403:
+        return f"{server} refused access (HTTP 403): check that the user in {names} may write"
+    if not config.user:
+        return f"{server} asks for credentials (HTTP 401): set {names}"
+    return (
+        f"{server} refused the credentials (HTTP 401): check {names}, and "
+        f"CLUSTERPOLISEE_AUTH (auth: digest or basic; now {config.auth})"
+    )
+
+
+def _unreachable(server: str, exc: BaseException, who: str) -> StoreError:
+    return StoreError(
+        f"cannot reach {server} ({_reason(exc)}); check that {who} is running, then retry"
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost cause of a network error, short ("Connection refused")."""
+    errno = re.search(r"\[Errno -?\d+\] ([^'\"()]+)", str(exc))
+    if errno:
+        return errno.group(1).strip()
+    inner = exc
+    for _ in range(6):  # requests wraps urllib3's errors, which wrap http.client's
+        nxt = getattr(inner, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = next((a for a in reversed(inner.args) if isinstance(a, BaseException)), None)
+        if nxt is None:
+            break
+        inner = nxt
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    text = str(inner) or type(inner).__name__
+    return text if len(text) <= ERROR_TEXT else text[: ERROR_TEXT - 3] + "..."
 
 
 class ResultTruncated(StoreError):
@@ -111,8 +217,13 @@ class RemoteConfig:
         path = config_file or os.environ.get("CLUSTERPOLISEE_STORE_CONFIG")
         if path:
             parser = configparser.ConfigParser()
-            if not parser.read(path):
-                raise StoreError(f"cannot read the store configuration file {path}")
+            try:
+                if not parser.read(path):
+                    raise StoreError(f"cannot read the store configuration file {path}")
+            except configparser.Error as exc:
+                raise StoreError(
+                    f"the store configuration file {path} is not valid: {exc}"
+                ) from exc
             values.update(parser["remote"] if parser.has_section("remote") else {})
         for key, var in cls.ENV.items():
             if os.environ.get(var):
@@ -120,7 +231,10 @@ class RemoteConfig:
         if endpoint:
             values["endpoint"] = endpoint
         if not values.get("endpoint"):
-            raise StoreError("no SPARQL endpoint: give --endpoint or CLUSTERPOLISEE_ENDPOINT")
+            raise StoreError(
+                "no SPARQL endpoint: give --endpoint, CLUSTERPOLISEE_ENDPOINT, or endpoint "
+                "under [remote] in CLUSTERPOLISEE_STORE_CONFIG"
+            )
         try:
             for key in ("max_rows",):
                 if key in values:
@@ -187,53 +301,88 @@ class RemoteStore(Store):
             self.session.auth = cls(config.user, config.password or "")
 
     # -- the SPARQL protocol -------------------------------------------------------------
-    def _wrapper(self, url: str, text: str, accept: str | None) -> SPARQLWrapper:
-        w = SPARQLWrapper(url)
-        # Virtuoso never answers application/sparql-query POSTs: use form-encoded POST.
-        w.setMethod(POST)
-        w.setRequestMethod(URLENCODED)
-        w.setTimeout(int(self.config.timeout) + ANSWER_SLACK)
-        if self.config.user:
-            w.setHTTPAuth(BASIC_AUTH if self.config.auth == "basic" else DIGEST)
-            w.setCredentials(self.config.user, self.config.password or "")
-        w.setQuery(text)
-        if accept:
-            w.setOnlyConneg(True)
-            w.addCustomHttpHeader("Accept", accept)
-        return w
-
-    def _request(self, url: str, text: str, accept: str | None) -> tuple[bytes, dict, str]:
-        """Send one query or update; return body, headers and the detected query form."""
-        w = self._wrapper(url, text, accept)
-        if accept:  # a query, not an update: ask Virtuoso for its anytime time limit
-            w.addParameter("timeout", str(int(self.config.timeout * 1000)))
+    def _request(
+        self, url: str, text: str, accept: str | None, timeout: float | None = None
+    ) -> tuple[bytes, dict]:
+        """Send one query (``accept`` given) or update; return the body and the headers
+        (lower-case names). ``timeout``: this query's limit in s (default: the setting)."""
+        limit = timeout or self.config.timeout
+        waited = int(limit) + ANSWER_SLACK
+        # Virtuoso never answers application/sparql-query POSTs: form-encoded POST. A new
+        # connection each time, as urllib made: a kept-alive one the server closes while we
+        # send an update would fail it for nothing.
+        headers = {"Connection": "close"}
+        if accept:  # a query: ask Virtuoso for its anytime time limit, in ms
+            form = {"query": text, "timeout": str(int(limit * 1000))}
+            headers["Accept"] = accept
+        else:
+            form = {"update": text}
         try:
-            res = w.query()
-            body, headers = res.response.read(), dict(res.info())
-        except SPARQLWrapperException as exc:
-            message = str(exc)
-            if any(m in message for m in TIMEOUT_MARKERS):
-                raise QueryTimeout(f"the query ran past {self.config.timeout} s") from exc
-            if TOO_BIG_MARKER in message:
-                raise _too_big(f"the SPARQL server at {url}", "update") from exc
-            raise StoreError(
-                f"the SPARQL server at {url} refused the request: {message[:800]}"
-            ) from exc
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            if isinstance(exc, TimeoutError):  # connected and sent, then no answer in time
-                raise self._silent(url, w.timeout, accept is not None) from exc
-            # HTTPException: the server went away in mid-answer (IncompleteRead, ...).
-            raise StoreError(
-                f"cannot reach the SPARQL server at {url} ({type(exc).__name__}: {exc}); "
-                "check that it is running, then retry"
-            ) from exc
-        headers = {k.lower(): v for k, v in headers.items()}
-        if headers.get("x-sql-state", "") in TIMEOUT_MARKERS:
-            raise QueryTimeout(
-                f"the query ran past {self.config.timeout} s; the server returned partial "
-                "results, which are discarded"
+            resp = self.session.post(
+                url, data=form, headers=headers, timeout=waited, allow_redirects=False
             )
-        return body, headers, w.queryType
+            body = resp.content
+        except requests.ReadTimeout as exc:  # connected and sent, then no answer in time
+            raise self._silent(url, waited, accept is not None) from exc
+        except requests.RequestException as exc:  # refused, reset, gone in mid-answer
+            raise _unreachable(f"the SPARQL server at {url}", exc, "it") from exc
+        found = {k.lower(): v for k, v in resp.headers.items()}
+        if not 200 <= resp.status_code < 300:
+            raise self._refused(url, resp.status_code, found, body, limit, accept is not None)
+        if found.get("x-sql-state", "") in TIMEOUT_MARKERS:
+            raise QueryTimeout(
+                f"the query ran past {limit:g} s; the server returned partial results, "
+                "which are discarded"
+            )
+        if accept and _is_html(found):  # a web page where SPARQL results were asked for
+            raise self._not_endpoint(url, resp.status_code, found)
+        return body, found
+
+    def _refused(
+        self, url: str, status: int, headers: dict, body: bytes, limit: float, query: bool
+    ) -> StoreError:
+        """A one-line error for a SPARQL request the server did not answer with 2xx."""
+        text = body.decode("utf-8", errors="replace")
+        if any(m in text for m in TIMEOUT_MARKERS):
+            return QueryTimeout(f"the query ran past {limit:g} s")
+        if TOO_BIG_MARKER in text:
+            return _too_big(f"the SPARQL server at {url}", "update")
+        if status in (401, 403):
+            return StoreError(_credentials(f"the SPARQL server at {url}", status, self.config))
+        if status in NOT_AN_ENDPOINT or 300 <= status < 400:
+            return self._not_endpoint(url, status, headers)
+        what = "query" if query else "update"
+        return StoreError(
+            f"the SPARQL server at {url} refused the {what} (HTTP {status}): "
+            f"{_one_line(body, headers)}"
+        )
+
+    def _not_endpoint(
+        self, url: str, status: int, headers: dict, kind: str = "SPARQL endpoint"
+    ) -> StoreError:
+        moved = f", redirected to {headers['location']}" if "location" in headers else ""
+        return StoreError(
+            f"the server at {url} answered (HTTP {status}, "
+            f"{headers.get('content-type') or 'no content type'}{moved}) but is not a {kind}: "
+            f"check {self._setting_of(url)}"
+        )
+
+    def _setting_of(self, url: str) -> str:
+        """The settings that name ``url``, for messages that ask to check them."""
+        keys = [
+            k
+            for k in ("endpoint", "update_endpoint", "gsp_endpoint")
+            if getattr(self.config, k) == url
+        ]
+        return " and ".join(
+            f"{self.config.ENV[k]} ({k} under [remote] in CLUSTERPOLISEE_STORE_CONFIG)"
+            for k in keys or ["endpoint"]
+        )
+
+    @property
+    def _update_url(self) -> str:
+        """Where updates go: the query endpoint unless an update endpoint is set."""
+        return self.config.update_endpoint or self.config.endpoint
 
     def _silent(self, url: str, waited: int, query: bool) -> StoreError:
         """The server took the request and sent nothing: stuck or overloaded (Virtuoso 7.2.5
@@ -249,7 +398,12 @@ class RemoteStore(Store):
             "either, restart it"
         )
 
-    def _check_rows(self, count: int, headers: dict) -> None:
+    def _check_rows(self, count: int, headers: dict, asked: int | None = None) -> None:
+        """Raise if the server cut the answer at its row limit. Virtuoso sends its limit in
+        ``X-SPARQL-MaxRows`` whenever an answer reaches it, also when the query's own LIMIT
+        (``asked``) is that many rows: then the query got what it asked for."""
+        if asked is not None and count >= asked:
+            return
         cap = headers.get("x-sparql-maxrows")
         if cap is not None or count >= self.config.max_rows:
             raise ResultTruncated(
@@ -257,15 +411,19 @@ class RemoteStore(Store):
                 "add LIMIT/OFFSET or narrow the query"
             )
 
-    def _bad_answer(self, what: str, exc: Exception) -> StoreError:
+    def _bad_answer(self, what: str, exc: Exception, headers: dict) -> StoreError:
         # A cut-off body (server stopped mid-answer) lands here too: say where it came from.
+        kind = headers.get("content-type") or "no content type"
         return StoreError(
-            f"the answer of the SPARQL server at {self.config.endpoint} is not {what}: {exc}"
+            f"the answer of the SPARQL server at {self.config.endpoint} ({kind}) is not "
+            f"{what}: {exc}"
         )
 
-    def _select_json(self, query: str) -> tuple[list[str], list[Row], dict]:
-        body, headers, _ = self._request(
-            self.config.endpoint, query, "application/sparql-results+json"
+    def _select_json(
+        self, query: str, timeout: float | None = None
+    ) -> tuple[list[str], list[Row], dict]:
+        body, headers = self._request(
+            self.config.endpoint, query, "application/sparql-results+json", timeout
         )
         try:
             data = json.loads(body)
@@ -275,46 +433,70 @@ class RemoteStore(Store):
                 for b in data["results"]["bindings"]
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise self._bad_answer("SPARQL JSON results", exc) from exc
+            raise self._bad_answer("SPARQL JSON results", exc, headers) from exc
         return names, rows, headers
 
     def update(self, text: str) -> None:
         """Run one SPARQL update request (form-encoded POST with authentication)."""
-        self._request(self.config.update_endpoint or self.config.endpoint, text, None)
+        self._request(self._update_url, text, None)
 
     # -- reading -------------------------------------------------------------------------
     def select(self, query: str, bindings: Mapping[str, Term] | None = None) -> list[Row]:
         if bindings:
             query = bind(query, bindings)
         _, rows, headers = self._select_json(query)
-        self._check_rows(len(rows), headers)
+        self._check_rows(len(rows), headers, own_limit(query))
         return rows
 
-    def run_query(self, query: str, store_sorts: bool = False, split: bool = False) -> QueryResult:
+    def run_query(
+        self,
+        query: str,
+        store_sorts: bool = False,
+        split: bool = False,
+        *,
+        timeout: float | None = None,
+        limit: int | None = None,
+    ) -> QueryResult:
+        """``Store.run_query``, within ``timeout`` s (default: the setting); ``limit`` keeps
+        the first rows of a SELECT, asked of the server (``QueryResult.more`` says whether
+        there were more), so a long listing is not refused as cut at the server's row
+        limit."""
         # Virtuoso always sorts its answers itself and runs a query on its own threads:
         # ``store_sorts`` and ``split`` change nothing here.
-        kind = self._wrapper(self.config.endpoint, query, None).queryType
+        kind = query_form(query)
         if kind in (CONSTRUCT, DESCRIBE):
-            body, headers, _ = self._request(self.config.endpoint, query, "application/n-triples")
+            body, headers = self._request(
+                self.config.endpoint, query, "application/n-triples", timeout
+            )
             try:
                 triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
             except SyntaxError as exc:
-                raise self._bad_answer("N-Triples", exc) from exc
+                raise self._bad_answer("N-Triples", exc, headers) from exc
             self._check_rows(len(triples), headers)
             return QueryResult("construct", triples=triples)
         if kind == ASK:
-            body, _, _ = self._request(
-                self.config.endpoint, query, "application/sparql-results+json"
+            body, headers = self._request(
+                self.config.endpoint, query, "application/sparql-results+json", timeout
             )
             try:
                 return QueryResult("ask", boolean=bool(json.loads(body)["boolean"]))
             except (ValueError, KeyError, TypeError) as exc:
-                raise self._bad_answer("a SPARQL JSON boolean", exc) from exc
+                raise self._bad_answer("a SPARQL JSON boolean", exc, headers) from exc
         if kind != SELECT:
             raise StoreError("only SELECT, ASK, CONSTRUCT and DESCRIBE queries can be run")
-        names, rows, headers = self._select_json(query)
-        self._check_rows(len(rows), headers)
-        return QueryResult("select", variables=names, rows=rows)
+        return self._run_select(query, timeout, limit)
+
+    def _run_select(self, query: str, timeout: float | None, limit: int | None) -> QueryResult:
+        asked = own_limit(query)
+        if limit is not None and (wrapped := limited(query, limit + 1)) is not None:
+            # One row more than shown tells whether the answer has more.
+            query, asked = wrapped, min(limit + 1, asked or limit + 1)
+        names, rows, headers = self._select_json(query, timeout)
+        self._check_rows(len(rows), headers, asked)
+        more = limit is not None and len(rows) > limit
+        return QueryResult(
+            "select", variables=names, rows=rows[:limit] if more else rows, more=more
+        )
 
     def _ours(self, graph: str) -> bool:
         return (
@@ -415,20 +597,24 @@ class RemoteStore(Store):
 
     def _gsp(self, method: str, graph: ox.NamedNode, body: bytes) -> None:
         url = self.config.gsp_endpoint or ""
+        server = f"the Graph Store endpoint {url}"
         try:
             resp = self._gsp_send(method, url, graph, body)
         except requests.RequestException as exc:
-            raise StoreError(
-                f"cannot reach the Graph Store endpoint {url} ({type(exc).__name__}: {exc}); "
-                "check that the server is running, then retry"
-            ) from exc
-        if resp.status_code not in (200, 201, 204):
-            if TOO_BIG_MARKER in resp.text:
-                raise _too_big(f"the Graph Store endpoint {url}", f"{method} of one chunk")
-            raise StoreError(
-                f"the Graph Store endpoint answered {resp.status_code} to {method}: "
-                f"{resp.text[:500]}"
-            )
+            raise _unreachable(server, exc, "the server") from exc
+        status = resp.status_code
+        if status in (200, 201, 204):
+            return
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        if TOO_BIG_MARKER in resp.text:
+            raise _too_big(server, f"{method} of one chunk")
+        if status in (401, 403):
+            raise StoreError(_credentials(server, status, self.config))
+        if status in NOT_AN_ENDPOINT:
+            raise self._not_endpoint(url, status, headers, "Graph Store endpoint")
+        raise StoreError(
+            f"{server} refused the {method} (HTTP {status}): {_one_line(resp.content, headers)}"
+        )
 
     def _gsp_send(
         self, method: str, url: str, graph: ox.NamedNode, body: bytes
@@ -468,6 +654,7 @@ class RemoteStore(Store):
         token = uuid.uuid4().hex
         ops: list[str] = []
         staged: list[ox.NamedNode] = []
+        uploaded: list[ox.NamedNode] = []
         try:
             for mode, graphs in (("MOVE", replace or {}), ("ADD", add or {})):
                 for graph, triples in graphs.items():
@@ -478,16 +665,71 @@ class RemoteStore(Store):
                         if mode == "MOVE":
                             ops.append(f"DROP SILENT GRAPH {target}")
                         continue
+                    uploaded.append(scratch)
                     ops.extend(swap_in(mode, scratch, target))
+            self._check_uploaded(uploaded)
             meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
             ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }} }}")
             ops.append(f"INSERT DATA {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> {version} }} }}")
             self.update(" ;\n".join(ops))
+            self._check_taken(token, uploaded)
         except (StoreError, ValueError) as exc:
             self._drop_quietly(staged)
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"cannot write: {exc}") from exc
+
+    def _holding(self, graphs: list[ox.NamedNode]) -> set[str]:
+        """Which of ``graphs`` hold a triple, as the query endpoint sees them."""
+        values = " ".join(str(g) for g in graphs)
+        _, rows, _ = self._select_json(
+            f"SELECT ?g WHERE {{ VALUES ?g {{ {values} }} "
+            "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }"
+        )
+        return {r["g"].value for r in rows}
+
+    def _check_uploaded(self, graphs: list[ox.NamedNode]) -> None:
+        """Raise unless the store holds every graph uploaded. Any web server answers 200 to
+        an upload it ignores (an HTML page), and Virtuoso's own answer is an empty HTML body,
+        so only the store can tell."""
+        if not graphs:
+            return
+        held = self._holding(graphs)
+        missing = [g.value for g in graphs if g.value not in held]
+        if not missing:
+            return
+        url = self.config.gsp_endpoint or self._update_url
+        kind = "Graph Store endpoint" if self.config.gsp_endpoint else "SPARQL update endpoint"
+        raise StoreError(
+            f"the server at {url} accepted the upload to {missing[0]}, but the store read at "
+            f"{self.config.endpoint} holds none of it: {url} is not a {kind} of that store; "
+            f"check {self._setting_of(url)}. The store is unchanged"
+        )
+
+    def _check_taken(self, token: str, uploaded: list[ox.NamedNode]) -> None:
+        """Raise unless the swap took: its update sets the data version to ``token`` and
+        drops the scratch graphs (a later writer may have changed the version since)."""
+        try:
+            if self.data_version() == token or (uploaded and not self._holding(uploaded)):
+                return
+        except StoreError as exc:  # the server went away after it answered the swap
+            raise StoreError(
+                f"the commit's update was answered, then checking it failed: {exc} (the commit "
+                "has most likely taken effect: check the store, clusterpolisee graphs, before "
+                "retrying)"
+            ) from exc
+        url = self._update_url
+        left = (
+            "; remove the scratch graphs it left with 'clusterpolisee drop-staging'"
+            if uploaded
+            else ""
+        )
+        raise StoreError(
+            f"the server at {url} accepted the commit's update, but the store read at "
+            f"{self.config.endpoint} did not change: {url} is not a SPARQL update endpoint "
+            f"of that store; check {self._setting_of(url)}. The commit did not take "
+            f"effect{left}"
+        )
 
     def _drop_quietly(self, graphs: list[ox.NamedNode]) -> None:
         """Best effort: remove scratch graphs after a failed commit (the server may be gone)."""
@@ -506,6 +748,8 @@ class RemoteStore(Store):
                 count = self._upload(target, parsed)
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc
+        if count:
+            self._check_uploaded([target])
         self.commit()  # a new data version
         return count
 

@@ -1,8 +1,11 @@
 """Store fixtures: a throwaway Virtuoso on loopback for the session, and a ``store`` fixture
 parametrised over both backends (embedded Oxigraph on disk, remote Virtuoso)."""
 
+import contextlib
+import http.server
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -72,3 +75,47 @@ def cli_env(virtuoso) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLUSTERPOLISEE_")}
     env.update(virtuoso.env())
     return env
+
+
+class Answering(http.server.BaseHTTPRequestHandler):
+    """Answers every request with ``server.answer`` (status, content type, body), whatever
+    it asks: a web server at a URL where a SPARQL or Graph Store endpoint was expected."""
+
+    def _answer(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.seen.append(self.command)  # type: ignore[attr-defined]
+        status, kind, body = self.server.answer  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args) -> None:  # quiet test output
+        pass
+
+
+WEB_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Welcome</title><style>h1 {color: red}</style>"
+    b"</head>\n<body><h1>Welcome to our site</h1><p>Nothing to see here.</p></body></html>\n"
+)
+
+
+@contextlib.contextmanager
+def answering(
+    status: int = 200, kind: str = "text/html; charset=utf-8", body: bytes = WEB_PAGE
+) -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server on loopback giving one answer to everything: its base URL and the
+    methods of the requests it saw."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    server.answer, server.seen = (status, kind, body), []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.seen  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

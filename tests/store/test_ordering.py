@@ -176,9 +176,9 @@ def test_the_query_command_passes_sort_store_on(demo_store, monkeypatch):
 
     seen, execute = [], cli_queries.execute
 
-    def spy(store, text, timeout, store_sorts=False, split=False):
+    def spy(store, text, timeout, store_sorts=False, split=False, limit=None):
         seen.append((store_sorts, split))
-        return execute(store, text, timeout, store_sorts, split)
+        return execute(store, text, timeout, store_sorts, split, limit)
 
     monkeypatch.setattr(cli_queries, "execute", spy)
     for name in ("knowledge-transfers", "clusters"):

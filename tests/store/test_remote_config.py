@@ -3,8 +3,8 @@ clear errors."""
 
 import pytest
 
-from clusterpolisee.store import StoreError
-from clusterpolisee.store.remote import RemoteConfig
+from clusterpolisee.store import OxigraphStore, StoreError, configured_endpoint, open_store
+from clusterpolisee.store.remote import RemoteConfig, RemoteStore
 
 
 @pytest.fixture
@@ -48,3 +48,34 @@ def test_bad_settings_are_clear_errors(clean_env, tmp_path):
         RemoteConfig.load("http://x.example/sparql")
     with pytest.raises(StoreError, match="cannot read the store configuration file"):
         RemoteConfig.load("http://x.example/sparql", str(tmp_path / "missing.ini"))
+
+
+def test_the_config_file_endpoint_selects_the_remote_store(clean_env, tmp_path):
+    assert configured_endpoint() is None
+    assert isinstance(open_store(str(tmp_path / "embedded")), OxigraphStore)
+    ini = tmp_path / "store.ini"
+    ini.write_text("[remote]\nendpoint = http://file.example/sparql\nuser = u\n")
+    clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
+    assert configured_endpoint() == "http://file.example/sparql"
+    store = open_store(str(tmp_path / "unused"))  # contacts nothing yet
+    assert isinstance(store, RemoteStore) and store.describe() == "http://file.example/sparql"
+    assert not (tmp_path / "unused").exists()
+    clean_env.setenv("CLUSTERPOLISEE_ENDPOINT", "http://env.example/sparql")  # env wins
+    assert configured_endpoint() == "http://env.example/sparql"
+    assert open_store(str(tmp_path / "unused")).describe() == "http://env.example/sparql"
+
+
+def test_a_config_file_without_an_endpoint_leaves_the_embedded_store(clean_env, tmp_path):
+    ini = tmp_path / "store.ini"
+    ini.write_text("[remote]\nuser = u\n")
+    clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
+    assert configured_endpoint() is None
+    clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(tmp_path / "missing.ini"))
+    with pytest.raises(
+        StoreError, match="^cannot read the store configuration file .*missing.ini$"
+    ):
+        configured_endpoint()
+    ini.write_text("endpoint = http://no-section.example/sparql\n")
+    clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
+    with pytest.raises(StoreError, match="^the store configuration file .* is not valid: "):
+        configured_endpoint()
