@@ -430,13 +430,19 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     assert (proc.returncode, proc.stdout.strip()) == (0, "withdrawn 1")
     with open_store(str(writable_store), read_only=True) as store:
         now = store.graph_triples(LINKS_GRAPH)
-        gone = set(both) - set(now)
-        # the link, its statement's 10 triples and its review's 6; the shared agent stays
-        assert (PBN, O001) in {(t.subject.value, t.object.value) for t in gone}
-        assert len(gone) == 17 and len(now) == len(both) - 17 > before
-        assert all(f"link/{wrong}" not in t.subject.value for t in now)
-        assert [t.object.value for t in now if t.predicate.value == SKOS_EXACT] == [o006]
         cell = load(store)[wrong]
+        stmt = f"https://w3id.org/clusterpolisee/id/link/{wrong}"
+        # only the link goes; its record stays, invalidated by the withdrawal
+        gone = {(t.subject.value, t.predicate.value, t.object.value) for t in set(both) - set(now)}
+        assert gone == {(PBN, SKOS_EXACT, O001)}
+        assert {
+            (t.subject.value, t.predicate.value, t.object.value) for t in set(now) - set(both)
+        } == {
+            (stmt, PROV + "invalidatedAtTime", cell.withdrawn),
+            (stmt, PROV + "wasInvalidatedBy", f"{cell.node.value}/withdrawal"),
+        }
+        assert before < len(both)
+        assert [t.object.value for t in now if t.predicate.value == SKOS_EXACT] == [o006]
         assert (cell.status, cell.reason, cell.withdrawn_by) == (
             "withdrawn",
             "PBN is another body",

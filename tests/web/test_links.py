@@ -32,6 +32,7 @@ CANDIDATES = [
     Candidate(PBN, "http://www.wikidata.org/entity/Q123", 0.85, ["acronym"], external_name="PBN"),
 ]
 ICT_ID, LIFE_ID, PBN_ID = (c.id for c in CANDIDATES)
+ICT_PAGE = "/id/partner/aws/cluster/vienna-ict-cluster"
 
 
 def with_candidates(store_path: Path, tmp_path: Path) -> Path:
@@ -369,6 +370,8 @@ def test_link_records_show_their_times_as_readable_utc(review_app):
 # -- withdrawing accepted links (/links/accepted) ----------------------------------------------
 
 SKOS_EXACT = ox.NamedNode(EXACT)
+XSD = "http://www.w3.org/2001/XMLSchema#"
+PROV = "http://www.w3.org/ns/prov#"
 LINK_BASE = "https://w3id.org/clusterpolisee/id/link/"
 
 
@@ -488,7 +491,12 @@ def test_a_partner_withdraws_only_its_own_links_and_they_leave_the_links_graph(r
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", c.withdrawn)
     links = links_graph(review_app)
     assert ox.Triple(ox.NamedNode(ICT), SKOS_EXACT, ox.NamedNode(ECCP + "X001")) not in links
-    assert not any(t.subject.value.startswith(LINK_BASE + ICT_ID) for t in links)
+    # its record stays, saying when it was withdrawn, and its IRI says so
+    stmt = ox.NamedNode(LINK_BASE + ICT_ID)
+    ended = ox.Literal(c.withdrawn, datatype=ox.NamedNode(XSD + "dateTime"))
+    assert ox.Triple(stmt, ox.NamedNode(PROV + "invalidatedAtTime"), ended) in links
+    record = client.get(f"/id/link/{ICT_ID}", headers={"Accept": "text/html"})
+    assert record.status_code == 200 and "prov:invalidatedAtTime" in record.text
     assert ox.Triple(ox.NamedNode(LIFE), SKOS_EXACT, ox.NamedNode(ECCP + "X003")) in links
     # the resource page no longer lists it; the candidate's page says withdrawn, and why
     assert ECCP + "X001" not in elsewhere(client, ict_page)
@@ -599,3 +607,20 @@ def test_thousands_of_accepted_links_are_listed_by_pages_and_withdrawn(store_pat
         assert link not in links_graph(app)
     finally:
         close_app(app)
+
+
+def test_a_link_accepted_by_its_score_is_not_called_reviewed(store_path, tmp_path):
+    """`link --accept-above` accepts as a software agent: the page says so."""
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    with OxigraphStore(copy) as store:
+        save_proposals(store, [Candidate(**vars(CANDIDATES[0]))], accept_above=0.9)
+    app = make_app(copy, tmp_path, WORKERS=1)
+    try:
+        html = app.test_client().get(ICT_PAGE, headers={"Accept": "text/html"}).text
+    finally:
+        close_app(app)
+    elsewhere = html.split('id="links-out"', 1)[1].split("</ul>", 1)[0]
+    assert f'href="{ECCP}X001"' in elsewhere
+    assert "(accepted automatically by clusterpolisee link on <time" in elsewhere
+    assert "reviewed link" not in elsewhere

@@ -37,11 +37,16 @@ PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX align: <http://knowledgeweb.semanticweb.org/heterogeneity/alignment#>
-SELECT ?s ?links ?link ?who ?when ?score WHERE {
+SELECT ?s ?links ?link ?who ?when ?score ?software WHERE {
   GRAPH ?links {
     ?stmt rdf:subject ?s ; rdf:object ?link ; prov:generatedAtTime ?when .
+    FILTER NOT EXISTS { ?stmt prov:invalidatedAtTime ?withdrawn }
     OPTIONAL { ?stmt align:measure ?score }
     OPTIONAL { ?stmt prov:wasGeneratedBy/prov:wasAssociatedWith/rdfs:label ?who }
+    OPTIONAL {
+      ?stmt prov:wasGeneratedBy/prov:wasAssociatedWith ?agent . ?agent a prov:SoftwareAgent
+      BIND(true AS ?software)
+    }
   }
 }"""
 DATASETS = {
@@ -212,6 +217,8 @@ def _reviewed(iri: str) -> dict[str, dict[str, object]]:
         info: dict[str, object] = {
             "who": rec["who"].value if rec["who"] else "",
             "when": rec["when"],
+            # accepted by `link --accept-above`, not by a person: not "reviewed"
+            "software": rec["software"] is not None,
         }
         try:
             info["score"] = f"{float(rec['score'].value):.3f}" if rec["score"] else ""
