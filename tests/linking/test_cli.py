@@ -475,3 +475,18 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     assert proc.returncode == 2 and "--reason must say why" in proc.stderr
     listing = run_cli(*review, "--all").stdout
     assert f"{wrong}  withdrawn" in listing
+
+
+def test_accepted_links_are_listed_as_links_to_another_database(writable_store: Path):
+    """`external-links` called every match in a cluster database a "Web page"."""
+    assert link(writable_store, "--accept-above", "0.99").returncode == 0
+    with open_store(str(writable_store), read_only=True) as store:
+        accepted = {c.external for c in load(store).values() if c.status == "accepted"}
+    query = ("query", "external-links", "--store", str(writable_store), "--format", "csv")
+    proc = run_cli(*query, "-p", "dataset=Other database")
+    assert proc.returncode == 0, proc.stderr
+    rows = list(csv.DictReader(proc.stdout.splitlines()))
+    assert len(accepted) > 0 and {r["link"] for r in rows} == accepted
+    assert {r["target"] for r in rows} == {"Other database"}
+    pages = list(csv.DictReader(run_cli(*query, "-p", "dataset=Web page").stdout.splitlines()))
+    assert pages and not accepted & {r["link"] for r in pages}
