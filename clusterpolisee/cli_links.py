@@ -95,6 +95,9 @@ def _show(candidates: list[Candidate], labels: dict[str, str]) -> None:
             f"{c.id}  {c.status:<9} {c.score:.3f}  {labels.get(c.local, c.local)}  =  "
             f"{c.external_name}  <{c.external}>\n            evidence: {'; '.join(c.evidence)}"
         )
+        if c.status == "withdrawn":
+            by = f" by {c.withdrawn_by}" if c.withdrawn_by else ""
+            click.echo(f"            withdrawn {c.withdrawn}{by}: {c.reason}")
 
 
 def _left_out(found: Discovery, kind: str, source: str) -> list[str]:

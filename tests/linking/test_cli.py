@@ -475,6 +475,7 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     assert proc.returncode == 2 and "--reason must say why" in proc.stderr
     listing = run_cli(*review, "--all").stdout
     assert f"{wrong}  withdrawn" in listing
+    assert f"withdrawn {cell.withdrawn} by Ana C: PBN is another body" in listing
 
 
 def test_accepted_links_are_listed_as_links_to_another_database(writable_store: Path):
