@@ -38,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _open_store(app)
     _register(app)
     app.after_request(_security_headers)
+    app.after_request(_cors)
     app.after_request(_conditional)
     errors.register(app)
     app.jinja_env.globals.update(
@@ -184,6 +185,41 @@ def _security_headers(resp):
     resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("Referrer-Policy", "same-origin")
     resp.headers.setdefault("X-Frame-Options", "DENY")
+    return resp
+
+
+#: Public read-only resources any origin may read, as /sparql (which sends its own): not
+#: /submit nor /links/..., whose forms use tokens and CSRF cookies.
+CORS_ENDPOINTS = frozenset(
+    {
+        "resource.page",
+        "graphs.page",
+        "publish.catalog",
+        "publish.entry",
+        "publish.dump",
+        "docs.ontology",
+        "docs.ontology_version",
+        "docs.shapes",
+        "queries.query",
+    }
+)
+
+
+def _cors(resp: Response) -> Response:
+    """CORS on GET and HEAD answers (errors too, so a script can tell a 404 from a network
+    failure) of ``CORS_ENDPOINTS``, and on their preflights (an Accept with a quoted JSON-LD
+    profile is not a "simple" header)."""
+    if request.endpoint not in CORS_ENDPOINTS:
+        return resp
+    from .views.sparql import READ_CORS
+
+    if request.method in ("GET", "HEAD"):
+        resp.headers.update(READ_CORS)
+    elif request.method == "OPTIONS":
+        resp.headers.update(READ_CORS)
+        resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Accept"
+        resp.headers["Access-Control-Max-Age"] = "3600"
     return resp
 
 

@@ -3,20 +3,23 @@
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import renderer
 from .database import EngineError, QueryFailed, QueryTimedOut
 from .sparql_guard import QueryRefused
 
 
 def wants_html() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "text/plain"])
-    return best == "text/html" and request.accept_mimetypes["text/html"] > 0.0
+    return renderer.best_match(request.accept_mimetypes, ["text/html", "text/plain"]) == "text/html"
 
 
 def error_response(status: int, title: str, message: str) -> Response:
     if wants_html():
         body = render_template("error.html", status=status, title=title, message=message)
-        return Response(body, status, mimetype="text/html")
-    return Response(f"{title}: {message}\n", status, mimetype="text/plain")
+        resp = Response(body, status, mimetype="text/html")
+    else:
+        resp = Response(f"{title}: {message}\n", status, mimetype="text/plain")
+    resp.vary.add("Accept")  # HTML or text by Accept: a cache must not mix them up
+    return resp
 
 
 def remote_fault(exc: Exception) -> bool:

@@ -7,7 +7,7 @@ A format applies to one or more result kinds: 'select' / 'ask' (SPARQL results) 
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -163,14 +163,68 @@ def negotiate(accept: MIMEAccept, kind: str, default: str) -> Format | None:
     On a tie (e.g. ``*/*``) the ``default`` format wins, because it is offered first."""
     ordered = [BY_SUFFIX[default]] if kind in BY_SUFFIX[default].kinds else []
     ordered += [f for f in FORMATS if kind in f.kinds and f not in ordered]
-    offers: dict[str, Format] = {}
-    for f in ordered:
-        for mt in (f.mimetype, *f.aliases):
-            offers.setdefault(mt, f)
     if not accept:
         return ordered[0] if ordered else None
-    best = accept.best_match(list(offers), default=None)
+    return choose(accept, ordered)
+
+
+def choose(accept: MIMEAccept, formats: list[Format], aliases: bool = True) -> Format | None:
+    """The format of ``formats`` (in order of preference) the client prefers; None if none.
+
+    An alias (``application/xhtml+xml`` for HTML, ``application/json`` for JSON-LD) counts
+    only when the client names it: through ``application/*`` it made HTML the answer."""
+    offers: dict[str, Format] = {}
+    for f in formats:
+        for mt in (f.mimetype, *f.aliases) if aliases else (f.mimetype,):
+            offers.setdefault(mt, f)
+    exact = {mt for mt, f in offers.items() if mt != f.mimetype}
+    best = best_match(accept, list(offers), exact_only=exact)
     return offers[best] if best is not None else None
+
+
+def best_match(
+    accept: MIMEAccept, offers: list[str], exact_only: Collection[str] = ()
+) -> str | None:
+    """The offer the client prefers, the first of equals; None when it accepts none.
+
+    As ``MIMEAccept.best_match``, whose Werkzeug 3.1 matches an offer only to items with
+    the same parameters (``text/turtle; charset=utf-8`` was a 406), except that parameters
+    other than q are ignored: we answer UTF-8 anyway, and serve one form of JSON-LD, so a
+    ``profile`` (compacted, expanded...) gets that one. Offers in ``exact_only`` match only
+    an item naming them, not a wildcard."""
+    ranges = [(_bare(item), q) for item, q in accept]
+    best, best_rank = None, (0.0, -1)
+    for offer in offers:
+        rank = _rank(ranges, offer.lower(), offer in exact_only)
+        if rank is not None and rank[0] > 0 and rank > best_rank:
+            best, best_rank = offer, rank
+    return best
+
+
+def _bare(item: str) -> str:
+    """``type/subtype`` of an Accept item, lower case, without its parameters."""
+    return item.split(";", 1)[0].strip().lower()
+
+
+def _rank(ranges: list[tuple[str, float]], offer: str, exact: bool) -> tuple[float, int] | None:
+    """(quality, specificity) of the most specific range matching ``offer`` (the highest
+    quality among equally specific ones); None when none does."""
+    kind = offer.split("/", 1)[0]
+    found: tuple[float, int] | None = None
+    for media, q in ranges:
+        if media == offer:
+            specificity = 2
+        elif exact:
+            continue
+        elif media == kind + "/*":
+            specificity = 1
+        elif media == "*/*":
+            specificity = 0
+        else:
+            continue
+        if found is None or (specificity, q) > (found[1], found[0]):
+            found = (q, specificity)
+    return found
 
 
 def render(fmt: Format, result: Result) -> tuple[bytes, str]:

@@ -63,13 +63,11 @@ def _negotiate(suffix: str | None) -> renderer.Format | None:
         if suffix not in OFFERED:
             abort(404, f"no .{suffix[:20]} form of the catalogue; use " + ", ".join(OFFERED))
         return renderer.BY_SUFFIX[suffix]
-    # Canonical media types only: a browser's "application/xml;q=0.9" must not win RDF/XML
-    # over the Turtle that "*/*" gives it.
-    offers = {f.mimetype: f for f in _formats()}
     if not request.accept_mimetypes:
         return renderer.BY_SUFFIX["ttl"]
-    best = request.accept_mimetypes.best_match(list(offers), default=None)
-    return offers.get(best) if best else None
+    # Canonical media types only: a browser's "application/xml;q=0.9" must not win RDF/XML
+    # over the Turtle that "*/*" gives it.
+    return renderer.choose(request.accept_mimetypes, _formats(), aliases=False)
 
 
 def description() -> list[ox.Triple]:

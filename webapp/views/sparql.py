@@ -18,11 +18,17 @@ from . import examples
 bp = Blueprint("sparql", __name__)
 SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/sparql$")
 
-CORS = {
+# Any origin may read public answers: no cookie or token is involved. Also sent by the other
+# public read-only resources (webapp._cors). A fixed "*" does not vary with Origin, so no
+# "Vary: Origin" is needed (it would keep pages out of the page cache).
+READ_CORS = {
     "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Link, X-Result-Truncated, X-Row-Limit",
+}
+CORS = {
+    **READ_CORS,
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Accept, Content-Type",
-    "Access-Control-Expose-Headers": "X-Result-Truncated, X-Row-Limit",
     "Access-Control-Max-Age": "3600",
 }
 # Values of the non-standard 'format' / 'output' parameters that clients such as
@@ -152,7 +158,7 @@ def _format(kind: str) -> renderer.Format | None:
 
 
 def _no_query():
-    best = request.accept_mimetypes.best_match(["text/turtle", "text/html"])
+    best = renderer.best_match(request.accept_mimetypes, ["text/turtle", "text/html"])
     if best == "text/html":
         return _editor(examples.DEFAULT_QUERY, None)
     endpoint = url_for(".endpoint", _external=True)
