@@ -32,6 +32,9 @@ PREFIXES = {
     "sh": "http://www.w3.org/ns/shacl#",
     "geo": "http://www.opengis.net/ont/geosparql#",
     "m8g": "http://data.europa.eu/m8g/",
+    # the link candidates' vocabularies (graph/link-candidates)
+    "align": "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#",
+    "adms": "http://www.w3.org/ns/adms#",
 }
 
 

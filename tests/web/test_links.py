@@ -624,3 +624,13 @@ def test_a_link_accepted_by_its_score_is_not_called_reviewed(store_path, tmp_pat
     assert f'href="{ECCP}X001"' in elsewhere
     assert "(accepted automatically by clusterpolisee link on <time" in elsewhere
     assert "reviewed link" not in elsewhere
+
+
+def test_a_candidate_page_names_its_vocabularies_by_prefix(review_app):
+    """The candidate's type and properties were printed as full IRIs."""
+    page = review_app.test_client().get(
+        f"/id/link-candidate/{ICT_ID}", headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 200
+    assert ">align:Cell</a>" in page.text and ">adms:status</a>" in page.text
+    assert ">http://knowledgeweb.semanticweb.org/heterogeneity/alignment#Cell<" not in page.text
