@@ -222,14 +222,20 @@ class ValidationReport:
             lines.append("")
         if self.left_out:
             lines.extend(self._summary_lines())
+        lines.append(self._verdict() + (f"; {self.listed_note()}." if self.left_out else "."))
+        return "\n".join(lines) + "\n"
+
+    def _verdict(self) -> str:
+        """The last line's verdict. A clean report says so in words: "0 violation(s), 0
+        warning(s) in 0 resource(s)" read as if nothing had been checked."""
+        if not self.results:
+            return "The submission conforms: no violation, no warning"
         verdict = "conforms" if self.conforms else "does NOT conform"
         resources = len({r.focus for r in self.results})
-        lines.append(
+        return (
             f"The submission {verdict}: {self.count('Violation'):,} violation(s), "
             f"{self.count('Warning'):,} warning(s) in {resources:,} resource(s)"
-            + (f"; {self.listed_note()}." if self.left_out else ".")
         )
-        return "\n".join(lines) + "\n"
 
     def listed_note(self) -> str:
         """One line saying how much of the text report is listed, e.g. for the web page."""
