@@ -19,7 +19,7 @@ from .linking import (
     save_proposals,
     withdraw,
 )
-from .linking.candidates import FORMULA_START, to_csv, to_turtle
+from .linking.candidates import FORMULA_START, one_line, to_csv, to_turtle
 from .linking.records import OWN_BASES, read_csv, read_endpoint, read_rdf_file
 from .store import Store, StoreError, open_store
 
@@ -290,12 +290,12 @@ def register(main: click.Group, store_option) -> None:
     def withdraw_cmd(ids, reason, reviewer, store_path) -> None:
         """Take accepted links back (ids as 'links review --all' lists them).
 
-        Each link's skos:exactMatch and its record leave graph/links in one commit; the
-        candidate stays in graph/link-candidates as withdrawn, with the time, the reason and
-        who withdrew it,
-        so the pair is not proposed again, and both ends may be linked anew.
+        Each link's skos:exactMatch leaves graph/links in one commit, whose record of it
+        stays, marked as invalidated by the withdrawal; the candidate stays in
+        graph/link-candidates as withdrawn, with the time, the reason and who withdrew it, so
+        the pair is not proposed again, and both ends may be linked anew.
         """
-        reason = " ".join(reason.split())
+        reason = one_line(reason)
         if not reason:
             _fail("--reason must say why the link is withdrawn")
         require_store(store_path)

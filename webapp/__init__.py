@@ -223,7 +223,17 @@ def _cors(resp: Response) -> Response:
     return resp
 
 
-NO_ETAG = {"submit.form", "submit.upload", "links.review", "links.decide", "home.health", "static"}
+# Pages with a form's CSRF token (and the session cookie) are never revalidated from a copy.
+NO_ETAG = {
+    "submit.form",
+    "submit.upload",
+    "links.review",
+    "links.decide",
+    "links.accepted_links",
+    "links.withdraw",
+    "home.health",
+    "static",
+}
 
 
 def _conditional(resp: Response) -> Response:

@@ -175,10 +175,15 @@ def choose(accept: MIMEAccept, formats: list[Format], aliases: bool = True) -> F
     """The format of ``formats`` (in order of preference) the client prefers; None if none.
 
     An alias (``application/xhtml+xml`` for HTML, ``application/json`` for JSON-LD) counts
-    only when the client names it: through ``application/*`` it made HTML the answer."""
+    only when the client names it (through ``application/*`` it made HTML the answer), and
+    not when the client refuses the format's own type with q=0."""
+    refused = {_bare(item) for item, q in accept if q == 0}
     offers: dict[str, Format] = {}
     for f in formats:
-        for mt in (f.mimetype, *f.aliases) if aliases else (f.mimetype,):
+        # A format the client refused by its own type is not given through an alias
+        # ("text/html;q=0, application/xhtml+xml" was answered with text/html).
+        named = aliases and f.mimetype not in refused
+        for mt in (f.mimetype, *f.aliases) if named else (f.mimetype,):
             offers.setdefault(mt, f)
     exact = {mt for mt, f in offers.items() if mt != f.mimetype}
     best = best_match(accept, list(offers), exact_only=exact)

@@ -17,6 +17,7 @@ with its agent), and the pair is not proposed again.
 import csv
 import hashlib
 import io
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -431,13 +432,22 @@ def review(
     return [existing[c] for c in accept], [existing[c] for c in reject]
 
 
+def one_line(text: str) -> str:
+    """A reason or a name as it is stored: one line, control characters dropped (a NUL or
+    U+0001 made the candidate graph's RDF/XML ill-formed). The CLI and the web share it."""
+    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc")
+    return " ".join(kept.split())
+
+
 def withdraw(store: Store, cids: list[str], reason: str, who: str) -> list[Candidate]:
     """Take accepted links back in one commit: each skos:exactMatch leaves ``graph/links``,
     whose record of it (the statement, its review) stays, invalidated when and by the
     withdrawal, so the link's IRI still says what happened to it; each cell becomes
     withdrawn with the time, the reason and who withdrew it, so the pair is not proposed
     again and both ends are free for another link."""
-    cids = list(dict.fromkeys(cids))
+    cids, reason, who = list(dict.fromkeys(cids)), one_line(reason), one_line(who)
+    if not reason:
+        raise ReviewError("say why the link is withdrawn")
     existing = load(store)
     for cid in cids:
         if cid not in existing:

@@ -1,11 +1,11 @@
 """The store: one interface, an embedded Oxigraph backend (default) and a remote SPARQL 1.1
 backend (Virtuoso in the tests)."""
 
-import configparser
 import os
 
 from .base import QueryTimeout, Store, StoreError
 from .oxigraph import OxigraphStore
+from .settings import remote_section
 
 __all__ = [
     "Store",
@@ -27,13 +27,7 @@ def configured_endpoint() -> str | None:
     path = os.environ.get("CLUSTERPOLISEE_STORE_CONFIG")
     if not path:
         return None
-    parser = configparser.ConfigParser()
-    try:
-        if not parser.read(path):
-            raise StoreError(f"cannot read the store configuration file {path}")
-    except configparser.Error as exc:
-        raise StoreError(f"the store configuration file {path} is not valid: {exc}") from exc
-    return parser.get("remote", "endpoint", fallback=None) or None
+    return remote_section(path).get("endpoint") or None
 
 
 def open_store(

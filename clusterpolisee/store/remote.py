@@ -36,7 +36,6 @@ endpoint that ignores updates) is named as such: every commit checks that the se
 its uploads and took its swap, since an HTTP 200 alone proves nothing.
 """
 
-import configparser
 import contextlib
 import html
 import json
@@ -46,15 +45,19 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 import requests
 from requests.auth import HTTPBasicAuth, HTTPDigestAuth
 from SPARQLWrapper import ASK, CONSTRUCT, DESCRIBE, SELECT, SPARQLWrapper
+from urllib3.exceptions import NewConnectionError
 
 from ..namespaces import GRAPH
+from ..sparqltext import has_dataset, scan_tokens
 from .base import META_GRAPH, QueryResult, QueryTimeout, Row, Store, StoreError, Term
 from .bindings import bind
+from .settings import remote_section
 from .termtext import fact_pairs
 
 VERSION_PRED = "https://w3id.org/clusterpolisee/ontology#dataVersion"
@@ -70,6 +73,9 @@ GSP_CHUNK = 100_000
 #: Seconds a query's answer may take past its limit before we stop waiting (Virtuoso sends
 #: its partial "anytime" answer at the limit; a server that sends nothing may be stuck).
 ANSWER_SLACK = 30
+#: Seconds to open a connection: a dead or unreachable host is said at once, not after the
+#: query's whole time limit (the read timeout).
+CONNECT_TIMEOUT = 10
 
 
 #: Statuses a SPARQL or Graph Store endpoint never gives to a well-formed request: the URL
@@ -81,11 +87,6 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>|<[!?][^<>]*>")
 _PROLOGUE = re.compile(
     r"(?:\s+|#[^\r\n]*|BASE\s*<[^<>]*>|PREFIX\s*[^\s:<>]*:\s*<[^<>]*>)*", re.IGNORECASE
 )
-_OWN_LIMIT = re.compile(
-    r"\bLIMIT\s+(\d+)(?:\s+OFFSET\s+\d+)?\s*(?:#[^\r\n]*)?$"
-    r"|\bOFFSET\s+\d+\s+LIMIT\s+(\d+)\s*(?:#[^\r\n]*)?$",
-    re.IGNORECASE,
-)
 
 
 def query_form(text: str) -> str:
@@ -96,25 +97,47 @@ def query_form(text: str) -> str:
 
 
 def own_limit(query: str) -> int | None:
-    """The LIMIT that ends the query's text (its outermost one), if any."""
-    lines = query.rstrip().splitlines()
-    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith("#")):
-        lines.pop()  # trailing comment lines
-    found = _OWN_LIMIT.search(lines[-1]) if lines else None
-    return int(found.group(1) or found.group(2)) if found else None
+    """The query's own outermost LIMIT, if any: the one outside every brace, found by a scan
+    that skips comments, strings and IRIs ("# was LIMIT 5" is none)."""
+    at = None
+    for offset, token, depth in scan_tokens(query):
+        if not depth and token.upper() == "LIMIT":
+            at = offset
+    found = re.match(r"LIMIT\s+(\d+)", query[at:], re.IGNORECASE) if at is not None else None
+    return int(found.group(1)) if found else None
 
 
 def limited(query: str, n: int) -> str | None:
     """A SELECT that keeps the first ``n`` rows of ``query``'s answer, in its order, as a
     sub-select with LIMIT (right whatever the query ends with: ORDER BY, GROUP BY, its own
-    LIMIT, VALUES); the prologue stays outside. None for a query with FROM, which a
-    sub-select may not have."""
+    LIMIT); the prologue stays outside. None for a query with FROM, which a sub-select may
+    not have, or with VALUES after its WHERE clause, which Virtuoso 7.2.5 answers with no
+    rows inside a sub-select."""
+    if has_dataset(query) or any(
+        not depth and token.upper() == "VALUES" for _, token, depth in scan_tokens(query)
+    ):
+        return None
     head = _PROLOGUE.match(query).end()  # type: ignore[union-attr]  # matches "" at worst
     body = query[head:]
-    if re.search(r"\bFROM\b", body[: body.find("{")], re.IGNORECASE):
-        return None
     # The newline ends a comment on the query's last line, which would hide the braces.
     return f"{query[:head]}\nSELECT * WHERE {{ {{\n{body}\n}} }} LIMIT {n}"
+
+
+def _maybe_sent(exc: StoreError) -> bool:
+    """Whether a request that failed on the network may have reached the server: anything
+    but a connection never made (refused, unknown host, connect timeout)."""
+    cause = exc.__cause__
+    if not isinstance(cause, requests.ConnectionError) or isinstance(
+        cause, requests.ConnectTimeout
+    ):
+        return False
+    inner: BaseException | None = cause
+    for _ in range(6):  # requests wraps urllib3's errors, which wrap the socket's
+        if inner is None or isinstance(inner, NewConnectionError):
+            return inner is None
+        reason = getattr(inner, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else inner.__context__
+    return True
 
 
 def _is_html(headers: dict) -> bool:
@@ -216,15 +239,7 @@ class RemoteConfig:
         values: dict[str, str] = {}
         path = config_file or os.environ.get("CLUSTERPOLISEE_STORE_CONFIG")
         if path:
-            parser = configparser.ConfigParser()
-            try:
-                if not parser.read(path):
-                    raise StoreError(f"cannot read the store configuration file {path}")
-            except configparser.Error as exc:
-                raise StoreError(
-                    f"the store configuration file {path} is not valid: {exc}"
-                ) from exc
-            values.update(parser["remote"] if parser.has_section("remote") else {})
+            values.update(remote_section(path))
         for key, var in cls.ENV.items():
             if os.environ.get(var):
                 values[key] = os.environ[var]
@@ -235,6 +250,13 @@ class RemoteConfig:
                 "no SPARQL endpoint: give --endpoint, CLUSTERPOLISEE_ENDPOINT, or endpoint "
                 "under [remote] in CLUSTERPOLISEE_STORE_CONFIG"
             )
+        for key in ("endpoint", "update_endpoint", "gsp_endpoint"):
+            if "@" in urlsplit(values.get(key) or "").netloc:
+                # requests would send them as Basic auth, and every message names the URL
+                raise StoreError(
+                    f"{cls.ENV[key]} holds a user name or password in its URL: give them as "
+                    "CLUSTERPOLISEE_USER and CLUSTERPOLISEE_PASSWORD instead"
+                )
         try:
             for key in ("max_rows",):
                 if key in values:
@@ -319,7 +341,11 @@ class RemoteStore(Store):
             form = {"update": text}
         try:
             resp = self.session.post(
-                url, data=form, headers=headers, timeout=waited, allow_redirects=False
+                url,
+                data=form,
+                headers=headers,
+                timeout=(CONNECT_TIMEOUT, waited),
+                allow_redirects=False,
             )
             body = resp.content
         except requests.ReadTimeout as exc:  # connected and sent, then no answer in time
@@ -342,10 +368,13 @@ class RemoteStore(Store):
         self, url: str, status: int, headers: dict, body: bytes, limit: float, query: bool
     ) -> StoreError:
         """A one-line error for a SPARQL request the server did not answer with 2xx."""
-        text = body.decode("utf-8", errors="replace")
-        if any(m in text for m in TIMEOUT_MARKERS):
-            return QueryTimeout(f"the query ran past {limit:g} s")
-        if TOO_BIG_MARKER in text:
+        # Virtuoso puts its error code on the first line and echoes the request after it: a
+        # query that names "SR171" is no timeout.
+        text = body.decode("utf-8", errors="replace").lstrip()
+        first = text.split("\n", 1)[0]
+        if any(m in first for m in TIMEOUT_MARKERS):
+            return QueryTimeout(f"the {'query' if query else 'update'} ran past {limit:g} s")
+        if TOO_BIG_MARKER in first:
             return _too_big(f"the SPARQL server at {url}", "update")
         if status in (401, 403):
             return StoreError(_credentials(f"the SPARQL server at {url}", status, self.config))
@@ -402,7 +431,7 @@ class RemoteStore(Store):
         """Raise if the server cut the answer at its row limit. Virtuoso sends its limit in
         ``X-SPARQL-MaxRows`` whenever an answer reaches it, also when the query's own LIMIT
         (``asked``) is that many rows: then the query got what it asked for."""
-        if asked is not None and count >= asked:
+        if asked is not None and count == asked:  # more than asked: ``asked`` was misread
             return
         cap = headers.get("x-sparql-maxrows")
         if cap is not None or count >= self.config.max_rows:
@@ -610,7 +639,7 @@ class RemoteStore(Store):
             raise _too_big(server, f"{method} of one chunk")
         if status in (401, 403):
             raise StoreError(_credentials(server, status, self.config))
-        if status in NOT_AN_ENDPOINT:
+        if status in NOT_AN_ENDPOINT or 300 <= status < 400:
             raise self._not_endpoint(url, status, headers, "Graph Store endpoint")
         raise StoreError(
             f"{server} refused the {method} (HTTP {status}): {_one_line(resp.content, headers)}"
@@ -637,13 +666,16 @@ class RemoteStore(Store):
                     params={"graph": graph.value},
                     data=body,
                     headers={"Content-Type": "text/turtle; charset=utf-8"},
-                    timeout=max(self.config.timeout, 600),
+                    timeout=(CONNECT_TIMEOUT, max(self.config.timeout, 600)),
+                    allow_redirects=False,  # a 302 turned the PUT into a GET that "worked"
                 )
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 if attempt == 2 or isinstance(exc, requests.Timeout):
                     raise
                 # A graph nobody has: the answer (404 once authenticated) carries no data.
-                self.session.get(url, params={"graph": f"{GRAPH}handshake"}, timeout=60)
+                self.session.get(
+                    url, params={"graph": f"{GRAPH}handshake"}, timeout=(CONNECT_TIMEOUT, 60)
+                )
         raise AssertionError("unreachable")
 
     def commit(
@@ -652,10 +684,14 @@ class RemoteStore(Store):
         add: Mapping[str, Iterable[ox.Triple]] | None = None,
     ) -> None:
         token = uuid.uuid4().hex
-        ops: list[str] = []
-        staged: list[ox.NamedNode] = []
-        uploaded: list[ox.NamedNode] = []
+        meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
+        # A one-triple scratch graph the swap drops, so that its absence proves the swap took
+        # even when nothing else was uploaded and another writer has changed the version.
+        marker = ox.NamedNode(f"{META_GRAPH}{STAGING}{token}")
+        ops = [f"DROP SILENT GRAPH {marker}"]
+        staged, uploaded = [marker], [marker]
         try:
+            self._upload(marker, [ox.Triple(meta, ox.NamedNode(VERSION_PRED), version)])
             for mode, graphs in (("MOVE", replace or {}), ("ADD", add or {})):
                 for graph, triples in graphs.items():
                     target = ox.NamedNode(graph)
@@ -668,16 +704,41 @@ class RemoteStore(Store):
                     uploaded.append(scratch)
                     ops.extend(swap_in(mode, scratch, target))
             self._check_uploaded(uploaded)
-            meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
             ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }} }}")
             ops.append(f"INSERT DATA {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> {version} }} }}")
-            self.update(" ;\n".join(ops))
-            self._check_taken(token, uploaded)
+            self._swap(" ;\n".join(ops), token, uploaded)
         except (StoreError, ValueError) as exc:
             self._drop_quietly(staged)
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"cannot write: {exc}") from exc
+
+    def _swap(self, update: str, token: str, uploaded: list[ox.NamedNode]) -> None:
+        """Send the swap and check that it took. A connection lost after the request went
+        out is no failure yet: the server may have applied it and then closed without an
+        answer (a retry of a commit that took would then be refused, or do it twice), so the
+        store is asked which it was."""
+        try:
+            self.update(update)
+        except StoreError as exc:
+            if not _maybe_sent(exc):
+                raise
+            try:
+                taken = self._took(token, uploaded)
+            except StoreError:
+                raise StoreError(
+                    f"{exc} (the update may have been applied: check the store, "
+                    "clusterpolisee graphs, before retrying)"
+                ) from exc
+            if not taken:
+                raise
+            return
+        self._check_taken(token, uploaded)
+
+    def _took(self, token: str, uploaded: list[ox.NamedNode]) -> bool:
+        """Whether the swap took: the data version is its token, or (another writer having
+        changed the version since) its scratch graphs, the marker among them, are gone."""
+        return self.data_version() == token or not self._holding(uploaded)
 
     def _holding(self, graphs: list[ox.NamedNode]) -> set[str]:
         """Which of ``graphs`` hold a triple, as the query endpoint sees them."""
@@ -698,6 +759,8 @@ class RemoteStore(Store):
         missing = [g.value for g in graphs if g.value not in held]
         if not missing:
             return
+        # Name the data's graph rather than the commit's marker, where both are missing.
+        missing.sort(key=lambda g: g.startswith(META_GRAPH + STAGING))
         url = self.config.gsp_endpoint or self._update_url
         kind = "Graph Store endpoint" if self.config.gsp_endpoint else "SPARQL update endpoint"
         raise StoreError(
@@ -710,7 +773,7 @@ class RemoteStore(Store):
         """Raise unless the swap took: its update sets the data version to ``token`` and
         drops the scratch graphs (a later writer may have changed the version since)."""
         try:
-            if self.data_version() == token or (uploaded and not self._holding(uploaded)):
+            if self._took(token, uploaded):
                 return
         except StoreError as exc:  # the server went away after it answered the swap
             raise StoreError(
@@ -719,16 +782,11 @@ class RemoteStore(Store):
                 "retrying)"
             ) from exc
         url = self._update_url
-        left = (
-            "; remove the scratch graphs it left with 'clusterpolisee drop-staging'"
-            if uploaded
-            else ""
-        )
         raise StoreError(
             f"the server at {url} accepted the commit's update, but the store read at "
             f"{self.config.endpoint} did not change: {url} is not a SPARQL update endpoint "
             f"of that store; check {self._setting_of(url)}. The commit did not take "
-            f"effect{left}"
+            "effect; remove the scratch graphs it left with 'clusterpolisee drop-staging'"
         )
 
     def _drop_quietly(self, graphs: list[ox.NamedNode]) -> None:

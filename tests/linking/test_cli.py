@@ -426,7 +426,8 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     with open_store(str(writable_store), read_only=True) as store:
         both = store.graph_triples(LINKS_GRAPH)
     withdraw = ("links", "withdraw", "--store", str(writable_store))
-    proc = run_cli(*withdraw, wrong, "--reason", "  PBN is  another body ", "--reviewer", "Ana C")
+    reason = "  PBN is \x01 another\x02 body "  # control characters made RDF/XML ill-formed
+    proc = run_cli(*withdraw, wrong, "--reason", reason, "--reviewer", "Ana C\x07")
     assert (proc.returncode, proc.stdout.strip()) == (0, "withdrawn 1")
     with open_store(str(writable_store), read_only=True) as store:
         now = store.graph_triples(LINKS_GRAPH)
@@ -471,8 +472,9 @@ def test_withdraw_takes_an_accepted_link_back(writable_store: Path):
     ]:
         proc = run_cli(*withdraw, cid, "--reason", "x")
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
-    proc = run_cli(*withdraw, right, "--reason", " ")
-    assert proc.returncode == 2 and "--reason must say why" in proc.stderr
+    for blank in (" ", "\x01\x07"):
+        proc = run_cli(*withdraw, right, "--reason", blank)
+        assert proc.returncode == 2 and "--reason must say why" in proc.stderr
     listing = run_cli(*review, "--all").stdout
     assert f"{wrong}  withdrawn" in listing
     assert f"withdrawn {cell.withdrawn} by Ana C: PBN is another body" in listing

@@ -59,7 +59,7 @@ def test_an_update_endpoint_that_answers_a_web_page_fails_the_commit(virtuoso, r
     )
     assert seen == ["POST", "POST"]  # the swap, then the attempt to drop the scratch graph
     assert remote.graph_triples(g) == [triple("old")] and remote.data_version() == version
-    assert remote.drop_staging() == 1  # uploaded by the real Graph Store endpoint
+    assert remote.drop_staging() == 2  # the data and the commit's marker, uploaded by GSP
 
 
 def test_a_graph_store_endpoint_that_answers_a_web_page_fails_the_commit(
@@ -87,7 +87,7 @@ def test_a_graph_store_endpoint_that_answers_a_web_page_fails_the_commit(
     assert str(bulk.value).startswith(
         f"the server at {url}/store accepted the upload to {graph_iri('test/web-page-bulk')}, "
     )
-    assert seen == ["PUT", "PUT"]
+    assert seen == ["PUT", "PUT", "PUT"]  # the commit's marker and its data; the bulk load
     assert remote.graph_triples(g) == [triple("old")] and remote.data_version() == version
     assert remote.drop_staging() == 0
 
@@ -107,7 +107,8 @@ def test_without_a_graph_store_endpoint_ignored_inserts_fail_the_commit(virtuoso
 class Relay:
     """A TCP relay on loopback to a Virtuoso endpoint, for one request per connection (the
     backend sends ``Connection: close``). It calls ``before_answer(request, answer)`` before
-    it passes an answer on, and resets connections from number ``reset_from`` on."""
+    it passes an answer on (False: it closes instead), and resets connections from number
+    ``reset_from`` on."""
 
     def __init__(self, target: str, before_answer=None, reset_from: int | None = None) -> None:
         parts = urlsplit(target)
@@ -135,8 +136,8 @@ class Relay:
             with socket.create_connection(self.target) as upstream:
                 upstream.sendall(request)
                 answer = b"".join(iter(lambda: upstream.recv(65536), b""))
-            if self.before_answer:
-                self.before_answer(request, answer)
+            if self.before_answer and self.before_answer(request, answer) is False:
+                return  # the answer is lost: the connection closes without it
             conn.sendall(answer)
 
     def close(self) -> None:
@@ -312,3 +313,63 @@ def test_a_limit_wraps_the_query_and_keeps_its_prologue():
     assert own_limit("SELECT * WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 10000\n# end\n") == 10000
     assert own_limit("SELECT * WHERE { ?s ?p ?o } OFFSET 5 LIMIT 7") == 7
     assert own_limit("SELECT * WHERE { { SELECT * WHERE { ?s ?p ?o } LIMIT 3 } }") is None
+
+
+def _is_swap(request: bytes, answer: bytes) -> bool:
+    return b"dataVersion" in request and answer.startswith(b"HTTP/1.1 200")
+
+
+def test_a_swap_whose_answer_is_lost_is_checked_not_reported_failed(virtuoso, remote):
+    """The server applied the swap and closed without answering: the commit was reported
+    failed ("cannot reach ..., retry") although it had taken effect."""
+    g = graph_iri("test/answer-lost")
+    remote.replace_graph(g, [triple("old")])
+    relay = Relay(virtuoso.update_endpoint, lambda request, answer: not _is_swap(request, answer))
+    try:
+        RemoteStore(remote_config(virtuoso, update_endpoint=relay.url)).replace_graph(
+            g, [triple("new")]
+        )
+    finally:
+        relay.close()
+    assert remote.graph_triples(g) == [triple("new")]
+    assert remote.drop_staging() == 0
+
+
+def test_an_empty_commit_is_not_lost_to_a_later_writer(virtuoso, remote):
+    """A commit that uploads nothing (a graph emptied) had only the data version to show
+    that it took; a later writer's version made it look refused."""
+    mine, theirs = graph_iri("test/emptied"), graph_iri("test/theirs-too")
+    remote.replace_graph(mine, [triple("mine")])
+
+    def other_writer(request: bytes, answer: bytes) -> None:
+        if _is_swap(request, answer) and b"emptied" in request:
+            remote.replace_graph(theirs, [triple("theirs")])
+
+    relay = Relay(virtuoso.update_endpoint, other_writer)
+    try:
+        RemoteStore(remote_config(virtuoso, update_endpoint=relay.url)).replace_graph(mine, [])
+    finally:
+        relay.close()
+    assert remote.graph_triples(mine) == []
+    assert remote.graph_triples(theirs) == [triple("theirs")]
+
+
+@pytest.mark.parametrize(
+    ("query", "limit"),
+    [
+        ("SELECT * { ?s ?p ?o } LIMIT 5", 5),
+        ("SELECT * { ?s ?p ?o } OFFSET 2 LIMIT 7 # seven", 7),
+        ("SELECT * { ?s ?p ?o } # was LIMIT 5", None),  # read from the comment before
+        ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 3 } }", None),
+        ('SELECT * { ?s ?p "LIMIT 9" } LIMIT 10000', 10000),
+    ],
+)
+def test_a_querys_own_limit_is_its_outermost_one_outside_comments(query, limit):
+    assert own_limit(query) == limit
+
+
+def test_a_query_ending_in_values_is_not_wrapped():
+    """Virtuoso 7.2.5 answers a sub-select with a VALUES block after its WHERE with no rows."""
+    assert limited("SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s VALUES ?s { <a> <b> }", 2) is None
+    inside = limited("SELECT ?s WHERE { VALUES ?s { <a> } ?s ?p ?o } # VALUES", 2)
+    assert inside is not None and inside.endswith("} } LIMIT 2")

@@ -103,7 +103,8 @@ def test_a_submission_the_update_endpoint_ignored_is_not_accepted(built):
     assert "ACCEPTED" not in proc.stdout
     assert set(built.store.graph_triples(graph)) == before
     assert built.store.data_version() == version
-    assert built.store.drop_staging() == 2  # the partner graph's and the provenance's
+    # the partner graph's, the provenance's and the commit's marker
+    assert built.store.drop_staging() == 3
     listed = cli("submissions", "--partner", PARTNER, "--format", "json", env=built.env)
     assert json.loads(listed.stdout)[-1]["outcome"] == "pending"  # settled by the next one
 

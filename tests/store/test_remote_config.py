@@ -77,5 +77,34 @@ def test_a_config_file_without_an_endpoint_leaves_the_embedded_store(clean_env, 
         configured_endpoint()
     ini.write_text("endpoint = http://no-section.example/sparql\n")
     clean_env.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
-    with pytest.raises(StoreError, match="^the store configuration file .* is not valid: "):
+    with pytest.raises(
+        StoreError, match="^the store configuration file .* is not a valid INI file "
+    ):
         configured_endpoint()
+
+
+def test_a_password_with_a_percent_sign_is_read_as_written(clean_env, tmp_path, monkeypatch):
+    """ConfigParser's interpolation raised on '%' and its traceback printed the password."""
+    ini = tmp_path / "store.ini"
+    ini.write_text("[remote]\nendpoint = http://127.0.0.1:9/sparql\npassword = pa%ss%word\n")
+    monkeypatch.setenv("CLUSTERPOLISEE_STORE_CONFIG", str(ini))
+    assert configured_endpoint() == "http://127.0.0.1:9/sparql"
+    assert RemoteConfig.load().password == "pa%ss%word"
+    ini.write_text("[remote]\nendpoint = http://x\npassword s3cret-line\n")
+    with pytest.raises(StoreError) as caught:
+        configured_endpoint()
+    assert "s3cret" not in str(caught.value)
+    assert str(caught.value).endswith("is not a valid INI file (ParsingError); see README, 'Store'")
+
+
+@pytest.mark.parametrize("key", ["endpoint", "update_endpoint", "gsp_endpoint"])
+def test_a_user_and_password_in_an_endpoint_url_are_refused(clean_env, key):
+    """requests took them as Basic auth, and every message printed the URL with them."""
+    clean_env.setenv("CLUSTERPOLISEE_ENDPOINT", "http://127.0.0.1:9/sparql")
+    clean_env.setenv(RemoteConfig.ENV[key], "http://kg:s3cret@127.0.0.1:9/sparql")
+    with pytest.raises(StoreError) as caught:
+        RemoteConfig.load()
+    assert str(caught.value) == (
+        f"{RemoteConfig.ENV[key]} holds a user name or password in its URL: give them as "
+        "CLUSTERPOLISEE_USER and CLUSTERPOLISEE_PASSWORD instead"
+    )

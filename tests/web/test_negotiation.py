@@ -293,3 +293,17 @@ def test_cors_over_waitress(server):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=60)
     assert err.value.code == 404 and err.value.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    ("kind", "accept"),
+    [
+        ("graph", "application/ld+json;q=0, application/json"),
+        ("graph", "text/html;q=0, application/xhtml+xml"),
+        ("graph", "application/n-triples;q=0, text/plain"),
+        ("select", "application/sparql-results+json;q=0, application/json"),
+    ],
+)
+def test_a_format_refused_by_its_own_type_is_not_given_through_an_alias(kind, accept):
+    """The answer carried the very media type the client had refused (q=0)."""
+    assert renderer.negotiate(parse_accept_header(accept, MIMEAccept), kind, "html") is None

@@ -14,7 +14,6 @@ of its own rather than a section of the review: another list with its own pages,
 form that takes links out of the published graph should not sit next to the accept buttons.
 """
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +36,7 @@ from clusterpolisee.linking.candidates import (
     accepted,
     count_accepted,
     count_proposed,
+    one_line,
     proposed,
 )
 
@@ -251,13 +251,6 @@ def accepted_links():
     return _after_commit(f"withdrawn {count}", _accepted_page, _render_accepted)
 
 
-def _clean_reason(text: str) -> str:
-    """The reason as it is stored: one line (as the CLI's), other control characters (a NUL
-    would make the candidate graph's RDF/XML ill-formed) dropped."""
-    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) != "Cc")
-    return " ".join(kept.split())
-
-
 def _refuse_withdrawal(status: int, error: str):
     """The page again with the checked links and the reason kept."""
     kept = set(request.form.getlist("withdraw"))
@@ -279,7 +272,7 @@ def withdraw():
         return _refuse_withdrawal(400, "check at least one link to withdraw")
     if len(cids) > MAX_DECISIONS:
         abort(400, f"at most {MAX_DECISIONS} links at once")
-    reason = _clean_reason(request.form.get("reason", ""))
+    reason = one_line(request.form.get("reason", ""))
     if not reason or len(reason) > MAX_REASON:
         return _refuse_withdrawal(
             400,
