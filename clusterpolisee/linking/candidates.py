@@ -240,25 +240,39 @@ _PAGE_COLUMNS = {
 
 def count_proposed(store: Selecting) -> int:
     """How many candidates wait for review."""
-    rows = store.select(PROPOSED_COUNT)
-    return int(rows[0]["n"].value) if rows else 0
+    return _count(store, PROPOSED_COUNT)
 
 
 def proposed(store: Selecting, limit: int, offset: int = 0) -> list[Candidate]:
     """Proposed candidates, best score first (then by id), ``limit`` from ``offset``."""
-    text = PROPOSED_PAGE + f"LIMIT {int(limit)} OFFSET {int(offset)}\n"
     found = []
-    for row in store.select(text):
-
-        def one(p: str, row=row) -> str:
-            term = row.get(_PAGE_COLUMNS.get(p, ""))
-            return term.value if term is not None else ""
-
+    for row in _page(store, PROPOSED_PAGE, limit, offset):
         evidence = row.get("evidences")
-        c = _candidate(one, evidence.value.split("\n") if evidence and evidence.value else [])
-        c.status = "proposed"
-        found.append(c)
+        found.append(
+            _row_candidate(row, "proposed", evidence.value.split("\n") if evidence else [])
+        )
     return found
+
+
+def _count(store: Selecting, query: str) -> int:
+    rows = store.select(query)
+    return int(rows[0]["n"].value) if rows else 0
+
+
+def _page(store: Selecting, query: str, limit: int, offset: int) -> list[dict]:
+    return store.select(query + f"LIMIT {int(limit)} OFFSET {int(offset)}\n")
+
+
+def _row_candidate(row: dict, status: str, evidence: list[str]) -> Candidate:
+    """A candidate from a page query's row (its columns named as in ``_PAGE_COLUMNS``)."""
+
+    def one(p: str) -> str:
+        term = row.get(_PAGE_COLUMNS.get(p, ""))
+        return term.value if term is not None else ""
+
+    c = _candidate(one, [e for e in evidence if e])
+    c.status = status
+    return c
 
 
 # The accepted links a page shows, read as the proposed ones are (one row per candidate, a
@@ -299,27 +313,17 @@ class AcceptedLink:
 
 def count_accepted(store: Selecting) -> int:
     """How many candidates are accepted links now."""
-    rows = store.select(ACCEPTED_COUNT)
-    return int(rows[0]["n"].value) if rows else 0
+    return _count(store, ACCEPTED_COUNT)
 
 
 def accepted(store: Selecting, limit: int, offset: int = 0) -> list[AcceptedLink]:
     """Accepted links, latest acceptance first (then by id), ``limit`` from ``offset``."""
-    text = ACCEPTED_PAGE + f"LIMIT {int(limit)} OFFSET {int(offset)}\n"
     found = []
-    for row in store.select(text):
-
-        def one(p: str, row=row) -> str:
-            term = row.get(_PAGE_COLUMNS.get(p, ""))
-            return term.value if term is not None else ""
-
-        c = _candidate(one, [])
-        c.status = "accepted"
-        when = row.get("when")
-        who = row.get("who")
+    for row in _page(store, ACCEPTED_PAGE, limit, offset):
+        when, who = row.get("when"), row.get("who")
         found.append(
             AcceptedLink(
-                c,
+                _row_candidate(row, "accepted", []),
                 who.value if who is not None else "",
                 when if isinstance(when, ox.Literal) else None,
             )
