@@ -38,6 +38,7 @@ its uploads and took its swap, since an HTTP 200 alone proves nothing.
 
 import contextlib
 import html
+import itertools
 import json
 import os
 import re
@@ -803,13 +804,32 @@ class RemoteStore(Store):
         try:
             with open(path, "rb") as fh:
                 parsed = (q.triple for q in ox.parse(fh, format=ox.RdfFormat.N_TRIPLES))
-                count = self._upload(target, parsed)
+                first = next(parsed, None)
+                count = self._upload(target, itertools.chain([first] if first else [], parsed))
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc
         if count:
             self._check_uploaded([target])
+            self._check_holds(target, first)
         self.commit()  # a new data version
         return count
+
+    def _check_holds(self, graph: ox.NamedNode, triple: ox.Triple | None) -> None:
+        """Raise unless ``graph`` holds ``triple``, the first of a bulk load: a graph that
+        held triples before passes ``_check_uploaded`` even when the upload was ignored.
+        (A blank node cannot be looked up; such a load has only the first check.)"""
+        if triple is None or any(isinstance(t, ox.BlankNode) for t in triple):
+            return
+        pattern = f"{triple.subject} {triple.predicate} {triple.object}"
+        _, rows, _ = self._select_json(
+            f"SELECT ?g WHERE {{ VALUES ?g {{ {graph} }} GRAPH ?g {{ {pattern} }} }} LIMIT 1"
+        )
+        if not rows:
+            url = self.config.gsp_endpoint or self._update_url
+            raise StoreError(
+                f"the server at {url} accepted the upload to {graph.value}, but the store read "
+                f"at {self.config.endpoint} does not hold it; check {self._setting_of(url)}"
+            )
 
     def scratch_graphs(self) -> list[ox.NamedNode]:
         """Scratch graphs of commits (their own, running, or left by interrupted ones)."""

@@ -373,3 +373,23 @@ def test_a_query_ending_in_values_is_not_wrapped():
     assert limited("SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s VALUES ?s { <a> <b> }", 2) is None
     inside = limited("SELECT ?s WHERE { VALUES ?s { <a> } ?s ?p ?o } # VALUES", 2)
     assert inside is not None and inside.endswith("} } LIMIT 2")
+
+
+def test_a_bulk_load_ignored_over_a_graph_with_triples_is_refused(virtuoso, remote, tmp_path):
+    """Its check asked only whether the graph held anything, which the old triples did."""
+    g = graph_iri("test/bulk-over-old")
+    remote.replace_graph(g, [triple("old")])
+    data = tmp_path / "new.nt"
+    data.write_text(f"{triple('new')} .\n{triple('newer')} .\n")
+    with answering() as (url, seen):
+        fake = RemoteStore(remote_config(virtuoso, gsp_endpoint=f"{url}/store"))
+        with pytest.raises(StoreError) as caught:
+            fake.bulk_load(data, g)
+    assert seen == ["PUT"]
+    assert str(caught.value) == (
+        f"the server at {url}/store accepted the upload to {g}, but the store read at "
+        f"{virtuoso.endpoint} does not hold it; {CHECK_GSP}"
+    )
+    assert remote.graph_triples(g) == [triple("old")]
+    assert remote.bulk_load(data, g) == 2  # the real endpoint: the check passes
+    assert sorted(t.object.value for t in remote.graph_triples(g)) == ["new", "newer"]
