@@ -754,8 +754,6 @@ class RemoteStore(Store):
         """Raise unless the store holds every graph uploaded. Any web server answers 200 to
         an upload it ignores (an HTML page), and Virtuoso's own answer is an empty HTML body,
         so only the store can tell."""
-        if not graphs:
-            return
         held = self._holding(graphs)
         missing = [g.value for g in graphs if g.value not in held]
         if not missing:
@@ -808,17 +806,17 @@ class RemoteStore(Store):
                 count = self._upload(target, itertools.chain([first] if first else [], parsed))
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot load {path}: {exc}") from exc
-        if count:
-            self._check_uploaded([target])
+        if first is not None:
             self._check_holds(target, first)
         self.commit()  # a new data version
         return count
 
-    def _check_holds(self, graph: ox.NamedNode, triple: ox.Triple | None) -> None:
+    def _check_holds(self, graph: ox.NamedNode, triple: ox.Triple) -> None:
         """Raise unless ``graph`` holds ``triple``, the first of a bulk load: a graph that
-        held triples before passes ``_check_uploaded`` even when the upload was ignored.
-        (A blank node cannot be looked up; such a load has only the first check.)"""
-        if triple is None or any(isinstance(t, ox.BlankNode) for t in triple):
+        held triples before passes ``_check_uploaded`` even when the upload was ignored. A
+        blank node cannot be looked up: such a load gets only ``_check_uploaded``."""
+        if any(isinstance(t, ox.BlankNode) for t in triple):
+            self._check_uploaded([graph])
             return
         pattern = f"{triple.subject} {triple.predicate} {triple.object}"
         _, rows, _ = self._select_json(
