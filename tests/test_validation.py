@@ -602,6 +602,8 @@ def test_messages_use_an_before_a_vowel():
         ("nace:Q86 , nace:U99 , nace:J62.01 , nace:A", []),
         # A division of another section, or none at all: Q has 86-88, C has 10-33 (NACE Rev.2).
         ("nace:Q999 , nace:C34 , nace:C09 , nace:Q86", ["C09", "C34", "Q999"]),
+        # A group or class without its dot names the same activity by a second IRI.
+        ("nace:C291 , nace:C2910 , nace:C29.1 , nace:C29.10", ["C291", "C2910"]),
     ],
 )
 def test_a_sector_division_must_belong_to_its_section(sectors: str, refused: list[str]):
