@@ -11,6 +11,7 @@ from ..database import Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
+from .link_provenance import link_provenance
 from .resource import require_iri, split_suffix
 
 bp = Blueprint("graphs", __name__)
@@ -74,6 +75,7 @@ def page(path: str):
         truncated=data["truncated"],
         shown=len(data["triples"]),
         provenance=_provenance(iri, about["in"]),
+        links=link_provenance(path),
         labels=about["labels"],
         label=pick_label(about["labels"].get(iri)) or iri,
         suffixes=renderer.suffixes("graph"),

@@ -1,0 +1,281 @@
+"""/graph/link-candidates and /graph/links say what made them, as a partner graph's page does:
+the `clusterpolisee link` runs, the review decisions and the withdrawals, latest first, dated,
+read from the PROV-O records of a real store the CLI wrote (RELIABILITY.md: both pages showed
+no provenance)."""
+
+import re
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import requests
+from flask import Flask
+
+from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
+from clusterpolisee.linking.candidates import agent_node
+from clusterpolisee.store.oxigraph import OxigraphStore
+from webapp import close_app
+
+from ..conftest import run_cli
+from ..linking.conftest import EVAL, EVAL_OPTIONS
+from .conftest import make_app, waitress_serving
+from .test_pages import utc_shown
+
+HTML = {"Accept": "text/html"}
+PROV = "http://www.w3.org/ns/prov#"
+# The cluster list under a name that is no http(s) IRI and holds markup: shown as text.
+CLUSTER_LIST = "javascript:alert(1)<i>x.csv"
+REVIEWER = "Anna <b>B</b>"
+WITHDRAWER = 'Curator "X"'
+REASON = "wrong <script>alert(1)</script> & more"
+
+
+def cli(*args: str) -> str:
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    time.sleep(1.1)  # each step in its own second: the lines' order is their times'
+    return proc.stderr
+
+
+def now_counts(statuses: Counter) -> str:
+    """A run's candidates by status now, as a line says them ("6 proposed, 54 accepted")."""
+    order = ("proposed", "accepted", "rejected", "withdrawn")
+    return ", ".join(f"{statuses[s]} {s}" for s in order if statuses[s])
+
+
+def summary(stderr: str) -> tuple[int, int]:
+    """(candidates, accepted automatically) as a `link` run reported them."""
+    found = re.search(r"(\d+) candidates \((\d+) accepted automatically\)", stderr)
+    assert found, stderr
+    return int(found[1]), int(found[2])
+
+
+@pytest.fixture(scope="module")
+def history(store_path: Path, tmp_path_factory) -> dict:
+    """Two `link` runs (the first accepting above 0.95), a review that accepts two and rejects
+    one, a withdrawal of two automatic links: all by the CLI, into a copy of the web store."""
+    tmp = tmp_path_factory.mktemp("link-history")
+    path = tmp / "store"
+    shutil.copytree(store_path, path)
+    clusters = tmp / CLUSTER_LIST
+    shutil.copy(EVAL / "clusters.csv", clusters)
+    store = ["--store", str(path)]
+    run1 = summary(cli("link", *store, "--source", str(clusters), "--type", "cluster",
+                       "--accept-above", "0.95", *EVAL_OPTIONS))  # fmt: skip
+    run2 = summary(cli("link", *store, "--source", str(EVAL / "organisations.csv"),
+                       "--type", "organisation", *EVAL_OPTIONS))  # fmt: skip
+    with OxigraphStore(path) as s:
+        cands = load(s)
+    orgs = sorted(c.id for c in cands.values() if c.source == "organisations.csv")
+    auto = sorted(c.id for c in cands.values() if c.status == "accepted")
+    assert run1[1] >= 2 and len(orgs) >= 3
+    cli("links", "review", *store, "--accept", orgs[0], "--accept", orgs[1],
+        "--reject", orgs[2], "--reviewer", REVIEWER)  # fmt: skip
+    cli("links", "withdraw", *store, auto[0], auto[1], "--reason", REASON,
+        "--reviewer", WITHDRAWER)  # fmt: skip
+    return {"path": path, "run1": run1, "run2": run2}
+
+
+@pytest.fixture(scope="module")
+def history_app(history: dict, tmp_path_factory) -> Iterator[Flask]:
+    app = make_app(history["path"], tmp_path_factory.mktemp("app"), WORKERS=1)
+    yield app
+    close_app(app)
+
+
+def provenance_lines(html: str) -> list[str]:
+    assert 'id="provenance">' in html, "the page has no provenance"
+    return re.findall(r"<li>(.*?)</li>", html.split('id="provenance">', 1)[1].split("</ul>")[0])
+
+
+def graph_triples(app: Flask, graph: str) -> list[ox.Triple]:
+    return app.extensions["cpo.writer"].graph_triples(graph)
+
+
+def agent_page(who: str) -> str:
+    """The local page of the agent a name is recorded as."""
+    return "/id/" + agent_node(who).value.split("/id/", 1)[1]
+
+
+def one_time(triples: list[ox.Triple], subjects: set, predicate: str) -> str:
+    """The one time ``subjects`` share for ``predicate``, as stored."""
+    times = {
+        t.object.value for t in triples if t.subject in subjects and t.predicate.value == predicate
+    }
+    assert len(times) == 1, times
+    return times.pop()
+
+
+def test_link_candidates_lists_the_runs_latest_first(history, history_app):
+    cands = load(history_app.extensions["cpo.writer"]).values()
+    by_list = {
+        src: Counter(c.status for c in cands if c.source == src)
+        for src in (CLUSTER_LIST, "organisations.csv")
+    }
+    made = {src: {c.created for c in cands if c.source == src} for src in by_list}
+    assert all(len(times) == 1 for times in made.values()), made
+    # what each run said it made is what the page counts
+    assert sum(by_list[CLUSTER_LIST].values()) == history["run1"][0]
+    assert sum(by_list["organisations.csv"].values()) == history["run2"][0]
+    clusters, orgs = by_list[CLUSTER_LIST], by_list["organisations.csv"]
+    assert clusters["withdrawn"] == 2 and clusters["accepted"] == history["run1"][1] - 2
+    assert (orgs["accepted"], orgs["rejected"]) == (2, 1)
+
+    r = history_app.test_client().get("/graph/link-candidates", headers=HTML)
+    assert r.status_code == 200
+
+    def run(shown_list: str, made: int, statuses: Counter, when: str) -> str:
+        return (
+            f"A <code>clusterpolisee link</code> run against <code>{shown_list}</code>: "
+            f"{made} candidates (now {now_counts(statuses)})"
+            f' <small class="note">(generated {utc_shown(when)})</small>'
+        )
+
+    assert provenance_lines(r.text) == [
+        run("organisations.csv", history["run2"][0], orgs, made["organisations.csv"].pop()),
+        run(
+            "javascript:alert(1)&lt;i&gt;x.csv",
+            history["run1"][0],
+            clusters,
+            made[CLUSTER_LIST].pop(),
+        ),
+    ]
+    assert 'id="provenance-note">A run records no activity of its own' in r.text
+    assert 'href="javascript' not in r.text and "<i>x.csv" not in r.text
+
+
+def test_links_lists_decisions_and_withdrawals_latest_first(history, history_app):
+    links = graph_triples(history_app, LINKS_GRAPH)
+    reviews = {
+        t.subject: t.object for t in links if t.predicate.value == PROV + "wasAssociatedWith"
+    }
+    by = {
+        who: {r for r, a in reviews.items() if a == agent_node(who)}
+        for who in (REVIEWER, "clusterpolisee link")
+    }
+    gone = {t.subject for t in links if t.predicate.value == PROV + "invalidatedAtTime"}
+    assert len(by[REVIEWER]) == 2 and len(gone) == 2
+    anna, auto = (one_time(links, by[w], PROV + "endedAtTime") for w in by)
+    withdrawn = one_time(links, gone, PROV + "invalidatedAtTime")
+
+    r = history_app.test_client().get("/graph/links", headers=HTML)
+    assert r.status_code == 200
+    assert provenance_lines(r.text) == [
+        f'<a href="{agent_page(WITHDRAWER)}">Curator &#34;X&#34;</a> withdrew 2 links: '
+        "&ldquo;wrong &lt;script&gt;alert(1)&lt;/script&gt; &amp; more&rdquo;"
+        f' <small class="note">(invalidated {utc_shown(withdrawn)})</small>',
+        f'<a href="{agent_page(REVIEWER)}">Anna &lt;b&gt;B&lt;/b&gt;</a> accepted 2 links '
+        "to records of <code>organisations.csv</code>"
+        f' <small class="note">(ended {utc_shown(anna)})</small>',
+        f'<a href="{agent_page("clusterpolisee link")}">clusterpolisee link</a> accepted '
+        f"{history['run1'][1]} links to records of <code>javascript:alert(1)&lt;i&gt;x.csv</code>"
+        " automatically (<code>link --accept-above</code>), 2 withdrawn since"
+        f' <small class="note">(ended {utc_shown(auto)})</small>',
+    ]
+    assert "<script>" not in r.text and "<b>B" not in r.text
+
+
+def test_partner_graph_pages_are_as_they_were(history_app):
+    """The link lines are the link graphs' own: a partner's page lists its submissions only."""
+    html = history_app.test_client().get("/graph/partner/aws", headers=HTML).text
+    lines = provenance_lines(html)
+    assert len(lines) == 1 and ">Submission by aws</a>" in lines[0]
+    assert lines[0].split("</a>", 2)[1].startswith(' <a href="http://www.w3.org/ns/prov#generated"')
+    assert "clusterpolisee link" not in html and 'id="provenance-note"' not in html
+
+
+@pytest.mark.parametrize(
+    ("media", "fmt"),
+    [
+        ("text/turtle", ox.RdfFormat.TURTLE),
+        ("application/ld+json", ox.RdfFormat.JSON_LD),
+        ("application/n-triples", ox.RdfFormat.N_TRIPLES),
+        ("application/rdf+xml", ox.RdfFormat.RDF_XML),
+    ],
+)
+def test_machine_forms_carry_the_records_the_lines_come_from(history_app, media, fmt):
+    """Through a real server: each format of either link graph is the graph as stored (the
+    same as for a partner graph: its contents, which VoID counts), so the PROV-O records the
+    lines are read from are in it. A guard: this held before the lines were shown."""
+    got = {}
+    with waitress_serving(history_app, threads=2) as url:
+        for graph in (LINKS_GRAPH, CANDIDATES_GRAPH):
+            page = url + "/graph/" + graph.rsplit("/graph/", 1)[1]
+            r = requests.get(page, headers={"Accept": media}, timeout=30)
+            assert r.status_code == 200 and r.headers["Content-Type"].startswith(media)
+            got[graph] = {q.triple for q in ox.parse(r.content, format=fmt)}
+            assert got[graph] == set(graph_triples(history_app, graph))
+
+    def agents(graph: str) -> set[str]:
+        return {
+            t.object.value for t in got[graph] if t.predicate.value == PROV + "wasAssociatedWith"
+        }
+
+    # the reviewers in graph/links; who withdrew, with the withdrawal, in graph/link-candidates
+    assert agents(LINKS_GRAPH) == {agent_node(w).value for w in (REVIEWER, "clusterpolisee link")}
+    assert agents(CANDIDATES_GRAPH) == {agent_node(WITHDRAWER).value}
+
+
+def limited_page(history: dict, tmp_path: Path, path: str, limit: int) -> str:
+    """``path`` from an app whose queries stop at ``limit`` rows (read-only: the module's
+    app holds the store)."""
+    app = make_app(history["path"], tmp_path, WORKERS=1, WRITABLE=False, ROW_LIMIT=limit)
+    try:
+        return app.test_client().get(path, headers=HTML).text
+    finally:
+        close_app(app)
+
+
+CUT = '<p class="warn" id="provenance-cut">Older lines are left out (the row limit).</p>'
+
+
+def test_a_run_cut_by_the_row_limit_is_left_out(history, tmp_path):
+    """One row per run and status: four rows hold the organisations run's three and one of
+    the clusters run's. That run is left out, not counted from part of its rows."""
+    html = limited_page(history, tmp_path, "/graph/link-candidates", 4)
+    lines = provenance_lines(html)
+    assert len(lines) == 1 and CUT in html
+    assert lines[0].startswith(
+        "A <code>clusterpolisee link</code> run against <code>organisations.csv</code>: "
+        f"{history['run2'][0]} candidates (now {history['run2'][0] - 3} proposed, 2 accepted, "
+        "1 rejected)"
+    )
+
+
+def test_no_line_is_shown_past_what_the_row_limit_cut(history, tmp_path):
+    """At one row the reviews stop at the latest (Anna's): the withdrawal, later, is shown;
+    the automatic acceptance, older, is left out with the reviews the limit cut."""
+    html = limited_page(history, tmp_path, "/graph/links", 1)
+    lines = provenance_lines(html)
+    assert [line.split("</a> ", 1)[1][:16] for line in lines] == [
+        "withdrew 2 links",
+        "accepted 2 links",
+    ]
+    assert ">Anna &lt;b&gt;B&lt;/b&gt;</a>" in lines[1] and CUT in html
+
+
+def test_a_source_is_a_link_only_when_it_is_http(store_path, tmp_path):
+    """An endpoint's URL links to it; any other list name is text."""
+    path = tmp_path / "store"
+    shutil.copytree(store_path, path)
+    ours = "https://w3id.org/clusterpolisee/id/partner/nerda/cluster/textile"
+    with OxigraphStore(path) as store:
+        save_proposals(store, [
+            Candidate(ours, "https://ex.org/a", 0.8, ["name"], source="https://query.example.org/sparql?x=<1>"),
+            Candidate(ours, "https://ex.org/b", 0.8, ["name"], source="data:text/html,<b>x</b>"),
+        ])  # fmt: skip
+    app = make_app(path, tmp_path, WORKERS=1)
+    try:
+        html = app.test_client().get("/graph/link-candidates", headers=HTML).text
+    finally:
+        close_app(app)
+    shown = {re.search(r"run against (.*?): ", line)[1] for line in provenance_lines(html)}
+    assert shown == {
+        '<code><a href="https://query.example.org/sparql?x=&lt;1&gt;" rel="noopener nofollow"'
+        ' class="ext">https://query.example.org/sparql?x=&lt;1&gt;</a></code>',
+        "<code>data:text/html,&lt;b&gt;x&lt;/b&gt;</code>",
+    }

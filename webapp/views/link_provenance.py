@@ -1,0 +1,198 @@
+"""Provenance lines of /graph/link-candidates and /graph/links, read from the PROV-O records
+the linking code writes (clusterpolisee.linking.candidates). No statement names either graph
+(a partner graph's lines are its submissions' ``prov:generated``), so their lines are read
+from the records of what made their contents:
+
+- graph/link-candidates: the ``clusterpolisee link`` runs. A run records no activity of its
+  own; its candidates carry the list they came from (``dcterms:source``) and when they were
+  made (``prov:generatedAtTime``), so a run is told by the two.
+- graph/links: the review decisions (``prov:wasGeneratedBy`` a review activity, its agent and
+  ``prov:endedAtTime``; one decision commits its links at one time) and the withdrawals
+  (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy`` an activity in graph/link-candidates
+  with its agent; the reason is on the candidate).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from .. import url_builder
+from ..access import db
+from ..database import Result
+
+_PREFIXES = """\
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX adms: <http://www.w3.org/ns/adms#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX align: <http://knowledgeweb.semanticweb.org/heterogeneity/alignment#>
+"""
+# One row per run and status of its candidates now (statuses folded into the run here).
+RUNS = (
+    _PREFIXES
+    + """SELECT ?source ?time ?status (COUNT(?cell) AS ?n) WHERE {
+  GRAPH ?candidates { ?cell a align:Cell ; prov:generatedAtTime ?time ; adms:status ?status .
+    OPTIONAL { ?cell dcterms:source ?source } }
+} GROUP BY ?source ?time ?status ORDER BY DESC(?time) ?source ?status"""
+)
+# One row per decision: the links one agent's review committed at one time. MIN keeps one
+# name where an older record's agent IRI has two (names of one slug shared an IRI).
+REVIEWS = (
+    _PREFIXES
+    + """SELECT ?time ?agent (MIN(?label) AS ?name) (MAX(?software) AS ?automatic)
+       (COUNT(DISTINCT ?stmt) AS ?n) (COUNT(DISTINCT ?ended) AS ?withdrawn)
+       (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
+WHERE { GRAPH ?links {
+  ?stmt prov:wasGeneratedBy ?review . ?review prov:endedAtTime ?time .
+  OPTIONAL { ?review prov:wasAssociatedWith ?agent . OPTIONAL { ?agent rdfs:label ?label } }
+  OPTIONAL { ?stmt dcterms:source ?source }
+  OPTIONAL { ?stmt prov:invalidatedAtTime ?gone BIND(?stmt AS ?ended) }
+  BIND(BOUND(?agent) && EXISTS { ?agent a prov:SoftwareAgent } AS ?software)
+} } GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
+)
+# One row per withdrawal: the links one agent took back at one time, for one reason.
+WITHDRAWALS = (
+    _PREFIXES
+    + """SELECT ?time ?agent (MIN(?label) AS ?name) ?reason (COUNT(DISTINCT ?stmt) AS ?n)
+WHERE {
+  GRAPH ?links { ?stmt prov:invalidatedAtTime ?time .
+    OPTIONAL { ?stmt prov:wasInvalidatedBy ?withdrawal }
+    OPTIONAL { ?stmt prov:wasDerivedFrom ?cell } }
+  OPTIONAL { GRAPH ?candidates { ?withdrawal prov:wasAssociatedWith ?agent .
+    OPTIONAL { ?agent rdfs:label ?label } } }
+  OPTIONAL { GRAPH ?candidates { ?cell dcterms:description ?reason } }
+} GROUP BY ?time ?agent ?reason ORDER BY DESC(?time) ?agent ?reason"""
+)
+STATUSES = ("proposed", "accepted", "rejected", "withdrawn")  # as linking.candidates has them
+
+
+@dataclass(frozen=True)
+class LinkLine:
+    """One provenance line: a run, a review decision or a withdrawal."""
+
+    kind: str  # "run", "review" or "withdrawal"
+    when: ox.Literal | None
+    count: int  # candidates made, links accepted, links withdrawn
+    agent: str = ""  # the agent's IRI, '' where none is recorded
+    name: str = ""  # the agent's label
+    sources: tuple[str, ...] = ()  # the external lists (file name or endpoint URL)
+    statuses: tuple[tuple[str, int], ...] = ()  # a run's candidates by their status now
+    automatic: bool = False  # accepted by ``link --accept-above``, not by a reviewer
+    withdrawn: int = 0  # a review's links withdrawn since
+    reason: str = ""  # a withdrawal's reason, as the reviewer gave it
+
+
+@dataclass
+class LinkProvenance:
+    lines: list[LinkLine]
+    truncated: bool  # a query stopped at the row limit: older lines may be missing
+
+
+def link_provenance(path: str) -> LinkProvenance | None:
+    """The lines of the link graph at /graph/``path``, latest first; None for other graphs."""
+    readers = READERS.get(path)
+    if readers is None:
+        return None
+    graphs = url_builder.base() + "graph/"
+    bindings = {
+        "links": ox.NamedNode(graphs + "links"),
+        "candidates": ox.NamedNode(graphs + "link-candidates"),
+    }
+    parts = []
+    for text, read in readers:
+        result = db().query(text, bindings, trusted=True)
+        parts.append((read(result), result.truncated))
+    return LinkProvenance(_merged(parts), any(truncated for _, truncated in parts))
+
+
+def _merged(parts: list[tuple[list[LinkLine], bool]]) -> list[LinkLine]:
+    """The lines of every query, latest first, down to the oldest that each query cut at the
+    row limit still shows: past it, that query's lines are missing, so the page would pass
+    over them in silence."""
+    lines = sorted((line for part, _ in parts for line in part), key=_when, reverse=True)
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    cuts = [min(map(_when, part), default=never) for part, truncated in parts if truncated]
+    return [line for line in lines if _when(line) >= max(cuts)] if cuts else lines
+
+
+def _runs(result: Result) -> list[LinkLine]:
+    """A run per list and time, with how many of its candidates are in each status now."""
+    runs: dict[tuple[str, ox.Literal], dict[str, int]] = {}
+    for rec in result.records():
+        source = rec["source"].value if rec["source"] is not None else ""
+        status = rec["status"].value.rsplit("/", 1)[-1]
+        runs.setdefault((source, rec["time"]), {})[status] = int(rec["n"].value)
+    if result.truncated and runs:  # the oldest run's rows may be cut: it would count too few
+        runs.popitem()
+    return [
+        LinkLine(
+            "run",
+            when,
+            sum(counts.values()),
+            sources=(source,) if source else (),
+            statuses=tuple(sorted(counts.items(), key=lambda kv: _status_order(kv[0]))),
+        )
+        for (source, when), counts in runs.items()
+    ]
+
+
+def _reviews(result: Result) -> list[LinkLine]:
+    return [
+        LinkLine(
+            "review",
+            rec["time"],
+            int(rec["n"].value),
+            *_agent(rec),
+            sources=tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s)),
+            automatic=_text(rec["automatic"]) == "true",
+            withdrawn=int(rec["withdrawn"].value),
+        )
+        for rec in result.records()
+    ]
+
+
+def _withdrawals(result: Result) -> list[LinkLine]:
+    return [
+        LinkLine(
+            "withdrawal",
+            rec["time"],
+            int(rec["n"].value),
+            *_agent(rec),
+            reason=_text(rec["reason"]),
+        )
+        for rec in result.records()
+    ]
+
+
+def _agent(rec: dict) -> tuple[str, str]:
+    """(IRI, label) of a row's agent; a blank or missing agent is no link."""
+    agent = rec["agent"]
+    iri = agent.value if isinstance(agent, ox.NamedNode) else ""
+    return iri, _text(rec["name"])
+
+
+def _text(term: object) -> str:
+    return term.value if isinstance(term, ox.Literal) else ""
+
+
+def _status_order(status: str) -> int:
+    return STATUSES.index(status) if status in STATUSES else len(STATUSES)
+
+
+def _when(line: LinkLine) -> dt.datetime:
+    """When a line happened, for the order; a time that is no xsd:dateTime sorts last."""
+    try:
+        moment = dt.datetime.fromisoformat(line.when.value)  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+Reader = Callable[[Result], list[LinkLine]]
+#: Each link graph's queries, with what reads each one's rows into lines.
+READERS: dict[str, tuple[tuple[str, Reader], ...]] = {
+    "link-candidates": ((RUNS, _runs),),
+    "links": ((REVIEWS, _reviews), (WITHDRAWALS, _withdrawals)),
+}
