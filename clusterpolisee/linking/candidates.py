@@ -11,7 +11,9 @@ method), written in the same commit as the status change. A withdrawn link's
 ``skos:exactMatch`` leaves ``graph/links`` again, its record stays there invalidated
 (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy``); its cell keeps when, why and by whom
 (``prov:invalidatedAtTime``, ``dcterms:description``, ``prov:wasInvalidatedBy`` an activity
-with its agent), and the pair is not proposed again.
+with its agent), and the pair is not proposed again. Each decision's commit also adds the
+search keys of the labels it writes to ``graph/inferred`` (see ``_commit``), and each name
+is an agent of its own (``agent_node``).
 """
 
 import csv
@@ -26,6 +28,7 @@ from typing import Protocol
 import pyoxigraph as ox
 
 from ..namespaces import ID, graph_iri
+from ..reasoning.materialise import INFERRED, search_keys
 from ..store import Store
 
 CANDIDATES_GRAPH = graph_iri("link-candidates")
@@ -80,6 +83,7 @@ class Candidate:
     withdrawn: str = ""  # when a reviewer took the accepted link back
     reason: str = ""  # why, as the reviewer gave it
     withdrawn_by: str = ""  # who did
+    withdrawn_agent: str = ""  # their agent IRI as stored (an older record's may differ)
 
     @property
     def id(self) -> str:
@@ -132,7 +136,8 @@ def to_triples(c: Candidate) -> list[ox.Triple]:
 
 def _withdrawal(c: Candidate) -> list[ox.Triple]:
     """Who took the link back, as a PROV-O activity the cell was invalidated by."""
-    act, agent, t = _n(f"{c.node.value}/withdrawal"), agent_node(c.withdrawn_by), ox.Triple
+    agent = _n(c.withdrawn_agent) if c.withdrawn_agent else agent_node(c.withdrawn_by)
+    act, t = _n(f"{c.node.value}/withdrawal"), ox.Triple
     return [
         t(c.node, _n(PROV + "wasInvalidatedBy"), act),
         t(act, _n(RDF + "type"), _n(PROV + "Activity")),
@@ -145,9 +150,13 @@ def _withdrawal(c: Candidate) -> list[ox.Triple]:
 
 
 def agent_node(who: str) -> ox.NamedNode:
-    """The agent IRI of a reviewer's name: its letters and digits, lower case."""
-    slug = "".join(ch if ch.isalnum() else "-" for ch in who.lower()).strip("-") or "unknown"
-    return _n(f"{ID}agent/{slug}")
+    """The agent IRI of a reviewer's name: its letters and digits, lower case, for reading,
+    then '_' and a digest of the name as given, so that two names of one slug ("Anna B",
+    "anna-b") are two agents (they were one, with both names). Older records keep their
+    ``agent/{slug}``: no such slug has a '_', so no new IRI is one of theirs."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in who.lower())[:60].strip("-")
+    digest = hashlib.sha256(who.encode()).hexdigest()[:16]
+    return _n(f"{ID}agent/{slug or 'unknown'}_{digest}")
 
 
 def graph_of(candidates: list[Candidate]) -> list[ox.Triple]:
@@ -155,7 +164,7 @@ def graph_of(candidates: list[Candidate]) -> list[ox.Triple]:
 
 
 def _candidate(
-    one: Callable[[str], str], evidence: Iterable[str], withdrawn_by: str = ""
+    one: Callable[[str], str], evidence: Iterable[str], agent: tuple[str, str] = ("", "")
 ) -> Candidate:
     """A candidate from its cell's values (``one(predicate)``, '' when absent)."""
     return Candidate(
@@ -169,14 +178,28 @@ def _candidate(
         created=one(PROV + "generatedAtTime"),
         withdrawn=one(PROV + "invalidatedAtTime"),
         reason=one(DCT + "description"),
-        withdrawn_by=withdrawn_by,
+        withdrawn_by=agent[0],
+        withdrawn_agent=agent[1],
     )
 
 
 def load(store: Store) -> dict[str, Candidate]:
     """Every candidate in the store by id."""
+    return _parsed(store.graph_triples(CANDIDATES_GRAPH))
+
+
+def _stored(store: Store) -> tuple[dict[str, Candidate], list[ox.Triple]]:
+    """Every candidate by id, and the agents of withdrawals as stored. They are written back
+    with the cells: an agent IRI from before names got IRIs of their own may carry two
+    names, and a cell keeps one (``_withdrawn_by``), so rewriting the graph lost the other."""
+    triples = store.graph_triples(CANDIDATES_GRAPH)
+    agents = [t for t in triples if t.subject.value.startswith(f"{ID}agent/")]
+    return _parsed(triples), agents
+
+
+def _parsed(triples: Iterable[ox.Triple]) -> dict[str, Candidate]:
     by_node: dict[str, dict[str, list[ox.Term]]] = {}
-    for t in store.graph_triples(CANDIDATES_GRAPH):
+    for t in triples:
         by_node.setdefault(t.subject.value, {}).setdefault(t.predicate.value, []).append(t.object)
     found = {}
     for props in by_node.values():
@@ -192,11 +215,15 @@ def load(store: Store) -> dict[str, Candidate]:
     return found
 
 
-def _withdrawn_by(by_node: dict[str, dict[str, list]], activity: str) -> str:
-    """The label of the agent of a cell's withdrawal activity ('' when it has none)."""
+def _withdrawn_by(by_node: dict[str, dict[str, list]], activity: str) -> tuple[str, str]:
+    """(label, IRI) of the agent of a cell's withdrawal activity ('' when it has none). An
+    older agent IRI may have two labels (see ``agent_node``): the first in order, always
+    the same, since which of them withdrew was not recorded."""
     agents = by_node.get(activity, {}).get(PROV + "wasAssociatedWith", [])
-    labels = by_node.get(agents[0].value, {}).get(RDFS + "label", []) if agents else []
-    return labels[0].value if labels else ""
+    if not agents:
+        return "", ""
+    labels = sorted(t.value for t in by_node.get(agents[0].value, {}).get(RDFS + "label", []))
+    return (labels[0] if labels else ""), agents[0].value
 
 
 # The proposed candidates a page shows, read by a query rather than by ``load``: the
@@ -384,8 +411,8 @@ def save_proposals(
     """Add ``new`` candidates (replacing proposed ones with the same id; decided ones stay as
     they are). With ``accept_above``, candidates scoring at least that are accepted by the
     software agent in the same commit. Returns the candidates as stored."""
-    existing = load(store)
-    when = now()
+    existing, agents = _stored(store)
+    when, who = now(), one_line(who)
     links: list[ox.Triple] = []
     stored = []
     for c in new:
@@ -399,10 +426,7 @@ def save_proposals(
         stored.append(c)
     if not stored:
         return []
-    store.commit(
-        replace={CANDIDATES_GRAPH: graph_of(list(existing.values()))},
-        add={LINKS_GRAPH: links} if links else None,
-    )
+    _commit(store, {CANDIDATES_GRAPH: _cells(existing, agents)}, links)
     return stored
 
 
@@ -412,7 +436,8 @@ def review(
     """Accept and reject candidates by id in one commit; return (accepted, rejected). An id
     given twice is one decision (it counted twice)."""
     accept, reject = list(dict.fromkeys(accept)), list(dict.fromkeys(reject))
-    existing = load(store)
+    who = one_line(who)  # as withdraw stores it: control characters broke RDF/XML there
+    existing, agents = _stored(store)
     both = set(accept) & set(reject)
     if both:
         raise ReviewError(f"cannot both accept and reject {', '.join(sorted(both))}")
@@ -429,10 +454,7 @@ def review(
         links += link_record(existing[cid], who, when, software=False)
     for cid in reject:
         existing[cid].status = "rejected"
-    store.commit(
-        replace={CANDIDATES_GRAPH: graph_of(list(existing.values()))},
-        add={LINKS_GRAPH: links} if links else None,
-    )
+    _commit(store, {CANDIDATES_GRAPH: _cells(existing, agents)}, links)
     return [existing[c] for c in accept], [existing[c] for c in reject]
 
 
@@ -452,7 +474,7 @@ def withdraw(store: Store, cids: list[str], reason: str, who: str) -> list[Candi
     cids, reason, who = list(dict.fromkeys(cids)), one_line(reason), one_line(who)
     if not reason:
         raise ReviewError("say why the link is withdrawn")
-    existing = load(store)
+    existing, agents = _stored(store)
     for cid in cids:
         if cid not in existing:
             raise ReviewError(
@@ -468,6 +490,7 @@ def withdraw(store: Store, cids: list[str], reason: str, who: str) -> list[Candi
     for cid in cids:
         c = existing[cid]
         c.status, c.withdrawn, c.reason, c.withdrawn_by = "withdrawn", when, reason, who
+        c.withdrawn_agent = agent_node(who).value
         gone.add(ox.Triple(_n(c.local), EXACT_MATCH, _n(c.external)))
         stmt = _n(f"{ID}link/{cid}")
         ended += [
@@ -475,10 +498,31 @@ def withdraw(store: Store, cids: list[str], reason: str, who: str) -> list[Candi
             ox.Triple(stmt, _n(PROV + "wasInvalidatedBy"), _n(f"{c.node.value}/withdrawal")),
         ]
     kept = [t for t in store.graph_triples(LINKS_GRAPH) if t not in gone]
-    store.commit(
-        replace={CANDIDATES_GRAPH: graph_of(list(existing.values())), LINKS_GRAPH: kept + ended}
-    )
+    _commit(store, {CANDIDATES_GRAPH: _cells(existing, agents), LINKS_GRAPH: kept + ended})
     return [existing[c] for c in cids]
+
+
+def _cells(existing: dict[str, Candidate], agents: list[ox.Triple]) -> list[ox.Triple]:
+    """The candidate graph to write: the cells and the agents as stored (see ``_stored``),
+    each triple once."""
+    return list(dict.fromkeys(graph_of(list(existing.values())) + agents))
+
+
+def _commit(
+    store: Store, replace: dict[str, list[ox.Triple]], links: list[ox.Triple] | None = None
+) -> None:
+    """Write a decision (``links`` added to ``graph/links``) with the search keys of the
+    labels it writes, in one commit. The reasoning step runs after submissions only, and of
+    its rules only the search keys read what link records hold (tests/linking/
+    test_inferred.py compares with a full run), so this leaves graph/inferred as a full run
+    would, given it was so before: the decision's labels are searchable at once, and
+    nothing is ever written half."""
+    written = [t for ts in replace.values() for t in ts] + (links or [])
+    add = {LINKS_GRAPH: links} if links else {}
+    keys = search_keys(written)
+    if keys:
+        add[INFERRED] = keys
+    store.commit(replace=replace, add=add or None)
 
 
 def _keep_one_to_one(existing: dict[str, Candidate], accept: list[str]) -> None:

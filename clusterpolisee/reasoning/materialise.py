@@ -16,7 +16,7 @@ up without code changes:
   types, so a query for cpo:Organisation finds every subclass's members;
 - ``cpo:searchKey``: every ``rdfs:label`` folded for search (``catalog.fold_text``, in the
   label's language), so the search question compares strings instead of folding every label
-  at query time;
+  at query time (a link decision adds those of its labels itself, ``search_keys``);
 - tallies (``reasoning/tallies.py``): counts and sums per region, theme, partner, barrier
   category and instrument type, which the aggregate questions read instead of every resource.
 
@@ -26,7 +26,7 @@ Python, which behaves the same on every backend (Virtuoso refuses some property 
 """
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pyoxigraph as ox
 
@@ -34,7 +34,7 @@ from ..catalog import fold_text
 from ..gcpause import paused_collection
 from ..namespaces import CPO, graph_iri
 from ..store.base import Store
-from ..store.termtext import TextTriple, literal_parts
+from ..store.termtext import TextTriple, literal_parts, to_triples
 from .tallies import FACTS as TALLY_FACTS
 from .tallies import tallies
 
@@ -187,6 +187,13 @@ def _search_keys(facts: Facts) -> set[TextTriple]:
             key = keys[label] = str(ox.Literal(fold_text(value), language=lang))
         out.add((s, SEARCH_KEY, key))
     return out
+
+
+def search_keys(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """The cpo:searchKey triples a full run gives the labels among ``triples``, for a write
+    that only adds labels and runs no full step (a link decision: see linking/candidates)."""
+    labels = {(str(t.subject), str(t.object)) for t in triples if t.predicate.value == RDFS_LABEL}
+    return to_triples(_search_keys(lambda _predicate: labels))
 
 
 def inferences(store: Store) -> set[TextTriple]:

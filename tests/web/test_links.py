@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
+from clusterpolisee.linking import review as review_links
 from clusterpolisee.store.oxigraph import OxigraphStore
 from webapp import close_app, tokens
 
@@ -634,3 +635,51 @@ def test_a_candidate_page_names_its_vocabularies_by_prefix(review_app):
     assert page.status_code == 200
     assert ">align:Cell</a>" in page.text and ">adms:status</a>" in page.text
     assert ">http://knowledgeweb.semanticweb.org/heterogeneity/alignment#Cell<" not in page.text
+
+
+def searched(client, text: str) -> str:
+    return client.get("/queries/search", query_string={"text": text}).text
+
+
+def test_decisions_on_the_web_are_searchable_at_once(review_app):
+    """Only a submission ran the reasoning step: a review's and a withdrawal's records had no
+    search key (`search` did not find them) until the next one."""
+    client = review_app.test_client()
+    assert "curator (web review)" not in searched(client, "web review")
+    accept_all(review_app, client)
+    html = searched(client, "web review")
+    for partner in ("curator", "aws", "pbn"):
+        assert f">{partner} (web review)</a>" in html
+    html = searched(client, f"review of link candidate {ICT_ID}")
+    review_row = f'<a href="/id/link/{ICT_ID}/review" title="{LINK_BASE}{ICT_ID}/review">'
+    assert review_row + f"Review of link candidate {ICT_ID}</a>" in html
+    r = withdraw_form(client, token_for(review_app, "curator"), ICT_ID)
+    assert r.status_code == 303
+    html = searched(client, "withdrawal of link")
+    assert f">Withdrawal of link {ICT_ID}</a>" in html
+
+
+def test_the_accepted_links_page_shows_each_reviewer_s_own_name(store_path, tmp_path):
+    """ "Anna B" and "anna-b" were one agent with both names: the page showed the first for
+    both links."""
+    copy = with_candidates(store_path, tmp_path)
+    with OxigraphStore(copy) as store:
+        review_links(store, [ICT_ID], [], "Anna B")
+        review_links(store, [LIFE_ID], [], "anna-b")
+    app = make_app(copy, tmp_path, WORKERS=1)
+    try:
+        client = app.test_client()
+        html = client.get("/links/accepted").text
+        agents = [client.get(f"/id/agent/{slug}").text for slug in AGENT_SLUGS]
+    finally:
+        close_app(app)
+    ict = html.split(f'<tr id="link-{ICT_ID}">', 1)[1].split("</tr>", 1)[0]
+    life = html.split(f'<tr id="link-{LIFE_ID}">', 1)[1].split("</tr>", 1)[0]
+    assert ("by Anna B on" in ict, "by anna-b on" in life) == (True, True)
+    # each agent's page names one reviewer (the shared one listed both names as labels)
+    labels = [page.split("rdfs:label</a></dt>", 1)[1].split("<dt>", 1)[0] for page in agents]
+    names = [re.findall(r'<span class="lit">([^<]*)</span>', dd) for dd in labels]
+    assert names == [["Anna B"], ["anna-b"]]
+
+
+AGENT_SLUGS = ("anna-b_a6b0e86732af1a3d", "anna-b_9ee5423937eacc1d")  # "Anna B", "anna-b"
