@@ -16,6 +16,7 @@ import pyoxigraph as ox
 
 from .cli_types import SECONDS
 from .store import StoreError, configured_endpoint, open_store
+from .store.base import StagedCommit, StagingSweep
 from .store.dump import format_of, open_dump, read_dataset, restore
 from .store.journal import folder_of
 
@@ -135,6 +136,50 @@ def _written_in_place(output: Path) -> Iterator[IO[bytes]]:
         part.unlink(missing_ok=True)
 
 
+def _span(seconds: float) -> str:
+    """A duration in the unit a person reads it in: 45 s, 60 min, 3 h, 2 d."""
+    for unit, size, below in (("s", 1, 120), ("min", 60, 120 * 60), ("h", 3600, 48 * 3600)):
+        if seconds < below:
+            return f"{max(0, int(seconds // size))} {unit}"
+    return f"{int(seconds // 86400)} d"
+
+
+def _graphs_of(commits: list[StagedCommit]) -> str:
+    n, k = sum(len(c.graphs) for c in commits), len(commits)
+    return f"{n} scratch graph{'s' * (n != 1)} of {k} commit{'s' * (k != 1)}"
+
+
+def sweep_message(sweep: StagingSweep, minutes: int) -> str:
+    """What drop-staging dropped, what it left and why, in one line."""
+    wait = _span(minutes * 60)
+    parts = []
+    if sweep.dropped:
+        why = (
+            "all, as --older-than 0 asks"
+            if not minutes
+            else "no other process can write to this store meanwhile"
+            if sweep.exclusive
+            else f"not seen for {wait} or more"
+        )
+        parts.append(f"dropped {_graphs_of(sweep.dropped)} ({why})")
+    if sweep.running:
+        latest = _span(min(c.silent or 0.0 for c in sweep.running))
+        parts.append(
+            f"left {_graphs_of(sweep.running)} seen {latest} ago, which may still be running: "
+            f"they go once not seen for {wait}"
+        )
+    if sweep.untimed:
+        parts.append(
+            f"left {_graphs_of(sweep.untimed)} with no time recorded (written by an older "
+            f"clusterpolisee), timed from now: a run in {wait} drops them"
+        )
+    if sweep.running or sweep.untimed:
+        parts.append(
+            "if no commit is running, 'clusterpolisee drop-staging --older-than 0' drops them now"
+        )
+    return "; ".join(parts) or "no scratch graphs in the store"
+
+
 def register(main: click.Group, store_option: Callable) -> None:
     @main.command("export")
     @store_option
@@ -174,21 +219,36 @@ def register(main: click.Group, store_option: Callable) -> None:
 
     @main.command("drop-staging")
     @store_option
-    def drop_staging_cmd(store_path: Path) -> None:
-        """Remove the scratch graphs an interrupted write left (run it while nothing writes).
+    @click.option(
+        "--older-than",
+        "minutes",
+        type=click.IntRange(min=0),
+        default=60,
+        show_default=True,
+        metavar="MINUTES",
+        help="Drop the scratch graphs of commits not seen for this long. 0 drops all, a "
+        "running commit's too: only when nothing writes.",
+    )
+    def drop_staging_cmd(store_path: Path, minutes: int) -> None:
+        """Remove the scratch graphs of commits that are no longer running (crashed or
+        refused); safe while other commits run.
 
-        A commit uploads new graphs into scratch graphs first. A remote store keeps those of
-        a write that was interrupted (a crash, a refused update), and every query sees their
-        triples until they go; 'graphs' warns of them. The embedded store drops them itself
-        when a writer opens it.
+        A remote commit uploads new graphs into scratch graphs and swaps them in at its end.
+        Those of a commit that was interrupted stay, and every query sees their triples until
+        they go ('graphs' warns of them). A commit records when it was last seen (at its
+        start, then every minute while it uploads; UTC, on its host's clock), so only scratch
+        graphs of commits not seen for --older-than minutes go; a running commit's stay.
+        Scratch graphs with no time recorded (written by an older version) get the time now
+        and go at a later run. The embedded store drops them all, as no other process can
+        write while this one has it open (a writer opening it drops them too).
         """
         require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
-                dropped = store.drop_staging()
+                sweep = store.sweep_staging(minutes * 60)
         except StoreError as exc:
             fail(exc)
-        click.echo(f"dropped {dropped} scratch graphs")
+        click.echo(sweep_message(sweep, minutes))
 
     @main.command("import")
     @store_option

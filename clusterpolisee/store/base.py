@@ -37,6 +37,43 @@ class QueryResult:
     more: bool = False
 
 
+#: What marks a scratch graph: ``{graph}#staging-{token}``, one token per commit.
+STAGING = "#staging-"
+
+
+@dataclass
+class StagedCommit:
+    """The scratch graphs of one commit (one token), and how many seconds ago it was last
+    seen (None: no time recorded)."""
+
+    token: str
+    graphs: list[ox.NamedNode]
+    silent: float | None = None
+
+
+@dataclass
+class StagingSweep:
+    """What ``Store.sweep_staging`` did, commit by commit."""
+
+    dropped: list[StagedCommit] = field(default_factory=list)
+    #: Seen within the threshold: they may be running.
+    running: list[StagedCommit] = field(default_factory=list)
+    #: No time recorded (written by a version before commits recorded it): timed from now.
+    untimed: list[StagedCommit] = field(default_factory=list)
+    #: No other process can write while this one has the store open (the embedded store):
+    #: every scratch graph is left over, whatever its age.
+    exclusive: bool = False
+
+
+def staged_commits(graphs: list[ox.NamedNode]) -> list[StagedCommit]:
+    """Scratch graphs grouped by commit: the token after the last ``#staging-``."""
+    commits: dict[str, StagedCommit] = {}
+    for graph in graphs:
+        token = graph.value.rsplit(STAGING, 1)[-1]
+        commits.setdefault(token, StagedCommit(token, [])).graphs.append(graph)
+    return list(commits.values())
+
+
 class StoreError(RuntimeError):
     """The store could not be opened, read or written; the message says why."""
 
@@ -74,8 +111,14 @@ class Store(ABC):
         """Scratch graphs (``...#staging-...``) of commits, not listed by graph_sizes."""
 
     @abstractmethod
+    def sweep_staging(self, older_than: float) -> StagingSweep:
+        """Drop the scratch graphs of commits not seen for ``older_than`` seconds (0: all),
+        which are no longer running; leave those of commits seen since."""
+
     def drop_staging(self) -> int:
-        """Drop the scratch graphs interrupted commits left; return how many."""
+        """Drop every scratch graph, a running commit's too (only while nothing writes: tests,
+        recovery after a crash); return how many."""
+        return sum(len(c.graphs) for c in self.sweep_staging(0).dropped)
 
     # -- writing -------------------------------------------------------------------------
     @abstractmethod

@@ -15,7 +15,17 @@ import pyoxigraph as ox
 from ..gcpause import paused_collection
 from ..sparqltext import has_dataset
 from . import journal, loading
-from .base import META_GRAPH, QueryResult, Row, Store, StoreError, Term
+from .base import (
+    META_GRAPH,
+    STAGING,
+    QueryResult,
+    Row,
+    StagingSweep,
+    Store,
+    StoreError,
+    Term,
+    staged_commits,
+)
 from .bindings import bind, prebound
 from .halves import Halves, in_two, joined
 from .ordering import sort_solutions, split_order
@@ -114,6 +124,7 @@ class OxigraphStore(Store):
         # Held while a commit is applied, so no checkpoint catches one half-done.
         self._commit_lock = threading.Lock()
         self._journal = journal.folder_of(self.path)
+        self._dropped_on_open: list[ox.NamedNode] = []  # for sweep_staging to report
         try:
             if read_only:
                 self._refuse_pending_journal()
@@ -125,7 +136,7 @@ class OxigraphStore(Store):
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._handle = ox.Store(str(self.path))
                 self._halves = None
-                self.drop_staging()
+                self._dropped_on_open = self._drop_scratch()
                 self._finish_journal()
         except BaseException as exc:
             # Let go of RocksDB now: kept by this frame in the traceback, a half-opened handle
@@ -430,15 +441,21 @@ class OxigraphStore(Store):
     def scratch_graphs(self) -> list[ox.NamedNode]:
         """Scratch graphs (``...#staging-...``) an interrupted writer of an earlier version
         left behind (a writer opening the store drops them)."""
-        return [g for g in self._store.named_graphs() if "#staging-" in str(g)]
+        return [g for g in self._store.named_graphs() if STAGING in g.value]
 
-    def drop_staging(self) -> int:
-        """Drop scratch graphs (``...#staging-...``) that an interrupted writer of an earlier
-        version left behind; return how many."""
+    def _drop_scratch(self) -> list[ox.NamedNode]:
         stale = self.scratch_graphs()
         for graph in stale:
             self._store.remove_graph(graph)
-        return len(stale)
+        return stale
+
+    def sweep_staging(self, older_than: float) -> StagingSweep:
+        """Drop every scratch graph, whatever ``older_than``: commits here write none, and no
+        other process can write while this one has the store open read-write (RocksDB's
+        lock), so all were left by an earlier version. Those dropped on opening count too."""
+        dropped = self._dropped_on_open + self._drop_scratch()
+        self._dropped_on_open = []
+        return StagingSweep(dropped=staged_commits(dropped), exclusive=True)
 
     def describe(self) -> str:
         return str(self.path)

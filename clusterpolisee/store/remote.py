@@ -20,8 +20,11 @@ Commit guarantee: new graph contents are uploaded to scratch graphs (``{graph}#s
 and then swapped in by ONE SPARQL update request (the difference for a replaced graph, ADD for
 an added one, plus the data-version change). Virtuoso runs one request as one transaction, so
 a failed or interrupted upload leaves the old graphs untouched (only scratch graphs, which
-graph listings ignore; :meth:`RemoteStore.drop_staging` removes them after a crash). Queries
-over the union default graph can see scratch triples while an upload is in progress.
+graph listings ignore). Queries over the union default graph can see scratch triples while an
+upload is in progress. Each commit's marker graph (``{meta}#staging-{token}``) says when it
+was last seen (its start, then every HEARTBEAT s while it uploads), so
+:meth:`RemoteStore.sweep_staging` drops only the scratch graphs of commits long unseen (a
+crash), never those of a running one.
 
 A replaced graph gets only the difference (delete what the new contents lack, insert what the
 old ones lack), never ``MOVE``: Virtuoso 7.2.5 replays a transaction that deletes and inserts
@@ -42,9 +45,11 @@ import itertools
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,13 +61,30 @@ from urllib3.exceptions import NewConnectionError
 
 from ..namespaces import GRAPH
 from ..sparqltext import has_dataset, scan_tokens
-from .base import META_GRAPH, QueryResult, QueryTimeout, Row, Store, StoreError, Term
+from .base import (
+    META_GRAPH,
+    STAGING,
+    QueryResult,
+    QueryTimeout,
+    Row,
+    StagedCommit,
+    StagingSweep,
+    Store,
+    StoreError,
+    Term,
+    staged_commits,
+)
 from .bindings import bind
 from .settings import remote_section
 from .termtext import fact_pairs
 
 VERSION_PRED = "https://w3id.org/clusterpolisee/ontology#dataVersion"
-STAGING = "#staging-"
+#: When a commit was last seen, in its marker graph (``sweep_staging``).
+SEEN_PRED = "https://w3id.org/clusterpolisee/ontology#stagingSeen"
+XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
+#: Seconds between a commit's signs of life while it uploads: a sweep with a threshold well
+#: above it leaves a running commit's scratch graphs alone.
+HEARTBEAT = 60
 TIMEOUT_MARKERS = ("S1TAT", "SR203", "HY008", "SR171")
 #: Virtuoso's "Transaction aborted because it's log after image size went above the limit":
 #: one commit of 2.7 million inferred triples (10M) went past the packaged 50 MB.
@@ -686,15 +708,17 @@ class RemoteStore(Store):
     ) -> None:
         token = uuid.uuid4().hex
         meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
-        # A one-triple scratch graph the swap drops, so that its absence proves the swap took
-        # even when nothing else was uploaded and another writer has changed the version.
-        marker = ox.NamedNode(f"{META_GRAPH}{STAGING}{token}")
+        # A scratch graph the swap drops, so that its absence proves the swap took even when
+        # nothing else was uploaded and another writer has changed the version. It also says
+        # when the commit was last seen, so that drop-staging leaves a running one alone.
+        marker = _marker(token)
         ops = [f"DROP SILENT GRAPH {marker}"]
         staged, uploaded = [marker], [marker]
         try:
-            self._upload(marker, [ox.Triple(meta, ox.NamedNode(VERSION_PRED), version)])
+            seen = self._alive(marker, version)
             for mode, graphs in (("MOVE", replace or {}), ("ADD", add or {})):
                 for graph, triples in graphs.items():
+                    seen = self._alive(marker, version, seen)
                     target = ox.NamedNode(graph)
                     scratch = ox.NamedNode(f"{graph}{STAGING}{token}")
                     staged.append(scratch)
@@ -704,6 +728,7 @@ class RemoteStore(Store):
                         continue
                     uploaded.append(scratch)
                     ops.extend(swap_in(mode, scratch, target))
+            self._alive(marker, version, seen)
             self._check_uploaded(uploaded)
             ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }} }}")
             ops.append(f"INSERT DATA {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> {version} }} }}")
@@ -713,6 +738,21 @@ class RemoteStore(Store):
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"cannot write: {exc}") from exc
+
+    def _alive(self, marker: ox.NamedNode, version: ox.Literal, last: float | None = None) -> float:
+        """Upload the commit's marker with the time now (UTC, this host's clock): at its start,
+        then when ``last`` (monotonic) is HEARTBEAT s old. Returns when it was uploaded."""
+        if last is not None and time.monotonic() - last < HEARTBEAT:
+            return last
+        meta, now = ox.NamedNode(META_GRAPH), _time_literal(datetime.now(UTC))
+        self._upload(
+            marker,
+            [
+                ox.Triple(meta, ox.NamedNode(VERSION_PRED), version),
+                ox.Triple(marker, ox.NamedNode(SEEN_PRED), now),
+            ],
+        )
+        return time.monotonic()
 
     def _swap(self, update: str, token: str, uploaded: list[ox.NamedNode]) -> None:
         """Send the swap and check that it took. A connection lost after the request went
@@ -785,7 +825,8 @@ class RemoteStore(Store):
             f"the server at {url} accepted the commit's update, but the store read at "
             f"{self.config.endpoint} did not change: {url} is not a SPARQL update endpoint "
             f"of that store; check {self._setting_of(url)}. The commit did not take "
-            "effect; remove the scratch graphs it left with 'clusterpolisee drop-staging'"
+            "effect; remove the scratch graphs it left with 'clusterpolisee drop-staging' "
+            "in an hour, or with its --older-than 0 now if no other commit is running"
         )
 
     def _drop_quietly(self, graphs: list[ox.NamedNode]) -> None:
@@ -837,18 +878,95 @@ class RemoteStore(Store):
         )
         return [r["g"] for r in rows if isinstance(r["g"], ox.NamedNode)]
 
-    def drop_staging(self) -> int:
-        """Drop scratch graphs left by interrupted commits (only when no commit is running)."""
-        graphs = self.scratch_graphs()
-        if graphs:
-            self.update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in graphs))
-        return len(graphs)
+    def sweep_staging(self, older_than: float) -> StagingSweep:
+        """Drop the scratch graphs of commits not seen for ``older_than`` s (0: all). A commit
+        records the time in its marker graph as it starts and every HEARTBEAT s while it
+        uploads, so one seen since may be running: its graphs stay. Commits with no time
+        (written before commits recorded it) get the time now, for a later sweep to judge.
+
+        Times are UTC on the writers' clocks, compared with this host's: clocks must agree to
+        well within ``older_than``. One clock, the server's NOW(), was the other choice, but
+        Virtuoso 7.2.5 gives it in its local time without a zone: a change to summer time
+        would age every running commit by an hour."""
+        commits = staged_commits(self.scratch_graphs())
+        seen = self._seen_times() if commits and older_than > 0 else {}
+        sweep = by_age(commits, seen, datetime.now(UTC), older_than)
+        self._mark_seen(sweep.untimed)
+        dropped = [g for c in sweep.dropped for g in c.graphs]
+        if dropped:
+            self.update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in dropped))
+        return sweep
+
+    def _seen_times(self) -> dict[str, datetime]:
+        """When each commit (by token) was last seen: the latest time in its marker graph."""
+        prefix = ox.Literal(f"{META_GRAPH}{STAGING}")
+        _, rows, headers = self._select_json(
+            f"SELECT ?m ?t WHERE {{ GRAPH ?m {{ ?m {ox.NamedNode(SEEN_PRED)} ?t }} "
+            f"FILTER(STRSTARTS(STR(?m), {prefix})) }}"
+        )
+        self._check_rows(len(rows), headers)
+        seen: dict[str, datetime] = {}
+        for row in rows:
+            token, at = row["m"].value.rsplit(STAGING, 1)[-1], _parse_time(row["t"])
+            if at is not None and (token not in seen or at > seen[token]):
+                seen[token] = at
+        return seen
+
+    def _mark_seen(self, commits: list[StagedCommit]) -> None:
+        """Record the time now in the marker graph of commits that have none, unless their
+        graphs went meanwhile (their commit ended: a marker made now would stay behind)."""
+        if not commits:
+            return
+        pairs = " ".join(f"({_marker(c.token)} {c.graphs[0]})" for c in commits)
+        now = _time_literal(datetime.now(UTC))
+        self.update(
+            f"INSERT {{ GRAPH ?m {{ ?m {ox.NamedNode(SEEN_PRED)} {now} }} }} WHERE {{ "
+            f"VALUES (?m ?g) {{ {pairs} }} FILTER EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }} }}"
+        )
 
     def describe(self) -> str:
         return self.config.endpoint
 
     def close(self) -> None:
         self.session.close()
+
+
+def _marker(token: str) -> ox.NamedNode:
+    """The marker graph of the commit ``token``: it holds when the commit was last seen."""
+    return ox.NamedNode(f"{META_GRAPH}{STAGING}{token}")
+
+
+def _time_literal(at: datetime) -> ox.Literal:
+    """An xsd:dateTime in UTC, to the second (Virtuoso keeps this form as it is)."""
+    return ox.Literal(at.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD_DATETIME)
+
+
+def _parse_time(term: Term) -> datetime | None:
+    """A recorded time as an aware datetime (one without a zone taken as UTC); None if it
+    is not one, so its commit counts as having no time."""
+    try:
+        at = datetime.fromisoformat(term.value)
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def by_age(
+    commits: list[StagedCommit], seen: Mapping[str, datetime], now: datetime, older_than: float
+) -> StagingSweep:
+    """Sort commits into those to drop (not seen for ``older_than`` s; with 0, all), those
+    seen since (they may be running) and those with no time."""
+    sweep = StagingSweep()
+    for commit in commits:
+        at = seen.get(commit.token)
+        commit.silent = None if at is None else (now - at).total_seconds()
+        if older_than <= 0 or (commit.silent is not None and commit.silent >= older_than):
+            sweep.dropped.append(commit)
+        elif commit.silent is None:
+            sweep.untimed.append(commit)
+        else:
+            sweep.running.append(commit)
+    return sweep
 
 
 def _too_big(server: str, what: str) -> StoreError:

@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -47,6 +48,21 @@ def wipe(store: RemoteStore) -> None:
     graphs = list(store.graph_sizes()) + [META_GRAPH]
     store.drop_staging()
     store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in graphs))
+
+
+#: Where a commit records when it was last seen: in its marker graph (the stored format).
+SEEN = "<https://w3id.org/clusterpolisee/ontology#stagingSeen>"
+XSD_DATETIME = "<http://www.w3.org/2001/XMLSchema#dateTime>"
+
+
+def backdate(remote: RemoteStore, marker: str, hours: float) -> None:
+    """Make a commit's marker say it was last seen ``hours`` ago (a commit that crashed)."""
+    at = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = f"<{marker}>"
+    remote.update(
+        f"DELETE WHERE {{ GRAPH {m} {{ {m} {SEEN} ?t }} }} ;\n"
+        f'INSERT DATA {{ GRAPH {m} {{ {m} {SEEN} "{at}"^^{XSD_DATETIME} }} }}'
+    )
 
 
 @pytest.fixture

@@ -14,11 +14,13 @@ import pytest
 from clusterpolisee.cli_store import undone_on_failure
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.publish import write_dumps
+from clusterpolisee.store.base import META_GRAPH
 from clusterpolisee.store.dump import MAX_EXPANSION, MIN_EXPANDED
 from clusterpolisee.store.journal import folder_of
 from clusterpolisee.store.oxigraph import OxigraphStore
 
 from ..conftest import CLI, run_cli
+from .conftest import backdate
 
 INFERRED = graph_iri("inferred")
 
@@ -314,7 +316,42 @@ def test_scratch_graphs_left_on_a_remote_store_are_named_and_dropped(cli_env, re
         "sees their triples; remove them with 'clusterpolisee drop-staging' while nothing "
         "writes\n"
     )
+    # No time recorded (a version before commits recorded it): its commit may be running, so
+    # it stays and gets the time now, in its commit's marker graph.
+    kept = run_cli("drop-staging", "--endpoint", endpoint, env=cli_env)
+    assert (kept.returncode, kept.stdout) == (
+        0,
+        "left 1 scratch graph of 1 commit with no time recorded (written by an older "
+        "clusterpolisee), timed from now: a run in 60 min drops them; if no commit is running, "
+        "'clusterpolisee drop-staging --older-than 0' drops them now\n",
+    )
+    marker = f"{META_GRAPH}#staging-left"
+    assert {g.value for g in remote.scratch_graphs()} == {scratch, marker}
+    backdate(remote, marker, hours=1.1)  # as if that run was an hour ago
     dropped = run_cli("drop-staging", "--endpoint", endpoint, env=cli_env)
-    assert (dropped.returncode, dropped.stdout) == (0, "dropped 1 scratch graphs\n")
+    assert (dropped.returncode, dropped.stdout) == (
+        0,
+        "dropped 2 scratch graphs of 1 commit (not seen for 60 min or more)\n",
+    )
     assert run_cli("graphs", "--endpoint", endpoint, env=cli_env).stderr == ""
     assert remote.scratch_graphs() == []
+
+
+def test_drop_staging_on_the_embedded_store_says_what_opening_it_dropped(tmp_path):
+    """Opening the store to write drops the scratch graphs an earlier version left, so the
+    command said it dropped 0."""
+    path = tmp_path / "store"
+    raw = ox.Store(str(path))
+    ex = "https://example.org/"
+    leftover = ox.NamedNode(graph_iri("partner/aida") + "#staging-dead")
+    raw.add(ox.Quad(ox.NamedNode(ex + "s"), ox.NamedNode(ex + "p"), ox.Literal("x"), leftover))
+    raw.flush()
+    del raw
+    proc = run_cli("drop-staging", "--store", str(path))
+    assert (proc.returncode, proc.stdout) == (
+        0,
+        "dropped 1 scratch graph of 1 commit (no other process can write to this store "
+        "meanwhile)\n",
+    )
+    again = run_cli("drop-staging", "--store", str(path))
+    assert again.stdout == "no scratch graphs in the store\n"

@@ -55,7 +55,8 @@ def test_an_update_endpoint_that_answers_a_web_page_fails_the_commit(virtuoso, r
         f"the server at {url}/update accepted the commit's update, but the store read at "
         f"{virtuoso.endpoint} did not change: {url}/update is not a SPARQL update endpoint of "
         f"that store; {CHECK_UPDATE}. The commit did not take effect; remove the scratch "
-        "graphs it left with 'clusterpolisee drop-staging'"
+        "graphs it left with 'clusterpolisee drop-staging' in an hour, or with its "
+        "--older-than 0 now if no other commit is running"
     )
     assert seen == ["POST", "POST"]  # the swap, then the attempt to drop the scratch graph
     assert remote.graph_triples(g) == [triple("old")] and remote.data_version() == version

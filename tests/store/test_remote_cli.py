@@ -98,7 +98,8 @@ def test_a_submission_the_update_endpoint_ignored_is_not_accepted(built):
         f"{built.env['CLUSTERPOLISEE_ENDPOINT']} did not change: {url}/update is not a SPARQL "
         "update endpoint of that store; check CLUSTERPOLISEE_UPDATE_ENDPOINT (update_endpoint "
         "under [remote] in CLUSTERPOLISEE_STORE_CONFIG). The commit did not take effect; "
-        "remove the scratch graphs it left with 'clusterpolisee drop-staging'\n"
+        "remove the scratch graphs it left with 'clusterpolisee drop-staging' in an hour, or "
+        "with its --older-than 0 now if no other commit is running\n"
     )
     assert "ACCEPTED" not in proc.stdout
     assert set(built.store.graph_triples(graph)) == before
