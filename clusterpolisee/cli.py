@@ -142,9 +142,9 @@ def graphs(store_path: Path) -> None:
         click.echo(f"{size:>10}  {graph}")
     if scratch:  # not listed, but every query sees their triples (a remote store keeps them)
         click.echo(
-            f"warning: {len(scratch)} scratch graphs of interrupted writes are in the store "
-            "and every query sees their triples; remove them with 'clusterpolisee "
-            "drop-staging' while nothing writes",
+            f"warning: {len(scratch)} scratch graphs of running or interrupted commits are in "
+            "the store and every query sees their triples; 'clusterpolisee drop-staging' "
+            "removes those of commits no longer running",
             err=True,
         )
 

@@ -319,6 +319,16 @@ def ntriples(triples: Iterable[ox.Triple]) -> Iterator[list[str]]:
         yield chunk
 
 
+def _merged(
+    replace: Mapping[str, Iterable[ox.Triple]], add: Mapping[str, Iterable[ox.Triple]]
+) -> tuple[dict[str, Iterable[ox.Triple]], dict[str, Iterable[ox.Triple]]]:
+    """A graph both replaced and added to is replaced by both, as on the embedded store: each
+    graph has one scratch graph per commit, so its two uploads would overwrite each other."""
+    both = replace.keys() & add.keys()
+    merged = {g: [*ts, *add[g]] if g in both else ts for g, ts in replace.items()}
+    return merged, {g: ts for g, ts in add.items() if g not in both}
+
+
 def swap_in(mode: str, scratch: ox.NamedNode, target: ox.NamedNode) -> list[str]:
     """Update operations that put a scratch graph's triples into ``target``: all of them
     (ADD), or in place of its contents (MOVE), then drop the scratch graph.
@@ -706,6 +716,7 @@ class RemoteStore(Store):
         replace: Mapping[str, Iterable[ox.Triple]] | None = None,
         add: Mapping[str, Iterable[ox.Triple]] | None = None,
     ) -> None:
+        replace, add = _merged(replace or {}, add or {})
         token = uuid.uuid4().hex
         meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
         # A scratch graph the swap drops, so that its absence proves the swap took even when
@@ -716,7 +727,7 @@ class RemoteStore(Store):
         staged, uploaded = [marker], [marker]
         try:
             seen = self._alive(marker, version)
-            for mode, graphs in (("MOVE", replace or {}), ("ADD", add or {})):
+            for mode, graphs in (("MOVE", replace), ("ADD", add)):
                 for graph, triples in graphs.items():
                     seen = self._alive(marker, version, seen)
                     target = ox.NamedNode(graph)

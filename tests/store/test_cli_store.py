@@ -312,9 +312,9 @@ def test_scratch_graphs_left_on_a_remote_store_are_named_and_dropped(cli_env, re
     seen = run_cli("graphs", "--endpoint", endpoint, env=cli_env)
     assert seen.returncode == 0 and scratch not in seen.stdout
     assert seen.stderr == (
-        "warning: 1 scratch graphs of interrupted writes are in the store and every query "
-        "sees their triples; remove them with 'clusterpolisee drop-staging' while nothing "
-        "writes\n"
+        "warning: 1 scratch graphs of running or interrupted commits are in the store and "
+        "every query sees their triples; 'clusterpolisee drop-staging' removes those of "
+        "commits no longer running\n"
     )
     # No time recorded (a version before commits recorded it): its commit may be running, so
     # it stays and gets the time now, in its commit's marker graph.

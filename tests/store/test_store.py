@@ -58,6 +58,15 @@ def test_commit_replace_and_add(store):
     assert len({v0, v1, store.data_version()}) == 3
 
 
+def test_one_graph_replaced_and_added_to_in_one_commit_holds_both(store):
+    """Replace, then add: the remote backend staged both in one scratch graph, so the Graph
+    Store upload of the added triples overwrote the replacement (5 of 35 triples kept)."""
+    store.commit(replace={G1: triples(8, "old")})
+    store.commit(replace={G1: triples(30)}, add={G1: triples(5, "w"), G2: triples(2)})
+    assert store.graph_sizes() == {G1: 35, G2: 2}
+    assert set(store.graph_triples(G1)) == set(triples(30)) | set(triples(5, "w"))
+
+
 def test_replace_with_nothing_drops_the_graph(store):
     store.commit(replace={G1: triples(4), G2: triples(2)})
     assert store.replace_graph(G1, []) == 0
