@@ -53,6 +53,7 @@ class Column:
     iri: bool  # sh:nodeKind sh:IRI without sh:class: a full address is expected
     languages: bool = False  # sh:uniqueLang: text in English unless a cell says "...@it"
     pattern: str | None = None  # sh:pattern of an address column: a code alone may do (_code)
+    pattern_message: str = ""  # the sh:message of the shape with that pattern: what fits it
 
 
 @dataclass
@@ -121,15 +122,12 @@ def template(cls: URIRef) -> Template:
         col.cls = col.cls or g.value(ps, SH["class"])
         col.iri |= g.value(ps, SH.nodeKind) == SH.IRI
         col.languages |= bool(g.value(ps, SH.uniqueLang))
-        col.pattern = col.pattern or _str_or_none(g.value(ps, SH.pattern))
+        if col.pattern is None and (pattern := g.value(ps, SH.pattern)) is not None:
+            col.pattern, col.pattern_message = str(pattern), str(g.value(ps, SH.message) or "")
         columns[path] = col
     ordered = sorted(columns.values(), key=lambda c: (c.order, c.name))
     label = _label(_background_graph(), cls)
     return Template(cls, label, str(g.value(shape, CPS.idKind)), ordered)
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 @cache
@@ -245,6 +243,11 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
             )
         if (address := _code(cell, col)) is not None:
             return address
+        if namespace := _namespace(col.pattern):  # "29.10" for "C29.10": say what a code is
+            raise ValueError(
+                f"{cell!r} is no code of {namespace}{{code}} and no full address. "
+                + col.pattern_message
+            )
         raise ValueError(f"{cell!r} must be a full address starting with http:// or https://")
     if col.datatype is not None:
         lexical = shaclfast.LEXICAL.get(str(col.datatype))

@@ -144,8 +144,20 @@ def test_a_sector_may_be_given_by_its_code():
         "http://data.europa.eu/ux2/nace2/C10",
         "http://data.europa.eu/ux2/nace2/J62.01",
     ]
-    with pytest.raises(InputError, match="'Z99' must be a full address"):
-        csv_to_triples(header + row % b"Z99", "Cluster", "aida")  # no NACE section Z
+    # A code that does not fit (no section Z; the section letter left out; a group without its
+    # dot) is told what a code is, from the shape's own message.
+    for code in (b"Z99", b"29.10", b"C291"):
+        with pytest.raises(InputError) as info:
+            csv_to_triples(header + row % code, "Cluster", "aida")
+        assert str(info.value).splitlines()[1] == (
+            f"row 2, column 'sector': {code.decode()!r} is no code of "
+            "http://data.europa.eu/ux2/nace2/{code} and no full address. The sector must be a "
+            "NACE Rev.2 address http://data.europa.eu/ux2/nace2/{code}, with a section letter "
+            "and optionally one of that section's divisions (Regulation (EC) No 1893/2006, "
+            "Annex I: C10 to C33 for manufacturing), and a group or class after a dot, as the "
+            "regulation writes them (C29.1, C29.10, not C291), e.g. "
+            "http://data.europa.eu/ux2/nace2/C29."
+        )
     hint = dict(zip(*rows(template_csv("Cluster")), strict=True))["sector"]
     assert hint.endswith("A code alone stands for http://data.europa.eu/ux2/nace2/{code}.")
 
