@@ -108,18 +108,32 @@ class ServiceNotAllowed(ValueError):
 SERVICE_ALLOW_ENV = "CLUSTERPOLISEE_SERVICE_ALLOW"
 
 
-#: Letters that NFKD does not decompose, mapped to their base letter (as the search folds).
-_BASE_LETTERS = str.maketrans(
-    {"đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ı": "i"}
+#: What people type for what NFKD leaves whole, after case folding: the letters it keeps
+#: whole as their base letters, every dash (and minus) as a space ("Cluj Napoca" finds
+#: "Cluj-Napoca"), curly quotes as straight ones ("d'Aosta" finds the NUTS label "Valle
+#: d’Aosta"); invisible format characters (soft hyphen, zero-width space, direction marks,
+#: byte-order mark), which pasted text carries, go.
+_TYPED = str.maketrans(
+    {"đ": "d", "ł": "l", "ø": "o", "ı": "i", "ħ": "h", "æ": "ae", "œ": "oe"}
+    | dict.fromkeys("-\u2010\u2012\u2013\u2014\u2015\u2212\u2e3a\u2e3b", " ")
+    | dict.fromkeys("\u2018\u2019\u201a\u201b\u02bb\u02bc\u2032`", "'")
+    | dict.fromkeys("\u201c\u201d\u201e\u201f\u00ab\u00bb", '"')
+    | dict.fromkeys(
+        "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\u202a\u202b\u202c"
+        "\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+    )
 )
 
 
 def fold_text(text: str) -> str:
-    """The search key of a text: NFKD without combining marks, a few stroked letters mapped
-    to their base letter, case-folded. The reasoning step stores it per label (cpo:searchKey)
-    and the search question folds the user's text with it, so both sides agree."""
-    decomposed = unicodedata.normalize("NFKD", text.translate(_BASE_LETTERS))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    """The search key of a text: NFKD without combining marks, case-folded, mapped as
+    people type it (``_TYPED``), each run of spaces one space, none at either end. The
+    reasoning step stores it per label (cpo:searchKey) and the search question folds the
+    user's text with it, so both sides agree. Mapping after case folding covers both cases
+    (Đ, Æ) and the letters NFKD or case folding make (Ǿ gives ø)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().translate(_TYPED).split())
 
 
 def _expand(curie: str) -> str:
@@ -169,7 +183,8 @@ class Param:
             seen: dict[str, Option] = {}
             for r in rows:
                 seen.setdefault(r["value"].value, _option(r["value"], r["label"]))
-            return sorted(seen.values(), key=lambda o: o.label.lower())
+            # Folded, so "Észak-Alföld" sorts among the E's, not after "Západné".
+            return sorted(seen.values(), key=lambda o: (fold_text(o.label), o.label))
         return None
 
     def to_term(self, raw: str) -> Term:
