@@ -12,6 +12,7 @@ from .linking import (
     Candidate,
     Discovery,
     ReviewError,
+    Run,
     SourceError,
     discovery,
     load,
@@ -19,7 +20,7 @@ from .linking import (
     save_proposals,
     withdraw,
 )
-from .linking.candidates import FORMULA_START, one_line, to_csv, to_turtle
+from .linking.candidates import FORMULA_START, now, one_line, to_csv, to_turtle
 from .linking.records import OWN_BASES, read_csv, read_endpoint, read_rdf_file
 from .store import Store, StoreError, open_store
 
@@ -98,6 +99,17 @@ def _show(candidates: list[Candidate], labels: dict[str, str]) -> None:
         if c.status == "withdrawn":
             by = f" by {c.withdrawn_by}" if c.withdrawn_by else ""
             click.echo(f"            withdrawn {c.withdrawn}{by}: {c.reason}")
+        if c.status == "rejected" and c.rejected:  # older rejections recorded neither
+            by = f" by {c.rejected_by}" if c.rejected_by else ""
+            click.echo(f"            rejected {c.rejected}{by}")
+
+
+def _login() -> str:
+    """The login name, '' when the system cannot tell (a uid with no user)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return ""
 
 
 def _left_out(found: Discovery, kind: str, source: str) -> list[str]:
@@ -187,6 +199,11 @@ def register(main: click.Group, store_option) -> None:
         help="Candidates as Turtle (Alignment format cells).",
     )
     @click.option("--dry-run", is_flag=True, help="Only write the outputs; store nothing.")
+    @click.option(
+        "--reviewer",
+        default=None,
+        help="Who runs it, recorded with the run (default: the login name).",
+    )
     @store_option
     def link_cmd(
         source,
@@ -197,6 +214,7 @@ def register(main: click.Group, store_option) -> None:
         output_csv,
         output_rdf,
         dry_run,
+        reviewer,
         store_path,
         **opts,
     ) -> None:
@@ -204,9 +222,10 @@ def register(main: click.Group, store_option) -> None:
 
         Candidates scoring at least --threshold are stored as 'proposed' in
         graph/link-candidates (review them with 'links review'); pairs already accepted or
-        rejected are not proposed again.
+        rejected are not proposed again. A run that stores candidates is recorded there
+        too: when, who, the list, the settings and how many records it read.
         """
-        endpoint = source_endpoint
+        started, endpoint = now(), source_endpoint
         if bool(source) == bool(endpoint):
             _fail("give exactly one of --source FILE or --source-endpoint URL")
         if not 0 <= threshold <= 1 or (accept_above is not None and not 0 <= accept_above <= 1):
@@ -215,14 +234,15 @@ def register(main: click.Group, store_option) -> None:
         if problem := _misplaced(is_csv, opts):
             _fail(problem)
         require_store(store_path)
-        name = endpoint or source.name
+        name, who = endpoint or source.name, reviewer or _login()
         try:
             records = _records(source, endpoint, opts)
             with open_store(str(store_path), read_only=dry_run) as store:
-                run = discovery(store, records, kind, name, threshold)
-                found = run.candidates
+                discovered = discovery(store, records, kind, name, threshold)
+                found = discovered.candidates
                 if not dry_run:
-                    found = save_proposals(store, found, accept_above)
+                    run = Run(name, kind, threshold, len(records), accept_above, who, started)
+                    found = save_proposals(store, found, accept_above, run=run)
                 labels = _labels(store, found)
         except (SourceError, StoreError, OSError, UnicodeDecodeError) as exc:
             _fail(str(exc))
@@ -237,7 +257,7 @@ def register(main: click.Group, store_option) -> None:
             f"({accepted} accepted automatically)",
             err=True,
         )
-        for note in _left_out(run, kind, name):
+        for note in _left_out(discovered, kind, name):
             click.echo(note, err=True)
 
     @main.group("links")
@@ -260,7 +280,8 @@ def register(main: click.Group, store_option) -> None:
         """List proposed candidates, or accept/reject them by id.
 
         Accepted links go to graph/links as skos:exactMatch with a PROV-O record; rejected
-        candidates stay in graph/link-candidates so they are not proposed again.
+        candidates stay in graph/link-candidates, with who rejected them and when, so they
+        are not proposed again.
         """
         who = reviewer or getpass.getuser()
         if interactive is None:

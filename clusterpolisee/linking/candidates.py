@@ -11,23 +11,33 @@ method), written in the same commit as the status change. A withdrawn link's
 ``skos:exactMatch`` leaves ``graph/links`` again, its record stays there invalidated
 (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy``); its cell keeps when, why and by whom
 (``prov:invalidatedAtTime``, ``dcterms:description``, ``prov:wasInvalidatedBy`` an activity
-with its agent), and the pair is not proposed again. Each decision's commit also adds the
-search keys of the labels it writes to ``graph/inferred`` (see ``_commit``), and each name
-is an agent of its own (``agent_node``).
+with its agent), and the pair is not proposed again. A rejected cell keeps when and by whom
+too: a rejection activity that ``prov:used`` it (as a review's does), with its agent and
+``prov:endedAtTime``; cells rejected before these records have none.
+
+Each ``clusterpolisee link`` run that stores candidates is a PROV-O activity in the same graph
+(``Run``, ``run_record``): start and end, the software agent and the person who ran it, the
+list (``dcterms:source``), its settings, how many records it read and how many candidates it
+stored; each cell it stored is ``prov:wasGeneratedBy`` it (a cell proposed again by a later
+run is that run's from then on). Cells made before runs were recorded have no run. Each
+write's commit also adds the search keys of the labels it writes to ``graph/inferred`` (see
+``_commit``), and each name is an agent of its own (``agent_node``).
 """
 
 import csv
 import hashlib
 import io
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol
 
 import pyoxigraph as ox
 
-from ..namespaces import ID, graph_iri
+from ..namespaces import CPO, ID, graph_iri
 from ..reasoning.materialise import INFERRED, search_keys
 from ..store import Store
 
@@ -43,6 +53,9 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
 ADMS = "http://www.w3.org/ns/adms#"
+CPO_ = str(CPO)
+RUNS = f"{ID}link-run/"  # the IRIs of recorded runs
+SOFTWARE = "clusterpolisee link"  # the software agent's name: runs, automatic acceptances
 EXACT_MATCH = ox.NamedNode(SKOS + "exactMatch")
 
 
@@ -84,6 +97,10 @@ class Candidate:
     reason: str = ""  # why, as the reviewer gave it
     withdrawn_by: str = ""  # who did
     withdrawn_agent: str = ""  # their agent IRI as stored (an older record's may differ)
+    rejected: str = ""  # when a reviewer rejected it ('' also for rejections before records)
+    rejected_by: str = ""  # who did
+    rejected_agent: str = ""  # their agent IRI as stored
+    run: str = ""  # the IRI of the run that stored it ('' for cells from before runs)
 
     @property
     def id(self) -> str:
@@ -125,28 +142,107 @@ def to_triples(c: Candidate) -> list[ox.Triple]:
         ox.Triple(s, _n(PROV + "generatedAtTime"), _lit(c.created, "dateTime")),
     ]
     out += [ox.Triple(s, _n(RDFS + "comment"), _lit(e)) for e in c.evidence]
+    if c.run:
+        out.append(ox.Triple(s, _n(PROV + "wasGeneratedBy"), _n(c.run)))
     if c.withdrawn:
         out.append(ox.Triple(s, _n(PROV + "invalidatedAtTime"), _lit(c.withdrawn, "dateTime")))
     if c.reason:
         out.append(ox.Triple(s, _n(DCT + "description"), _lit(c.reason)))
     if c.withdrawn_by:
         out += _withdrawal(c)
+    if c.rejected_by:
+        out += _rejection(c)
     return out
 
 
 def _withdrawal(c: Candidate) -> list[ox.Triple]:
     """Who took the link back, as a PROV-O activity the cell was invalidated by."""
     agent = _n(c.withdrawn_agent) if c.withdrawn_agent else agent_node(c.withdrawn_by)
-    act, t = _n(f"{c.node.value}/withdrawal"), ox.Triple
+    act = _n(f"{c.node.value}/withdrawal")
     return [
-        t(c.node, _n(PROV + "wasInvalidatedBy"), act),
-        t(act, _n(RDF + "type"), _n(PROV + "Activity")),
-        t(act, _n(RDFS + "label"), _lit(f"Withdrawal of link {c.id}")),
-        t(act, _n(PROV + "wasAssociatedWith"), agent),
-        t(act, _n(PROV + "endedAtTime"), _lit(c.withdrawn, "dateTime")),
-        t(agent, _n(RDF + "type"), _n(PROV + "Agent")),
-        t(agent, _n(RDFS + "label"), _lit(c.withdrawn_by)),
+        ox.Triple(c.node, _n(PROV + "wasInvalidatedBy"), act),
+        *_activity(act, f"Withdrawal of link {c.id}", c.withdrawn),
+        *_associated(act, agent, c.withdrawn_by),
     ]
+
+
+def _rejection(c: Candidate) -> list[ox.Triple]:
+    """Who rejected the candidate and when, as a PROV-O activity that used the cell (as the
+    review of an accepted one does)."""
+    agent = _n(c.rejected_agent) if c.rejected_agent else agent_node(c.rejected_by)
+    act = _n(f"{c.node.value}/rejection")
+    return [
+        ox.Triple(act, _n(PROV + "used"), c.node),
+        *_activity(act, f"Rejection of link candidate {c.id}", c.rejected),
+        *_associated(act, agent, c.rejected_by),
+    ]
+
+
+def _activity(act: ox.NamedNode, label: str, ended: str) -> list[ox.Triple]:
+    return [
+        ox.Triple(act, _n(RDF + "type"), _n(PROV + "Activity")),
+        ox.Triple(act, _n(RDFS + "label"), _lit(label)),
+        ox.Triple(act, _n(PROV + "endedAtTime"), _lit(ended, "dateTime")),
+    ]
+
+
+def _associated(
+    act: ox.NamedNode, agent: ox.NamedNode, name: str, kind: str = "Agent"
+) -> list[ox.Triple]:
+    """``act`` was carried out by ``agent``, a prov:Agent (or ``kind``) named ``name``."""
+    return [
+        ox.Triple(act, _n(PROV + "wasAssociatedWith"), agent),
+        ox.Triple(agent, _n(RDF + "type"), _n(PROV + kind)),
+        ox.Triple(agent, _n(RDFS + "label"), _lit(name)),
+    ]
+
+
+@dataclass
+class Run:
+    """One ``clusterpolisee link`` run: what it read, with which settings, and who ran it."""
+
+    source: str  # the external list: a file name or an endpoint URL
+    kind: str  # --type: 'cluster' or 'organisation'
+    threshold: float  # --threshold
+    records: int  # how many external records it read
+    accept_above: float | None = None  # --accept-above
+    person: str = ""  # who ran it; '' when not known
+    started: str = field(default_factory=now)
+    id: str = field(default_factory=lambda: "r" + uuid.uuid4().hex[:12])
+
+    @property
+    def node(self) -> ox.NamedNode:
+        return _n(RUNS + self.id)
+
+
+def run_record(run: Run, ended: str, stored: int, software: str = SOFTWARE) -> list[ox.Triple]:
+    """The run as a PROV-O activity that stored ``stored`` candidates, ended at ``ended``.
+    The settings are plain literals with our ontology's terms (no common vocabulary has a
+    matcher's thresholds); the list is a ``dcterms:source`` literal, as on its cells, for a
+    file name is no IRI."""
+    act, t = run.node, ox.Triple
+    out = [
+        *_activity(act, f"Link run {run.id} against {one_line(run.source)}", ended),
+        t(act, _n(PROV + "startedAtTime"), _lit(run.started, "dateTime")),
+        t(act, _n(DCT + "source"), _lit(run.source)),
+        t(act, _n(CPO_ + "matchedType"), _lit(run.kind)),
+        t(act, _n(CPO_ + "proposalThreshold"), _decimal(run.threshold)),
+        t(act, _n(CPO_ + "externalRecordCount"), _lit(str(run.records), "integer")),
+        t(act, _n(CPO_ + "candidateCount"), _lit(str(stored), "integer")),
+        *_associated(act, agent_node(software), software, "SoftwareAgent"),
+    ]
+    if run.accept_above is not None:
+        out.append(t(act, _n(CPO_ + "acceptanceThreshold"), _decimal(run.accept_above)))
+    person = one_line(run.person)
+    if person:
+        out += _associated(act, agent_node(person), person)
+    return out
+
+
+def _decimal(x: float) -> ox.Literal:
+    """``x`` as an xsd:decimal: the float's shortest digits, positional (1e-05, its repr, is
+    no xsd:decimal; 0.00001 is)."""
+    return _lit(format(Decimal(repr(x)), "f"), "decimal")
 
 
 def agent_node(who: str) -> ox.NamedNode:
@@ -164,9 +260,13 @@ def graph_of(candidates: list[Candidate]) -> list[ox.Triple]:
 
 
 def _candidate(
-    one: Callable[[str], str], evidence: Iterable[str], agent: tuple[str, str] = ("", "")
+    one: Callable[[str], str],
+    evidence: Iterable[str],
+    withdrawn: tuple[str, str] = ("", ""),
+    rejected: tuple[str, str, str] = ("", "", ""),
 ) -> Candidate:
-    """A candidate from its cell's values (``one(predicate)``, '' when absent)."""
+    """A candidate from its cell's values (``one(predicate)``, '' when absent), with the
+    (name, IRI) of who withdrew it and the (time, name, IRI) of its rejection."""
     return Candidate(
         local=one(ALIGN + "entity1"),
         external=one(ALIGN + "entity2"),
@@ -178,8 +278,12 @@ def _candidate(
         created=one(PROV + "generatedAtTime"),
         withdrawn=one(PROV + "invalidatedAtTime"),
         reason=one(DCT + "description"),
-        withdrawn_by=agent[0],
-        withdrawn_agent=agent[1],
+        withdrawn_by=withdrawn[0],
+        withdrawn_agent=withdrawn[1],
+        rejected=rejected[0],
+        rejected_by=rejected[1],
+        rejected_agent=rejected[2],
+        run=one(PROV + "wasGeneratedBy"),
     )
 
 
@@ -189,12 +293,13 @@ def load(store: Store) -> dict[str, Candidate]:
 
 
 def _stored(store: Store) -> tuple[dict[str, Candidate], list[ox.Triple]]:
-    """Every candidate by id, and the agents of withdrawals as stored. They are written back
-    with the cells: an agent IRI from before names got IRIs of their own may carry two
-    names, and a cell keeps one (``_withdrawn_by``), so rewriting the graph lost the other."""
+    """Every candidate by id, and the triples of agents and runs as stored. They are written
+    back with the cells: an agent IRI from before names got IRIs of their own may carry two
+    names, and a cell keeps one (``_agent_of``), so rewriting the graph lost the other; a
+    run's record is not a cell's and is kept as it was written."""
     triples = store.graph_triples(CANDIDATES_GRAPH)
-    agents = [t for t in triples if t.subject.value.startswith(f"{ID}agent/")]
-    return _parsed(triples), agents
+    kept = [t for t in triples if t.subject.value.startswith((f"{ID}agent/", RUNS))]
+    return _parsed(triples), kept
 
 
 def _parsed(triples: Iterable[ox.Triple]) -> dict[str, Candidate]:
@@ -202,7 +307,7 @@ def _parsed(triples: Iterable[ox.Triple]) -> dict[str, Candidate]:
     for t in triples:
         by_node.setdefault(t.subject.value, {}).setdefault(t.predicate.value, []).append(t.object)
     found = {}
-    for props in by_node.values():
+    for node, props in by_node.items():
 
         def one(p: str, props=props) -> str:
             return props[p][0].value if p in props else ""
@@ -210,15 +315,23 @@ def _parsed(triples: Iterable[ox.Triple]) -> dict[str, Candidate]:
         if not one(ALIGN + "entity1"):
             continue
         evidence = (o.value for o in props.get(RDFS + "comment", []))
-        c = _candidate(one, evidence, _withdrawn_by(by_node, one(PROV + "wasInvalidatedBy")))
+        withdrawn = _agent_of(by_node, one(PROV + "wasInvalidatedBy"))
+        c = _candidate(one, evidence, withdrawn, _rejected(by_node, f"{node}/rejection"))
         found[c.id] = c
     return found
 
 
-def _withdrawn_by(by_node: dict[str, dict[str, list]], activity: str) -> tuple[str, str]:
-    """(label, IRI) of the agent of a cell's withdrawal activity ('' when it has none). An
-    older agent IRI may have two labels (see ``agent_node``): the first in order, always
-    the same, since which of them withdrew was not recorded."""
+def _rejected(by_node: dict[str, dict[str, list]], activity: str) -> tuple[str, str, str]:
+    """(time, agent's name, agent's IRI) of a cell's rejection; '' each when none is
+    recorded (a cell not rejected, or rejected before rejections were recorded)."""
+    ended = by_node.get(activity, {}).get(PROV + "endedAtTime", [])
+    return (ended[0].value if ended else "", *_agent_of(by_node, activity))
+
+
+def _agent_of(by_node: dict[str, dict[str, list]], activity: str) -> tuple[str, str]:
+    """(label, IRI) of the agent of a cell's withdrawal or rejection activity ('' when it has
+    none). An older agent IRI may have two labels (see ``agent_node``): the first in order,
+    always the same, since which of them acted was not recorded."""
     agents = by_node.get(activity, {}).get(PROV + "wasAssociatedWith", [])
     if not agents:
         return "", ""
@@ -406,12 +519,15 @@ def save_proposals(
     store: Store,
     new: list[Candidate],
     accept_above: float | None = None,
-    who: str = "clusterpolisee link",
+    who: str = SOFTWARE,
+    run: Run | None = None,
 ) -> list[Candidate]:
     """Add ``new`` candidates (replacing proposed ones with the same id; decided ones stay as
     they are). With ``accept_above``, candidates scoring at least that are accepted by the
-    software agent in the same commit. Returns the candidates as stored."""
-    existing, agents = _stored(store)
+    software agent ``who`` in the same commit. With ``run``, the run is recorded (``run_record``)
+    and each candidate stored is generated by it, in that commit too; a run that stores
+    nothing is not recorded. Returns the candidates as stored."""
+    existing, kept = _stored(store)
     when, who = now(), one_line(who)
     links: list[ox.Triple] = []
     stored = []
@@ -422,19 +538,23 @@ def save_proposals(
         if accept_above is not None and c.score >= accept_above:
             c.status = "accepted"
             links += link_record(c, who, when, software=True)
+        if run is not None:
+            c.run = run.node.value
         existing[c.id] = c
         stored.append(c)
     if not stored:
         return []
-    _commit(store, {CANDIDATES_GRAPH: _cells(existing, agents)}, links)
+    record = run_record(run, when, len(stored), who) if run is not None else []
+    _commit(store, {CANDIDATES_GRAPH: _cells(existing, kept + record)}, links)
     return stored
 
 
 def review(
     store: Store, accept: list[str], reject: list[str], who: str
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """Accept and reject candidates by id in one commit; return (accepted, rejected). An id
-    given twice is one decision (it counted twice)."""
+    """Accept and reject candidates by id in one commit; return (accepted, rejected). Each
+    rejection is recorded with ``who`` and the time (``_rejection``). An id given twice is
+    one decision (it counted twice)."""
     accept, reject = list(dict.fromkeys(accept)), list(dict.fromkeys(reject))
     who = one_line(who)  # as withdraw stores it: control characters broke RDF/XML there
     existing, agents = _stored(store)
@@ -453,7 +573,9 @@ def review(
         existing[cid].status = "accepted"
         links += link_record(existing[cid], who, when, software=False)
     for cid in reject:
-        existing[cid].status = "rejected"
+        c = existing[cid]
+        c.status, c.rejected, c.rejected_by = "rejected", when, who
+        c.rejected_agent = agent_node(who).value
     _commit(store, {CANDIDATES_GRAPH: _cells(existing, agents)}, links)
     return [existing[c] for c in accept], [existing[c] for c in reject]
 
@@ -502,21 +624,21 @@ def withdraw(store: Store, cids: list[str], reason: str, who: str) -> list[Candi
     return [existing[c] for c in cids]
 
 
-def _cells(existing: dict[str, Candidate], agents: list[ox.Triple]) -> list[ox.Triple]:
-    """The candidate graph to write: the cells and the agents as stored (see ``_stored``),
-    each triple once."""
-    return list(dict.fromkeys(graph_of(list(existing.values())) + agents))
+def _cells(existing: dict[str, Candidate], kept: list[ox.Triple]) -> list[ox.Triple]:
+    """The candidate graph to write: the cells, and the agents and runs as stored (see
+    ``_stored``), each triple once."""
+    return list(dict.fromkeys(graph_of(list(existing.values())) + kept))
 
 
 def _commit(
     store: Store, replace: dict[str, list[ox.Triple]], links: list[ox.Triple] | None = None
 ) -> None:
-    """Write a decision (``links`` added to ``graph/links``) with the search keys of the
-    labels it writes, in one commit. The reasoning step runs after submissions only, and of
-    its rules only the search keys read what link records hold (tests/linking/
-    test_inferred.py compares with a full run), so this leaves graph/inferred as a full run
-    would, given it was so before: the decision's labels are searchable at once, and
-    nothing is ever written half."""
+    """Write a decision or a run (``links`` added to ``graph/links``) with the search keys
+    of the labels it writes (a run's, a rejection's, their agents'), in one commit. The
+    reasoning step runs after submissions only, and of its rules only the search keys read
+    what link records hold (tests/linking/test_inferred.py compares with a full run), so
+    this leaves graph/inferred as a full run would, given it was so before: the labels are
+    searchable at once, and nothing is ever written half."""
     written = [t for ts in replace.values() for t in ts] + (links or [])
     add = {LINKS_GRAPH: links} if links else {}
     keys = search_keys(written)

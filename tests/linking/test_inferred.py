@@ -92,3 +92,23 @@ def test_a_withdrawal_makes_its_record_searchable_at_once(fresh_store: Path):
         f"{ID}link-candidate/{wrong}/withdrawal": f"Withdrawal of link {wrong}"
     }
     assert list(search(fresh_store, "ana curator").values()) == ["Ana Curator"]
+
+
+def test_a_run_and_a_rejection_are_searchable_at_once(fresh_store: Path):
+    """A run's record and a rejection's carry labels (and their agents'): searchable at once."""
+    assert link(fresh_store, "--reviewer", "Zoë Runner").returncode == 0
+    assert_as_a_full_run(fresh_store)
+    (run,) = search(fresh_store, "link run")
+    assert run.startswith(ID + "link-run/")
+    assert search(fresh_store, "link run") == {
+        run: f"Link run {run.rsplit('/', 1)[1]} against organisations.csv"
+    }
+    assert list(search(fresh_store, "zoe runner").values()) == ["Zoë Runner"]
+    wrong = candidate_ids(fresh_store)["https://example.org/cluster-db/profile/O006"]
+    proc = run_cli("links", "review", "--store", str(fresh_store), "--reject", wrong,
+                   "--reviewer", "Ana Curator", "--no-interactive")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert_as_a_full_run(fresh_store)
+    assert search(fresh_store, "rejection of link candidate") == {
+        f"{ID}link-candidate/{wrong}/rejection": f"Rejection of link candidate {wrong}"
+    }

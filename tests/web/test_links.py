@@ -14,6 +14,7 @@ from flask import Flask
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
 from clusterpolisee.linking import review as review_links
+from clusterpolisee.linking.candidates import agent_node, now
 from clusterpolisee.store.oxigraph import OxigraphStore
 from webapp import close_app, tokens
 
@@ -143,6 +144,22 @@ def test_a_partner_decides_only_its_own_links(review_app):
     # a curator decides anyone's
     r = followed(client, post(client, token_for(review_app, "curator"), **{PBN_ID: "accept"}))
     assert r.status_code == 200 and b"No link candidates wait for review" in r.data
+
+
+def test_a_rejection_is_recorded_with_who_and_when_and_listed_on_the_graph_page(review_app):
+    """A rejection only set the cell's status: who rejected it and when were nowhere."""
+    client = review_app.test_client()
+    before = now()
+    followed(client, post(client, token_for(review_app, "aws"), **{LIFE_ID: "reject"}))
+    cell = stored(review_app)[LIFE_ID]
+    assert (cell.status, cell.rejected_by) == ("rejected", "aws (web review)")
+    assert before <= cell.rejected <= now()
+    page = client.get("/graph/link-candidates", headers={"Accept": "text/html"}).text
+    agent = agent_node("aws (web review)").value.split("/id/", 1)[1]
+    assert (
+        f'<li><a href="/id/{agent}">aws (web review)</a> rejected 1 candidate link to records of '
+        f'a list not named <small class="note">(ended {utc_shown(cell.rejected)})</small></li>'
+    ) in page
 
 
 def test_resource_page_shows_the_accepted_link_and_who_accepted_it(review_app):

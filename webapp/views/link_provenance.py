@@ -3,9 +3,14 @@ the linking code writes (clusterpolisee.linking.candidates). No statement names 
 (a partner graph's lines are its submissions' ``prov:generated``), so their lines are read
 from the records of what made their contents:
 
-- graph/link-candidates: the ``clusterpolisee link`` runs. A run records no activity of its
-  own; its candidates carry the list they came from (``dcterms:source``) and when they were
-  made (``prov:generatedAtTime``), so a run is told by the two.
+- graph/link-candidates: the ``clusterpolisee link`` runs and the rejections. A run that
+  stored candidates is an activity there (``prov:startedAtTime``/``prov:endedAtTime``, its
+  agents, the list as ``dcterms:source``, its settings and counts as ``cpo:`` literals) that
+  its candidates were ``prov:wasGeneratedBy``; a candidate made before runs were recorded has
+  none, and its run is told, as before, by the list it came from (``dcterms:source``) and
+  when it was made (``prov:generatedAtTime``). A rejection is an activity that ``prov:used``
+  the rejected cell, with its agent and ``prov:endedAtTime`` (one decision, one time);
+  rejections made before they were recorded have none and are not listed.
 - graph/links: the review decisions (``prov:wasGeneratedBy`` a review activity, its agent and
   ``prov:endedAtTime``; one decision commits its links at one time) and the withdrawals
   (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy`` an activity in graph/link-candidates
@@ -28,14 +33,49 @@ PREFIX dcterms: <http://purl.org/dc/terms/>
 PREFIX adms: <http://www.w3.org/ns/adms#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX align: <http://knowledgeweb.semanticweb.org/heterogeneity/alignment#>
+PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 """
-# One row per run and status of its candidates now (statuses folded into the run here).
-RUNS = (
+# One row per recorded run and status of its candidates now (statuses folded into the run
+# here); a run whose candidates later runs all proposed again has one row with no status.
+# The person is the agent that is no software agent (one a run, so SAMPLE keeps it whole).
+RECORDED_RUNS = (
+    _PREFIXES
+    + """SELECT ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored
+       (SAMPLE(?person) AS ?agent) (MIN(?label) AS ?name) ?status
+       (COUNT(DISTINCT ?cell) AS ?n)
+WHERE { GRAPH ?candidates {
+  ?run cpo:candidateCount ?stored ; prov:endedAtTime ?time .
+  OPTIONAL { ?run prov:startedAtTime ?started }
+  OPTIONAL { ?run dcterms:source ?source }
+  OPTIONAL { ?run cpo:matchedType ?type }
+  OPTIONAL { ?run cpo:proposalThreshold ?threshold }
+  OPTIONAL { ?run cpo:acceptanceThreshold ?above }
+  OPTIONAL { ?run cpo:externalRecordCount ?records }
+  OPTIONAL { ?run prov:wasAssociatedWith ?person
+    FILTER NOT EXISTS { ?person a prov:SoftwareAgent } OPTIONAL { ?person rdfs:label ?label } }
+  OPTIONAL { ?cell prov:wasGeneratedBy ?run ; adms:status ?status }
+} } GROUP BY ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored ?status
+ORDER BY DESC(?time) ?run ?status"""
+)
+# The same for candidates made before runs were recorded: a run per list and time.
+INFERRED_RUNS = (
     _PREFIXES
     + """SELECT ?source ?time ?status (COUNT(?cell) AS ?n) WHERE {
   GRAPH ?candidates { ?cell a align:Cell ; prov:generatedAtTime ?time ; adms:status ?status .
-    OPTIONAL { ?cell dcterms:source ?source } }
+    OPTIONAL { ?cell dcterms:source ?source }
+    FILTER NOT EXISTS { ?cell prov:wasGeneratedBy ?run } }
 } GROUP BY ?source ?time ?status ORDER BY DESC(?time) ?source ?status"""
+)
+# One row per rejecting decision: the candidates one agent rejected at one time.
+REJECTIONS = (
+    _PREFIXES
+    + """SELECT ?time ?agent (MIN(?label) AS ?name) (COUNT(DISTINCT ?cell) AS ?n)
+       (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
+WHERE { GRAPH ?candidates {
+  ?cell adms:status ?rejected . ?rejection prov:used ?cell ; prov:endedAtTime ?time .
+  OPTIONAL { ?rejection prov:wasAssociatedWith ?agent . OPTIONAL { ?agent rdfs:label ?label } }
+  OPTIONAL { ?cell dcterms:source ?source }
+} } GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
 )
 # One row per decision: the links one agent's review committed at one time. MIN keeps one
 # name where an older record's agent IRI has two (names of one slug shared an IRI).
@@ -70,11 +110,11 @@ STATUSES = ("proposed", "accepted", "rejected", "withdrawn")  # as linking.candi
 
 @dataclass(frozen=True)
 class LinkLine:
-    """One provenance line: a run, a review decision or a withdrawal."""
+    """One provenance line: a run, a review decision, a withdrawal or a rejection."""
 
-    kind: str  # "run", "review" or "withdrawal"
+    kind: str  # "run", "review", "withdrawal" or "rejection"
     when: ox.Literal | None
-    count: int  # candidates made, links accepted, links withdrawn
+    count: int  # candidates made, links accepted, links withdrawn, candidates rejected
     agent: str = ""  # the agent's IRI, '' where none is recorded
     name: str = ""  # the agent's label
     sources: tuple[str, ...] = ()  # the external lists (file name or endpoint URL)
@@ -82,6 +122,11 @@ class LinkLine:
     automatic: bool = False  # accepted by ``link --accept-above``, not by a reviewer
     withdrawn: int = 0  # a review's links withdrawn since
     reason: str = ""  # a withdrawal's reason, as the reviewer gave it
+    run: str = ""  # a recorded run's activity IRI ('' for a run told from its candidates)
+    started: ox.Literal | None = None  # when a recorded run started
+    options: tuple[tuple[str, str], ...] = ()  # a recorded run's settings: ("--type", "cluster")
+    records: int | None = None  # external records a recorded run read
+    later: int = 0  # a recorded run's candidates that a later run proposed again
 
 
 @dataclass
@@ -99,6 +144,7 @@ def link_provenance(path: str) -> LinkProvenance | None:
     bindings = {
         "links": ox.NamedNode(graphs + "links"),
         "candidates": ox.NamedNode(graphs + "link-candidates"),
+        "rejected": ox.NamedNode(url_builder.id_prefix() + "link-status/rejected"),
     }
     parts = []
     for text, read in readers:
@@ -122,8 +168,7 @@ def _runs(result: Result) -> list[LinkLine]:
     runs: dict[tuple[str, ox.Literal], dict[str, int]] = {}
     for rec in result.records():
         source = rec["source"].value if rec["source"] is not None else ""
-        status = rec["status"].value.rsplit("/", 1)[-1]
-        runs.setdefault((source, rec["time"]), {})[status] = int(rec["n"].value)
+        runs.setdefault((source, rec["time"]), {})[_status(rec)] = int(rec["n"].value)
     if result.truncated and runs:  # the oldest run's rows may be cut: it would count too few
         runs.popitem()
     return [
@@ -132,10 +177,75 @@ def _runs(result: Result) -> list[LinkLine]:
             when,
             sum(counts.values()),
             sources=(source,) if source else (),
-            statuses=tuple(sorted(counts.items(), key=lambda kv: _status_order(kv[0]))),
+            statuses=_statuses(counts),
         )
         for (source, when), counts in runs.items()
     ]
+
+
+def _recorded_runs(result: Result) -> list[LinkLine]:
+    """A line per recorded run: its settings, and its candidates by their status now."""
+    runs: dict[str, tuple[dict, dict[str, int]]] = {}
+    for rec in result.records():
+        _, counts = runs.setdefault(rec["run"].value, (rec, {}))
+        if rec["status"] is not None:
+            counts[_status(rec)] = int(rec["n"].value)
+    if result.truncated and runs:  # as for ``_runs``
+        runs.popitem()
+    return [_recorded_run(rec, counts) for rec, counts in runs.values()]
+
+
+def _recorded_run(rec: dict, counts: dict[str, int]) -> LinkLine:
+    stored, source = _number(rec["stored"]) or 0, _text(rec["source"])
+    started = rec["started"]
+    return LinkLine(
+        "run",
+        rec["time"],
+        stored,
+        *_agent(rec),
+        sources=(source,) if source else (),
+        statuses=_statuses(counts),
+        run=rec["run"].value,
+        started=started if isinstance(started, ox.Literal) else None,
+        options=_options(rec),
+        records=_number(rec["records"]),
+        later=max(0, stored - sum(counts.values())),
+    )
+
+
+def _options(rec: dict) -> tuple[tuple[str, str], ...]:
+    """A run's settings as its command line gave them, those recorded."""
+    given = (("--type", "type"), ("--threshold", "threshold"), ("--accept-above", "above"))
+    return tuple((option, _text(rec[var])) for option, var in given if _text(rec[var]))
+
+
+def _rejections(result: Result) -> list[LinkLine]:
+    return [
+        LinkLine(
+            "rejection",
+            rec["time"],
+            int(rec["n"].value),
+            *_agent(rec),
+            sources=tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s)),
+        )
+        for rec in result.records()
+    ]
+
+
+def _status(rec: dict) -> str:
+    return rec["status"].value.rsplit("/", 1)[-1]
+
+
+def _statuses(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counts.items(), key=lambda kv: _status_order(kv[0])))
+
+
+def _number(term: object) -> int | None:
+    """An integer literal's value; None when absent or not an integer."""
+    try:
+        return int(_text(term))
+    except ValueError:
+        return None
 
 
 def _reviews(result: Result) -> list[LinkLine]:
@@ -193,6 +303,10 @@ def _when(line: LinkLine) -> dt.datetime:
 Reader = Callable[[Result], list[LinkLine]]
 #: Each link graph's queries, with what reads each one's rows into lines.
 READERS: dict[str, tuple[tuple[str, Reader], ...]] = {
-    "link-candidates": ((RUNS, _runs),),
+    "link-candidates": (
+        (RECORDED_RUNS, _recorded_runs),
+        (INFERRED_RUNS, _runs),
+        (REJECTIONS, _rejections),
+    ),
     "links": ((REVIEWS, _reviews), (WITHDRAWALS, _withdrawals)),
 }
