@@ -1,5 +1,6 @@
 """Command-line interface: a thin layer over the library."""
 
+import io
 import sys
 from pathlib import Path
 
@@ -34,6 +35,11 @@ STORE_OPTION = cli_store.store_options(STORE_PATH_OPTION)
 @click.version_option(__version__, prog_name="clusterpolisee")
 def main() -> None:
     """ClusterPoliSEE knowledge graph: build the store, check the ontology, inspect graphs."""
+    # Text for reading (tables, messages) shows a character the terminal's encoding lacks as
+    # "?" rather than stopping with a traceback; data formats are written as UTF-8 bytes.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 @main.command("check-ontology")

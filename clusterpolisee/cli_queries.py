@@ -127,7 +127,16 @@ def _cut(result: QueryResult, limit: int | None) -> None:
 
 def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
     _cut(result, limit)
-    click.echo(render(result, fmt), nl=False)
+    text = render(result, fmt)
+    if fmt == "table":  # for reading: the terminal's encoding (cli.main makes it tolerant)
+        click.echo(text, nl=False)
+        return
+    # The data formats are UTF-8 by their definitions, whatever the terminal's encoding (a
+    # redirected Windows console is cp1252, which has no "ș": the answer was a traceback).
+    sys.stdout.flush()
+    out = click.get_binary_stream("stdout")
+    out.write(text.encode("utf-8"))
+    out.flush()
 
 
 def run_stored(

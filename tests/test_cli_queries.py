@@ -1,5 +1,6 @@
 """`query` and `sparql` as a user runs them: answer formats, --limit, -p and --file."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -189,3 +190,20 @@ def test_a_query_file_that_is_not_utf8_is_a_one_line_error(demo_store: Path, tmp
     assert proc.stderr == (
         f"error: {query}: byte 0xe9 at offset 16 is not UTF-8; save the query as UTF-8\n"
     )
+
+
+def test_an_answer_with_letters_the_terminal_lacks_is_written_not_a_traceback(
+    demo_store: Path,
+):
+    """Windows writes redirected output in cp1252, which has no "ț" (NERDA's name): the CLI
+    stopped with a UnicodeEncodeError traceback. Data formats are UTF-8 whatever the
+    terminal; the table for reading shows "?" for what the terminal cannot show."""
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    args = [str(CLI), "query", "search", "-p", "text=nord-est", "--store", str(demo_store)]
+    name = "Agenția pentru Dezvoltare Regională Nord-Est"
+    csv_proc = subprocess.run([*args, "--format", "csv"], capture_output=True, env=env, timeout=600)
+    assert (csv_proc.returncode, csv_proc.stderr) == (0, b"")
+    assert f"/id/partner/nerda,{name},".encode() in csv_proc.stdout
+    table = subprocess.run(args, capture_output=True, env=env, timeout=600)
+    assert (table.returncode, table.stderr) == (0, b"")
+    assert "Agen?ia pentru Dezvoltare Regional? Nord-Est" in table.stdout.decode("cp1252")
