@@ -67,15 +67,25 @@ def _misplaced(is_csv: bool, opts: dict) -> str | None:
     )
 
 
-def _records(source: Path | None, endpoint: str | None, opts: dict) -> list:
+def _records(source: Path | None, endpoint: str | None, name: str, opts: dict) -> list:
+    """The list's records; ``name`` names a file in messages (``_list_name``)."""
     query = opts["query"].read_text(encoding="utf-8") if opts["query"] else None
     if endpoint:
         return read_endpoint(endpoint, query, timeout=opts["timeout"])
     assert source is not None
     if source.suffix.lower() in RDF_SUFFIXES:
-        return read_rdf_file(source, query)
+        return read_rdf_file(source, query, name)
     data = source.read_bytes()
-    return read_csv(data, source.name, _columns(opts["column"]), opts["id_base"], opts["delimiter"])
+    return read_csv(data, name, _columns(opts["column"]), opts["id_base"], opts["delimiter"])
+
+
+def _list_name(source: Path | None, endpoint: str | None) -> str:
+    """The list's name as its candidates, its run, its links and messages give it, cleaned
+    here once. A file name may hold any byte but '/' and NUL: a line break or U+0001 (no
+    XML 1.0), a byte that is no UTF-8 (no RDF literal). An endpoint URL passed the IRI
+    check before anything is stored, so only a Unicode space an IRI may hold (U+2028) is
+    folded."""
+    return one_line(endpoint or (source.name if source else ""))
 
 
 def _labels(store: Store, candidates: list[Candidate]) -> dict[str, str]:
@@ -196,7 +206,7 @@ def register(main: click.Group, store_option) -> None:
     @click.option(
         "--output-rdf",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Candidates as Turtle (Alignment format cells).",
+        help="Candidates as Turtle (Alignment format cells), with the run that stored them.",
     )
     @click.option("--dry-run", is_flag=True, help="Only write the outputs; store nothing.")
     @click.option(
@@ -234,14 +244,14 @@ def register(main: click.Group, store_option) -> None:
         if problem := _misplaced(is_csv, opts):
             _fail(problem)
         require_store(store_path)
-        name, who = endpoint or source.name, reviewer or _login()
+        name, who = _list_name(source, endpoint), reviewer or _login()
         try:
-            records = _records(source, endpoint, opts)
+            records = _records(source, endpoint, name, opts)
             with open_store(str(store_path), read_only=dry_run) as store:
                 discovered = discovery(store, records, kind, name, threshold)
                 found = discovered.candidates
-                if not dry_run:
-                    run = Run(name, kind, threshold, len(records), accept_above, who, started)
+                run = Run(name, kind, threshold, len(records), accept_above, who, started)
+                if not dry_run:  # a dry run records no run: its cells name none
                     found = save_proposals(store, found, accept_above, run=run)
                 labels = _labels(store, found)
         except (SourceError, StoreError, OSError, UnicodeDecodeError) as exc:
@@ -249,7 +259,7 @@ def register(main: click.Group, store_option) -> None:
         if output_csv:
             output_csv.write_text(to_csv(found, labels), encoding="utf-8")
         if output_rdf:
-            output_rdf.write_bytes(to_turtle(found))
+            output_rdf.write_bytes(to_turtle(found, run))  # with the run the cells name
         _show(found, labels)
         accepted = sum(1 for c in found if c.status == "accepted")
         click.echo(

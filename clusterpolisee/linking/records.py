@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import requests
 
 from ..namespaces import BASE, ONTOLOGY_IRI
-from ..rdfio import InputError, read_rdf
+from ..rdfio import EXTENSIONS, InputError, read_rdf
 from ..sparqltext import QuerySyntaxError, hides_from_inspection, inspect
 
 FIELDS = ("id", "name", "alt_name", "country", "region", "sector", "url")
@@ -32,6 +32,9 @@ OWN_BASES = (BASE,) if ONTOLOGY_IRI.startswith(BASE) else (BASE, ONTOLOGY_IRI)
 # a name, and XML cannot carry them: stored, they made /graph/link-candidates.rdf malformed.
 _LAYOUT = re.compile(r"[ \t\n\v\f\r\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+# A lone surrogate (an endpoint's JSON may write "\ud800") is no text: no RDF literal holds
+# it, and stored it ended the run in a traceback. U+FFFD, as a decoder marks what it lost.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class SourceError(ValueError):
@@ -57,7 +60,7 @@ class ExternalRecord:
 
 def clean(text: str) -> str:
     """A text of the external list without control characters, its layout as single spaces."""
-    return _LAYOUT.sub(" ", _CONTROL.sub("", text)).strip()
+    return _LAYOUT.sub(" ", _CONTROL.sub("", _SURROGATE.sub("\ufffd", text))).strip()
 
 
 def is_ours(iri: str) -> bool:
@@ -283,12 +286,13 @@ def records_from_rows(rows: list[dict[str, str]]) -> list[ExternalRecord]:
     return list(records.values())
 
 
-def read_rdf_file(path: Path, query: str | None = None) -> list[ExternalRecord]:
+def read_rdf_file(path: Path, query: str | None = None, name: str = "") -> list[ExternalRecord]:
     """Records from an RDF file (Turtle, N-Triples, N-Quads, TriG, JSON-LD; RDF/XML without a
-    DOCTYPE), selected by the mapping query (default: labels, country, region, sector, url)."""
+    DOCTYPE), selected by the mapping query (default: labels, country, region, sector, url).
+    ``name`` names it in messages (default: the file's name); its extension, the format."""
     try:
         data = path.read_bytes()
-        quads = read_rdf(data, path.name)
+        quads = read_rdf(data, name or path.name, EXTENSIONS.get(path.suffix.lower()))
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror}") from exc
     except InputError as exc:

@@ -312,6 +312,47 @@ def test_control_characters_are_not_stored(writable_store: Path, tmp_path: Path)
     assert titles == ["Vienna ICT Cluster Wien"]
 
 
+DCT_SOURCE = "http://purl.org/dc/terms/source"
+
+
+@pytest.mark.parametrize(
+    ("file_name", "stored"),
+    [
+        # a line break, U+0001 and U+FFFE: none of them is XML 1.0
+        ("Vienna\nlist\x01\ufffe.csv", "Vienna list.csv"),
+        # the byte 0xFF, no UTF-8: Python names it by a lone surrogate, which RDF cannot hold
+        ("Vienna\udcfflist.csv", "Vienna\ufffdlist.csv"),
+    ],
+)
+def test_a_list_s_file_name_is_stored_and_told_on_one_line(
+    writable_store: Path, tmp_path: Path, file_name: str, stored: str
+):
+    """The file name (any bytes but '/' and NUL on Linux) went into dcterms:source of the
+    cells, the run and the links as it was, and into messages: control characters made
+    /graph/link-candidates.rdf ill-formed, a byte that is no UTF-8 ended in a traceback."""
+    source = tmp_path / file_name
+    source.write_text("id,name,country\nE1,Vienna ICT Cluster,AT\n", encoding="utf-8")
+    proc = link_csv(writable_store, source, "--id-base", "https://ex.org/",
+                    "--threshold", "0.3", "--accept-above", "0.9")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        graphs = [store.graph_triples(g) for g in (CANDIDATES_GRAPH, LINKS_GRAPH)]
+    sources = [{t.object.value for t in g if t.predicate.value == DCT_SOURCE} for g in graphs]
+    assert sources == [{stored}, {stored}]  # the cell's and the run's; the link's
+    labels = {t.object.value for t in graphs[0] if t.subject.value.startswith(ID + "link-run/")}
+    assert any(v.endswith(f" against {stored}") for v in labels)
+    # the same file again: the entity is linked to this list now, said on one line
+    again = link_csv(writable_store, source, "--id-base", "https://ex.org/", "--threshold", "0.3")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.splitlines()[-1] == (
+        "left out 1 external records already linked to one of ours and 1 of our clusters "
+        f"already linked to {stored} (links are one-to-one)"
+    )
+    source.write_text("id,name\nE2,\n", encoding="utf-8")
+    bad = link_csv(writable_store, source, "--id-base", "https://ex.org/")
+    assert (bad.returncode, bad.stderr) == (2, f"error: {stored}: row 2 has no id or no name\n")
+
+
 def test_links_stay_one_to_one_across_runs(writable_store: Path, tmp_path: Path):
     """A second run proposed another record for a cluster already linked to that source, and
     the accepted record for another cluster."""

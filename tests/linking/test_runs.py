@@ -20,7 +20,7 @@ from clusterpolisee.reasoning.materialise import INFERRED
 from clusterpolisee.store import open_store
 
 from ..conftest import run_cli
-from .test_cli import O001, PBN, link
+from .test_cli import ID, O001, PBN, link
 
 PROV = "http://www.w3.org/ns/prov#"
 CPO = "https://w3id.org/clusterpolisee/ontology#"
@@ -144,3 +144,68 @@ def test_a_rejection_is_recorded_and_listed(writable_store: Path):
         after = load(store)
     assert (after[wrong].rejected, after[wrong].rejected_by) == (cell.rejected, "Ana C")
     assert after[proposed].rejected_by == "Bo" and after[old.id].rejected == ""
+
+
+def test_an_automatic_acceptance_was_informed_by_its_run(writable_store: Path):
+    """A link accepted by `link --accept-above` had a review activity with the software
+    agent and no word of the run that accepted it. The review used the cell the run
+    generated: that is PROV's communication (prov:wasInformedBy), now stated."""
+    proc = link(writable_store, "--accept-above", "0.99", "--reviewer", "Ops")
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        cands = load(store).values()
+    auto = sorted(c.id for c in cands if c.status == "accepted")
+    manual = next(c.id for c in cands if c.status == "proposed")
+    proc = run_cli("links", "review", "--store", str(writable_store), "--no-interactive",
+                   "--accept", manual, "--reviewer", "Ana")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (run,) = {c.run for c in cands}
+    informed = {
+        (s, o) for s, p, o in triples(writable_store, LINKS_GRAPH) if p == PROV + "wasInformedBy"
+    }
+    assert len(auto) >= 2 and informed == {(f"{ID}link/{cid}/review", run) for cid in auto}
+    # the run it names is the one recorded
+    assert about(triples(writable_store), run)[RDF_TYPE] == {PROV + "Activity"}
+
+
+def parsed(path: Path) -> set[tuple[str, str, str]]:
+    return {
+        (t.subject.value, t.predicate.value, t.object.value)
+        for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+    }
+
+
+def test_output_rdf_describes_the_run_its_cells_name(writable_store: Path, tmp_path: Path):
+    """--output-rdf wrote cells prov:wasGeneratedBy a run the file did not describe: the
+    file now holds the run's record as stored, with its agents; a dry run, recording no run,
+    writes cells that name none."""
+    out, dry = tmp_path / "c.ttl", tmp_path / "dry.ttl"
+    proc = link(writable_store, "--accept-above", "0.99", "--reviewer", "Ana Curator",
+                "--output-rdf", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    written, stored = parsed(out), triples(writable_store)
+    (run,) = {o for _, p, o in written if p == PROV + "wasGeneratedBy"}
+    agents = about(stored, run)[PROV + "wasAssociatedWith"]
+    assert agents == {agent_node(w).value for w in ("clusterpolisee link", "Ana Curator")}
+    for node in (run, *agents):  # described in the file as in the store
+        assert about(written, node) == about(stored, node) != {}
+    assert about(written, run)[CPO + "candidateCount"] == {"15"}
+    assert link(writable_store, "--dry-run", "--output-rdf", str(dry)).returncode == 0
+    cells = parsed(dry)
+    assert {s for s, p, _ in cells if p.endswith("#entity1")} and not {
+        s for s, p, _ in cells if p == PROV + "wasGeneratedBy" or s.startswith(RUNS)
+    }
+
+
+def test_a_name_with_a_byte_that_is_no_utf8_is_recorded(writable_store: Path):
+    """--reviewer with the byte 0xFF (Python's argv holds it as a lone surrogate) ended a
+    decision in a traceback: no RDF literal holds a surrogate. It is U+FFFD now."""
+    assert link(writable_store).returncode == 0
+    with open_store(str(writable_store), read_only=True) as store:
+        cid = next(iter(load(store)))
+    proc = run_cli("links", "review", "--store", str(writable_store), "--no-interactive",
+                   "--reject", cid, "--reviewer", "Bo\udcff")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        cell = load(store)[cid]
+    assert (cell.rejected_by, cell.rejected_agent) == ("Bo\ufffd", agent_node("Bo\ufffd").value)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pyoxigraph as ox
 import pytest
 
-from clusterpolisee.linking import SourceError, discover
+from clusterpolisee.linking import SourceError, discover, load
 from clusterpolisee.linking.records import read_endpoint, read_rdf_file
 from clusterpolisee.sparqltext import inspect
 from clusterpolisee.store import open_store
@@ -177,3 +177,47 @@ def test_cli_links_against_a_named_endpoint(partner_store: Path, endpoint: str, 
     assert proc.returncode == 0, proc.stderr
     assert "2 external records, 1 candidates" in proc.stderr
     assert ISTRIA_ICT in out.read_text(encoding="utf-8")
+
+
+# A lone surrogate: JSON can write one (\ud800), no UTF-8 text or RDF literal can hold it.
+BROKEN_NAME = {
+    "head": {"vars": ["id", "name", "country"]},
+    "results": {
+        "bindings": [
+            {
+                "id": {"type": "uri", "value": "https://example.org/eccp/p1"},
+                "name": {"type": "literal", "value": "Klaster IKT Istra \ud800d.o.o."},
+                "country": {"type": "literal", "value": "HR"},
+            }
+        ]
+    },
+}
+
+
+class BrokenEndpoint(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/sparql-results+json")
+        self.end_headers()
+        self.wfile.write(json.dumps(BROKEN_NAME).encode())  # ensure_ascii: "\ud800" as is
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_name_no_text_can_hold_is_stored_with_a_replacement(writable_store: Path):
+    """A lone surrogate in an endpoint's name reached the store, which cannot hold it: the
+    run ended in a traceback. It is U+FFFD now, as a decoder writes what it cannot read."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BrokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/sparql"
+        proc = run_cli("link", "--store", str(writable_store), "--source-endpoint", url,
+                       "--type", "cluster", "--threshold", "0.5")  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, proc.stderr
+    with open_store(str(writable_store), read_only=True) as store:
+        (cand,) = load(store).values()
+    assert (cand.local, cand.external_name) == (ISTRIA_ICT, "Klaster IKT Istra \ufffdd.o.o.")

@@ -253,6 +253,10 @@ def test_links_lists_decisions_and_withdrawals_latest_first(history, history_app
     assert len(by[REVIEWER]) == 2 and len(gone) == 2
     anna, auto = (one_time(links, by[w], PROV + "endedAtTime") for w in by)
     withdrawn = one_time(links, gone, PROV + "invalidatedAtTime")
+    # the automatic acceptances name the run that made them: the line links to its page
+    run = run_records(history_app)[CLUSTER_LIST]["iri"][0]
+    assert {t.object for t in links if t.predicate.value == PROV + "wasInformedBy"} == {run}
+    run_page = "/id/" + run.value.split("/id/", 1)[1]
 
     r = history_app.test_client().get("/graph/links", headers=HTML)
     assert r.status_code == 200
@@ -265,7 +269,8 @@ def test_links_lists_decisions_and_withdrawals_latest_first(history, history_app
         f' <small class="note">(ended {utc_shown(anna)})</small>',
         f'<a href="{agent_page("clusterpolisee link")}">clusterpolisee link</a> accepted '
         f"{history['run1'][1]} links to records of <code>javascript:alert(1)&lt;i&gt;x.csv</code>"
-        " automatically (<code>link --accept-above</code>), 2 withdrawn since"
+        f' automatically (<a href="{run_page}">a run</a> of <code>link --accept-above</code>),'
+        " 2 withdrawn since"
         f' <small class="note">(ended {utc_shown(auto)})</small>',
     ]
     assert "<script>" not in r.text and "<b>B" not in r.text
@@ -449,4 +454,25 @@ def test_candidates_from_before_runs_are_told_as_before(store_path, tmp_path):
         "A <code>clusterpolisee link</code> run against <code>old.csv</code>: 2 candidates "
         '(now 1 proposed, 1 rejected) <small class="note">(generated '
         f"{utc_shown('2026-01-02T03:04:05Z')})</small>"
+    )
+
+
+def test_an_automatic_acceptance_from_before_runs_names_no_run(store_path, tmp_path):
+    """A guard: links accepted automatically before runs were recorded have no run to name,
+    and their line is as it was."""
+    path = tmp_path / "store"
+    shutil.copytree(store_path, path)
+    ours = "https://w3id.org/clusterpolisee/id/partner/nerda/cluster/textile"
+    with OxigraphStore(path) as store:  # as the former code left them: no run
+        save_proposals(store, [Candidate(ours, "https://ex.org/a", 0.95, ["name"],
+                                         source="old.csv")], accept_above=0.9)  # fmt: skip
+    app = make_app(path, tmp_path, WORKERS=1, WRITABLE=False)
+    try:
+        html = app.test_client().get("/graph/links", headers=HTML).text
+    finally:
+        close_app(app)
+    (line,) = provenance_lines(html)
+    assert line.split("</a> ", 1)[1].split(" <small")[0] == (
+        "accepted 1 link to records of <code>old.csv</code> automatically "
+        "(<code>link --accept-above</code>)"
     )

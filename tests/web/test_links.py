@@ -1,6 +1,7 @@
 """/links/review: curators and partners decide link candidates with a token and the form's
 CSRF token; accepted links show on the resource pages with who accepted them."""
 
+import itertools
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 from flask import Flask
 
 from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
@@ -294,6 +296,53 @@ def test_control_characters_of_an_external_list_do_not_reach_the_pages(store_pat
         assert ">Vienna ICT Cluster</a>" in page.get_data(as_text=True)
     finally:
         close_app(app)
+
+
+DCT = "http://purl.org/dc/terms/"
+LIST_NAME = "Vienna\nlist\x01\ufffe.csv"  # a Linux file name may hold any byte but / and NUL
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def test_a_list_s_name_and_values_leave_every_form_well_formed(store_path, tmp_path):
+    """The list's file name was stored as it was, in the cells, the run and the links: the
+    RDF/XML of /graph/link-candidates, /graph/links and the records' /id/ pages was no
+    XML. Its values (name, region, web address) were cleaned and still are; all parse."""
+    path = tmp_path / "store"
+    shutil.copytree(store_path, path)
+    source = tmp_path / LIST_NAME
+    source.write_bytes(
+        "id,name,country,region,url\n"
+        "E1,Vienna ICT\x01 Cluster\ufffe,AT,AT13\x02,https://ict\x03.example.org/\n".encode()
+    )
+    proc = run_cli("link", "--store", str(path), "--source", str(source), "--type", "cluster",
+                   "--id-base", "https://ex.org/", "--accept-above", "0.9",
+                   "--reviewer", "Ops\x1b")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    app = make_app(path, tmp_path, WORKERS=1)
+    try:
+        (cell,) = stored(app).values()
+        run = "/id/" + cell.run.split("/id/", 1)[1]
+        pages = ["/graph/link-candidates", "/graph/links", "/id/link/" + cell.id,
+                 "/id/link-candidate/" + cell.id, run]  # fmt: skip
+        client = app.test_client()
+        for page, (suffix, fmt) in itertools.product(pages, (("rdf", "xml"), ("nt", "nt"))):
+            r = client.get(f"{page}.{suffix}")
+            assert r.status_code == 200, page
+            graph = rdflib.Graph().parse(data=r.data, format=fmt)  # expat: XML 1.0
+            assert not [o for o in graph.objects() if NOT_XML.search(str(o))], page
+            sources = {str(o) for o in graph.objects(None, rdflib.DCTERMS.source)}
+            assert sources == {"Vienna list.csv"}, page
+        writer = app.extensions["cpo.writer"]
+        written = [t for g in (CANDIDATES_GRAPH, LINKS_GRAPH) for t in writer.graph_triples(g)]
+    finally:
+        close_app(app)
+
+    # what the store holds: the name and the list's name cleaned, nothing XML cannot carry
+    def values(term: str) -> set[str]:
+        return {t.object.value for t in written if t.predicate.value == DCT + term}
+
+    assert (values("title"), values("source")) == ({"Vienna ICT Cluster"}, {"Vienna list.csv"})
+    assert not [t for t in written if NOT_XML.search(t.object.value)]
 
 
 def test_a_decision_redirects_so_a_reload_decides_nothing_again(review_app):

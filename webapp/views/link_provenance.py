@@ -12,7 +12,8 @@ from the records of what made their contents:
   the rejected cell, with its agent and ``prov:endedAtTime`` (one decision, one time);
   rejections made before they were recorded have none and are not listed.
 - graph/links: the review decisions (``prov:wasGeneratedBy`` a review activity, its agent and
-  ``prov:endedAtTime``; one decision commits its links at one time) and the withdrawals
+  ``prov:endedAtTime``; one decision commits its links at one time; an automatic acceptance's
+  review ``prov:wasInformedBy`` the run that accepted it, if recorded) and the withdrawals
   (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy`` an activity in graph/link-candidates
   with its agent; the reason is on the candidate).
 """
@@ -77,20 +78,22 @@ WHERE { GRAPH ?candidates {
   OPTIONAL { ?cell dcterms:source ?source }
 } } GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
 )
-# One row per decision: the links one agent's review committed at one time. MIN keeps one
+# One row per decision: the links one agent's review committed at one time; an automatic
+# acceptance's, by the run it was informed by (two runs may end in one second). MIN keeps one
 # name where an older record's agent IRI has two (names of one slug shared an IRI).
 REVIEWS = (
     _PREFIXES
-    + """SELECT ?time ?agent (MIN(?label) AS ?name) (MAX(?software) AS ?automatic)
+    + """SELECT ?time ?agent ?run (MIN(?label) AS ?name) (MAX(?software) AS ?automatic)
        (COUNT(DISTINCT ?stmt) AS ?n) (COUNT(DISTINCT ?ended) AS ?withdrawn)
        (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
 WHERE { GRAPH ?links {
   ?stmt prov:wasGeneratedBy ?review . ?review prov:endedAtTime ?time .
   OPTIONAL { ?review prov:wasAssociatedWith ?agent . OPTIONAL { ?agent rdfs:label ?label } }
+  OPTIONAL { ?review prov:wasInformedBy ?run }
   OPTIONAL { ?stmt dcterms:source ?source }
   OPTIONAL { ?stmt prov:invalidatedAtTime ?gone BIND(?stmt AS ?ended) }
   BIND(BOUND(?agent) && EXISTS { ?agent a prov:SoftwareAgent } AS ?software)
-} } GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
+} } GROUP BY ?time ?agent ?run ORDER BY DESC(?time) ?agent ?run"""
 )
 # One row per withdrawal: the links one agent took back at one time, for one reason.
 WITHDRAWALS = (
@@ -122,7 +125,7 @@ class LinkLine:
     automatic: bool = False  # accepted by ``link --accept-above``, not by a reviewer
     withdrawn: int = 0  # a review's links withdrawn since
     reason: str = ""  # a withdrawal's reason, as the reviewer gave it
-    run: str = ""  # a recorded run's activity IRI ('' for a run told from its candidates)
+    run: str = ""  # a recorded run's IRI, or the run an automatic acceptance's was informed by
     started: ox.Literal | None = None  # when a recorded run started
     options: tuple[tuple[str, str], ...] = ()  # a recorded run's settings: ("--type", "cluster")
     records: int | None = None  # external records a recorded run read
@@ -258,6 +261,7 @@ def _reviews(result: Result) -> list[LinkLine]:
             sources=tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s)),
             automatic=_text(rec["automatic"]) == "true",
             withdrawn=int(rec["withdrawn"].value),
+            run=_iri(rec["run"]),
         )
         for rec in result.records()
     ]
@@ -281,6 +285,10 @@ def _agent(rec: dict) -> tuple[str, str]:
     agent = rec["agent"]
     iri = agent.value if isinstance(agent, ox.NamedNode) else ""
     return iri, _text(rec["name"])
+
+
+def _iri(term: object) -> str:
+    return term.value if isinstance(term, ox.NamedNode) else ""
 
 
 def _text(term: object) -> str:
