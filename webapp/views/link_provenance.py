@@ -229,10 +229,15 @@ def _rejections(result: Result) -> list[LinkLine]:
             rec["time"],
             int(rec["n"].value),
             *_agent(rec),
-            sources=tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s)),
+            sources=_sources(rec),
         )
         for rec in result.records()
     ]
+
+
+def _sources(rec: dict) -> tuple[str, ...]:
+    """The lists of a grouped row (GROUP_CONCAT with a line break between), sorted."""
+    return tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s))
 
 
 def _status(rec: dict) -> str:
@@ -258,7 +263,7 @@ def _reviews(result: Result) -> list[LinkLine]:
             rec["time"],
             int(rec["n"].value),
             *_agent(rec),
-            sources=tuple(sorted(s for s in _text(rec["sources"]).split("\n") if s)),
+            sources=_sources(rec),
             automatic=_text(rec["automatic"]) == "true",
             withdrawn=int(rec["withdrawn"].value),
             run=_iri(rec["run"]),
