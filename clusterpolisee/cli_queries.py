@@ -15,6 +15,7 @@ from .catalog import (
     StoredQuery,
     load_catalog,
 )
+from .cli_output import write_data
 from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
@@ -62,7 +63,7 @@ def list_queries(fmt: str) -> None:
     cat = _catalog()
     described = [_describe(q) for q in cat.queries.values()]
     if fmt == "json":
-        click.echo(json.dumps(described, indent=2))
+        write_data(json.dumps(described, indent=2), nl=True)
         return
     for d in described:
         click.echo(f"{d['name']}  [{', '.join(d['tags'])}]\n    {d['summary']}")
@@ -130,13 +131,8 @@ def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
     text = render(result, fmt)
     if fmt == "table":  # for reading: the terminal's encoding (cli.main makes it tolerant)
         click.echo(text, nl=False)
-        return
-    # The data formats are UTF-8 by their definitions, whatever the terminal's encoding (a
-    # redirected Windows console is cp1252, which has no "ș": the answer was a traceback).
-    sys.stdout.flush()
-    out = click.get_binary_stream("stdout")
-    out.write(text.encode("utf-8"))
-    out.flush()
+    else:
+        write_data(text)
 
 
 def run_stored(

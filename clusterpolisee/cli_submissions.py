@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .cli_output import write_data
 from .cli_store import require_store
 from .cli_types import INPUT_FORMATS_TEXT, input_format
 from .store import StoreError, open_store
@@ -49,9 +50,9 @@ def _report(result: SubmissionResult, fmt: str) -> None:
         doc = result.report.to_dict()
         if len(a.originals()) > 1:  # which file each resource with a problem came from
             doc["files"] = result.files()
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        write_data(json.dumps(doc, indent=2, ensure_ascii=False), nl=True)
     elif fmt == "turtle":
-        click.echo(result.report.to_turtle())
+        write_data(result.report.to_turtle(), nl=True)
     else:
         click.echo(result.to_text())
     verdict = (
@@ -155,7 +156,7 @@ def register(main: click.Group, store_option) -> None:
         for problem in unreadable:  # listed anyway: the others are still worth seeing
             click.echo(f"warning: {problem}", err=True)
         if fmt == "json":
-            click.echo(json.dumps([_listed(a) for a in attempts], indent=2))
+            write_data(json.dumps([_listed(a) for a in attempts], indent=2), nl=True)
             return
         for a in attempts:
             extra = f"  (restores {a.restored_from})" if a.restored_from else ""

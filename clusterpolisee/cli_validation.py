@@ -7,6 +7,7 @@ import click
 import pyoxigraph as ox
 
 from . import paths, rdfio
+from .cli_output import write_data
 from .cli_types import INPUT_FORMATS_TEXT, input_format
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
@@ -146,8 +147,10 @@ def register(main: click.Group) -> None:
         report = run_validation(triples, partner=partner)
         if max_results is not None:
             report.limit = max_results or None
-        output = {"text": report.to_text, "turtle": report.to_turtle, "json": report.to_json}
-        click.echo(output[fmt](), nl=False)
+        if fmt == "text":  # for reading
+            click.echo(report.to_text(), nl=False)
+        else:
+            write_data(report.to_turtle() if fmt == "turtle" else report.to_json())
         sys.exit(EXIT_CONFORMS if report.conforms else EXIT_VIOLATIONS)
 
     @main.command()
@@ -171,7 +174,7 @@ def register(main: click.Group) -> None:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         if output is None:
-            click.echo(text, nl=False)
+            write_data(text)
         else:
             output.write_text(text, encoding="utf-8")
             click.echo(f"Wrote {output}", err=True)

@@ -1,0 +1,19 @@
+"""Writing an answer in a data format (CSV, JSON, Turtle ...) to standard output.
+
+Those formats are UTF-8 by their definitions, so they are written as UTF-8 bytes whatever the
+terminal's encoding: a redirected Windows console is cp1252, which has no "ș", and the
+command stopped with a traceback. Text for reading (tables, messages) keeps the terminal's
+encoding, with "?" for what it lacks (``cli.main``).
+"""
+
+import sys
+
+import click
+
+
+def write_data(text: str, nl: bool = False) -> None:
+    """``text`` (plus a line break with ``nl``) to standard output as UTF-8."""
+    sys.stdout.flush()  # anything already written as text goes first
+    out = click.get_binary_stream("stdout")
+    out.write((text + "\n" if nl else text).encode("utf-8"))
+    out.flush()
