@@ -201,7 +201,14 @@ class Param:
                 raise ParameterError(
                     f"parameter '{self.name}' is longer than {MAX_STRING} characters"
                 )
-            return ox.Literal(fold_text(raw) if self.fold else raw)
+            if not self.fold or not raw:
+                return ox.Literal(raw)
+            if not (folded := fold_text(raw)):  # "-" or a soft hyphen: everything would match
+                raise ParameterError(
+                    f"parameter '{self.name}' has nothing to compare once dashes, quotes and "
+                    f"invisible characters are set aside, got {raw[:40]!r}"
+                )
+            return ox.Literal(folded)
         if self.type == "language":
             if not LANG_RE.match(raw):
                 raise ParameterError(

@@ -124,6 +124,17 @@ def test_the_cli_search_finds_a_hyphenated_name_typed_with_a_space(store):
     assert proc.stdout == f"resource,label,types\n{row}\n"
 
 
+@pytest.mark.parametrize("typed", ["-", "\u2014 \u2013", "\u00ad", "\u200b\u00ad"])
+def test_a_search_for_nothing_but_dashes_or_invisible_characters_is_refused(store, typed):
+    """Folded to nothing, such a text was contained in every key: 500 rows of everything."""
+    proc = run_cli("query", "search", "-p", f"text={typed}", "--store", str(store))
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == (
+        "error: parameter 'text' has nothing to compare once dashes, quotes and invisible "
+        f"characters are set aside, got {typed!r}\n"
+    )
+
+
 def test_fold_text_maps_what_people_type():
     assert fold_text("  Cluj \u2013  Napoca\u00ad ") == "cluj napoca"
     assert fold_text("Valle d’Aosta „Vallée“") == 'valle d\'aosta "vallee"'
