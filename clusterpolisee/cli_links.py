@@ -122,6 +122,15 @@ def _login() -> str:
         return ""
 
 
+def _decider(reviewer: str | None) -> str:
+    """Who decides: --reviewer, else the login name; an error when neither names anyone (a
+    uid with no user ended in a traceback)."""
+    who = (reviewer or "").strip() or _login()
+    if not who:
+        _fail("cannot tell who decides (this system gives no login name): give --reviewer NAME")
+    return who
+
+
 def _left_out(found: Discovery, kind: str, source: str) -> list[str]:
     """What the run left out and why, for the summary."""
     notes = []
@@ -293,12 +302,12 @@ def register(main: click.Group, store_option) -> None:
         candidates stay in graph/link-candidates, with who rejected them and when, so they
         are not proposed again.
         """
-        who = reviewer or getpass.getuser()
         if interactive is None:
             interactive = sys.stdin.isatty() and not accept and not reject
-        require_store(store_path)
         # Listing only reads: opened read-only, it works while a server holds the store.
         decides = bool(interactive or accept or reject)
+        who = _decider(reviewer) if decides else ""  # before any question is asked
+        require_store(store_path)
         try:
             with open_store(str(store_path), read_only=not decides) as store:
                 if interactive:
@@ -329,10 +338,11 @@ def register(main: click.Group, store_option) -> None:
         reason = one_line(reason)
         if not reason:
             _fail("--reason must say why the link is withdrawn")
+        who = _decider(reviewer)
         require_store(store_path)
         try:
             with open_store(str(store_path)) as store:
-                done = withdraw(store, list(ids), reason, reviewer or getpass.getuser())
+                done = withdraw(store, list(ids), reason, who)
         except (ReviewError, StoreError) as exc:
             _fail(str(exc))
         click.echo(f"withdrawn {len(done)}")

@@ -1,6 +1,8 @@
 """`clusterpolisee link` and `clusterpolisee links review` end to end on a real store."""
 
 import csv
+import os
+import subprocess
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -9,7 +11,7 @@ import pytest
 from clusterpolisee.linking import CANDIDATES_GRAPH, LINKS_GRAPH, Candidate, load, save_proposals
 from clusterpolisee.store import open_store
 
-from ..conftest import run_cli
+from ..conftest import CLI, run_cli
 from .conftest import EVAL, EVAL_OPTIONS
 
 SKOS_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
@@ -535,3 +537,31 @@ def test_accepted_links_are_listed_as_links_to_another_database(writable_store: 
     assert {r["target"] for r in rows} == {"Other database"}
     pages = list(csv.DictReader(run_cli(*query, "-p", "dataset=Web page").stdout.splitlines()))
     assert pages and not accepted & {r["link"] for r in pages}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="running as a uid with no user needs root")
+@pytest.mark.parametrize(
+    "args",
+    [["review", "--reject", "x", "--no-interactive"], ["withdraw", "x", "--reason", "wrong"]],
+)
+def test_a_decision_by_a_uid_with_no_user_asks_for_a_reviewer(args: list[str]):
+    """getpass.getuser() raises for a uid with no passwd entry and no USER or LOGNAME: both
+    commands ended in a traceback. The name is asked for before anything is read."""
+    gone = ("USER", "LOGNAME", "LNAME", "USERNAME")
+    env = {k: v for k, v in os.environ.items() if k not in gone}
+    env["CLUSTERPOLISEE_MALLOC"] = "system"  # no restart: that uid may not run the venv's python
+    # setpriv (util-linux) keeps root's capabilities, so the venv under /root still runs.
+    setpriv = ["setpriv", "--reuid", "54321", "--regid", "54321", "--clear-groups"]
+    proc = subprocess.run(
+        [*setpriv, str(CLI), "links", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=120,
+    )
+    assert subprocess.run(["getent", "passwd", "54321"]).returncode == 2
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        "error: cannot tell who decides (this system gives no login name): give --reviewer NAME\n"
+    )
