@@ -252,7 +252,9 @@ def agent_node(who: str) -> ox.NamedNode:
     """The agent IRI of a reviewer's name: its letters and digits, lower case, for reading,
     then '_' and a digest of the name as given, so that two names of one slug ("Anna B",
     "anna-b") are two agents (they were one, with both names). Older records keep their
-    ``agent/{slug}``: no such slug has a '_', so no new IRI is one of theirs."""
+    ``agent/{slug}``: no such slug has a '_', so no new IRI is one of theirs. A name is
+    taken in NFC: "Zoë" typed with a combining diaeresis is the same person."""
+    who = unicodedata.normalize("NFC", who)
     slug = "".join(ch if ch.isalnum() else "-" for ch in who.lower())[:60].strip("-")
     digest = hashlib.sha256(who.encode()).hexdigest()[:16]
     return _n(f"{ID}agent/{slug or 'unknown'}_{digest}")
@@ -611,8 +613,8 @@ def review(
 def one_line(text: str) -> str:
     """A reason, a name or a list's name as it is stored: one line, without what XML 1.0
     cannot carry (a NUL or U+0001 made the candidate graph's RDF/XML ill-formed). The CLI
-    and the web share it."""
-    return " ".join("".join(map(_storable, text)).split())
+    and the web share it. In NFC, so that one name typed two ways is stored one way."""
+    return unicodedata.normalize("NFC", " ".join("".join(map(_storable, text)).split()))
 
 
 def _storable(ch: str) -> str:

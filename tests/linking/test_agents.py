@@ -39,6 +39,10 @@ def test_an_agent_iri_is_the_same_for_a_name_and_another_for_another_name():
     assert agent_node("Anna B") == agent_node("Anna B")
     assert agent_node("").value == ID + "agent/unknown_e3b0c44298fc1c14"
     assert agent_node("x" * 200).value.startswith(ID + "agent/" + "x" * 60 + "_")
+    # One name typed in two Unicode forms (a precomposed ë, or e and a combining diaeresis)
+    # was two agents: "zoë-quist_135d..." and "zoe--quist_bfd4...".
+    assert agent_node("Zoe\u0308 Quist") == agent_node("Zo\u00eb Quist")
+    assert agent_node("Zo\u00eb Quist").value.startswith(ID + "agent/zo\u00eb-quist_")
 
 
 def test_two_names_of_one_slug_are_two_agents_on_every_listing(writable_store: Path):
