@@ -19,10 +19,11 @@ from .cli_output import write_data
 from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
+from .reasoning.keycheck import STALE, stale_search_keys
 from .results import MEDIA_TYPES, default_format, formats_for, is_graph, render
 from .sparqltext import QuerySyntaxError, inspect
 from .store import StoreError, open_store
-from .store.base import QueryResult
+from .store.base import QueryResult, Store
 
 FORMATS = sorted(MEDIA_TYPES)
 
@@ -154,6 +155,7 @@ def run_stored(
         with open_store(str(store_path), read_only=True) as store:
             text = query.bound_text(query.bind(_parse_params(params), store))
             result = execute(store, text, timeout, query.store_sorts, split=True, limit=limit)
+            _warn_stale_keys(query, store)
     except ParameterError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
@@ -164,6 +166,19 @@ def run_stored(
         click.echo(f"error: {exc}{_remote_hint(query)}", err=True)
         sys.exit(2)
     _emit(result, fmt, limit)
+
+
+def _warn_stale_keys(query: StoredQuery, store: Store) -> None:
+    """One line on stderr when a question compares folded text with search keys that an
+    older folding wrote: it would miss labels without a word (see reasoning/keycheck)."""
+    if not any(p.fold for p in query.params):
+        return
+    try:
+        check = stale_search_keys(store)
+    except StoreError:  # advisory: the answer is shown whatever the check could read
+        return
+    if not check.ok:
+        click.echo(f"warning: {STALE}", err=True)
 
 
 def _remote_hint(query: StoredQuery | None) -> str:

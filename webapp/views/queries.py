@@ -12,6 +12,7 @@ from clusterpolisee.catalog import (
     StoredQuery,
     load_catalog,
 )
+from clusterpolisee.reasoning.keycheck import STALE, stale_search_keys
 from clusterpolisee.store.base import Term
 
 from .. import maps, renderer, url_builder
@@ -151,7 +152,21 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None,
         # after a bad parameter, where the page ran nothing to open.
         query_text=text or q.text,
         editor_url=url_builder.sparql_url(text, "html") if text else None,
+        stale_keys=_stale_keys(q),
     )
+
+
+def _stale_keys(q: StoredQuery) -> str | None:
+    """What the page says while the search keys a folded parameter is compared with are not
+    today's folding (reasoning/keycheck), or None. Its query is answered from the engine's
+    cache after the first page of a data version, and the page itself is cached."""
+    if not any(p.fold for p in q.params):
+        return None
+    try:
+        check = stale_search_keys(EngineStore())
+    except EngineError:  # advisory: the page shows its answer whatever the check could read
+        return None
+    return None if check.ok else STALE
 
 
 def _items(result) -> list:
