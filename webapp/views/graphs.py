@@ -3,15 +3,15 @@
 from collections import defaultdict
 
 import pyoxigraph as ox
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, make_response, render_template, request
 
 from .. import renderer, url_builder
 from ..access import db, download
-from ..database import Result
+from ..database import EngineError, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
-from .link_provenance import link_provenance
+from .link_provenance import LinkProvenance, link_provenance
 from .resource import require_iri, split_suffix
 
 bp = Blueprint("graphs", __name__)
@@ -67,19 +67,39 @@ def page(path: str):
         )
         return download(fmt, result)
     about = db().describe(iri)
-    return render_template(
-        "graph.html",
-        iri=iri,
-        path=path,
-        count=data["count"],
-        truncated=data["truncated"],
-        shown=len(data["triples"]),
-        provenance=_provenance(iri, about["in"]),
-        links=link_provenance(path),
-        labels=about["labels"],
-        label=pick_label(about["labels"].get(iri)) or iri,
-        suffixes=renderer.suffixes("graph"),
+    provenance, links, unread = _histories(iri, path, about["in"])
+    resp = make_response(
+        render_template(
+            "graph.html",
+            iri=iri,
+            path=path,
+            count=data["count"],
+            truncated=data["truncated"],
+            shown=len(data["triples"]),
+            provenance=provenance,
+            links=links,
+            unread=unread,
+            labels=about["labels"],
+            label=pick_label(about["labels"].get(iri)) or iri,
+            suffixes=renderer.suffixes("graph"),
+        )
     )
+    if unread:  # a page short of its history for a busy moment is not kept for the version
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _histories(
+    iri: str, path: str, incoming: list[ox.Triple]
+) -> tuple[list[Dated], LinkProvenance | None, str]:
+    """The graph's provenance lines, its link lines, and why they could not be read ('' when
+    they were): a query past the time limit leaves the page its size and downloads."""
+    try:
+        provenance = _provenance(iri, incoming)
+    except EngineError as e:
+        return [], None, e.message
+    links = link_provenance(path)
+    return provenance, links, links.error if links else ""
 
 
 def _provenance(iri: str, incoming: list[ox.Triple]) -> list[Dated]:

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from clusterpolisee.store.bindings import values_clause
+
 from .. import url_builder
 from ..access import db
-from ..database import Result
+from ..database import EngineError, Result
 
 _PREFIXES = """\
 PREFIX prov: <http://www.w3.org/ns/prov#>
@@ -36,16 +38,31 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX align: <http://knowledgeweb.semanticweb.org/heterogeneity/alignment#>
 PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
 """
+#: Lines shown of each kind, the latest: a store of 140,000 links has 140,000 review
+#: decisions, whose page ran past the time limit (503) when every one was read.
+LATEST = 50
+# Each query first picks the latest LATEST + 1 times of its kind (one more, to tell that
+# older lines exist) by a scan of one index, then reads the lines at those times by LATERAL,
+# which looks each time up (a join read every decision: 4-8 s at 20,000 links). Each time has
+# a line at least, so the latest LATEST lines are among them. An absent agent, run or reason
+# is "" (as an unbound one showed).
+#
 # One row per recorded run and status of its candidates now (statuses folded into the run
 # here); a run whose candidates later runs all proposed again has one row with no status.
-# The person is the agent that is no software agent (one a run, so SAMPLE keeps it whole).
+# The person is the agent that is no software agent (one a run, so SAMPLE keeps it whole;
+# NOT EXISTS runs on the latest runs' agents only). Keyed by the run (few; two may end in
+# one second).
 RECORDED_RUNS = (
     _PREFIXES
     + """SELECT ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored
        (SAMPLE(?person) AS ?agent) (MIN(?label) AS ?name) ?status
        (COUNT(DISTINCT ?cell) AS ?n)
-WHERE { GRAPH ?candidates {
-  ?run cpo:candidateCount ?stored ; prov:endedAtTime ?time .
+WHERE {
+  { SELECT ?run ?time WHERE { #GRAPHS# GRAPH ?candidates {
+      ?run cpo:candidateCount ?counted ; prov:endedAtTime ?time } }
+    ORDER BY DESC(?time) ?run LIMIT #MORE# }
+  LATERAL { GRAPH ?candidates {
+  ?run cpo:candidateCount ?stored .
   OPTIONAL { ?run prov:startedAtTime ?started }
   OPTIONAL { ?run dcterms:source ?source }
   OPTIONAL { ?run cpo:matchedType ?type }
@@ -55,16 +72,23 @@ WHERE { GRAPH ?candidates {
   OPTIONAL { ?run prov:wasAssociatedWith ?person
     FILTER NOT EXISTS { ?person a prov:SoftwareAgent } OPTIONAL { ?person rdfs:label ?label } }
   OPTIONAL { ?cell prov:wasGeneratedBy ?run ; adms:status ?status }
-} } GROUP BY ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored ?status
+} } } GROUP BY ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored ?status
 ORDER BY DESC(?time) ?run ?status"""
 )
-# The same for candidates made before runs were recorded: a run per list and time.
+# The same for candidates made before runs were recorded: a run per list and time. MINUS,
+# not a NOT EXISTS per cell: 150,000 cells, all of a recorded run, took 3.5 s for no row
+# that way, 0.5 s this way.
 INFERRED_RUNS = (
     _PREFIXES
     + """SELECT ?source ?time ?status (COUNT(?cell) AS ?n) WHERE {
-  GRAPH ?candidates { ?cell a align:Cell ; prov:generatedAtTime ?time ; adms:status ?status .
-    OPTIONAL { ?cell dcterms:source ?source }
-    FILTER NOT EXISTS { ?cell prov:wasGeneratedBy ?run } }
+  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?candidates {
+      ?cell prov:generatedAtTime ?time MINUS { ?cell prov:wasGeneratedBy ?run } } }
+    ORDER BY DESC(?time) LIMIT #MORE# }
+  LATERAL { GRAPH ?candidates {
+      ?cell prov:generatedAtTime ?time ; a align:Cell ; adms:status ?status .
+      OPTIONAL { ?cell dcterms:source ?given } OPTIONAL { ?cell prov:wasGeneratedBy ?run } }
+    FILTER(!BOUND(?run)) }
+  BIND(COALESCE(?given, "") AS ?source)
 } GROUP BY ?source ?time ?status ORDER BY DESC(?time) ?source ?status"""
 )
 # One row per rejecting decision: the candidates one agent rejected at one time.
@@ -72,40 +96,56 @@ REJECTIONS = (
     _PREFIXES
     + """SELECT ?time ?agent (MIN(?label) AS ?name) (COUNT(DISTINCT ?cell) AS ?n)
        (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
-WHERE { GRAPH ?candidates {
-  ?cell adms:status ?rejected . ?rejection prov:used ?cell ; prov:endedAtTime ?time .
-  OPTIONAL { ?rejection prov:wasAssociatedWith ?agent . OPTIONAL { ?agent rdfs:label ?label } }
-  OPTIONAL { ?cell dcterms:source ?source }
-} } GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
+WHERE {
+  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?candidates {
+      ?rejection prov:used ?cell ; prov:endedAtTime ?time . ?cell adms:status ?rejected } }
+    ORDER BY DESC(?time) LIMIT #MORE# }
+  LATERAL { GRAPH ?candidates {
+      ?rejection prov:endedAtTime ?time ; prov:used ?cell . ?cell adms:status ?rejected .
+      OPTIONAL { ?rejection prov:wasAssociatedWith ?who . OPTIONAL { ?who rdfs:label ?label } }
+      OPTIONAL { ?cell dcterms:source ?source } }
+  }
+  BIND(COALESCE(?who, "") AS ?agent)
+} GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
 )
 # One row per decision: the links one agent's review committed at one time; an automatic
 # acceptance's, by the run it was informed by (two runs may end in one second). MIN keeps one
-# name where an older record's agent IRI has two (names of one slug shared an IRI).
+# name where an older record's agent IRI has two (names of one slug shared an IRI). Whether
+# the agent is software is a join (an EXISTS per link took 4-8 s at 20,000 links).
 REVIEWS = (
     _PREFIXES
     + """SELECT ?time ?agent ?run (MIN(?label) AS ?name) (MAX(?software) AS ?automatic)
        (COUNT(DISTINCT ?stmt) AS ?n) (COUNT(DISTINCT ?ended) AS ?withdrawn)
        (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
-WHERE { GRAPH ?links {
-  ?stmt prov:wasGeneratedBy ?review . ?review prov:endedAtTime ?time .
-  OPTIONAL { ?review prov:wasAssociatedWith ?agent . OPTIONAL { ?agent rdfs:label ?label } }
-  OPTIONAL { ?review prov:wasInformedBy ?run }
-  OPTIONAL { ?stmt dcterms:source ?source }
-  OPTIONAL { ?stmt prov:invalidatedAtTime ?gone BIND(?stmt AS ?ended) }
-  BIND(BOUND(?agent) && EXISTS { ?agent a prov:SoftwareAgent } AS ?software)
-} } GROUP BY ?time ?agent ?run ORDER BY DESC(?time) ?agent ?run"""
+WHERE {
+  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?links { ?review prov:endedAtTime ?time } }
+    ORDER BY DESC(?time) LIMIT #MORE# }
+  LATERAL { GRAPH ?links {
+      ?review prov:endedAtTime ?time . ?stmt prov:wasGeneratedBy ?review .
+      OPTIONAL { ?review prov:wasAssociatedWith ?who . OPTIONAL { ?who rdfs:label ?label }
+        OPTIONAL { ?who a prov:SoftwareAgent BIND(true AS ?software) } }
+      OPTIONAL { ?review prov:wasInformedBy ?by }
+      OPTIONAL { ?stmt dcterms:source ?source }
+      OPTIONAL { ?stmt prov:invalidatedAtTime ?gone BIND(?stmt AS ?ended) } }
+  }
+  BIND(COALESCE(?who, "") AS ?agent) BIND(COALESCE(?by, "") AS ?run)
+} GROUP BY ?time ?agent ?run ORDER BY DESC(?time) ?agent ?run"""
 )
 # One row per withdrawal: the links one agent took back at one time, for one reason.
 WITHDRAWALS = (
     _PREFIXES
     + """SELECT ?time ?agent (MIN(?label) AS ?name) ?reason (COUNT(DISTINCT ?stmt) AS ?n)
 WHERE {
-  GRAPH ?links { ?stmt prov:invalidatedAtTime ?time .
-    OPTIONAL { ?stmt prov:wasInvalidatedBy ?withdrawal }
-    OPTIONAL { ?stmt prov:wasDerivedFrom ?cell } }
-  OPTIONAL { GRAPH ?candidates { ?withdrawal prov:wasAssociatedWith ?agent .
-    OPTIONAL { ?agent rdfs:label ?label } } }
-  OPTIONAL { GRAPH ?candidates { ?cell dcterms:description ?reason } }
+  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?links { ?stmt prov:invalidatedAtTime ?time } }
+    ORDER BY DESC(?time) LIMIT #MORE# }
+  LATERAL { GRAPH ?links { ?stmt prov:invalidatedAtTime ?time .
+      OPTIONAL { ?stmt prov:wasInvalidatedBy ?withdrawal }
+      OPTIONAL { ?stmt prov:wasDerivedFrom ?cell } }
+    OPTIONAL { GRAPH ?candidates { ?withdrawal prov:wasAssociatedWith ?who .
+      OPTIONAL { ?who rdfs:label ?label } } }
+    OPTIONAL { GRAPH ?candidates { ?cell dcterms:description ?why } }
+  }
+  BIND(COALESCE(?who, "") AS ?agent) BIND(COALESCE(?why, "") AS ?reason)
 } GROUP BY ?time ?agent ?reason ORDER BY DESC(?time) ?agent ?reason"""
 )
 STATUSES = ("proposed", "accepted", "rejected", "withdrawn")  # as linking.candidates has them
@@ -132,14 +172,40 @@ class LinkLine:
     later: int = 0  # a recorded run's candidates that a later run proposed again
 
 
+#: How each kind is named where its older lines are left out.
+KIND_NAMES = {
+    "run": "runs",
+    "rejection": "rejections",
+    "review": "review decisions",
+    "withdrawal": "withdrawals",
+}
+#: Of two lines in one second, which came later (the higher): a decision comes after the run
+#: that proposed its candidates, a withdrawal after the acceptance it takes back.
+LATER = {"run": 0, "review": 1, "rejection": 2, "withdrawal": 2}
+
+
 @dataclass
 class LinkProvenance:
     lines: list[LinkLine]
     truncated: bool  # a query stopped at the row limit: older lines may be missing
+    older: tuple[str, ...] = ()  # the kinds (KIND_NAMES) past LATEST whose older lines are cut
+    error: str = ""  # why the lines could not be read; then there are none
+    latest: int = LATEST  # lines shown of each kind at most
+
+
+@dataclass
+class Part:
+    """One query's lines, latest first, and whether older ones were cut off."""
+
+    lines: list[LinkLine]
+    truncated: bool  # by the row limit
+    capped: bool  # by LATEST
 
 
 def link_provenance(path: str) -> LinkProvenance | None:
-    """The lines of the link graph at /graph/``path``, latest first; None for other graphs."""
+    """The lines of the link graph at /graph/``path``, latest first; None for other graphs.
+    A query that fails (time limit, engine) leaves no line but says why: the page is still
+    the graph's size and downloads, not an error for want of its history."""
     readers = READERS.get(path)
     if readers is None:
         return None
@@ -151,18 +217,43 @@ def link_provenance(path: str) -> LinkProvenance | None:
     }
     parts = []
     for text, read in readers:
-        result = db().query(text, bindings, trusted=True)
-        parts.append((read(result), result.truncated))
-    return LinkProvenance(_merged(parts), any(truncated for _, truncated in parts))
+        try:
+            result = db().query(_latest(text, bindings), bindings, trusted=True)
+        except EngineError as e:  # the next query would likely meet the same limit
+            return LinkProvenance([], False, error=e.message)
+        lines = read(result)
+        parts.append(Part(lines[:LATEST], result.truncated, len(lines) > LATEST))
+    return _assembled(parts)
 
 
-def _merged(parts: list[tuple[list[LinkLine], bool]]) -> list[LinkLine]:
-    """The lines of every query, latest first, down to the oldest that each query cut at the
-    row limit still shows: past it, that query's lines are missing, so the page would pass
+def _latest(text: str, bindings: dict[str, ox.NamedNode]) -> str:
+    """``text`` with its sub-select's graphs bound (a VALUES block of the terms, as
+    ``bind`` writes it) and its limit: one line more than is shown."""
+    return text.replace("#GRAPHS#", values_clause(bindings)).replace("#MORE#", str(LATEST + 1))
+
+
+def _assembled(parts: list[Part]) -> LinkProvenance:
+    """Each kind's latest LATEST lines (two queries read runs), merged latest first."""
+    by_kind: dict[str, list[Part]] = {}
+    for part in parts:
+        by_kind.setdefault(part.lines[0].kind if part.lines else "", []).append(part)
+    kept, older = [], []
+    for kind, own in by_kind.items():
+        lines = _merged([p.lines for p in own], [p.lines for p in own if p.capped])
+        if any(p.capped for p in own) or len(lines) > LATEST:
+            older.append(KIND_NAMES[kind])
+        kept.append(lines[:LATEST])
+    truncated = [p.lines for p in parts if p.truncated]
+    return LinkProvenance(_merged(kept, truncated), bool(truncated), tuple(older))
+
+
+def _merged(parts: list[list[LinkLine]], cut: list[list[LinkLine]]) -> list[LinkLine]:
+    """The lines of every part, latest first, down to the oldest that each part in ``cut``
+    (cut short) still shows: past it, that part's lines are missing, so the page would pass
     over them in silence."""
-    lines = sorted((line for part, _ in parts for line in part), key=_when, reverse=True)
+    lines = sorted((line for part in parts for line in part), key=_order, reverse=True)
     never = dt.datetime.max.replace(tzinfo=dt.UTC)
-    cuts = [min(map(_when, part), default=never) for part, truncated in parts if truncated]
+    cuts = [min(map(_when, part), default=never) for part in cut]
     return [line for line in lines if _when(line) >= max(cuts)] if cuts else lines
 
 
@@ -311,6 +402,11 @@ def _when(line: LinkLine) -> dt.datetime:
     except (AttributeError, ValueError):
         return dt.datetime.min.replace(tzinfo=dt.UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _order(line: LinkLine) -> tuple[dt.datetime, int]:
+    """Latest first; in one second, what came later first (``LATER``)."""
+    return _when(line), LATER[line.kind]
 
 
 Reader = Callable[[Result], list[LinkLine]]
