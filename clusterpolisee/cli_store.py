@@ -16,7 +16,7 @@ import pyoxigraph as ox
 
 from .cli_types import SECONDS
 from .store import StoreError, configured_endpoint, open_store
-from .store.base import StagedCommit, StagingSweep
+from .store.base import SWEEP_MIN_MINUTES, StagedCommit, StagingSweep
 from .store.dump import format_of, open_dump, read_dataset, restore
 from .store.journal import folder_of
 
@@ -149,6 +149,17 @@ def _graphs_of(commits: list[StagedCommit]) -> str:
     return f"{n} scratch graph{'s' * (n != 1)} of {k} commit{'s' * (k != 1)}"
 
 
+def _sweep_threshold(_ctx: click.Context, _param: click.Parameter, minutes: int) -> int:
+    """0, or at least SWEEP_MIN_MINUTES: a running commit says it is alive once a minute,
+    between requests, so a shorter threshold would drop its graphs and fail it."""
+    if 0 < minutes < SWEEP_MIN_MINUTES:
+        raise click.BadParameter(
+            f"must be 0 (drop all, only while nothing writes) or at least {SWEEP_MIN_MINUTES}: "
+            "a running commit records that it is alive only once a minute, between requests"
+        )
+    return minutes
+
+
 def sweep_message(sweep: StagingSweep, minutes: int) -> str:
     """What drop-staging dropped, what it left and why, in one line."""
     wait = _span(minutes * 60)
@@ -223,11 +234,12 @@ def register(main: click.Group, store_option: Callable) -> None:
         "--older-than",
         "minutes",
         type=click.IntRange(min=0),
+        callback=_sweep_threshold,
         default=60,
         show_default=True,
         metavar="MINUTES",
-        help="Drop the scratch graphs of commits not seen for this long. 0 drops all, a "
-        "running commit's too: only when nothing writes.",
+        help=f"Drop the scratch graphs of commits not seen for this long (at least "
+        f"{SWEEP_MIN_MINUTES}). 0 drops all, a running commit's too: only when nothing writes.",
     )
     def drop_staging_cmd(store_path: Path, minutes: int) -> None:
         """Remove the scratch graphs of commits that are no longer running (crashed or
@@ -236,8 +248,10 @@ def register(main: click.Group, store_option: Callable) -> None:
         A remote commit uploads new graphs into scratch graphs and swaps them in at its end.
         Those of a commit that was interrupted stay, and every query sees their triples until
         they go ('graphs' warns of them). A commit records when it was last seen (at its
-        start, then every minute while it uploads; UTC, on its host's clock), so only scratch
-        graphs of commits not seen for --older-than minutes go; a running commit's stay.
+        start, then at most once a minute between its upload requests; UTC, on its host's
+        clock), so only scratch graphs of commits not seen for --older-than minutes go; a
+        running commit's stay. A commit whose graphs went this way (it was silent that long:
+        suspended, or one request stuck) fails when it goes on and changes nothing.
         Scratch graphs with no time recorded (written by an older version) get the time now
         and go at a later run. The embedded store drops them all, as no other process can
         write while this one has it open (a writer opening it drops them too).

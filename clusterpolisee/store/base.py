@@ -39,6 +39,10 @@ class QueryResult:
 
 #: What marks a scratch graph: ``{graph}#staging-{token}``, one token per commit.
 STAGING = "#staging-"
+#: The least threshold (minutes, but 0: all) of a sweep of scratch graphs while others may
+#: write: a remote commit renews its time once a minute, between upload requests, and one
+#: request may take a while; five minutes leave a running commit a wide margin.
+SWEEP_MIN_MINUTES = 5
 
 
 @dataclass

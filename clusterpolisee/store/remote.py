@@ -22,9 +22,12 @@ an added one, plus the data-version change). Virtuoso runs one request as one tr
 a failed or interrupted upload leaves the old graphs untouched (only scratch graphs, which
 graph listings ignore). Queries over the union default graph can see scratch triples while an
 upload is in progress. Each commit's marker graph (``{meta}#staging-{token}``) says when it
-was last seen (its start, then every HEARTBEAT s while it uploads), so
+was last seen (its start, then at most every HEARTBEAT s between its upload requests), so
 :meth:`RemoteStore.sweep_staging` drops only the scratch graphs of commits long unseen (a
-crash), never those of a running one.
+crash), never those of a running one. A commit silent that long (suspended, one request
+stuck) that goes on finds its marker gone and fails: the time is renewed only in a marker
+still there, and every change of the swap is joined with the marker, so a swept commit
+never swaps in the part of a graph it sent after the sweep.
 
 A replaced graph gets only the difference (delete what the new contents lack, insert what the
 old ones lack), never ``MOVE``: Virtuoso 7.2.5 replays a transaction that deletes and inserts
@@ -64,6 +67,7 @@ from ..sparqltext import has_dataset, scan_tokens
 from .base import (
     META_GRAPH,
     STAGING,
+    SWEEP_MIN_MINUTES,
     QueryResult,
     QueryTimeout,
     Row,
@@ -85,6 +89,10 @@ XSD_DATETIME = ox.NamedNode("http://www.w3.org/2001/XMLSchema#dateTime")
 #: Seconds between a commit's signs of life while it uploads: a sweep with a threshold well
 #: above it leaves a running commit's scratch graphs alone.
 HEARTBEAT = 60
+#: Seconds of a commit's silence after which a marker graph found gone was dropped by a
+#: sweep: one needs SWEEP_MIN_MINUTES of silence; the margin is for clocks a minute apart.
+#: (A marker gone after a shorter silence never got in: the upload went elsewhere.)
+SWEPT_SILENCE = SWEEP_MIN_MINUTES * 60 - 60
 TIMEOUT_MARKERS = ("S1TAT", "SR203", "HY008", "SR171")
 #: Virtuoso's "Transaction aborted because it's log after image size went above the limit":
 #: one commit of 2.7 million inferred triples (10M) went past the packaged 50 MB.
@@ -329,22 +337,105 @@ def _merged(
     return merged, {g: ts for g, ts in add.items() if g not in both}
 
 
-def swap_in(mode: str, scratch: ox.NamedNode, target: ox.NamedNode) -> list[str]:
+def guard(token: str) -> str:
+    """A pattern that matches once while the commit ``token``'s marker graph is there, and
+    never once a sweep dropped it: every change a swap makes joins it, so a swept commit's
+    swap changes nothing (its scratch graphs may hold only what it sent after the sweep).
+    A join, not FILTER EXISTS: Virtuoso 7.2.5 answers an EXISTS with no variable wrongly."""
+    meta = ox.NamedNode(META_GRAPH)
+    return f"GRAPH {_marker(token)} {{ {meta} <{VERSION_PRED}> {ox.Literal(token)} }}"
+
+
+def swap_in(mode: str, scratch: ox.NamedNode, target: ox.NamedNode, token: str) -> list[str]:
     """Update operations that put a scratch graph's triples into ``target``: all of them
-    (ADD), or in place of its contents (MOVE), then drop the scratch graph.
+    (ADD), or in place of its contents (MOVE), then drop the scratch graph; only while the
+    commit's marker is there (``guard``; INSERT rather than ADD for that: Virtuoso keeps
+    blank nodes as they are, checked).
 
     Replacing writes only the difference, so no quad is deleted and inserted in the same
     transaction: Virtuoso 7.2.5 loses such quads when it replays its log after a crash.
     """
+    g, drop = guard(token), f"DROP SILENT GRAPH {scratch}"
     if mode == "ADD":
-        return [f"ADD SILENT GRAPH {scratch} TO {target}", f"DROP SILENT GRAPH {scratch}"]
+        return [
+            f"INSERT {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ {g} "
+            f"GRAPH {scratch} {{ ?s ?p ?o }} }}",
+            drop,
+        ]
     return [
-        f"DELETE {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {target} {{ ?s ?p ?o }} "
+        f"DELETE {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ {g} GRAPH {target} {{ ?s ?p ?o }} "
         f"FILTER NOT EXISTS {{ GRAPH {scratch} {{ ?s ?p ?o }} }} }}",
-        f"INSERT {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {scratch} {{ ?s ?p ?o }} "
+        f"INSERT {{ GRAPH {target} {{ ?s ?p ?o }} }} WHERE {{ {g} GRAPH {scratch} {{ ?s ?p ?o }} "
         f"FILTER NOT EXISTS {{ GRAPH {target} {{ ?s ?p ?o }} }} }}",
-        f"DROP SILENT GRAPH {scratch}",
+        drop,
     ]
+
+
+def emptied(target: ox.NamedNode, token: str) -> str:
+    """Empty ``target`` (replaced by nothing) while the commit's marker is there."""
+    pattern = f"GRAPH {target} {{ ?s ?p ?o }}"
+    return f"DELETE {{ {pattern} }} WHERE {{ {guard(token)} {pattern} }}"
+
+
+def new_version(token: str) -> list[str]:
+    """Set the data version to ``token`` while the commit's marker is there."""
+    meta, g = ox.NamedNode(META_GRAPH), guard(token)
+    old = f"GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }}"
+    new = f"GRAPH {meta} {{ {meta} <{VERSION_PRED}> {ox.Literal(token)} }}"
+    return [f"DELETE {{ {old} }} WHERE {{ {g} {old} }}", f"INSERT {{ {new} }} WHERE {{ {g} }}"]
+
+
+class Heartbeat:
+    """A commit's signs of life in its marker graph (``sweep_staging``): the marker as the
+    commit starts, then its time renewed when HEARTBEAT s old, at any call between upload
+    requests. A renewal writes only into a marker that is still there and then looks: a
+    marker a sweep dropped is never made again, so the commit fails instead of swapping in
+    what it sent after the sweep."""
+
+    def __init__(self, store: "RemoteStore", token: str) -> None:
+        self.store, self.token, self.marker = store, token, _marker(token)
+        self.last = 0.0  # monotonic time of the last sign of life
+        self.silence = 0.0  # the longest time between two signs of life
+        self.held = False  # a renewal found the marker there: gone later, it was dropped
+
+    def start(self) -> None:
+        self.last = time.monotonic()
+        version, now = ox.Literal(self.token), _time_literal(datetime.now(UTC))
+        meta = ox.NamedNode(META_GRAPH)
+        self.store._upload(
+            self.marker,
+            [
+                ox.Triple(meta, ox.NamedNode(VERSION_PRED), version),
+                ox.Triple(self.marker, ox.NamedNode(SEEN_PRED), now),
+            ],
+        )
+
+    def __call__(self) -> None:
+        if time.monotonic() - self.last >= HEARTBEAT:
+            self._renew()
+
+    def _renew(self) -> None:
+        now = time.monotonic()
+        self.silence, self.last = max(self.silence, now - self.last), now
+        m, seen = self.marker, ox.NamedNode(SEEN_PRED)
+        at = _time_literal(datetime.now(UTC))
+        self.store.update(
+            f"DELETE {{ GRAPH {m} {{ {m} {seen} ?t }} }} INSERT {{ GRAPH {m} {{ {m} {seen} {at} "
+            f"}} }} WHERE {{ {guard(self.token)} OPTIONAL {{ GRAPH {m} {{ {m} {seen} ?t }} }} }}"
+        )
+        if self.marker.value in self.store._holding([self.marker]):
+            self.held = True
+        else:
+            self.check_swept()
+
+    def check_swept(self) -> None:
+        """Raise if the marker, found gone, was dropped by a sweep: it was there before, or
+        the commit was silent long enough to be swept (else the upload went elsewhere)."""
+        if self.held or self.silence >= SWEPT_SILENCE:
+            raise StoreError(
+                "this commit's scratch graphs were removed by drop-staging (it was not seen "
+                f"for {int(self.silence // 60)} min); nothing was changed; run it again"
+            )
 
 
 class RemoteStore(Store):
@@ -633,15 +724,20 @@ class RemoteStore(Store):
         return rows[0]["v"].value if rows else "empty"
 
     # -- writing -------------------------------------------------------------------------
-    def _upload(self, graph: ox.NamedNode, triples: Iterable[ox.Triple]) -> int:
+    def _upload(
+        self, graph: ox.NamedNode, triples: Iterable[ox.Triple], beat: Heartbeat | None = None
+    ) -> int:
         """Put triples into a (scratch) graph; return how many. Graph Store Protocol when
-        configured (no size limit, blank nodes allowed), else INSERT DATA in small chunks."""
+        configured (no size limit, blank nodes allowed), else INSERT DATA in small chunks.
+        ``beat`` is called after each request, so a long upload keeps its commit seen."""
         count = 0
         if self.config.gsp_endpoint:
             for i, chunk in enumerate(ntriples(triples)):
                 method = "PUT" if i == 0 else "POST"
                 self._gsp(method, graph, "\n".join(chunk).encode())
                 count += len(chunk)
+                if beat:
+                    beat()
             return count
         chunk: list[str] = []
         for t in triples:
@@ -651,6 +747,8 @@ class RemoteStore(Store):
             if len(chunk) >= INSERT_CHUNK:
                 count += self._insert(graph, chunk)
                 chunk = []
+                if beat:
+                    beat()
         return count + (self._insert(graph, chunk) if chunk else 0)
 
     def _insert(self, graph: ox.NamedNode, lines: list[str]) -> int:
@@ -718,54 +816,40 @@ class RemoteStore(Store):
     ) -> None:
         replace, add = _merged(replace or {}, add or {})
         token = uuid.uuid4().hex
-        meta, version = ox.NamedNode(META_GRAPH), ox.Literal(token)
         # A scratch graph the swap drops, so that its absence proves the swap took even when
         # nothing else was uploaded and another writer has changed the version. It also says
-        # when the commit was last seen, so that drop-staging leaves a running one alone.
-        marker = _marker(token)
-        ops = [f"DROP SILENT GRAPH {marker}"]
-        staged, uploaded = [marker], [marker]
+        # when the commit was last seen, so that drop-staging leaves a running one alone, and
+        # the swap changes nothing without it (``guard``).
+        beat = Heartbeat(self, token)
+        ops: list[str] = []
+        staged, uploaded = [beat.marker], [beat.marker]
         try:
-            seen = self._alive(marker, version)
+            beat.start()
             for mode, graphs in (("MOVE", replace), ("ADD", add)):
                 for graph, triples in graphs.items():
-                    seen = self._alive(marker, version, seen)
+                    beat()
                     target = ox.NamedNode(graph)
                     scratch = ox.NamedNode(f"{graph}{STAGING}{token}")
                     staged.append(scratch)
-                    if self._upload(scratch, triples) == 0:
+                    if self._upload(scratch, triples, beat) == 0:
                         if mode == "MOVE":
-                            ops.append(f"DROP SILENT GRAPH {target}")
+                            ops.append(emptied(target, token))
                         continue
                     uploaded.append(scratch)
-                    ops.extend(swap_in(mode, scratch, target))
-            self._alive(marker, version, seen)
-            self._check_uploaded(uploaded)
-            ops.append(f"DELETE WHERE {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> ?v }} }}")
-            ops.append(f"INSERT DATA {{ GRAPH {meta} {{ {meta} <{VERSION_PRED}> {version} }} }}")
-            self._swap(" ;\n".join(ops), token, uploaded)
+                    ops.extend(swap_in(mode, scratch, target, token))
+            beat()
+            self._check_uploaded(uploaded, beat)
+            ops.extend([*new_version(token), f"DROP SILENT GRAPH {beat.marker}"])
+            self._swap(" ;\n".join(ops), token, uploaded, beat)
         except (StoreError, ValueError) as exc:
             self._drop_quietly(staged)
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"cannot write: {exc}") from exc
 
-    def _alive(self, marker: ox.NamedNode, version: ox.Literal, last: float | None = None) -> float:
-        """Upload the commit's marker with the time now (UTC, this host's clock): at its start,
-        then when ``last`` (monotonic) is HEARTBEAT s old. Returns when it was uploaded."""
-        if last is not None and time.monotonic() - last < HEARTBEAT:
-            return last
-        meta, now = ox.NamedNode(META_GRAPH), _time_literal(datetime.now(UTC))
-        self._upload(
-            marker,
-            [
-                ox.Triple(meta, ox.NamedNode(VERSION_PRED), version),
-                ox.Triple(marker, ox.NamedNode(SEEN_PRED), now),
-            ],
-        )
-        return time.monotonic()
-
-    def _swap(self, update: str, token: str, uploaded: list[ox.NamedNode]) -> None:
+    def _swap(
+        self, update: str, token: str, uploaded: list[ox.NamedNode], beat: Heartbeat | None
+    ) -> None:
         """Send the swap and check that it took. A connection lost after the request went
         out is no failure yet: the server may have applied it and then closed without an
         answer (a retry of a commit that took would then be refused, or do it twice), so the
@@ -786,6 +870,22 @@ class RemoteStore(Store):
                 raise
             return
         self._check_taken(token, uploaded)
+        if beat is not None:
+            self._check_not_swept(token, beat)
+
+    def _check_not_swept(self, token: str, beat: Heartbeat) -> None:
+        """Raise if the commit was silent long enough before its swap to be swept meanwhile
+        and the version is not its own: its swap then changed nothing (``guard``), or took
+        and another writer has committed since; only the store's contents can tell."""
+        quiet = time.monotonic() - beat.last
+        if quiet < SWEPT_SILENCE or self.data_version() == token:
+            return
+        raise StoreError(
+            f"this commit was not seen for {int(quiet // 60)} min before its swap: if "
+            "drop-staging ran meanwhile, the swap changed nothing; else it took and another "
+            "writer has committed since: check the store (clusterpolisee graphs) before "
+            "running it again"
+        )
 
     def _took(self, token: str, uploaded: list[ox.NamedNode]) -> bool:
         """Whether the swap took: the data version is its token, or (another writer having
@@ -801,14 +901,16 @@ class RemoteStore(Store):
         )
         return {r["g"].value for r in rows}
 
-    def _check_uploaded(self, graphs: list[ox.NamedNode]) -> None:
+    def _check_uploaded(self, graphs: list[ox.NamedNode], beat: Heartbeat | None = None) -> None:
         """Raise unless the store holds every graph uploaded. Any web server answers 200 to
         an upload it ignores (an HTML page), and Virtuoso's own answer is an empty HTML body,
-        so only the store can tell."""
+        so only the store can tell. A commit's marker gone after a long silence was swept."""
         held = self._holding(graphs)
         missing = [g.value for g in graphs if g.value not in held]
         if not missing:
             return
+        if beat is not None and beat.marker.value in missing:
+            beat.check_swept()
         # Name the data's graph rather than the commit's marker, where both are missing.
         missing.sort(key=lambda g: g.startswith(META_GRAPH + STAGING))
         url = self.config.gsp_endpoint or self._update_url
@@ -899,6 +1001,13 @@ class RemoteStore(Store):
         well within ``older_than``. One clock, the server's NOW(), was the other choice, but
         Virtuoso 7.2.5 gives it in its local time without a zone: a change to summer time
         would age every running commit by an hour."""
+        if 0 < older_than < SWEEP_MIN_MINUTES * 60:
+            # A running commit renews its time once a minute: a shorter threshold would
+            # drop its graphs (it would then fail, not change the store, but for nothing).
+            raise StoreError(
+                f"a sweep drops only commits not seen for {SWEEP_MIN_MINUTES} min or more "
+                "(or all, with 0)"
+            )
         commits = staged_commits(self.scratch_graphs())
         seen = self._seen_times() if commits and older_than > 0 else {}
         sweep = by_age(commits, seen, datetime.now(UTC), older_than)

@@ -4,6 +4,8 @@ every scratch graph, so a commit held between its upload and its swap emptied th
 replaced and reported success."""
 
 import re
+import time
+import types
 
 import pyoxigraph as ox
 import pytest
@@ -97,7 +99,7 @@ def test_drop_staging_drops_a_stale_commits_graphs_and_leaves_a_recent_ones(
     ), proc.stdout
     assert sorted(x.value for x in remote.scratch_graphs()) == recent
     # A threshold of its own: the recent commit was seen under a minute ago.
-    again = run_cli("drop-staging", "--older-than", "1", env=cli_env)
+    again = run_cli("drop-staging", "--older-than", "5", env=cli_env)
     assert again.returncode == 0 and again.stdout.startswith("left 2 scratch graphs"), again
     assert sorted(x.value for x in remote.scratch_graphs()) == recent
     gone = run_cli("drop-staging", "--older-than", "0", env=cli_env)
@@ -145,3 +147,95 @@ def test_a_commit_still_uploading_is_seen_again_though_it_started_long_ago(
     assert set(remote.graph_triples(first)) == set(triples("one"))
     assert set(remote.graph_triples(second)) == set(triples("two"))
     assert remote.scratch_graphs() == []
+
+
+def test_older_than_below_what_the_heartbeat_guarantees_is_refused(virtuoso, remote, cli_env):
+    """A commit renews its time once a minute: --older-than 1 dropped a running commit's
+    graphs. 0 (all, while nothing writes) and 5 or more are taken."""
+    proc = run_cli("drop-staging", "--older-than", "4", env=cli_env)
+    assert (
+        proc.returncode == 2
+        and "must be 0 (drop all, only while nothing writes) or at least 5" in proc.stderr
+    ), proc
+    with pytest.raises(StoreError, match="not seen for 5 min or more"):
+        remote.sweep_staging(60)
+
+
+OLD = "if drop-staging ran meanwhile"
+SWEPT = (
+    r"this commit's scratch graphs were removed by drop-staging \(it was not seen for 120 "
+    r"min\); nothing was changed; run it again"
+)
+
+
+def suspended_then_swept(remote, monkeypatch, when):
+    """A hook for a relay: at the first answered request that ``when(request)`` picks, the
+    commit is as if suspended for two hours (its clock jumps, its marker says two hours ago)
+    and another process sweeps with the default threshold. Returns the sweeps done."""
+    jump = [0.0]
+    clock = types.SimpleNamespace(monotonic=lambda: time.monotonic() + jump[0])
+    monkeypatch.setattr(remote_module, "time", clock)
+    sweeps: list = []
+
+    def hook(request: bytes, answer: bytes) -> None:
+        token = re.search(rb"staging-([0-9a-f]{32})", request)
+        if token and answer.startswith(b"HTTP/1.1 2") and when(request) and not sweeps:
+            jump[0] = 7200.0
+            backdate(remote, f"{META_GRAPH}#staging-{token.group(1).decode()}", hours=2)
+            sweeps.append(remote.sweep_staging(3600))
+
+    return hook, sweeps
+
+
+def commit_through(virtuoso, hook, on_updates: bool, **graphs) -> None:
+    """Commit (INSERT DATA chunks) with ``hook`` on the update or the query relay."""
+    relay = Relay(virtuoso.update_endpoint if on_updates else virtuoso.endpoint, hook)
+    where = "update_endpoint" if on_updates else "endpoint"
+    config = remote_config(virtuoso, gsp_endpoint=None, **{where: relay.url})
+    try:
+        RemoteStore(config).commit(replace=graphs)
+    finally:
+        relay.close()
+
+
+@pytest.mark.parametrize("where", ["in the middle of a graph", "between graphs"])
+def test_a_commit_swept_while_it_uploads_fails_and_changes_nothing(
+    virtuoso, remote, monkeypatch, where
+):
+    """A commit silent past the threshold (suspended) is swept while it uploads, in the
+    middle of a graph (1,200 triples: three INSERT DATA chunks) or between two graphs. It
+    then went on: in the middle of a graph, its next sign of life made its marker again and
+    the swap put in only the chunks sent after the sweep (700 of 1,200 triples), with no
+    error; between graphs, it failed saying the update endpoint was not one."""
+    first, second = graph_iri("test/swept-1"), graph_iri("test/swept-2")
+    remote.commit(replace={first: triples("old"), second: triples("old2")})
+    version = remote.data_version()
+    mid = where == "in the middle of a graph"
+    new = {first: triples("new", 1200 if mid else 20), second: triples("new2")}
+    hook, sweeps = suspended_then_swept(
+        remote, monkeypatch, lambda r: b"INSERT+DATA" in r and b"swept-1%23staging" in r
+    )
+    with pytest.raises(StoreError, match=f"^{SWEPT}$"):
+        commit_through(virtuoso, hook, True, **new)
+    assert [len(c.graphs) for c in sweeps[0].dropped] == [2]
+    assert set(remote.graph_triples(first)) == set(triples("old"))
+    assert set(remote.graph_triples(second)) == set(triples("old2"))
+    assert remote.data_version() == version and remote.scratch_graphs() == []
+
+
+def test_a_commit_swept_between_its_check_and_its_swap_changes_nothing(
+    virtuoso, remote, monkeypatch
+):
+    """The sweep lands after the commit checked its uploads and before its swap: every
+    change of the swap is joined with the commit's marker, so it changes nothing, and the
+    commit says so. Before, the swap emptied the graph (its scratch graph was gone) and the
+    commit said done."""
+    g = graph_iri("test/swept-late")
+    remote.commit(replace={g: triples("old")})
+    version = remote.data_version()
+    hook, sweeps = suspended_then_swept(remote, monkeypatch, is_check)
+    with pytest.raises(StoreError, match=f"not seen for 120 min before its swap: {OLD}"):
+        commit_through(virtuoso, hook, False, **{g: triples("new")})
+    assert [len(c.graphs) for c in sweeps[0].dropped] == [2]
+    assert set(remote.graph_triples(g)) == set(triples("old"))  # before: empty
+    assert remote.data_version() == version and remote.scratch_graphs() == []
