@@ -13,7 +13,11 @@ import click
 
 def write_data(text: str, nl: bool = False) -> None:
     """``text`` (plus a line break with ``nl``) to standard output as UTF-8."""
+    data = text + "\n" if nl else text
     sys.stdout.flush()  # anything already written as text goes first
-    out = click.get_binary_stream("stdout")
-    out.write((text + "\n" if nl else text).encode("utf-8"))
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a stream of text only (no bytes beneath): it chose its encoding
+        click.echo(data, nl=False)
+        return
+    out.write(data.encode("utf-8"))
     out.flush()
