@@ -40,7 +40,8 @@ STALE = (
 
 def _spell(c: str) -> str:
     """One character of the class in a SPARQL string: regex-escaped where the class needs
-    it, as \\uXXXX unless printable ASCII (no invisible character in the query's text)."""
+    it, and any but printable ASCII as a SPARQL \\u escape of its four hex digits (so no
+    invisible character stands in the query's text)."""
     if c in "\\]-^[":
         return "\\\\" + c
     return c if " " < c < "\x7f" and c != '"' else f"\\u{ord(c):04X}"

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from clusterpolisee.linking.candidates import STATUSES, status_node
 from clusterpolisee.store.bindings import values_clause
 
 from .. import url_builder
@@ -148,7 +149,6 @@ WHERE {
   BIND(COALESCE(?who, "") AS ?agent) BIND(COALESCE(?why, "") AS ?reason)
 } GROUP BY ?time ?agent ?reason ORDER BY DESC(?time) ?agent ?reason"""
 )
-STATUSES = ("proposed", "accepted", "rejected", "withdrawn")  # as linking.candidates has them
 
 
 @dataclass(frozen=True)
@@ -213,7 +213,7 @@ def link_provenance(path: str) -> LinkProvenance | None:
     bindings = {
         "links": ox.NamedNode(graphs + "links"),
         "candidates": ox.NamedNode(graphs + "link-candidates"),
-        "rejected": ox.NamedNode(url_builder.id_prefix() + "link-status/rejected"),
+        "rejected": status_node("rejected"),
     }
     parts = []
     for text, read in readers:
