@@ -7,6 +7,7 @@ encoding, with "?" for what it lacks (``cli.main``).
 """
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -21,3 +22,25 @@ def write_data(text: str, nl: bool = False) -> None:
         return
     out.write(data.encode("utf-8"))
     out.flush()
+
+
+def write_bytes(data: bytes) -> None:
+    """``data`` (a workbook) to standard output as it is."""
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a stream of text only: click writes bytes to what lies beneath
+        click.echo(data, nl=False)
+        return
+    out.write(data)
+    out.flush()
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """``data`` into ``path``, written beside it and renamed into place: a failed write
+    leaves the file that was there."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_bytes(data)
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)

@@ -2,10 +2,12 @@
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from . import xlsx
 from .catalog import (
     SERVICE_ALLOW_ENV,
     Catalog,
@@ -15,7 +17,7 @@ from .catalog import (
     StoredQuery,
     load_catalog,
 )
-from .cli_output import write_data
+from .cli_output import write_bytes, write_data, write_file
 from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
@@ -107,14 +109,26 @@ def _chosen_format(kind: str, fmt: str | None) -> str:
     return chosen
 
 
-def _cut(result: QueryResult, limit: int | None) -> None:
-    """Keep a graph's distinct triples, and the first ``limit`` rows or triples, saying so."""
+def _check_destination(fmt: str, output: Path | None) -> None:
+    """Exit 1 for a workbook to a terminal: bytes for Excel, not for reading there."""
+    if fmt == "xlsx" and output is None and sys.stdout.isatty():
+        click.echo(
+            "error: an xlsx workbook is a binary file for Excel; write it with --output FILE "
+            "or redirect standard output (> FILE)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _cut(result: QueryResult, limit: int | None) -> bool:
+    """Keep a graph's distinct triples, and the first ``limit`` rows or triples, saying so;
+    whether rows were left out."""
     if is_graph(result.kind):
         # Oxigraph repeats a triple that several solutions make: a graph holds it once, with
         # or without --limit, and --limit 3 means three different triples.
         result.triples = list(dict.fromkeys(result.triples))
     if limit is None:
-        return
+        return False
     if is_graph(result.kind):
         if len(result.triples) > limit:
             shown = f"{limit} of {len(result.triples)} triples"
@@ -123,17 +137,50 @@ def _cut(result: QueryResult, limit: int | None) -> None:
     elif len(result.rows) > limit:
         click.echo(f"note: showing {limit} of {len(result.rows)} rows (--limit)", err=True)
         result.rows = result.rows[:limit]
+        return True
     elif result.more:  # a remote server was asked for no more rows than shown
         click.echo(f"note: showing the first {limit} rows; the answer has more (--limit)", err=True)
+        return True
+    return False
 
 
-def _emit(result: QueryResult, fmt: str, limit: int | None) -> None:
-    _cut(result, limit)
-    text = render(result, fmt)
-    if fmt == "table":  # for reading: the terminal's encoding (cli.main makes it tolerant)
-        click.echo(text, nl=False)
+def _emit(
+    result: QueryResult,
+    fmt: str,
+    limit: int | None,
+    output: Path | None = None,
+    about: xlsx.About | None = None,
+) -> None:
+    cut = _cut(result, limit)
+    if fmt == "xlsx":
+        note = f"yes: the first {limit:,} rows (--limit)" if cut else None
+        _write(_workbook(result, replace(about or xlsx.About(), cut=note)), output)
+    elif output is not None:
+        _write(render(result, fmt).encode("utf-8"), output)
+    elif fmt == "table":  # for reading: the terminal's encoding (cli.main makes it tolerant)
+        click.echo(render(result, fmt), nl=False)
     else:
-        write_data(text)
+        write_data(render(result, fmt))
+
+
+def _workbook(result: QueryResult, about: xlsx.About) -> bytes:
+    if result.kind == "ask":
+        return xlsx.workbook([], [], about, bool(result.boolean))
+    rows = [[row.get(v) for v in result.variables] for row in result.rows]
+    return xlsx.workbook(result.variables, rows, about)
+
+
+def _write(data: bytes, output: Path | None) -> None:
+    """``data`` to ``output``, or to standard output; exit 2 when the file cannot be
+    written (the answer is lost, as when the query fails)."""
+    if output is None:
+        write_bytes(data)
+        return
+    try:
+        write_file(output, data)
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
 
 
 def run_stored(
@@ -144,6 +191,7 @@ def run_stored(
     store_path: Path,
     timeout: float,
     allowlist: tuple[str, ...] = (),
+    output: Path | None = None,
 ) -> None:
     cat = _catalog()
     query = None
@@ -151,9 +199,12 @@ def run_stored(
     try:
         query = cat.get(name)
         fmt = _chosen_format(query.kind, fmt)
+        _check_destination(fmt, output)
         query.check_services(allowlist)
         with open_store(str(store_path), read_only=True) as store:
-            text = query.bound_text(query.bind(_parse_params(params), store))
+            given = _parse_params(params)
+            values = query.bind(given, store)
+            text = query.bound_text(values)
             result = execute(store, text, timeout, query.store_sorts, split=True, limit=limit)
             _warn_stale_keys(query, store)
     except ParameterError as exc:
@@ -165,7 +216,11 @@ def run_stored(
     except StoreError as exc:
         click.echo(f"error: {exc}{_remote_hint(query)}", err=True)
         sys.exit(2)
-    _emit(result, fmt, limit)
+    about = xlsx.About(
+        what=f"Stored question {query.name}: {query.summary}",
+        parameters=xlsx.parameter_lines(given, values),
+    )
+    _emit(result, fmt, limit, output, about)
 
 
 def _warn_stale_keys(query: StoredQuery, store: Store) -> None:
@@ -190,7 +245,12 @@ def _remote_hint(query: StoredQuery | None) -> str:
 
 
 def run_adhoc(
-    text: str, fmt: str | None, limit: int | None, store_path: Path, timeout: float
+    text: str,
+    fmt: str | None,
+    limit: int | None,
+    store_path: Path,
+    timeout: float,
+    output: Path | None = None,
 ) -> None:
     try:
         info = inspect(text)
@@ -198,6 +258,7 @@ def run_adhoc(
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     fmt = _chosen_format(info.kind, fmt)
+    _check_destination(fmt, output)
     if info.services:
         click.echo(
             f"error: SERVICE is not allowed here ({info.services[0]}): queries must not "
@@ -212,13 +273,19 @@ def run_adhoc(
     except StoreError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    _emit(result, fmt, limit)
+    _emit(result, fmt, limit, output, xlsx.About(query=text))
 
 
 def output_options(timeout_help: str):
-    """--format, --limit and --timeout, shared by 'query' and 'sparql'."""
+    """--format, --output, --limit and --timeout, shared by 'query' and 'sparql'."""
 
     def decorate(command):
+        command = click.option(
+            "--output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="File to write the answer to (default: standard output, which takes an xlsx "
+            "workbook only when redirected).",
+        )(command)
         command = click.option(
             "--timeout",
             type=SECONDS,
@@ -236,7 +303,8 @@ def output_options(timeout_help: str):
             "--format",
             "fmt",
             type=click.Choice(FORMATS),
-            help="Output format (default: table; turtle for CONSTRUCT and DESCRIBE).",
+            help="Output format (default: table; turtle for CONSTRUCT and DESCRIBE); xlsx is "
+            "an Excel workbook of a SELECT or ASK answer.",
         )(command)
 
     return decorate
@@ -279,6 +347,7 @@ def register(main: click.Group, store_option) -> None:
         name: str,
         params: tuple[str, ...],
         fmt: str | None,
+        output: Path | None,
         limit: int | None,
         timeout: float,
         allow_service: tuple[str, ...],
@@ -289,7 +358,7 @@ def register(main: click.Group, store_option) -> None:
         Exit 0 ok, 1 bad parameter (the message names it and lists allowed values), 2 query
         error, timeout, or a SERVICE endpoint not on the allow-list.
         """
-        run_stored(name, params, fmt, limit, store_path, timeout, tuple(allow_service))
+        run_stored(name, params, fmt, limit, store_path, timeout, tuple(allow_service), output)
 
     @main.command("sparql")
     @click.argument("query", required=False)
@@ -302,6 +371,7 @@ def register(main: click.Group, store_option) -> None:
         query: str | None,
         query_file: Path | None,
         fmt: str | None,
+        output: Path | None,
         limit: int | None,
         timeout: float,
         store_path: Path,
@@ -316,7 +386,7 @@ def register(main: click.Group, store_option) -> None:
             )
             sys.exit(2)
         text = _read_query(query_file) if query_file else query
-        run_adhoc(text, fmt, limit, store_path, timeout)
+        run_adhoc(text, fmt, limit, store_path, timeout, output)
 
 
 def _read_query(path: Path) -> str:

@@ -12,8 +12,10 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from .store.base import QueryResult, Term
+from .xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 
-TABLE_FORMATS = {"table", "csv", "tsv", "json", "xml"}
+#: "xlsx" is written by ``xlsx.workbook`` as bytes, not by ``render``.
+TABLE_FORMATS = {"table", "csv", "tsv", "json", "xml", "xlsx"}
 GRAPH_FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
     "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -26,6 +28,7 @@ MEDIA_TYPES = {
     "json": "application/sparql-results+json",
     "xml": "application/sparql-results+xml",
     "table": "text/plain",
+    "xlsx": XLSX_MEDIA_TYPE,
     "turtle": "text/turtle",
     "ntriples": "application/n-triples",
     "jsonld": "application/ld+json",

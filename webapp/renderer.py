@@ -8,12 +8,13 @@ import csv
 import io
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
 
+from clusterpolisee import xlsx
 from clusterpolisee.results import ask_delimited, term_json, term_xml
 
 from .database import Result
@@ -43,8 +44,13 @@ class Format:
     suffix: str
     mimetype: str
     kinds: frozenset[str]
-    render: Callable[[Result], bytes] | None  # None: HTML, rendered by the view
+    render: Callable[..., bytes] | None  # None: HTML, rendered by the view
     aliases: tuple[str, ...] = ()
+    #: Bytes, not text: no charset in its Content-Type.
+    binary: bool = False
+    #: A file to save, not to show (a workbook): sent as an attachment, and ``render`` also
+    #: takes the ``xlsx.About`` of the request.
+    attachment: bool = False
 
     @property
     def is_html(self) -> bool:
@@ -118,6 +124,15 @@ def sparql_tsv(r: Result) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+def sparql_xlsx(r: Result, about: xlsx.About | None = None) -> bytes:
+    about = about or xlsx.About()
+    if r.truncated:
+        cut = f"yes: the first {r.limit:,} rows, the server's row limit (X-Result-Truncated)"
+        about = replace(about, cut=cut)
+    boolean = bool(r.boolean) if r.kind == "ask" else None
+    return xlsx.workbook(r.vars, r.rows, about, boolean)
+
+
 def _rdf(fmt: ox.RdfFormat) -> Callable[[Result], bytes]:
     def render(r: Result) -> bytes:
         return serialize_triples(r.triples, fmt)
@@ -140,6 +155,7 @@ FORMATS: list[Format] = [
     Format("xml", "application/sparql-results+xml", RESULTS, sparql_xml, ("application/xml",)),
     Format("csv", "text/csv", RESULTS, sparql_csv),
     Format("tsv", "text/tab-separated-values", RESULTS, sparql_tsv),
+    Format("xlsx", xlsx.MEDIA_TYPE, RESULTS, sparql_xlsx, binary=True, attachment=True),
     Format("ttl", "text/turtle", GRAPH, _rdf(ox.RdfFormat.TURTLE), ("application/x-turtle",)),
     Format("nt", "application/n-triples", GRAPH, _rdf(ox.RdfFormat.N_TRIPLES), ("text/plain",)),
     Format(
@@ -235,8 +251,9 @@ def _rank(ranges: list[tuple[str, float]], offer: str, exact: bool) -> tuple[flo
     return found
 
 
-def render(fmt: Format, result: Result) -> tuple[bytes, str]:
-    """Body and Content-Type for a non-HTML format."""
+def render(fmt: Format, result: Result, about: xlsx.About | None = None) -> tuple[bytes, str]:
+    """Body and Content-Type for a non-HTML format; ``about`` is for an attachment's."""
     assert fmt.render is not None
-    charset = "; charset=utf-8" if fmt.suffix != "rdf" else ""
-    return fmt.render(result), fmt.mimetype + charset
+    body = fmt.render(result, about) if fmt.attachment else fmt.render(result)
+    charset = "; charset=utf-8" if fmt.suffix != "rdf" and not fmt.binary else ""
+    return body, fmt.mimetype + charset

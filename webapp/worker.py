@@ -369,7 +369,22 @@ def labels_job(store: ox.Store, job: dict) -> dict:
     return {"labels": labels_for(store, set(job["iris"]))}
 
 
-OPS = {"query": run_query, "describe": describe, "labels": labels_job, "graph": graph_job}
+def render_job(store: ox.Store, job: dict) -> dict:
+    """A result in a download format too slow to write in the serving process (a workbook:
+    ``Database.rendered``)."""
+    from . import renderer  # here: renderer imports database, which imports this module
+
+    body, _ = renderer.render(renderer.BY_SUFFIX[job["suffix"]], job["result"], job["about"])
+    return {"body": body}
+
+
+OPS = {
+    "query": run_query,
+    "describe": describe,
+    "labels": labels_job,
+    "graph": graph_job,
+    "render": render_job,
+}
 
 
 def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = None) -> None:

@@ -1,10 +1,12 @@
 """/queries: the catalog of stored questions; /queries/<name>: form, results, downloads."""
 
 from functools import lru_cache
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 from flask import Blueprint, abort, current_app, redirect, render_template, request
 
+from clusterpolisee import xlsx
 from clusterpolisee.catalog import (
     Catalog,
     ParameterError,
@@ -92,7 +94,8 @@ def query(name: str, suffix: str | None = None):
             raise
         return remote_failed(q.services, exc)
     if not fmt.is_html:
-        return download(fmt, result)
+        about = _about(q, values, raw) if fmt.attachment else None
+        return download(fmt, result, about=about, name=q.name)
     last = _page_count(result)
     if _page_number() > last:
         # Past the end: go to the last page, as page=0 or page=abc show the first one.
@@ -110,6 +113,17 @@ def run_stored(
     downloads share the answer; a page looks up the labels of what it shows (_labels)."""
     return (engine or db()).query(
         q.bound_text(values), trusted=True, store_sorts=q.store_sorts, split=True
+    )
+
+
+def _about(q: StoredQuery, values: dict[str, Term | None], raw: dict[str, str]) -> xlsx.About:
+    """What a workbook's "About" sheet says of the question it answers: its parameters
+    (defaults too) and its page with the parameters given."""
+    return xlsx.About(
+        what=f"Stored question {q.name}: {q.summary}",
+        parameters=xlsx.parameter_lines(raw, values),
+        page=urljoin(request.host_url, url_builder.query_url(q.name, raw)),
+        data_version=db().version(),
     )
 
 

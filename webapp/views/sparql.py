@@ -1,13 +1,15 @@
 """/sparql: the SPARQL 1.1 Protocol endpoint, its service description and editor page."""
 
 import re
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from clusterpolisee import xlsx
 from clusterpolisee.sparqltext import QuerySyntaxError, inspect
 
-from .. import renderer
+from .. import renderer, url_builder
 from ..access import db, download
 from ..database import Dataset, EngineError, Result
 from ..errors import error_response, remote_failed, remote_failure, remote_fault
@@ -38,6 +40,7 @@ FORMAT_PARAM = {
     "xml": "xml",
     "csv": "csv",
     "tsv": "tsv",
+    "xlsx": "xlsx",
     "turtle": "ttl",
     "ttl": "ttl",
     "n3": "ttl",
@@ -92,7 +95,24 @@ def endpoint():
         )
     if fmt.is_html:
         return _editor(text, result)
-    return download(fmt, result)
+    about = _about(text) if fmt.attachment else None
+    return download(fmt, result, about=about, name="sparql-results")
+
+
+def _about(text: str) -> xlsx.About:
+    """What a workbook's "About" sheet says of an ad-hoc query: its text, the protocol's
+    dataset parameters, and the editor's page holding it."""
+    dataset = [
+        (name, iri)
+        for name in ("default-graph-uri", "named-graph-uri")
+        for iri in request.values.getlist(name)
+    ]
+    return xlsx.About(
+        query=text,
+        parameters=dataset,
+        page=urljoin(request.host_url, url_builder.sparql_url(text, "html")),
+        data_version=db().version(),
+    )
 
 
 def _services(text: str) -> list[str]:
