@@ -1,6 +1,7 @@
 """Search keys that an older folding wrote are told, not silently missed (reasoning/keycheck):
 by `query search` on stderr, by `serve` in its log, until `materialise` mends them."""
 
+import logging
 import subprocess
 import time
 import unicodedata
@@ -11,9 +12,10 @@ import pyoxigraph as ox
 import pytest
 
 from clusterpolisee.namespaces import CPO
-from clusterpolisee.reasoning.keycheck import STALE, stale_search_keys
+from clusterpolisee.reasoning import keycheck
+from clusterpolisee.reasoning.keycheck import STALE, UNCHECKED, stale_search_keys
 from clusterpolisee.reasoning.materialise import INFERRED, RDFS_LABEL
-from clusterpolisee.store import OxigraphStore, open_store
+from clusterpolisee.store import OxigraphStore, StoreError, open_store
 
 from .conftest import CLI, built_store, run_cli
 from .web.conftest import free_port
@@ -104,3 +106,35 @@ def test_serve_logs_one_warning_at_start_naming_the_fix(old_store, tmp_path):
     assert "clusterpolisee.serve: " in warned[0] and "labels checked, e.g. '" in warned[0]
     assert run_cli("materialise", "--store", str(old_store)).returncode == 0
     assert STALE not in served_log(old_store, tmp_path)
+
+
+class Failing:
+    """A store-like object whose queries fail while ``down`` (a server's error, a time
+    limit), and otherwise are answered by ``store``."""
+
+    def __init__(self, store) -> None:
+        self.store, self.down = store, True
+
+    def select(self, query: str, bindings=None):
+        if self.down:
+            raise StoreError("the SPARQL server timed out\nafter 10 s")
+        return self.store.select(query, bindings)
+
+
+def test_a_check_that_cannot_run_is_said_once(demo_store, caplog, monkeypatch):
+    """Its query failing was passed over in silence by the CLI and the search page (only
+    `serve` logged it): it is said once, until a check runs again; the search goes on."""
+    monkeypatch.setattr(keycheck, "_told", False)  # as in a new process
+    caplog.set_level(logging.WARNING, logger="clusterpolisee.reasoning.keycheck")
+    with open_store(str(demo_store), read_only=True) as s:
+        store = Failing(s)
+        first, second = stale_search_keys(store), stale_search_keys(store)
+        assert first.ok and first.sampled == 0
+        assert first.error == second.error == "the SPARQL server timed out after 10 s"
+        told = [r.getMessage() for r in caplog.records]
+        assert told == [UNCHECKED % "the SPARQL server timed out after 10 s"]
+        store.down = False
+        assert stale_search_keys(store).error == ""
+        store.down = True
+        stale_search_keys(store)
+        assert len(caplog.records) == 2  # said again: it had run since
