@@ -126,6 +126,7 @@ def test_a_rejection_is_recorded_and_listed(writable_store: Path):
         PROV + "used": {cell.node.value},
         PROV + "wasAssociatedWith": {agent_node("Ana C").value},
         PROV + "endedAtTime": {cell.rejected},
+        PROV + "wasInformedBy": {cell.run},  # the run that proposed it
     }
     # the same decision's acceptance ended then too
     assert (f"https://w3id.org/clusterpolisee/id/link/{right}/review", PROV + "endedAtTime",
@@ -149,7 +150,8 @@ def test_a_rejection_is_recorded_and_listed(writable_store: Path):
 def test_an_automatic_acceptance_was_informed_by_its_run(writable_store: Path):
     """A link accepted by `link --accept-above` had a review activity with the software
     agent and no word of the run that accepted it. The review used the cell the run
-    generated: that is PROV's communication (prov:wasInformedBy), now stated."""
+    generated: that is PROV's communication (prov:wasInformedBy), now stated; a person's
+    review of the run's candidate says it too (tests/linking/test_decisions.py)."""
     proc = link(writable_store, "--accept-above", "0.99", "--reviewer", "Ops")
     assert proc.returncode == 0, proc.stderr
     with open_store(str(writable_store), read_only=True) as store:
@@ -163,7 +165,8 @@ def test_an_automatic_acceptance_was_informed_by_its_run(writable_store: Path):
     informed = {
         (s, o) for s, p, o in triples(writable_store, LINKS_GRAPH) if p == PROV + "wasInformedBy"
     }
-    assert len(auto) >= 2 and informed == {(f"{ID}link/{cid}/review", run) for cid in auto}
+    assert len(auto) >= 2
+    assert informed == {(f"{ID}link/{cid}/review", run) for cid in [*auto, manual]}
     # the run it names is the one recorded
     assert about(triples(writable_store), run)[RDF_TYPE] == {PROV + "Activity"}
 
