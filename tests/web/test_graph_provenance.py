@@ -169,9 +169,11 @@ def test_link_candidates_lists_the_runs_and_rejections_latest_first(history, his
     r = history_app.test_client().get("/graph/link-candidates", headers=HTML)
     assert r.status_code == 200
     login = getpass.getuser()
+    orgs_run = "/id/" + runs["organisations.csv"]["iri"][0].value.split("/id/", 1)[1]
     assert provenance_lines(r.text) == [
         f'<a href="{agent_page(REVIEWER)}">Anna &lt;b&gt;B&lt;/b&gt;</a> rejected 1 candidate '
-        "link to records of <code>organisations.csv</code>"
+        "link to records of <code>organisations.csv</code>, proposed by "
+        f'<a href="{orgs_run}">a run</a>'
         f' <small class="note">(ended {utc_shown(rejected.rejected)})</small>',
         run_line(
             runs["organisations.csv"],
@@ -261,6 +263,7 @@ def test_links_lists_decisions_and_withdrawals_latest_first(history, history_app
     assert {informed.get(r) for r in by["clusterpolisee link"]} == {run}
     assert {informed.get(r) for r in by[REVIEWER]} == {runs["organisations.csv"]["iri"][0]}
     run_page = "/id/" + run.value.split("/id/", 1)[1]
+    orgs_run = "/id/" + runs["organisations.csv"]["iri"][0].value.split("/id/", 1)[1]
 
     r = history_app.test_client().get("/graph/links", headers=HTML)
     assert r.status_code == 200
@@ -269,7 +272,8 @@ def test_links_lists_decisions_and_withdrawals_latest_first(history, history_app
         "&ldquo;wrong &lt;script&gt;alert(1)&lt;/script&gt; &amp; more&rdquo;"
         f' <small class="note">(invalidated {utc_shown(withdrawn)})</small>',
         f'<a href="{agent_page(REVIEWER)}">Anna &lt;b&gt;B&lt;/b&gt;</a> accepted 2 links '
-        "to records of <code>organisations.csv</code>"
+        "to records of <code>organisations.csv</code>, proposed by "
+        f'<a href="{orgs_run}">a run</a>'
         f' <small class="note">(ended {utc_shown(anna)})</small>',
         f'<a href="{agent_page("clusterpolisee link")}">clusterpolisee link</a> accepted '
         f"{history['run1'][1]} links to records of <code>javascript:alert(1)&lt;i&gt;x.csv</code>"

@@ -9,11 +9,13 @@ from the records of what made their contents:
   its candidates were ``prov:wasGeneratedBy``; a candidate made before runs were recorded has
   none, and its run is told, as before, by the list it came from (``dcterms:source``) and
   when it was made (``prov:generatedAtTime``). A rejection is an activity that ``prov:used``
-  the rejected cell, with its agent and ``prov:endedAtTime`` (one decision, one time);
-  rejections made before they were recorded have none and are not listed.
+  the rejected cell, with its agent and ``prov:endedAtTime`` (one decision, one time), and
+  ``prov:wasInformedBy`` the run that proposed the cell, if recorded; rejections made before
+  they were recorded have none and are not listed.
 - graph/links: the review decisions (``prov:wasGeneratedBy`` a review activity, its agent and
-  ``prov:endedAtTime``; one decision commits its links at one time; an automatic acceptance's
-  review ``prov:wasInformedBy`` the run that accepted it, if recorded) and the withdrawals
+  ``prov:endedAtTime``; one decision commits its links at one time; a review
+  ``prov:wasInformedBy`` the run that proposed its candidate, if recorded: an automatic
+  acceptance's, the run that accepted it) and the withdrawals
   (``prov:invalidatedAtTime``, ``prov:wasInvalidatedBy`` an activity in graph/link-candidates
   with its agent; the reason is on the candidate).
 """
@@ -52,38 +54,66 @@ LATEST = 50
 # here); a run whose candidates later runs all proposed again has one row with no status.
 # The person is the agent that is no software agent (one a run, so SAMPLE keeps it whole;
 # NOT EXISTS runs on the latest runs' agents only). Keyed by the run (few; two may end in
-# one second).
+# one second). A run's settings are looked up per run (LATERAL); its candidates' statuses
+# are not: each lookup of a cell's status costs Oxigraph about 20 us, and the latest runs of
+# 150,000 cells held 51,000 of them (1.2 s; 3 runs of 50,000, 1.4 s). The cells of the
+# latest runs are joined instead with every cell's status, read once (a hash join of the
+# two sub-selects: 0.16 s and 0.4 s).
 RECORDED_RUNS = (
     _PREFIXES
     + """SELECT ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored
-       (SAMPLE(?person) AS ?agent) (MIN(?label) AS ?name) ?status
-       (COUNT(DISTINCT ?cell) AS ?n)
+       ?agent ?name ?status ?n
 WHERE {
-  { SELECT ?run ?time WHERE { #GRAPHS# GRAPH ?candidates {
-      ?run cpo:candidateCount ?counted ; prov:endedAtTime ?time } }
-    ORDER BY DESC(?time) ?run LIMIT #MORE# }
-  LATERAL { GRAPH ?candidates {
-  ?run cpo:candidateCount ?stored .
-  OPTIONAL { ?run prov:startedAtTime ?started }
-  OPTIONAL { ?run dcterms:source ?source }
-  OPTIONAL { ?run cpo:matchedType ?type }
-  OPTIONAL { ?run cpo:proposalThreshold ?threshold }
-  OPTIONAL { ?run cpo:acceptanceThreshold ?above }
-  OPTIONAL { ?run cpo:externalRecordCount ?records }
-  OPTIONAL { ?run prov:wasAssociatedWith ?person
-    FILTER NOT EXISTS { ?person a prov:SoftwareAgent } OPTIONAL { ?person rdfs:label ?label } }
-  OPTIONAL { ?cell prov:wasGeneratedBy ?run ; adms:status ?status }
-} } } GROUP BY ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored ?status
-ORDER BY DESC(?time) ?run ?status"""
+  { SELECT ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored
+      (SAMPLE(?person) AS ?agent) (MIN(?label) AS ?name)
+    WHERE {
+      { SELECT ?run ?time WHERE { #GRAPHS# GRAPH ?candidates {
+          ?run cpo:candidateCount ?counted ; prov:endedAtTime ?time } }
+        ORDER BY DESC(?time) ?run LIMIT #MORE# }
+      LATERAL { GRAPH ?candidates {
+        ?run cpo:candidateCount ?stored .
+        OPTIONAL { ?run prov:startedAtTime ?started }
+        OPTIONAL { ?run dcterms:source ?source }
+        OPTIONAL { ?run cpo:matchedType ?type }
+        OPTIONAL { ?run cpo:proposalThreshold ?threshold }
+        OPTIONAL { ?run cpo:acceptanceThreshold ?above }
+        OPTIONAL { ?run cpo:externalRecordCount ?records }
+        OPTIONAL { ?run prov:wasAssociatedWith ?person
+          FILTER NOT EXISTS { ?person a prov:SoftwareAgent }
+          OPTIONAL { ?person rdfs:label ?label } } } }
+    } GROUP BY ?run ?time ?started ?source ?type ?threshold ?above ?records ?stored }
+  OPTIONAL { { SELECT ?run ?status (COUNT(DISTINCT ?cell) AS ?n) WHERE { #GRAPHS#
+      { SELECT ?run WHERE { #GRAPHS# GRAPH ?candidates {
+          ?run cpo:candidateCount ?counted ; prov:endedAtTime ?time } }
+        ORDER BY DESC(?time) ?run LIMIT #MORE# }
+      LATERAL { GRAPH ?candidates { ?cell prov:wasGeneratedBy ?run } }
+      { SELECT ?cell ?status WHERE { #GRAPHS# GRAPH ?candidates { ?cell adms:status ?status } } }
+    } GROUP BY ?run ?status } }
+} ORDER BY DESC(?time) ?run ?status"""
 )
-# The same for candidates made before runs were recorded: a run per list and time. MINUS,
-# not a NOT EXISTS per cell: 150,000 cells, all of a recorded run, took 3.5 s for no row
-# that way, 0.5 s this way.
+# Whether any cell was made before runs were recorded, exactly, without a scan that pairs
+# cells: the cells with a time or a run, less those with a run, are those with a time and no
+# run (two distinct counts, 0.17 s at 150,000 cells; the former scan for them, a MINUS, took
+# 0.65 s there to find none). How many there are picks the form of INFERRED_RUNS (``_inferred``).
+UNRECORDED = (
+    _PREFIXES
+    + """SELECT (COUNT(DISTINCT ?cell) AS ?cells) (COUNT(DISTINCT ?ran) AS ?ran) WHERE {
+  GRAPH ?candidates { { ?cell prov:generatedAtTime ?time }
+    UNION { ?cell prov:wasGeneratedBy ?run BIND(?cell AS ?ran) } } }"""
+)
+# The same for candidates made before runs were recorded: a run per list and time. Where
+# such cells are few (``_inferred``): they are those of the cells with a time or a run that
+# have no run (one pass, 0.27 s at 150,000 cells; a MINUS, 0.5 s; a NOT EXISTS per cell,
+# 3.5 s), and each one's time, then each cell at the latest times, is looked up (LATERAL):
+# 1,000 among 150,000, 0.28 s (0.67 s with the MINUS).
 INFERRED_RUNS = (
     _PREFIXES
     + """SELECT ?source ?time ?status (COUNT(?cell) AS ?n) WHERE {
-  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?candidates {
-      ?cell prov:generatedAtTime ?time MINUS { ?cell prov:wasGeneratedBy ?run } } }
+  { SELECT DISTINCT ?time WHERE { #GRAPHS#
+      { SELECT ?cell WHERE { #GRAPHS# GRAPH ?candidates { { ?cell prov:generatedAtTime ?at }
+          UNION { ?cell prov:wasGeneratedBy ?run BIND(?cell AS ?ran) } } }
+        GROUP BY ?cell HAVING (COUNT(?ran) = 0) }
+      LATERAL { GRAPH ?candidates { ?cell prov:generatedAtTime ?time } } }
     ORDER BY DESC(?time) LIMIT #MORE# }
   LATERAL { GRAPH ?candidates {
       ?cell prov:generatedAtTime ?time ; a align:Cell ; adms:status ?status .
@@ -92,25 +122,56 @@ INFERRED_RUNS = (
   BIND(COALESCE(?given, "") AS ?source)
 } GROUP BY ?source ?time ?status ORDER BY DESC(?time) ?source ?status"""
 )
-# One row per rejecting decision: the candidates one agent rejected at one time.
+# The same rows where such cells are many: their latest times by a MINUS, then the cells at
+# those times joined with every cell's type, status, list and run, each read once (150,000
+# cells from before runs: 4.0 s looked up, 1.1 s so, 7.3 s by the form above; 75,000 of
+# 150,000: 2.4 s, 1.1 s).
+INFERRED_RUNS_WIDE = (
+    _PREFIXES
+    + """SELECT ?source ?time ?status (COUNT(?cell) AS ?n) WHERE {
+  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?candidates {
+      ?cell prov:generatedAtTime ?time MINUS { ?cell prov:wasGeneratedBy ?run } } }
+    ORDER BY DESC(?time) LIMIT #MORE# }
+  LATERAL { GRAPH ?candidates { ?cell prov:generatedAtTime ?time } }
+  { SELECT ?cell WHERE { #GRAPHS# GRAPH ?candidates { ?cell a align:Cell } } }
+  { SELECT ?cell ?status WHERE { #GRAPHS# GRAPH ?candidates { ?cell adms:status ?status } } }
+  OPTIONAL { SELECT ?cell ?given WHERE { #GRAPHS# GRAPH ?candidates {
+      ?cell dcterms:source ?given } } }
+  MINUS { SELECT ?cell WHERE { #GRAPHS# GRAPH ?candidates { ?cell prov:wasGeneratedBy ?run } } }
+  BIND(COALESCE(?given, "") AS ?source)
+} GROUP BY ?source ?time ?status ORDER BY DESC(?time) ?source ?status"""
+)
+#: Past one cell in this many from before runs, INFERRED_RUNS_WIDE is read: a cell looked up
+#: costs about what ten read once in a join do.
+WIDE_SHARE = 10
+# One row per rejecting decision and run: the candidates one agent rejected at one time, by
+# the run that proposed them ("" where none is recorded). The times are those of every
+# rejection, its time and its cell's status each read once and joined (looked up per
+# rejection: 0.15 s at 5,000 rejections; 0.02 s so).
 REJECTIONS = (
     _PREFIXES
-    + """SELECT ?time ?agent (MIN(?label) AS ?name) (COUNT(DISTINCT ?cell) AS ?n)
+    + """SELECT ?time ?agent ?run (MIN(?label) AS ?name) (COUNT(DISTINCT ?cell) AS ?n)
        (GROUP_CONCAT(DISTINCT ?source; separator="\\n") AS ?sources)
 WHERE {
-  { SELECT DISTINCT ?time WHERE { #GRAPHS# GRAPH ?candidates {
-      ?rejection prov:used ?cell ; prov:endedAtTime ?time . ?cell adms:status ?rejected } }
+  { SELECT DISTINCT ?time WHERE {
+      { SELECT ?rejection ?cell WHERE { #GRAPHS# GRAPH ?candidates {
+          ?rejection prov:used ?cell } } }
+      { SELECT ?cell WHERE { #GRAPHS# GRAPH ?candidates { ?cell adms:status ?rejected } } }
+      { SELECT ?rejection ?time WHERE { #GRAPHS# GRAPH ?candidates {
+          ?rejection prov:endedAtTime ?time } } } }
     ORDER BY DESC(?time) LIMIT #MORE# }
   LATERAL { GRAPH ?candidates {
       ?rejection prov:endedAtTime ?time ; prov:used ?cell . ?cell adms:status ?rejected .
       OPTIONAL { ?rejection prov:wasAssociatedWith ?who . OPTIONAL { ?who rdfs:label ?label } }
+      OPTIONAL { ?rejection prov:wasInformedBy ?by }
       OPTIONAL { ?cell dcterms:source ?source } }
   }
-  BIND(COALESCE(?who, "") AS ?agent)
-} GROUP BY ?time ?agent ORDER BY DESC(?time) ?agent"""
+  BIND(COALESCE(?who, "") AS ?agent) BIND(COALESCE(?by, "") AS ?run)
+} GROUP BY ?time ?agent ?run ORDER BY DESC(?time) ?agent ?run"""
 )
-# One row per decision: the links one agent's review committed at one time; an automatic
-# acceptance's, by the run it was informed by (two runs may end in one second). MIN keeps one
+# One row per decision and run: the links one agent's review committed at one time, by the
+# run that proposed them (an automatic acceptance's, the run that accepted them: two runs may
+# end in one second). MIN keeps one
 # name where an older record's agent IRI has two (names of one slug shared an IRI). Whether
 # the agent is software is a join (an EXISTS per link took 4-8 s at 20,000 links).
 REVIEWS = (
@@ -165,7 +226,7 @@ class LinkLine:
     automatic: bool = False  # accepted by ``link --accept-above``, not by a reviewer
     withdrawn: int = 0  # a review's links withdrawn since
     reason: str = ""  # a withdrawal's reason, as the reviewer gave it
-    run: str = ""  # a recorded run's IRI, or the run an automatic acceptance's was informed by
+    run: str = ""  # a recorded run's IRI, or the run a review or rejection was informed by
     started: ox.Literal | None = None  # when a recorded run started
     options: tuple[tuple[str, str], ...] = ()  # a recorded run's settings: ("--type", "cluster")
     records: int | None = None  # external records a recorded run read
@@ -215,10 +276,17 @@ def link_provenance(path: str) -> LinkProvenance | None:
         "candidates": ox.NamedNode(graphs + "link-candidates"),
         "rejected": status_node("rejected"),
     }
+
+    def ask(text: str) -> Result:
+        return db().query(_latest(text, bindings), bindings, trusted=True)
+
     parts = []
-    for text, read in readers:
+    for query, read in readers:
         try:
-            result = db().query(_latest(text, bindings), bindings, trusted=True)
+            text = query(ask) if callable(query) else query
+            if text is None:  # the store has no such lines: nothing to read
+                continue
+            result = ask(text)
         except EngineError as e:  # the next query would likely meet the same limit
             return LinkProvenance([], False, error=e.message)
         lines = read(result)
@@ -321,6 +389,7 @@ def _rejections(result: Result) -> list[LinkLine]:
             int(rec["n"].value),
             *_agent(rec),
             sources=_sources(rec),
+            run=_iri(rec["run"]),
         )
         for rec in result.records()
     ]
@@ -410,11 +479,27 @@ def _order(line: LinkLine) -> tuple[dt.datetime, int]:
 
 
 Reader = Callable[[Result], list[LinkLine]]
+Ask = Callable[[str], Result]
+#: A query's text, or what picks it for the store (None: no line to read), asking others.
+Query = str | Callable[[Ask], str | None]
+
+
+def _inferred(ask: Ask) -> str | None:
+    """The form of INFERRED_RUNS for this store (``UNRECORDED``): none where every cell has
+    a run, the one that looks cells up where few have none, else the one that joins."""
+    counts = ask(UNRECORDED).records()
+    cells, ran = (_number(counts[0][n]) or 0 for n in ("cells", "ran")) if counts else (0, 0)
+    before = cells - ran
+    if before <= 0:
+        return None
+    return INFERRED_RUNS_WIDE if before * WIDE_SHARE > cells else INFERRED_RUNS
+
+
 #: Each link graph's queries, with what reads each one's rows into lines.
-READERS: dict[str, tuple[tuple[str, Reader], ...]] = {
+READERS: dict[str, tuple[tuple[Query, Reader], ...]] = {
     "link-candidates": (
         (RECORDED_RUNS, _recorded_runs),
-        (INFERRED_RUNS, _runs),
+        (_inferred, _runs),
         (REJECTIONS, _rejections),
     ),
     "links": ((REVIEWS, _reviews), (WITHDRAWALS, _withdrawals)),
