@@ -15,7 +15,7 @@ from clusterpolisee.namespaces import CPO
 from clusterpolisee.reasoning import keycheck
 from clusterpolisee.reasoning.keycheck import STALE, UNCHECKED, stale_search_keys
 from clusterpolisee.reasoning.materialise import INFERRED, RDFS_LABEL
-from clusterpolisee.store import OxigraphStore, StoreError, open_store
+from clusterpolisee.store import OxigraphStore, Store, StoreError, open_store
 
 from .conftest import CLI, built_store, run_cli
 from .web.conftest import free_port
@@ -35,14 +35,19 @@ def write_former_keys(path: Path) -> None:
     """Give every label of the store at ``path`` the key the former folding gave it, as a
     store that version built holds (the way test_folding writes old keys)."""
     with OxigraphStore(str(path)) as s:
-        kept = [t for t in s.graph_triples(INFERRED) if t.predicate != SEARCH_KEY]
-        labels = s.select(f"SELECT ?r ?l WHERE {{ ?r <{RDFS_LABEL}> ?l FILTER(isLiteral(?l)) }}")
-        kept += [
-            ox.Triple(r["r"], SEARCH_KEY, ox.Literal(former_fold(r["l"].value), language=lang))
-            for r in labels
-            for lang in [r["l"].language]
-        ]
-        s.commit(replace={INFERRED: kept})
+        rewrite_keys_formerly(s)
+
+
+def rewrite_keys_formerly(store: Store) -> None:
+    """Every label's key in ``store`` (embedded or remote) as the former folding wrote it."""
+    kept = [t for t in store.graph_triples(INFERRED) if t.predicate != SEARCH_KEY]
+    labels = store.select(f"SELECT ?r ?l WHERE {{ ?r <{RDFS_LABEL}> ?l FILTER(isLiteral(?l)) }}")
+    kept += [
+        ox.Triple(r["r"], SEARCH_KEY, ox.Literal(former_fold(r["l"].value), language=lang))
+        for r in labels
+        for lang in [r["l"].language]
+    ]
+    store.commit(replace={INFERRED: kept})
 
 
 @pytest.fixture()

@@ -18,7 +18,7 @@ from clusterpolisee.store import OxigraphStore, Store, open_store
 from clusterpolisee.store.remote import RemoteStore
 
 from ..conftest import run_cli
-from ..test_keycheck import SEARCH_KEY, WARNING, former_fold
+from ..test_keycheck import SEARCH_KEY, WARNING, former_fold, rewrite_keys_formerly
 from .conftest import remote_config, wipe
 
 EX = "https://example.org/keycheck/"
@@ -53,18 +53,6 @@ def remote(loaded) -> Iterator[RemoteStore]:
         store.commit(replace={INFERRED: demo[INFERRED]})
 
 
-def former_keys(remote: RemoteStore) -> None:
-    """Every label's key as the former folding wrote it (tests/test_keycheck.py's way)."""
-    kept = [t for t in remote.graph_triples(INFERRED) if t.predicate != SEARCH_KEY]
-    labels = remote.select(f"SELECT ?r ?l WHERE {{ ?r <{RDFS_LABEL}> ?l FILTER(isLiteral(?l)) }}")
-    kept += [
-        ox.Triple(r["r"], SEARCH_KEY, ox.Literal(former_fold(r["l"].value), language=lang))
-        for r in labels
-        for lang in [r["l"].language]
-    ]
-    remote.commit(replace={INFERRED: kept})
-
-
 def search(env: dict[str, str], text: str = "Emilia-Romagna"):
     return run_cli("query", "search", "-p", f"text={text}", "--format", "csv", env=env)
 
@@ -76,7 +64,7 @@ def test_current_keys_pass_and_former_keys_are_told(remote, cli_env):
     assert current.returncode == 0 and current.stderr == ""
     assert len(current.stdout.splitlines()) > 1  # found, as the keys are today's
 
-    former_keys(remote)
+    rewrite_keys_formerly(remote)
     check = stale_search_keys(remote)
     assert not check.ok and check.error == ""
     assert all(former_fold(text) != fold_text(text) for text in check.stale)
@@ -128,7 +116,7 @@ def test_every_character_the_folding_maps_is_sampled_on_oxigraph(tmp_path):
 def test_a_check_that_cannot_run_is_said_once(remote, cli_env):
     """A server's row limit below the check's answer (its 70 rows): the search is answered
     as it was, and a line says the keys could not be checked, instead of nothing."""
-    former_keys(remote)  # what the check would have told
+    rewrite_keys_formerly(remote)  # what the check would have told
     env = {**cli_env, "CLUSTERPOLISEE_MAX_ROWS": "60"}
     proc = search(env)
     assert proc.returncode == 0
