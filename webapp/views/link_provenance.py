@@ -171,9 +171,9 @@ WHERE {
 )
 # One row per decision and run: the links one agent's review committed at one time, by the
 # run that proposed them (an automatic acceptance's, the run that accepted them: two runs may
-# end in one second). MIN keeps one
-# name where an older record's agent IRI has two (names of one slug shared an IRI). Whether
-# the agent is software is a join (an EXISTS per link took 4-8 s at 20,000 links).
+# end in one second). MIN keeps one name where an older record's agent IRI has two (names of
+# one slug shared an IRI). Whether the agent is software is a join (an EXISTS per link took
+# 4-8 s at 20,000 links).
 REVIEWS = (
     _PREFIXES
     + """SELECT ?time ?agent ?run (MIN(?label) AS ?name) (MAX(?software) AS ?automatic)
