@@ -15,18 +15,15 @@ import click
 def write_data(text: str, nl: bool = False) -> None:
     """``text`` (plus a line break with ``nl``) to standard output as UTF-8."""
     data = text + "\n" if nl else text
-    sys.stdout.flush()  # anything already written as text goes first
-    out = getattr(sys.stdout, "buffer", None)
-    if out is None:  # a stream of text only (no bytes beneath): it chose its encoding
+    if getattr(sys.stdout, "buffer", None) is None:  # text only: it chose its encoding
         click.echo(data, nl=False)
         return
-    out.write(data.encode("utf-8"))
-    out.flush()
+    write_bytes(data.encode("utf-8"))
 
 
 def write_bytes(data: bytes) -> None:
-    """``data`` (a workbook) to standard output as it is."""
-    sys.stdout.flush()
+    """``data`` (UTF-8 text, a workbook) to standard output as it is."""
+    sys.stdout.flush()  # anything already written as text goes first
     out = getattr(sys.stdout, "buffer", None)
     if out is None:  # a stream of text only: click writes bytes to what lies beneath
         click.echo(data, nl=False)
