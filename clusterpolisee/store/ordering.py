@@ -8,7 +8,8 @@ anyway, and Python sorts them in a fraction of that.
 Only a clause that ends a SELECT query and sorts by projected variables (``?v``,
 ``ASC(?v)``, ``DESC(?v)``) is taken over. Where Oxigraph has an order, this is the same:
 unbound first, then blank nodes, IRIs (by text), literals; numbers by value, strings by
-text, strings of one language by text, dates and times without a time zone, booleans.
+text, strings of one language by text, dates and times without a time zone (and a
+column of dateTimes that all have one, by instant), booleans.
 Where it has none (a string against a number, two languages: it calls them equal), this
 puts numbers before strings, then other types, and strings by text, then language. A
 column with a value it cannot place (a date with a time zone, NaN, a duration) leaves the
@@ -18,6 +19,7 @@ order than from Oxigraph): SPARQL leaves that order open, and it is the same on 
 for one data version.
 """
 
+import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -34,6 +36,8 @@ _DATES = {f"{XSD}date", f"{XSD}dateTime"}
 _BY_TEXT = {*_DATES, f"{XSD}boolean"}  # ordered as their texts (dates: no time zone)
 _INTEGER = re.compile(r"[+-]?\d+")
 _DATE = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:\.\d+)?)?")
+# A dateTime with a time zone, to the microsecond (what Python's datetime keeps).
+_ZONED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)")
 #: Rows the web worker reads and sorts at a time, keeping only its row limit's best
 #: (store/oxigraph.py builds every row anyway).
 SORT_CAP = 50_000
@@ -164,4 +168,17 @@ def _plain_places(terms: list) -> list | None:
         return [int(v) for v in values]
     if dtype in _DATES and all(map(_DATE.fullmatch, values)):
         return values  # no time zone: the text's order is the time's
+    if dtype == f"{XSD}dateTime" and all(map(_ZONED.fullmatch, values)):
+        return _instants(values)
     return None
+
+
+def _instants(values: list[str]) -> list | None:
+    """dateTimes that all have a time zone as the instants they name, which is how SPARQL
+    compares them. Records' times (`prov:endedAtTime`, "...Z") were left to Oxigraph, which
+    ran each such query a second time: the link graph's review decisions 4.4 to 8.8 s at
+    140,000. None for a text that is no time Python knows (24:00:00, a leap second)."""
+    try:
+        return [dt.datetime.fromisoformat(v) for v in values]
+    except ValueError:
+        return None
