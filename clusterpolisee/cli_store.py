@@ -115,11 +115,12 @@ def undone_on_failure(store_path: Path) -> Iterator[None]:
         raise
 
 
-def _read_dump(file: Path, fmt: str) -> dict[str, list[ox.Triple]]:
-    """The parsed dump, read (and decompressed) before any store is opened: a bad file, or
-    one refused as a decompression bomb, creates and changes nothing."""
+def _read_dump(file: Path, fmt: str, end_check: bool = True) -> dict[str, list[ox.Triple]]:
+    """The parsed dump, read (and decompressed) before any store is opened: a bad file, one
+    refused as a decompression bomb, or (``end_check``) one without export's end line, as a
+    dump cut off at a line break is, creates and changes nothing."""
     with open_dump(file) as fh:
-        return read_dataset(fh, fmt)
+        return read_dataset(fh, fmt, end_check=end_check, name=file.name)
 
 
 @contextmanager
@@ -199,7 +200,8 @@ def register(main: click.Group, store_option: Callable) -> None:
         "fmt",
         type=click.Choice(["nquads", "trig"]),
         help="Output format (default: from the --output suffix, .nq or .trig, also .nq.gz or "
-        ".trig.gz, which are gzip-compressed; else nquads).",
+        ".trig.gz, which are gzip-compressed; any other suffix is refused; standard output: "
+        "nquads).",
     )
     @click.option("--graph", help="IRI of one named graph to export (default: all).")
     @click.option(
@@ -210,8 +212,21 @@ def register(main: click.Group, store_option: Callable) -> None:
     def export_cmd(
         store_path: Path, fmt: str | None, graph: str | None, output: Path | None
     ) -> None:
-        """Dump the named graphs (all, or one) as N-Quads or TriG."""
-        fmt = fmt or (format_of(output.name) if output else None) or "nquads"
+        """Dump the named graphs (all, or one) as N-Quads or TriG.
+
+        The dump ends with a comment line, '# end of clusterpolisee dump: N quads in G
+        graphs', by which import tells a whole dump from one cut short.
+        """
+        if fmt is None and output is not None:
+            fmt = format_of(output.name)
+            if fmt is None:  # as import refuses it: x.json would hold N-Quads
+                fail(
+                    StoreError(
+                        f"cannot tell the format of {output.name}; give --format, or name "
+                        "the file .nq, .trig, .nq.gz or .trig.gz"
+                    )
+                )
+        fmt = fmt or "nquads"
         require_store(store_path)
         try:
             with open_store(str(store_path), read_only=True) as store:
@@ -273,19 +288,31 @@ def register(main: click.Group, store_option: Callable) -> None:
         type=click.Choice(["nquads", "trig"]),
         help="Format of FILE (default: from its suffix, .nq or .trig, also .nq.gz, .trig.gz).",
     )
-    def import_cmd(store_path: Path, file: Path, fmt: str | None) -> None:
+    @click.option(
+        "--no-end-check",
+        "no_end_check",
+        is_flag=True,
+        help="Import FILE even if it does not end with the end line export writes (a dump "
+        "written by another tool, or by clusterpolisee before 2026-12-07). Without the line, "
+        "a dump cut off at a line break cannot be told from a whole one.",
+    )
+    def import_cmd(store_path: Path, file: Path, fmt: str | None, no_end_check: bool) -> None:
         """Restore a dump: replace each named graph in FILE, all in one commit.
 
         FILE may be gzip-compressed (told by its content), as the web app's /dumps are.
         Graphs not in FILE are kept; a bad file changes nothing, and a store this command
         created for it is removed again. Run materialise afterwards if the dump has no
         graph/inferred.
+
+        FILE must end with the line export writes last ('# end of clusterpolisee dump: N
+        quads in G graphs'), for as many quads and graphs as it holds, else it is refused
+        (exit 2) as possibly cut short; --no-end-check imports it anyway.
         """
         fmt = fmt or format_of(file.name)
         if fmt is None:
             fail(StoreError(f"cannot tell the format of {file.name}; give --format"))
         try:
-            graphs = _read_dump(file, fmt)
+            graphs = _read_dump(file, fmt, end_check=not no_end_check)
             with undone_on_failure(store_path), open_store(str(store_path)) as store:
                 sizes = restore(store, graphs)
         except (StoreError, OSError) as exc:

@@ -75,6 +75,22 @@ def _listed(attempt: Attempt) -> dict:
     return {**asdict(attempt), "files": [asdict(f) for f in attempt.originals()]}
 
 
+def _check_listed_partner(partner: str) -> None:
+    """Exit 2 when ``partner``, which has no attempts, is no project partner either: a
+    mistyped id listed "(0 attempts)" as if that partner had sent nothing. The partners are
+    those of the reference data, as for ``web token``; one with attempts is always listed."""
+    from .cli_web import reference_partners
+
+    known = reference_partners()
+    if partner not in known:
+        click.echo(
+            f"error: unknown partner {partner!r}: not a project partner in "
+            f"data/reference/partners.ttl; the partners are: {', '.join(sorted(known))}",
+            err=True,
+        )
+        sys.exit(2)
+
+
 def register(main: click.Group, store_option) -> None:
     @main.command("submit")
     @click.argument(
@@ -144,7 +160,10 @@ def register(main: click.Group, store_option) -> None:
     def submissions_cmd(
         partner: str | None, fmt: str, store_path: Path, archive: Path | None
     ) -> None:
-        """List every submission attempt, oldest first, with its files and outcome."""
+        """List every submission attempt, oldest first, with its files and outcome.
+
+        Exit 2 for a --partner that is neither a project partner nor in the archive.
+        """
         if archive is None:  # the store's own archive: a mistyped --store listed another's
             require_store(store_path)
         unreadable: list[str] = []
@@ -153,6 +172,8 @@ def register(main: click.Group, store_option) -> None:
         except SubmissionError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        if partner is not None and not attempts:
+            _check_listed_partner(partner)
         for problem in unreadable:  # listed anyway: the others are still worth seeing
             click.echo(f"warning: {problem}", err=True)
         if fmt == "json":

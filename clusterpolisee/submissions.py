@@ -12,10 +12,12 @@ transaction, because the submission replaces the partner's whole graph.
 """
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import re
+import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,6 +51,11 @@ EXAMPLES_PER_FILE = 5  # resources with problems named per file in the text repo
 
 class SubmissionError(ValueError):
     """The submission cannot be taken at all (unknown partner, unreadable input)."""
+
+
+class ArchiveUnwritable(SubmissionError):
+    """The attempt could not be written to the archive (a full disk): nothing was changed,
+    and the fault is the server's, not the sender's."""
 
 
 @dataclass(frozen=True)
@@ -260,25 +267,46 @@ def archive_attempt(
 ) -> Path:
     """Write the attempt under archive/{partner}/{id}/ durably, via a rename: each original
     (``data``, in the order of ``attempt.originals()``) under its stored name, the reports
-    and meta.json."""
+    and meta.json.
+
+    An attempt that cannot be written (a full disk) is a SubmissionError, and what was
+    written of it is removed again: a half-written ``.{id}.tmp`` folder kept the disk full,
+    and the submission is not committed (the store is written after the archive)."""
     folder = archive / attempt.partner
-    folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{attempt.id}.tmp"
-    tmp.mkdir()
     originals = [data] if isinstance(data, bytes) else data
-    for record, body in zip(attempt.originals(), originals, strict=True):
-        _fsync_write(tmp / record.stored, body)
-    for name, text in reports.items():
-        _fsync_write(tmp / name, text.encode())
-    _write_meta(tmp, attempt)
-    entry = folder / attempt.id
-    os.replace(tmp, entry)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        for record, body in zip(attempt.originals(), originals, strict=True):
+            _fsync_write(tmp / record.stored, body)
+        for name, text in reports.items():
+            _fsync_write(tmp / name, text.encode())
+        _write_meta(tmp, attempt)
+        entry = folder / attempt.id
+        os.replace(tmp, entry)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ArchiveUnwritable(_unwritable(archive, exc)) from None
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
     return entry
+
+
+def _unwritable(archive: Path, exc: OSError) -> str:
+    """Why an attempt could not be archived, and what to do: nothing was changed."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return (
+            f"no space left for the archive at {archive} ({exc.strerror}): nothing was "
+            "changed. Free space there (or ask the server's operator to) and submit again"
+        )
+    return (
+        f"cannot write the archive at {archive} ({exc.strerror}): nothing was changed. "
+        "Make it writable (or ask the server's operator to) and submit again"
+    )
 
 
 def history(

@@ -7,9 +7,16 @@ version) is not part of a dump.
 A dump to import may be gzip-compressed (as the web app serves it, ``clusterpolisee.nq.gz``):
 ``open_dump`` tells it by its magic bytes, whatever its name, and refuses one that expands past
 ``expansion_limit`` (a decompression bomb) before it is all read.
+
+Every dump ``export`` writes ends with a comment line, ``# end of clusterpolisee dump: N quads
+in G graphs`` (a comment in N-Quads and TriG alike, so any reader skips it). A dump cut off at a
+line break still parses, and importing it replaced each of its graphs with part of its
+contents; ``read_dataset(..., end_check=True)`` refuses a dump without that line, or whose
+line counts other quads or graphs than it holds.
 """
 
 import gzip
+import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
@@ -34,6 +41,13 @@ MAX_EXPANSION = 200
 #: file) is never refused.
 MIN_EXPANDED = 64 << 20
 READ_SIZE = 1 << 20  # decompressed bytes per read at most, so the check comes often
+END_LINE = "# end of clusterpolisee dump: {quads} quads in {graphs} graphs\n"
+END_RE = re.compile(rb"# end of clusterpolisee dump: ([0-9]+) quads in ([0-9]+) graphs")
+TAIL_SIZE = 4096  # bytes kept of the end of a dump read, where its end line is
+NO_END_CHECK = (
+    "nothing was changed. To import a dump written by another tool or before 2026-12-07, "
+    "give --no-end-check"
+)
 
 
 def rdf_format(fmt: str) -> ox.RdfFormat:
@@ -54,6 +68,44 @@ def format_of(name: str) -> str | None:
 def expansion_limit(compressed: int) -> int:
     """The most bytes a gzip file of ``compressed`` bytes may decompress to."""
     return max(MIN_EXPANDED, MAX_EXPANSION * compressed)
+
+
+class _Tail:
+    """A dump read through ``read``, keeping its last TAIL_SIZE bytes: where the end line
+    ``export`` writes is, checked once the parser has read it all, so the file is read once."""
+
+    def __init__(self, data: IO[bytes]) -> None:
+        self.data, self.tail = data, b""
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data.read(size)
+        if chunk:
+            self.tail = (self.tail + chunk)[-TAIL_SIZE:]
+        return chunk
+
+
+def end_line(quads: int, graphs: int) -> bytes:
+    """The last line of a dump of ``quads`` quads in ``graphs`` graphs."""
+    return END_LINE.format(quads=quads, graphs=graphs).encode()
+
+
+def check_end(tail: bytes, quads: int, graphs: int, name: str = "the dump") -> None:
+    """Refuse a dump whose last line (in ``tail``) is not the end line ``export`` writes for
+    ``quads`` quads in ``graphs`` graphs, what the dump was parsed into."""
+    last = tail.rstrip().rsplit(b"\n", 1)[-1].strip()
+    found = END_RE.fullmatch(last)
+    if found is None:
+        raise StoreError(
+            f"{name} ends without the end line that `export` writes "
+            f"('# end of clusterpolisee dump: ...'): it may be cut short; {NO_END_CHECK}"
+        )
+    said = int(found[1]), int(found[2])
+    if said != (quads, graphs):
+        raise StoreError(
+            f"{name} ends with the end line of a dump of {said[0]} quads in {said[1]} graphs, "
+            f"but holds {quads} quads in {graphs} graphs: it may be cut short or put together "
+            f"from several files; {NO_END_CHECK}"
+        )
 
 
 class _Bounded:
@@ -101,7 +153,8 @@ def open_dump(path: Path) -> Iterator[IO[bytes]]:
 
 
 def export(store: Store, output: IO[bytes], fmt: str = "nquads", graph: str | None = None) -> int:
-    """Write the named graphs (or one) as quads; return how many were written."""
+    """Write the named graphs (or one) as quads, then the end line (``end_line``); return
+    how many quads were written."""
     fmt_ = rdf_format(fmt)
     sizes = store.graph_sizes()
     if graph is not None and graph not in sizes:
@@ -113,15 +166,23 @@ def export(store: Store, output: IO[bytes], fmt: str = "nquads", graph: str | No
         for t in store.graph_triples(g)
     ]
     ox.serialize(quads, output, fmt_)
+    output.write(end_line(len(quads), len({q.graph_name for q in quads})))
     return len(quads)
 
 
-def read_dataset(data: IO[bytes], fmt: str) -> dict[str, list[ox.Triple]]:
-    """Parse a whole dump before anything is written, so bad input changes nothing."""
+def read_dataset(
+    data: IO[bytes], fmt: str, end_check: bool = False, name: str = "the dump"
+) -> dict[str, list[ox.Triple]]:
+    """Parse a whole dump before anything is written, so bad input changes nothing. With
+    ``end_check``, a dump (called ``name`` in messages) must end with the end line ``export``
+    writes, for as many quads and graphs as it holds: one cut off at a line break is
+    refused."""
     graphs: dict[str, list[ox.Triple]] = defaultdict(list)
+    source = _Tail(data) if end_check else data
+    quads = 0
     try:
         # No base IRI: a relative IRI is an error, never resolved against a local path.
-        for q in ox.parse(data, format=rdf_format(fmt)):
+        for q in ox.parse(source, format=rdf_format(fmt)):
             if not isinstance(q.graph_name, ox.NamedNode):
                 raise StoreError(_unnamed(q.graph_name))
             if "#staging-" in q.graph_name.value:
@@ -134,8 +195,11 @@ def read_dataset(data: IO[bytes], fmt: str) -> dict[str, list[ox.Triple]]:
                     "never exported; remove that graph from the file and import it again"
                 )
             graphs[q.graph_name.value].append(q.triple)
+            quads += 1
     except SyntaxError as exc:
         raise StoreError(f"not valid {fmt}: {exc}") from exc
+    if isinstance(source, _Tail):
+        check_end(source.tail, quads, len(graphs), name)
     return dict(graphs)
 
 

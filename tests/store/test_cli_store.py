@@ -231,7 +231,8 @@ def test_a_failed_import_removes_the_store_it_created_and_only_that(tmp_path):
     bad.write_text('<https://example.org/s> <https://example.org/p> "x .\n', encoding="utf-8")
     good = tmp_path / "good.nq"
     good.write_text(
-        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n',
+        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n'
+        "# end of clusterpolisee dump: 1 quads in 1 graphs\n",
         encoding="utf-8",
     )
     # a bad file into a new, nested path: nothing is made, not even the parent folders
@@ -272,7 +273,8 @@ def test_a_failure_after_an_existing_stores_journal_is_written_keeps_the_journal
     not seen before, so an existing store would have stayed half-written."""
     good = tmp_path / "good.nq"
     good.write_text(
-        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n',
+        '<https://example.org/s> <https://example.org/p> "x" <https://example.org/g> .\n'
+        "# end of clusterpolisee dump: 1 quads in 1 graphs\n",
         encoding="utf-8",
     )
     store = tmp_path / "store"

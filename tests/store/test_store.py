@@ -157,7 +157,9 @@ def test_export_one_graph(store):
     store.commit(replace={G1: triples(3), G2: triples(4)})
     buf = io.BytesIO()
     assert store.export(buf, "nquads", graph=G2) == 4
-    assert all(line.endswith(f"<{G2}> .") for line in buf.getvalue().decode().splitlines())
+    *lines, end = buf.getvalue().decode().splitlines()
+    assert all(line.endswith(f"<{G2}> .") for line in lines)
+    assert end == "# end of clusterpolisee dump: 4 quads in 1 graphs"
 
 
 def test_bad_import_changes_nothing(store):

@@ -20,6 +20,7 @@ from clusterpolisee import rdfio
 from clusterpolisee.store import StoreError
 from clusterpolisee.submissions import (
     PID_RE,
+    ArchiveUnwritable,
     SubmissionError,
     SubmittedFile,
     clean_name,
@@ -219,6 +220,9 @@ def _run(store, files: list[tuple[str, bytes]], partner: str):
             if result.accepted and hasattr(store, "reopen"):
                 store.reopen()  # hand back RocksDB's native memory (see OxigraphStore.reopen)
             return result
+        except ArchiveUnwritable as exc:  # e.g. a full disk: the server's to mend
+            current_app.logger.error("upload not archived: %s", exc)
+            abort(503, str(exc))
         except SubmissionError as exc:
             abort(400, str(exc))
         except StoreError as exc:  # e.g. no space left: the message says what to do
