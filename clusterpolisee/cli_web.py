@@ -1,4 +1,4 @@
-"""CLI commands of the web front end: `serve` and `token create`."""
+"""CLI commands of the web front end: `serve` and `token create`, `list`, `revoke`."""
 
 import sys
 from pathlib import Path
@@ -17,7 +17,13 @@ def register(main: click.Group, store_path_option) -> None:
     @main.command()
     @store_path_option
     @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-    @click.option("--port", default=5000, show_default=True, type=int, help="Port to bind.")
+    @click.option(
+        "--port",
+        default=5000,
+        show_default=True,
+        type=click.IntRange(1, 65535),
+        help="Port to bind.",
+    )
     @click.option(
         "--timeout",
         type=SECONDS,
@@ -25,7 +31,13 @@ def register(main: click.Group, store_path_option) -> None:
         show_default=True,
         help="Seconds a query may run before it is stopped.",
     )
-    @click.option("--workers", default=3, show_default=True, help="Query worker processes.")
+    @click.option(
+        "--workers",
+        default=3,
+        show_default=True,
+        type=click.IntRange(min=1),  # 0 started a server that answered nothing
+        help="Query worker processes.",
+    )
     @click.option(
         "--worker-nice",
         default=10,
@@ -47,6 +59,7 @@ def register(main: click.Group, store_path_option) -> None:
         "--cache-size",
         default=256,
         show_default=True,
+        type=click.IntRange(min=0),
         help="Query results kept per data version (0 turns the cache off).",
     )
     @click.option(
@@ -63,6 +76,13 @@ def register(main: click.Group, store_path_option) -> None:
         show_default=True,
         type=click.Path(dir_okay=False, path_type=Path),
         help="Hashed partner upload tokens (see 'token create').",
+    )
+    @click.option(
+        "--access-log/--no-access-log",
+        default=True,
+        show_default=True,
+        help="Log one line per request: method, path (never the query string), status, "
+        "milliseconds, client address.",
     )
     @click.option(
         "--allow-service",
@@ -83,6 +103,7 @@ def register(main: click.Group, store_path_option) -> None:
         cache_size: int,
         warm: bool,
         tokens_file: Path,
+        access_log: bool,
         allow_service: tuple[str, ...],
     ) -> None:
         """Serve the web front end and SPARQL endpoint with waitress.
@@ -94,6 +115,7 @@ def register(main: click.Group, store_path_option) -> None:
         from webapp.heap import limit_arenas_by_env
 
         from .cli_store import remote_selected, require_store
+        from .serve import ListenError
         from .serve import serve as run
         from .store import StoreError
 
@@ -112,12 +134,12 @@ def register(main: click.Group, store_path_option) -> None:
         # Bounded memory under load (bench/soak.py): few malloc arenas for this threaded
         # process (set before its threads start) and, by the environment, for the workers.
         limit_arenas_by_env()
-        click.echo(f"Serving {store_path} at http://{host}:{port}/ (Ctrl+C stops)", err=True)
-        try:
+        try:  # serve prints "Serving ... at" once it listens
             run(
                 store_path,
                 host,
                 port,
+                access_log=access_log,
                 QUERY_TIMEOUT=timeout,
                 WORKERS=workers,
                 WORKER_NICE=worker_nice,
@@ -128,7 +150,7 @@ def register(main: click.Group, store_path_option) -> None:
                 TOKENS_FILE=str(tokens_file),
                 SERVICE_ALLOWLIST=allow_service,
             )
-        except StoreError as exc:
+        except (StoreError, ListenError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
@@ -136,15 +158,17 @@ def register(main: click.Group, store_path_option) -> None:
     def token() -> None:
         """Manage partner upload tokens (stored hashed)."""
 
-    @token.command("create")
-    @click.option("--partner", required=True, help="Partner id, e.g. marche-region.")
-    @click.option(
+    tokens_option = click.option(
         "--tokens",
         "tokens_file",
         default=DEFAULT_TOKENS,
         show_default=True,
         type=click.Path(dir_okay=False, path_type=Path),
     )
+
+    @token.command("create")
+    @click.option("--partner", required=True, help="Partner id, e.g. marche-region.")
+    @tokens_option
     def token_create(partner: str, tokens_file: Path) -> None:
         """Create an upload token for a partner and print it once."""
         import re
@@ -164,11 +188,57 @@ def register(main: click.Group, store_path_option) -> None:
                 err=True,
             )
             sys.exit(2)
+        if tokens_file == DEFAULT_TOKENS:  # var/ is not in a fresh clone; another folder
+            DEFAULT_TOKENS.parent.mkdir(exist_ok=True)  # must exist (a typo made folders)
         try:
             click.echo(create(tokens_file, partner))
         except (TokensError, OSError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+
+    @token.command("list")
+    @tokens_option
+    def token_list(tokens_file: Path) -> None:
+        """Show each partner's tokens by the start of their hashes (never the tokens)."""
+        from webapp.tokens import TokensError, load
+
+        try:
+            data = load(tokens_file)
+        except TokensError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        if not data:
+            click.echo(f"no tokens in {tokens_file}", err=True)
+        for partner in sorted(data):
+            shown = " ".join(h[:HASH_SHOWN] for h in data[partner])
+            click.echo(f"{partner}\t{len(data[partner])}\t{shown}")
+
+    @token.command("revoke")
+    @click.option("--partner", required=True, help="Partner id whose tokens stop working.")
+    @click.option(
+        "--prefix",
+        default="",
+        help="Only the token whose hash starts so (as 'token list' shows it).",
+    )
+    @tokens_option
+    def token_revoke(partner: str, prefix: str, tokens_file: Path) -> None:
+        """Revoke all of a partner's tokens, or with --prefix one of them."""
+        from webapp.tokens import TokensError, revoke
+
+        try:
+            removed = revoke(tokens_file, partner, prefix)
+        except (TokensError, OSError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        if not removed:  # a typo must not look like a revocation
+            which = f"whose hash starts with {prefix!r}" if prefix else "at all"
+            click.echo(f"error: {partner} has no token {which} in {tokens_file}", err=True)
+            sys.exit(2)
+        click.echo(f"revoked {removed} token(s) of {partner}", err=True)
+
+
+#: Hex digits of a token's hash that `token list` shows: enough to tell them apart.
+HASH_SHOWN = 12
 
 
 def reference_partners() -> set[str]:
