@@ -6,18 +6,24 @@ from pathlib import Path
 
 import click
 
-from . import (
-    __version__,
-    cli_links,
-    cli_queries,
-    cli_store,
-    cli_submissions,
-    cli_validation,
-    cli_web,
-    paths,
-)
-from .cli_types import SECONDS
-from .store import StoreError, open_store
+from . import paths
+from .paths import ConfigError
+
+try:  # the modules below read CLUSTERPOLISEE_BASE when imported (namespaces)
+    from . import (
+        __version__,
+        cli_links,
+        cli_queries,
+        cli_store,
+        cli_submissions,
+        cli_validation,
+        cli_web,
+    )
+    from .cli_types import SECONDS
+    from .store import StoreError, open_store
+except ConfigError as _exc:  # before click runs: every command and --help, not a traceback
+    click.echo(f"error: {_exc}", err=True)
+    sys.exit(2)
 
 STORE_PATH_OPTION = click.option(
     "--store",
@@ -31,10 +37,29 @@ STORE_PATH_OPTION = click.option(
 STORE_OPTION = cli_store.store_options(STORE_PATH_OPTION)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The top-level group; notes whether a command's --help was asked for (the callback,
+    which checks the checkout, no longer sees the arguments)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["clusterpolisee.help"] = bool(set(ctx.help_option_names) & set(args))
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clusterpolisee")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """ClusterPoliSEE knowledge graph: build the store, check the ontology, inspect graphs."""
+    # Every command reads the checkout (ontology, shapes, questions, reference data): a wrong
+    # CLUSTERPOLISEE_HOME is one message here, before any command runs. A command's --help
+    # still shows (it reads nothing); the group's --help and --version never get here.
+    if not ctx.meta.get("clusterpolisee.help"):
+        try:
+            paths.check_home()
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
     # Text for reading (tables, messages) shows a character the terminal's encoding lacks as
     # "?" rather than stopping with a traceback; data formats are written as UTF-8 bytes.
     for stream in (sys.stdout, sys.stderr):

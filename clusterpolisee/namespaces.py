@@ -1,13 +1,54 @@
 """IRIs of the knowledge graph: the ontology namespace, instance space and named graphs."""
 
 import os
+from urllib.parse import urlsplit
 
+import pyoxigraph as ox
 from rdflib import Namespace
+
+from .paths import ConfigError
 
 CPO = Namespace("https://w3id.org/clusterpolisee/ontology#")
 ONTOLOGY_IRI = "https://w3id.org/clusterpolisee/ontology"
+DEFAULT_BASE = "https://w3id.org/clusterpolisee/"
+
+
+def base_problem(text: str) -> str | None:
+    """Why ``text`` cannot be the base of the instance and graph IRIs, or None. They are
+    minted as ``{BASE}id/...`` and ``{BASE}graph/...``, so it must be an absolute http(s) IRI
+    with a host, ending in '/', with no query or fragment. Unchecked, 'notanIRI' ended every
+    command, --help included, in a traceback ("No scheme found in an absolute IRI")."""
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for 'http://[x/'
+        return f"it is not an absolute http(s) IRI ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "it is not an absolute http(s) IRI"
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        return "it has a query or fragment ('?' or '#')"
+    if not text.endswith("/"):
+        return "it does not end in '/'"
+    try:
+        ox.NamedNode(text + "id/x")  # spaces, '<', '"', bad %-escapes, ...
+    except ValueError as exc:
+        return str(exc).replace("Invalid IRI", "invalid IRI", 1)
+    return None
+
+
+def _base() -> str:
+    text = os.environ.get("CLUSTERPOLISEE_BASE") or DEFAULT_BASE  # empty: unset
+    problem = base_problem(text)
+    if problem:
+        raise ConfigError(
+            "CLUSTERPOLISEE_BASE must be an absolute http(s) IRI ending in '/', without "
+            f"spaces, query or fragment, e.g. {DEFAULT_BASE}; {problem} (got {text!r})"
+        )
+    return text
+
+
 #: Base of every instance and graph IRI; configurable so a deployment can mint its own.
-BASE = os.environ.get("CLUSTERPOLISEE_BASE", "https://w3id.org/clusterpolisee/")
+#: Checked when read: a bad value is a ConfigError, which the CLI reports (exit 2).
+BASE = _base()
 ID = Namespace(BASE + "id/")
 GRAPH = Namespace(BASE + "graph/")
 

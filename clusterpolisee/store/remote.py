@@ -262,40 +262,84 @@ class RemoteConfig:
         "timeout": "CLUSTERPOLISEE_QUERY_TIMEOUT",
         "graph_prefix": "CLUSTERPOLISEE_GRAPH_PREFIX",
     }
+    #: What CLUSTERPOLISEE_AUTH may name: requests' HTTP Digest or Basic authentication.
+    AUTH_SCHEMES = ("digest", "basic")
+    #: The longest query timeout, as the commands' --timeout takes (a day).
+    LONGEST_TIMEOUT = 86_400.0
+
+    @staticmethod
+    def _setting(text: str, convert, acceptable, source: str, expected: str):
+        """``text`` converted, or a StoreError naming where it was set and what it takes."""
+        try:
+            value = convert(text.strip())
+        except ValueError:
+            value = None
+        if value is None or not acceptable(value):
+            raise StoreError(f"bad store setting: {source} must be {expected} (got {text!r})")
+        return value
 
     @classmethod
     def load(cls, endpoint: str | None = None, config_file: str | None = None) -> "RemoteConfig":
         """Settings from (highest first) the arguments, the environment, and the ``[remote]``
         section of the file in ``CLUSTERPOLISEE_STORE_CONFIG``."""
         values: dict[str, str] = {}
+        source: dict[str, str] = {}  # where each setting came from, for the messages
         path = config_file or os.environ.get("CLUSTERPOLISEE_STORE_CONFIG")
         if path:
             values.update(remote_section(path))
+            source.update({key: f"{key} under [remote] in {path}" for key in values})
         for key, var in cls.ENV.items():
             if os.environ.get(var):
-                values[key] = os.environ[var]
+                values[key], source[key] = os.environ[var], var
         if endpoint:
-            values["endpoint"] = endpoint
+            values["endpoint"], source["endpoint"] = endpoint, "--endpoint"
+        if values.get("endpoint") == os.environ.get(cls.ENV["endpoint"]):
+            source["endpoint"] = f"--endpoint or {cls.ENV['endpoint']}"  # the CLI sets it
         if not values.get("endpoint"):
             raise StoreError(
                 "no SPARQL endpoint: give --endpoint, CLUSTERPOLISEE_ENDPOINT, or endpoint "
                 "under [remote] in CLUSTERPOLISEE_STORE_CONFIG"
             )
         for key in ("endpoint", "update_endpoint", "gsp_endpoint"):
-            if "@" in urlsplit(values.get(key) or "").netloc:
+            try:
+                netloc = urlsplit(values.get(key) or "").netloc
+            except ValueError as exc:  # "Invalid IPv6 URL" was a traceback
+                raise StoreError(
+                    f"bad store setting: {source[key]} is not a URL ({exc}), e.g. "
+                    "http://localhost:8890/sparql"
+                ) from None
+            if "@" in netloc:
                 # requests would send them as Basic auth, and every message names the URL
                 raise StoreError(
                     f"{cls.ENV[key]} holds a user name or password in its URL: give them as "
                     "CLUSTERPOLISEE_USER and CLUSTERPOLISEE_PASSWORD instead"
                 )
-        try:
-            for key in ("max_rows",):
-                if key in values:
-                    values[key] = int(values[key])  # type: ignore[assignment]
-            if "timeout" in values:
-                values["timeout"] = float(values["timeout"])  # type: ignore[assignment]
-        except ValueError as exc:
-            raise StoreError(f"bad store setting: {exc}") from exc
+        # Checked here, before any request: 'abc' gave "could not convert string to float"
+        # without naming the setting, and a timeout of -5 or an auth of 'kerberos' were taken.
+        if "max_rows" in values:
+            values["max_rows"] = cls._setting(  # type: ignore[assignment]
+                values["max_rows"],
+                int,
+                lambda n: n >= 1,
+                source["max_rows"],
+                "a whole number of rows, at least 1, e.g. 10000",
+            )
+        if "timeout" in values:
+            values["timeout"] = cls._setting(  # type: ignore[assignment]
+                values["timeout"],
+                float,
+                lambda t: 0 < t <= cls.LONGEST_TIMEOUT,
+                source["timeout"],
+                f"a number of seconds above 0, at most {cls.LONGEST_TIMEOUT:,.0f}, e.g. 60",
+            )
+        if "auth" in values:
+            values["auth"] = cls._setting(
+                values["auth"],
+                str.lower,
+                lambda a: a in cls.AUTH_SCHEMES,
+                source["auth"],
+                " or ".join(cls.AUTH_SCHEMES),
+            )
         known = {k: v for k, v in values.items() if k in cls.ENV}
         return cls(**known)  # type: ignore[arg-type]
 
