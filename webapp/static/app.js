@@ -3,18 +3,21 @@
   "use strict";
   var query = document.getElementById("query");
   if (query) {
-    // Ctrl/Cmd+Enter runs the query; Tab inserts two spaces.
+    // Ctrl/Cmd+Enter runs the query (the page says so under the label). Tab is left to the
+    // browser: it moves focus on, to the format and the Run button (it inserted two spaces,
+    // which trapped keyboard users in the textarea).
     query.addEventListener("keydown", function (ev) {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
         ev.preventDefault();
         query.form.submit();
-      } else if (ev.key === "Tab" && !ev.shiftKey) {
-        ev.preventDefault();
-        var s = query.selectionStart;
-        query.value = query.value.slice(0, s) + "  " + query.value.slice(query.selectionEnd);
-        query.selectionStart = query.selectionEnd = s + 2;
       }
     });
+    var hint = document.getElementById("query-hint");
+    if (hint) {
+      hint.hidden = false;
+      var described = query.getAttribute("aria-describedby");
+      query.setAttribute("aria-describedby", (described ? described + " " : "") + hint.id);
+    }
     document.querySelectorAll("button.add-prefix").forEach(function (btn) {
       btn.addEventListener("click", function () {
         var line = btn.getAttribute("data-prefix");
