@@ -203,6 +203,12 @@ def test_serve_logs_requests_warns_of_missing_tokens_and_stops_on_sigterm(store,
     tokens = tmp_path / "typo.json"
     server = Server(store, tmp_path / "log", "--tokens", str(tokens), "--timeout", "8")
     assert server.get("/health?token=SECRET-IN-QUERY")[0] == 200
+    # Lines are written in batches by a thread of their own, a quarter second apart at most:
+    # they show while the server runs, not only when it stops.
+    deadline = time.monotonic() + 10
+    while " GET /health 200 " not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert " GET /health 200 " in server.log.read_text()
     assert server.get("/no/such/page")[0] == 404
     form = urllib.parse.urlencode({"token": "SECRET-IN-FORM"}).encode()
     refused = server.get("/submit", form)[0]
