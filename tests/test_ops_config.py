@@ -8,6 +8,7 @@ Each test runs the installed console script with a real environment, as an opera
 import os
 import socket
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -89,18 +90,16 @@ def test_a_base_iris_cannot_be_minted_under_is_refused(base, why, tmp_path):
     assert_one_error(proc, "CLUSTERPOLISEE_BASE must be", why, f"(got {base!r})")
 
 
+def serve(store: Path, **env: str) -> subprocess.CompletedProcess:
+    """`serve` on a free port with ``env``; a server that starts never exits, so a test
+    whose setting is not refused fails on TimeoutExpired."""
+    return run("serve", "--store", str(store), "--port", str(free_port()), timeout=60, **env)
+
+
 def test_serve_with_a_bad_base_stops_before_the_web_app_starts(tmp_path):
     store = tmp_path / "store"
     open_store(str(store)).close()
-    proc = run(
-        "serve",
-        "--store",
-        str(store),
-        "--port",
-        str(free_port()),
-        timeout=60,
-        CLUSTERPOLISEE_BASE="notanIRI",
-    )
+    proc = serve(store, CLUSTERPOLISEE_BASE="notanIRI")
     assert_one_error(proc, "CLUSTERPOLISEE_BASE must be", "(got 'notanIRI')")
 
 
@@ -140,15 +139,7 @@ def test_serve_refuses_an_empty_home_instead_of_answering_500(tmp_path):
     store, home = tmp_path / "store", tmp_path / "home"
     open_store(str(store)).close()
     home.mkdir()
-    proc = run(
-        "serve",
-        "--store",
-        str(store),
-        "--port",
-        str(free_port()),
-        timeout=60,  # a server that starts never exits: the test fails on TimeoutExpired
-        CLUSTERPOLISEE_HOME=str(home),
-    )
+    proc = serve(store, CLUSTERPOLISEE_HOME=str(home))
     assert_one_error(proc, f"CLUSTERPOLISEE_HOME={home} is not a ClusterPoliSEE checkout")
 
 

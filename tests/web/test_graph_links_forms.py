@@ -8,14 +8,12 @@ own writers, as the CLI writes them."""
 import pytest
 
 from clusterpolisee.linking.candidates import SOFTWARE, Run
-from webapp import close_app
 from webapp.views import link_provenance
 from webapp.views.link_provenance import REVIEWS, REVIEWS_WIDE
 
-from .conftest import make_app
-from .test_graph_provenance import HTML, agent_page, provenance_lines
-from .test_graph_provenance_forms import History, cell, ended, ran
-from .test_graph_provenance_latest import at, store_of
+from .test_graph_provenance import agent_page
+from .test_graph_provenance_forms import History, cell, ended, page_and_queries, ran
+from .test_graph_provenance_latest import at
 from .test_pages import utc_shown
 
 
@@ -38,15 +36,7 @@ def automatic_run(h: History, accepted: int, reviewed: int) -> Run:
 
 
 def lines_and_queries(store_path, tmp_path, h: History) -> tuple[list[str], list[str]]:
-    path = store_of(store_path, tmp_path, *h.triples())
-    app = make_app(path, tmp_path, WORKERS=1, WRITABLE=False)
-    try:
-        r = app.test_client().get("/graph/links", headers=HTML)
-        assert r.status_code == 200 and 'id="provenance-unread"' not in r.text, r.text
-        texts = [key[2] for key in app.extensions["cpo.db"].cache.data if key[1] == "q"]
-    finally:
-        close_app(app)
-    return provenance_lines(r.text), texts
+    return page_and_queries(store_path, tmp_path, h, "/graph/links")
 
 
 def auto_line(run: Run, count: int) -> str:

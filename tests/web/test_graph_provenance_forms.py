@@ -174,14 +174,14 @@ def ran(texts: list[str], query: str) -> bool:
 
 
 def page_and_queries(
-    store_path: Path, tmp_path: Path, h: History, **config
+    store_path: Path, tmp_path: Path, h: History, page: str = "/graph/link-candidates", **config
 ) -> tuple[list[str], list[str]]:
     """The page's provenance lines, and the texts of the queries it ran (as the engine's
     result cache holds them, each time afresh: the app is new)."""
     path = store_of(store_path, tmp_path, *h.triples())
     app = make_app(path, tmp_path, WORKERS=1, WRITABLE=False, **config)
     try:
-        r = app.test_client().get("/graph/link-candidates", headers=HTML)
+        r = app.test_client().get(page, headers=HTML)
         assert r.status_code == 200 and 'id="provenance-unread"' not in r.text, r.text
         texts = [key[2] for key in app.extensions["cpo.db"].cache.data if key[1] == "q"]
     finally:
