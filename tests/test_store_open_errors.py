@@ -33,6 +33,10 @@ def test_second_writer_process_gets_the_lock_hint(tmp_path: Path):
         )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert LOCK_HINT in proc.stdout
+    # the usual other writer is the server: the operator's session had to guess it
+    assert "a running `clusterpolisee serve` holds it: upload through its /submit page" in (
+        proc.stdout
+    )
     assert "No space left" not in proc.stdout
 
 

@@ -62,7 +62,8 @@ def open_error(path: Path, exc: OSError) -> str:
     if _LOCKED.search(text):
         return (
             f"cannot open the store at {path}: {text}. Only one process may open it "
-            "read-write; stop the other one or open it read-only."
+            "read-write (a running `clusterpolisee serve` holds it: upload through its "
+            "/submit page, or stop it); stop the other one or open it read-only."
         )
     return f"cannot open the store at {path}: {text}"
 
