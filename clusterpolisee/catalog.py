@@ -96,7 +96,12 @@ class CatalogError(ValueError):
 
 
 class ParameterError(ValueError):
-    """A parameter value was refused; the message names the parameter and what is allowed."""
+    """A parameter value was refused; the message names the parameter and what is allowed,
+    ``param`` the parameter ('' for an unknown one), so a form can mark its field."""
+
+    def __init__(self, message: str, param: str = "") -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class ServiceNotAllowed(ValueError):
@@ -277,7 +282,14 @@ class StoredQuery:
             raise ParameterError(
                 f"unknown parameter '{unknown[0]}' for query '{self.name}' (parameters: {known})"
             )
-        return {p.name: self._bind_one(p, raw.get(p.name), store) for p in self.params}
+        return {p.name: self._bound(p, raw.get(p.name), store) for p in self.params}
+
+    def _bound(self, p: Param, value: str | None, store: Store) -> Term | None:
+        try:
+            return self._bind_one(p, value, store)
+        except ParameterError as exc:
+            exc.param = p.name  # whichever check refused it
+            raise
 
     def _bind_one(self, p: Param, value: str | None, store: Store) -> Term | None:
         if value is None or value.strip() == "":

@@ -86,7 +86,7 @@ def query(name: str, suffix: str | None = None):
     except ParameterError as exc:
         if not fmt.is_html:
             return error_response(400, "Bad parameter", str(exc))
-        return _page(q, raw, store, None, str(exc), None), 400
+        return _page(q, raw, store, None, str(exc), None, exc.param), 400
     try:
         result = run_stored(q, values)
     except EngineError as exc:
@@ -136,8 +136,17 @@ def _format(kind: str, suffix: str | None) -> renderer.Format | None:
     return fmt
 
 
-def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None, text: str | None):
-    """The question's page; ``text`` is the query it ran (None when a parameter was bad)."""
+def _page(
+    q,
+    raw: dict[str, str],
+    store: EngineStore,
+    result,
+    error: str | None,
+    text: str | None,
+    error_param: str = "",
+):
+    """The question's page; ``text`` is the query it ran (None when a parameter was bad),
+    ``error_param`` the parameter whose field the error concerns."""
     size = current_app.config["PAGE_SIZE"]
     page = _page_number()
     items = _items(result)
@@ -154,6 +163,7 @@ def _page(q, raw: dict[str, str], store: EngineStore, result, error: str | None,
         page=page,
         pages=_page_count(result),
         error=error,
+        error_param=error_param,
         chart=bar_chart(result.vars, result.rows) if result and q.chart else None,
         region_map=_map(result, labels),
         downloads=[

@@ -77,17 +77,20 @@ def _form(status: int = 200, problem: str = "", **context) -> tuple[str, int]:
     return page, status
 
 
-def _refused(status: int, problem: str, keep_partner: bool = True) -> tuple[str, int]:
+def _refused(
+    status: int, problem: str, keep_partner: bool = True, field: str = "file"
+) -> tuple[str, int]:
     """The form again after a refusal before any file was read (wrong token, another
     partner, no file): a bare error page lost the form. The partner field is kept; the token
     is not written back (a secret), and the files cannot be: a browser never lets a page fill
-    a file input, so the page names the files to choose again."""
+    a file input, so the page names the files to choose again. ``field``: the input the
+    refusal concerns ("token" or "file"), which the page marks."""
     # Echoed as the pipeline names them (last part of a path, no control characters), and
     # the partner only when it is one a form could hold.
     chosen = [clean_name(u.filename)[:100] for u in request.files.getlist("file") if u.filename]
     sent = request.form.get("partner", "") if keep_partner else ""
     kept = sent if len(sent) <= 100 and PID_RE.match(sent) else ""
-    return _form(status, problem, kept_partner=kept, chosen=chosen)
+    return _form(status, problem, kept_partner=kept, chosen=chosen, problem_field=field)
 
 
 @bp.route("/submit/templates/<name>.csv")
@@ -110,12 +113,13 @@ def upload():
     _check_csrf()
     partner = _partner_of_token()
     if partner is None:
-        return _refused(403, "the partner token is not valid: nothing was uploaded")
+        return _refused(403, "the partner token is not valid: nothing was uploaded", field="token")
     if partner == tokens.CURATOR:  # it passed on to the pipeline: "unknown partner", no form
         return _refused(
             403,
             "a curator token decides links on /links/review; an upload needs the token "
             "of the partner whose data it is",
+            field="token",
         )
     wanted = request.form.get("partner", partner)
     if wanted != partner:
@@ -125,6 +129,7 @@ def upload():
             f"this token belongs to partner '{partner}'; it cannot replace the graph "
             f"of '{printable(wanted)[:60]}'",
             keep_partner=False,
+            field="token",
         )
     # Every file under the field: a submission may be several files (one CSV per class...).
     # An empty file input still sends one part, without a name.
@@ -154,7 +159,7 @@ def too_large(_exc: RequestEntityTooLarge) -> Response | tuple[str, int]:
     message = _too_large_message(_upload_limit())
     if not wants_html():
         return error_response(413, "Upload too large", message)
-    return _form(413, "Upload too large: " + message)
+    return _form(413, "Upload too large: " + message, problem_field="file")
 
 
 def _upload_limit() -> int:
