@@ -42,6 +42,10 @@ CATALOG = f"{BASE}catalog"
 PUBLISHER = f"{BASE}id/partner/marche-region"
 DUMPS = {"clusterpolisee.nq.gz": ("nquads", "n-quads"), "clusterpolisee.trig.gz": ("trig", "trig")}
 VERSION_FILE = "dumps.version"
+#: The dumps' form, kept beside the data version: dumps written before `export` ended them
+#: with its end line (2026-12-07) are written again, rather than served, and refused by
+#: `import`, until the data changes.
+DUMP_FORM = "end-line"
 CATALOG_DESCRIPTION = (
     "The datasets published by the ClusterPoliSEE knowledge graph of cluster policies in "
     "South East Europe."
@@ -235,7 +239,7 @@ def write_dumps(store: Store, folder: Path) -> list[Path]:
     regenerate them only when ``store.data_version()`` changed. Files are replaced
     atomically, so a reader never sees half a dump."""
     folder.mkdir(parents=True, exist_ok=True)
-    version = store.data_version()
+    version = f"{store.data_version()} {DUMP_FORM}"
     marker = folder / VERSION_FILE
     targets = [folder / name for name in DUMPS]
     current = marker.read_text(encoding="utf-8") if marker.exists() else None

@@ -7,7 +7,14 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from clusterpolisee.namespaces import graph_iri
-from clusterpolisee.publish import SHAPES_FILE, check_dcat, count_links, void_dcat, write_dumps
+from clusterpolisee.publish import (
+    SHAPES_FILE,
+    VERSION_FILE,
+    check_dcat,
+    count_links,
+    void_dcat,
+    write_dumps,
+)
 from clusterpolisee.store import open_store
 
 BASE_URL = "http://127.0.0.1:8080/"
@@ -105,3 +112,22 @@ def test_dumps_are_regenerated_only_when_the_data_changes(writable_store: Path, 
         again = write_dumps(store, folder)
         with gzip.open(again[0], "rb") as fh:
             assert len(list(ox.parse(fh, format=ox.RdfFormat.N_QUADS))) == total + 1
+
+
+def test_dumps_of_the_former_form_are_written_again(writable_store: Path, tmp_path: Path):
+    """Dumps kept from before export ended them with its end line (their marker holds the
+    data version alone) are written again with it, not served until the data changes: our
+    own import refuses a dump without it."""
+    folder = tmp_path / "dumps"
+    with open_store(str(writable_store)) as store:
+        first = write_dumps(store, folder)
+        (folder / VERSION_FILE).write_text(store.data_version(), encoding="utf-8")
+        for path in first:
+            path.write_bytes(gzip.compress(b""))  # stands for the old dumps
+        again = write_dumps(store, folder)
+        sizes = store.graph_sizes()
+    total, graphs = sum(sizes.values()), sum(1 for n in sizes.values() if n)
+    for path in again:
+        with gzip.open(path, "rb") as fh:
+            *_, last = fh.read().decode().splitlines()
+        assert last == f"# end of clusterpolisee dump: {total} quads in {graphs} graphs"
