@@ -79,15 +79,11 @@ def _check_listed_partner(partner: str) -> None:
     """Exit 2 when ``partner``, which has no attempts, is no project partner either: a
     mistyped id listed "(0 attempts)" as if that partner had sent nothing. The partners are
     those of the reference data, as for ``web token``; one with attempts is always listed."""
-    from .cli_web import reference_partners
+    from .cli_web import reference_partners, unknown_partner
 
     known = reference_partners()
     if partner not in known:
-        click.echo(
-            f"error: unknown partner {partner!r}: not a project partner in "
-            f"data/reference/partners.ttl; the partners are: {', '.join(sorted(known))}",
-            err=True,
-        )
+        click.echo(f"error: {unknown_partner(partner, known)}", err=True)
         sys.exit(2)
 
 

@@ -182,8 +182,7 @@ def register(main: click.Group, store_path_option) -> None:
         if partner not in known and partner != CURATOR:
             # Else the token is made, and only its first upload says "unknown partner".
             click.echo(
-                f"error: unknown partner {partner!r}: not a project partner in "
-                f"data/reference/partners.ttl; the partners are: {', '.join(sorted(known))} "
+                f"error: {unknown_partner(partner, known)} "
                 f"(or {CURATOR}, who reviews link candidates)",
                 err=True,
             )
@@ -239,6 +238,14 @@ def register(main: click.Group, store_path_option) -> None:
 
 #: Hex digits of a token's hash that `token list` shows: enough to tell them apart.
 HASH_SHOWN = 12
+
+
+def unknown_partner(partner: str, known: set[str]) -> str:
+    """What to say of ``partner`` when it is none of the project partners ``known``."""
+    return (
+        f"unknown partner {partner!r}: not a project partner in data/reference/partners.ttl; "
+        f"the partners are: {', '.join(sorted(known))}"
+    )
 
 
 def reference_partners() -> set[str]:

@@ -25,7 +25,8 @@ class TokensError(ValueError):
     """The tokens file is not what ``create`` writes; the message names it and what to do."""
 
 
-def _load(path: Path) -> dict[str, list[str]]:
+def load(path: Path) -> dict[str, list[str]]:
+    """Partner ids and their token hashes; {} when the file does not exist."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -41,11 +42,6 @@ def _load(path: Path) -> dict[str, list[str]]:
     ):
         raise _not_tokens(path, "it must be a JSON object of partner ids and lists of hashes")
     return data
-
-
-def load(path: Path) -> dict[str, list[str]]:
-    """Partner ids and their token hashes; {} when the file does not exist."""
-    return _load(path)
 
 
 def _not_tokens(path: Path, why: str) -> TokensError:
@@ -90,7 +86,7 @@ def _change(path: Path, edit: Callable[[dict[str, list[str]]], bool]) -> None:
     """Read, ``edit`` in place and, when it says it changed them, write the tokens; all
     under the lock."""
     with _locked(path):
-        data = _load(path)
+        data = load(path)
         if edit(data):
             _write(path, data)
 
@@ -138,7 +134,7 @@ def partner_for(path: Path, token: str) -> str | None:
         return None
     wanted = _hash(token)
     found = None
-    for partner, hashes in _load(path).items():
+    for partner, hashes in load(path).items():
         for h in hashes:
             if hmac.compare_digest(h, wanted):
                 found = partner

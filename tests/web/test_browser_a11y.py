@@ -1,32 +1,24 @@
 """Keyboard use of the SPARQL page in Debian's Chromium (Playwright) against a real server,
 with the fixtures of tests/web/test_browser.py."""
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
-from .test_browser import browser, shot  # noqa: F401 (browser: a fixture)
+from .test_browser import browser, page, shot  # noqa: F401 (browser, page: fixtures)
 
 
 @pytest.fixture()
-def tab(browser: Browser) -> Iterator[Page]:  # noqa: F811
-    """A page as test_browser's ``page`` fixture makes it, collecting console errors."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    pg.problems = []
-    pg.on("console", lambda m: m.type == "error" and pg.problems.append(m.text))
-    pg.on("pageerror", lambda e: pg.problems.append(str(e)))
-    pg.on("requestfailed", lambda r: pg.problems.append(f"failed: {r.url}"))
-    yield pg
-    context.close()
+def tab(page: Page) -> Page:  # noqa: F811 (the imported fixture, requested by name)
+    """test_browser's ``page`` fixture by another name: a test's ``page`` argument would
+    shadow the import."""
+    return page
 
 
 QUERY = "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
 
 
-def focused_id(page: Page) -> str:
-    return page.evaluate("document.activeElement.id")
+def focused_id(tab: Page) -> str:
+    return tab.evaluate("document.activeElement.id")
 
 
 def test_tab_leaves_the_query_field_for_the_format_and_the_run_button(tab: Page, server: str):
