@@ -174,9 +174,21 @@ def _load_catalog() -> None:
 
 
 def _register(app: Flask) -> None:
-    from .views import docs, graphs, home, links, publish, queries, resource, sparql, submit
+    from .views import (
+        api_doc,
+        docs,
+        graphs,
+        home,
+        links,
+        publish,
+        queries,
+        resource,
+        sparql,
+        submit,
+    )
 
-    for module in (home, sparql, resource, graphs, docs, queries, submit, publish, links):
+    views = (home, sparql, resource, graphs, docs, queries, submit, publish, links, api_doc)
+    for module in views:
         app.register_blueprint(module.bp)
 
 
