@@ -8,8 +8,13 @@ are, and the shapes refuse them (a SPARQL rule of each node shape): each would b
 name, but a resource has one name per language (sh:uniqueLang skips untagged names, hence the
 rule). Tagging them all @en would only be refused as two English names, and which one is
 English is not ours to guess.
+
+That holds for RDF files. A CSV template's name cell is checked when it is read
+(clusterpolisee/templates.py): untagged text in another script than Latin cannot be the English
+name it would be stored as, so it is refused, asking for its language (:func:`foreign_script`).
 """
 
+import unicodedata
 from collections import Counter
 
 import pyoxigraph as ox
@@ -41,3 +46,28 @@ def english_by_default(triples: list[ox.Triple]) -> list[ox.Triple]:
 
 def _untagged(term: object) -> bool:
     return isinstance(term, ox.Literal) and term.language is None and term.datatype == _PLAIN
+
+
+#: Languages of the partner countries written in a script other than Latin, suggested when an
+#: untagged name is in that script (the first word of unicodedata's name of its letters).
+SCRIPT_LANGUAGES = {"CYRILLIC": ("sr", "bg", "mk", "ru", "uk"), "GREEK": ("el",)}
+
+
+def foreign_script(text: str) -> str | None:
+    """The script ("CYRILLIC", "GREEK", ...) of most of the letters of ``text`` when that is
+    not Latin, else None: such text cannot be an English name. Marks, digits and punctuation
+    do not count; a Latin name with a Greek letter in it ("Ωmega Labs" is mostly Latin)
+    is English as before."""
+    scripts = Counter(unicodedata.name(c, "?").split(" ", 1)[0] for c in text if c.isalpha())
+    if not scripts:
+        return None
+    script, count = scripts.most_common(1)[0]
+    if script == "LATIN" or count * 2 <= sum(scripts.values()):
+        return None
+    return script
+
+
+def language_hint(script: str) -> str:
+    """How to give the language of text in ``script``: '"@sr", "@bg" or "@mk"'-like."""
+    codes = [f'"@{c}"' for c in SCRIPT_LANGUAGES.get(script, ())] or ['"@xx" (its code)']
+    return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " or " + codes[-1]

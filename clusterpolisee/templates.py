@@ -9,21 +9,33 @@ partner (cpo:partner) is not a column: it is the submitting partner.
 A filled template converts back to RDF with :func:`csv_to_triples`. A cell may hold a full
 IRI, or a key of a known resource of the expected class: the last segment of its IRI, its
 English label, skos:notation, NUTS code or ISO code (so "ITI3", "innovation-vouchers",
-"marche-region" work). A key that names nothing known becomes one of the partner's own
-resources of the expected class (its IRI is minted in the partner's space with the class's
-cps:idKind). Every problem is reported by row and column in one InputError.
+"marche-region" work), compared as the search compares text (catalog.fold_text: case, accents,
+dashes, curly quotes, so "București-Ilfov" and "Bucuresti - Ilfov" find "Bucureşti - Ilfov").
+A key that two resources share ("Nord-Est") is refused, naming both; a key that names nothing
+known becomes one of the partner's own resources of the expected class (its IRI is minted in
+the partner's space with the class's cps:idKind) if it is a short name, otherwise it is
+refused with the nearest known names. Every problem is reported by row and column in one
+InputError.
+
+Text columns for people (the name, the description: see :func:`_takes_language`) take a
+language at the end of a cell, "Distretto Marche@it"; a suffix that tries to be one but is
+not a known ISO 639-1 language, or is malformed ("@sr_Latn"), is refused (:func:`_language`).
 """
 
 import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, Graph, URIRef
+from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
-from . import rdfio, shaclfast
+from . import paths, rdfio, shaclfast
+from .catalog import fold_text
+from .names import SCRIPT_LANGUAGES, foreign_script, language_hint
 from .namespaces import ID
 from .validation import CPS, SH, _background, shapes_graph
 
@@ -38,6 +50,7 @@ KEY_PROPERTIES = [
 ]
 SEPARATOR = "|"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+LANG_STRING = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
 
 
 @dataclass
@@ -52,6 +65,7 @@ class Column:
     cls: URIRef | None
     iri: bool  # sh:nodeKind sh:IRI without sh:class: a full address is expected
     languages: bool = False  # sh:uniqueLang: text in English unless a cell says "...@it"
+    tagged: bool = False  # text for people: a cell may end in its language (_takes_language)
     pattern: str | None = None  # sh:pattern of an address column: a code alone may do (_code)
     pattern_message: str = ""  # the sh:message of the shape with that pattern: what fits it
 
@@ -122,12 +136,29 @@ def template(cls: URIRef) -> Template:
         col.cls = col.cls or g.value(ps, SH["class"])
         col.iri |= g.value(ps, SH.nodeKind) == SH.IRI
         col.languages |= bool(g.value(ps, SH.uniqueLang))
+        col.tagged |= _takes_language(g, ps, path)
         if col.pattern is None and (pattern := g.value(ps, SH.pattern)) is not None:
             col.pattern, col.pattern_message = str(pattern), str(g.value(ps, SH.message) or "")
         columns[path] = col
     ordered = sorted(columns.values(), key=lambda c: (c.order, c.name))
     label = _label(_background_graph(), cls)
     return Template(cls, label, str(g.value(shape, CPS.idKind)), ordered)
+
+
+def _takes_language(g: Graph, ps, path) -> bool:
+    """Whether a property shape's values are text in a language: the shape says so
+    (sh:uniqueLang, sh:languageIn, sh:datatype rdf:langString), or the ontology does (range
+    rdf:langString, or an annotation property such as dcterms:description with no range).
+    Text with a declared range xsd:string (cpo:evidence) is not: a trailing "@it" stays text."""
+    if g.value(ps, SH.uniqueLang) or g.value(ps, SH.languageIn) is not None:
+        return True
+    if g.value(ps, SH.datatype) is not None:
+        return g.value(ps, SH.datatype) == LANG_STRING
+    onto = _background_graph()
+    ranges = set(onto.objects(path, RDFS.range))
+    if ranges:
+        return ranges == {LANG_STRING}
+    return (path, RDF.type, OWL.AnnotationProperty) in onto
 
 
 @cache
@@ -165,6 +196,8 @@ def _hint(col: Column) -> str:
         parts.append(f"Several values allowed, separated by {SEPARATOR}.")
     if col.languages:
         parts.append("Text in another language ends in its code: Distretto Marche@it.")
+    elif col.tagged:
+        parts.append("Text may end in its language code: Distretto Marche@it.")
     if namespace := _namespace(col.pattern):
         parts.append(f"A code alone stands for {namespace}{{code}}.")
     if col.cls is not None and (allowed := _allowed(col.cls)):
@@ -191,20 +224,53 @@ def template_csv(cls_name: str) -> str:
 # -- reading a filled template ------------------------------------------------------------------
 
 
+def _local(node: URIRef) -> str:
+    return str(node).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
 @cache
-def _keys(cls: URIRef) -> dict[str, URIRef]:
-    """Keys of the known resources of a class (and its subclasses) in the background."""
+def _keys(cls: URIRef) -> dict[str, frozenset[URIRef]]:
+    """Folded keys (catalog.fold_text, as the search folds text) of the known resources of a
+    class (and its subclasses) in the background, each with the resources it names: more
+    than one where two resources share a key (the NUTS labels Nord-Est of ITH and RO21)."""
     g = _background_graph()
     members = set()
     for sub in shaclfast._with_subclasses(g, {cls}):
         members |= set(g.subjects(RDF.type, URIRef(sub)))
-    keys: dict[str, URIRef] = {}
+    keys: dict[str, set[URIRef]] = {}
     for m in members:
-        keys[str(m).rsplit("/", 1)[-1].rsplit("#", 1)[-1].lower()] = m
-        for prop in KEY_PROPERTIES:
-            for value in g.objects(m, prop):
-                keys.setdefault(str(value).lower(), m)
-    return keys
+        for value in (_local(m), *(v for p in KEY_PROPERTIES for v in g.objects(m, p))):
+            if key := fold_text(str(value)):
+                keys.setdefault(key, set()).add(m)
+    return {k: frozenset(v) for k, v in keys.items()}
+
+
+def _known(node: URIRef) -> str:
+    """A known resource as a person picks it: "Bucureşti - Ilfov (RO32)"."""
+    label, code = _label(_background_graph(), node), _local(node)
+    return code if label == code else f"{label} ({code})"
+
+
+def _lookup(cell: str, cls: URIRef) -> URIRef | None:
+    """The known resource of ``cls`` that ``cell`` names, compared folded; None if none does;
+    ValueError if two or more do."""
+    found = _keys(cls).get(fold_text(cell), frozenset())
+    if len(found) > 1:
+        names = ", ".join(sorted(_known(m) for m in found))
+        what = _label(_background_graph(), cls)
+        raise ValueError(f"{cell!r} names more than one {what}: {names}; give the code")
+    return next(iter(found), None)
+
+
+def _nearest(cell: str, cls: URIRef, n: int = 3) -> list[str]:
+    """Up to ``n`` known resources of ``cls`` whose keys are nearest to ``cell`` (difflib)."""
+    keys = _keys(cls)
+    nearest: list[URIRef] = []
+    for key in difflib.get_close_matches(fold_text(cell), list(keys), n=4 * n, cutoff=0.6):
+        for m in sorted(keys[key]):
+            if m not in nearest:
+                nearest.append(m)
+    return [_known(m) for m in nearest[:n]]
 
 
 @cache
@@ -230,14 +296,17 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
                 raise ValueError(f"{cell!r} is not a web address (http:// or https://)")
             return ox.NamedNode(cell)
         if col.cls is not None:
-            found = _keys(col.cls).get(cell.lower())
+            found = _lookup(cell, col.cls)
             if found is not None:
                 return ox.NamedNode(str(found))
             kind = _kind_of(col.cls)
             if kind and SLUG.match(cell):
                 return _iri(partner, kind, cell)
-            allowed = _allowed(col.cls)
-            hint = f"; allowed: {', '.join(allowed)}" if allowed else ""
+            hint = ""
+            if nearest := _nearest(cell, col.cls):
+                hint += f"; did you mean {' or '.join(nearest)}?"
+            if allowed := _allowed(col.cls):
+                hint += f"; allowed: {', '.join(allowed)}"
             raise ValueError(
                 f"{cell!r} is not a known {_label(_background_graph(), col.cls)}{hint}"
             )
@@ -255,22 +324,68 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
             what = str(col.datatype).rsplit("#", 1)[-1]
             raise ValueError(f"{cell!r} is not a valid {what} value")
         return ox.Literal(cell, datatype=ox.NamedNode(str(col.datatype)))
-    if col.languages:
-        return _in_language(cell)
+    if col.languages or col.tagged:
+        return _in_language(cell, english=col.languages)
     return ox.Literal(cell)
 
 
-#: Text ending in @ and a language code (BCP 47: "it", "sq", "sr-Latn").
-_TAGGED = re.compile(r"^(.*\S)@([A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*)$", re.S)
+#: Text ending in what tries to be a language tag: "@" and letters, maybe more subtags after
+#: "-" or "_" ("@it", "@sr-Latn", "@sr_Latn", "@serbian"); checked by _language.
+_TAG_ATTEMPT = re.compile(r"^(.*\S)@([A-Za-z]{2,8}(?:[-_][A-Za-z0-9]+)*)$", re.S)
+#: A well-formed tag (BCP 47 syntax, without extensions): "it", "sr-Latn", "de-AT".
+_WELL_FORMED = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+#: ISO 639-2 codes for text in several languages and undetermined text; not in ISO 639-1.
+_SPECIAL_LANGUAGES = {"mul", "und"}
 
 
-def _in_language(cell: str) -> ox.Literal:
-    """A name in English, or in the language its cell ends with ("Distretto Marche@it"). Tagged
+@cache
+def languages() -> frozenset[str]:
+    """The primary language subtags accepted: the ISO 639-1 codes of
+    data/reference/iso-639-1.txt (its source is cited there), and mul, und."""
+    path = Path(paths.REFERENCE_DIR) / "iso-639-1.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    codes = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return frozenset(codes | _SPECIAL_LANGUAGES)
+
+
+def _language(tag: str, text: str) -> str:
+    """The language tag a cell ends with, lower-cased as stored; ValueError saying how to
+    write it when it is malformed or its language is not an ISO 639-1 code."""
+    keep = f"to keep {'@' + tag!r} as text, end the cell with its language: {text}@{tag}@en"
+    if not _WELL_FORMED.match(tag):
+        fixed = tag.replace("_", "-")
+        if "_" in tag and _WELL_FORMED.match(fixed):
+            raise ValueError(
+                f"'@{tag}' is not a language tag: its parts are joined by '-', not '_'; "
+                f"write {text}@{fixed}"
+            )
+        raise ValueError(f"'@{tag}' is not a language tag such as @sr or @sr-Latn; {keep}")
+    primary = tag.split("-", 1)[0].lower()
+    if primary not in languages():
+        raise ValueError(
+            f"'@{tag}': {primary!r} is not a language code of ISO 639-1 (two letters, "
+            f"such as @en, @it, @sr, @sr-Latn, @el, @ro); {keep}"
+        )
+    return tag.lower()
+
+
+def _in_language(cell: str, english: bool = True) -> ox.Literal:
+    """Text in the language its cell ends with ("Distretto Marche@it"), else a name in English
+    (``english``: a name column) or text without a language (a description). A name is tagged
     @en, not left without a language: the stored questions show English names, and would
-    leave out a resource whose name has no language."""
-    tagged = _TAGGED.match(cell)
+    leave out a resource whose name has no language; but a name mostly in another script than
+    Latin is not English, and is refused asking for its language ("@sr", "@el")."""
+    tagged = _TAG_ATTEMPT.match(cell)
     if tagged:
-        return ox.Literal(tagged[1], language=tagged[2].lower())
+        return ox.Literal(tagged[1], language=_language(tagged[2], tagged[1]))
+    if not english:
+        return ox.Literal(cell)
+    if script := foreign_script(cell):
+        raise ValueError(
+            f"{cell!r} is written in {script.title()} letters, so it is not an English name: "
+            f"end it with its language, {language_hint(script)} ({cell}@"
+            f"{(SCRIPT_LANGUAGES.get(script) or ('xx',))[0]})"
+        )
     return ox.Literal(cell, language="en")
 
 
