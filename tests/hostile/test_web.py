@@ -71,12 +71,14 @@ class Server:
             stderr=(root / "serve.err").open("wb"),
         )
         for _ in range(600):
-            try:
-                if requests.get(self.base + "/health", timeout=2).status_code == 200:
+            try:  # under strace on a busy machine the first answer may take seconds
+                if requests.get(self.base + "/health", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         else:
+            self.proc.kill()  # a failed start leaves no server (and strace) behind
+            self.proc.wait()
             raise AssertionError((root / "serve.err").read_text()[-2000:])
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         self.pid = int(children.split()[0])
