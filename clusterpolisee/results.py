@@ -7,6 +7,7 @@ comes out the same.
 import csv
 import io
 import json
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -37,17 +38,35 @@ MEDIA_TYPES = {
 
 
 def term_json(t: Term) -> dict:
-    """One RDF term in the SPARQL 1.1 JSON results format."""
+    """One RDF term in the SPARQL JSON results format; a triple term (RDF 1.2) as the
+    SPARQL 1.2 draft writes it: ``{"type": "triple", "value": {"subject": ..., ...}}``."""
     if isinstance(t, ox.NamedNode):
         return {"type": "uri", "value": t.value}
     if isinstance(t, ox.BlankNode):
         return {"type": "bnode", "value": t.value}
+    if isinstance(t, ox.Triple):
+        return {
+            "type": "triple",
+            "value": {
+                "subject": term_json(t.subject),
+                "predicate": term_json(t.predicate),
+                "object": term_json(t.object),
+            },
+        }
     out = {"type": "literal", "value": t.value}
     if t.language:
         out["xml:lang"] = t.language
     elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
         out["datatype"] = t.datatype.value
     return out
+
+
+def term_nt(t: Term) -> str:
+    """One RDF term in N-Triples, a triple term as RDF 1.2 writes it: ``<<( s p o )>>``
+    (pyoxigraph's ``str`` of a Triple leaves out the outer brackets)."""
+    if isinstance(t, ox.Triple):
+        return f"<<( {term_nt(t.subject)} {term_nt(t.predicate)} {term_nt(t.object)} )>>"
+    return str(t)
 
 
 def to_json(result: QueryResult) -> str:
@@ -59,20 +78,117 @@ def to_json(result: QueryResult) -> str:
     )
 
 
+#: What XML 1.0 cannot carry, not even as a character reference (its production "Char").
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class Unrepresentable(ValueError):
+    """An answer the asked format cannot carry: a character XML 1.0 forbids in a SPARQL XML
+    answer or in RDF/XML. The message names the character and where it is, and the formats
+    that can carry it; the web answers 406 with it, the CLI an error."""
+
+
+def _xml_text(text: str) -> str:
+    """``text`` escaped for XML content or a quoted attribute; a carriage return kept as a
+    reference (a parser would turn a raw one into a line feed). Raises ``_Forbidden``."""
+    bad = XML_FORBIDDEN.search(text)
+    if bad:
+        raise _Forbidden(bad.group())
+    return escape(text, {"\r": "&#13;"})
+
+
+class _Forbidden(Exception):
+    """A character XML 1.0 cannot carry; ``Unrepresentable`` once where it is known."""
+
+    def __init__(self, char: str) -> None:
+        super().__init__(char)
+        self.char = char
+
+
+def codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
 def term_xml(t: Term) -> str:
-    """One RDF term in the SPARQL XML results format."""
+    """One RDF term in the SPARQL XML results format; a triple term (RDF 1.2) as the SPARQL
+    1.2 draft writes it: ``<triple><subject>..</subject><predicate>..</predicate>
+    <object>..</object></triple>``. Raises ``Unrepresentable`` for a character XML 1.0
+    cannot carry (``binding_xml`` says where it is)."""
+    try:
+        return _term_xml(t)
+    except _Forbidden as exc:
+        raise Unrepresentable(
+            f"this answer holds {codepoint(exc.char)}, which XML 1.0 cannot carry; "
+            "ask for JSON, CSV or TSV"
+        ) from None
+
+
+def _term_xml(t: Term) -> str:
     if isinstance(t, ox.NamedNode):
-        return f"<uri>{escape(t.value)}</uri>"
+        return f"<uri>{_xml_text(t.value)}</uri>"
     if isinstance(t, ox.BlankNode):
-        return f"<bnode>{escape(t.value)}</bnode>"
+        return f"<bnode>{_xml_text(t.value)}</bnode>"
+    if isinstance(t, ox.Triple):
+        return (
+            f"<triple><subject>{_term_xml(t.subject)}</subject>"
+            f"<predicate>{_term_xml(t.predicate)}</predicate>"
+            f"<object>{_term_xml(t.object)}</object></triple>"
+        )
+    text = _xml_text(t.value)
     if t.language:
-        return f"<literal xml:lang={quoteattr(t.language)}>{escape(t.value)}</literal>"
+        return f"<literal xml:lang={quoteattr(t.language)}>{text}</literal>"
     if t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        return f"<literal datatype={quoteattr(t.datatype.value)}>{escape(t.value)}</literal>"
-    return f"<literal>{escape(t.value)}</literal>"
+        return f"<literal datatype={quoteattr(t.datatype.value)}>{text}</literal>"
+    return f"<literal>{text}</literal>"
+
+
+def binding_xml(name: str, t: Term, row: int) -> str:
+    """``<binding>`` of variable ``name`` in the ``row``-th result (from 1). Raises
+    ``Unrepresentable`` naming the character, the variable and the row when XML 1.0 cannot
+    carry the term."""
+    try:
+        return f"<binding name={quoteattr(name)}>{_term_xml(t)}</binding>"
+    except _Forbidden as exc:
+        raise Unrepresentable(
+            f"this answer holds {codepoint(exc.char)} in ?{name} of row {row}, which XML 1.0 "
+            "cannot carry; ask for JSON, CSV or TSV"
+        ) from None
+
+
+def check_rdf_xml(triples: list[ox.Triple]) -> None:
+    """Raise ``Unrepresentable`` when RDF/XML cannot carry ``triples``: a literal (or a name)
+    holding a character XML 1.0 forbids (pyoxigraph's writer puts it in raw, which no XML
+    parser reads)."""
+    for triple in triples:
+        for term in (triple.subject, triple.predicate, triple.object):
+            try:
+                _term_xml(term)
+            except _Forbidden as exc:
+                shown = " ".join(
+                    term_nt(t) for t in (triple.subject, triple.predicate, triple.object)
+                )
+                shown = shown if len(shown) <= 200 else shown[:199] + "…"
+                raise Unrepresentable(
+                    f"this graph holds {codepoint(exc.char)} in the triple {shown}, which "
+                    "XML 1.0 cannot carry; ask for Turtle, N-Triples or JSON-LD"
+                ) from None
+
+
+def check_json_ld(triples: list[ox.Triple]) -> None:
+    """Raise ``Unrepresentable`` when JSON-LD cannot carry ``triples``: a triple term (RDF
+    1.2), which JSON-LD 1.1 has no form for (pyoxigraph's writer fails with an OSError)."""
+    for triple in triples:
+        if isinstance(triple.object, ox.Triple):
+            shown = " ".join(term_nt(t) for t in (triple.subject, triple.predicate, triple.object))
+            shown = shown if len(shown) <= 200 else shown[:199] + "…"
+            raise Unrepresentable(
+                f"this graph holds a triple term (RDF 1.2) in the triple {shown}, which "
+                "JSON-LD 1.1 cannot carry; ask for Turtle or N-Triples"
+            )
 
 
 def to_xml(result: QueryResult) -> str:
+    """A SPARQL XML answer; raises ``Unrepresentable`` for a character XML 1.0 cannot carry."""
     out = ['<?xml version="1.0"?>\n<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
     out.append(
         "<head>" + "".join(f"<variable name={quoteattr(v)}/>" for v in result.variables) + "</head>"
@@ -81,10 +197,8 @@ def to_xml(result: QueryResult) -> str:
         out.append(f"<boolean>{'true' if result.boolean else 'false'}</boolean>")
     else:
         out.append("<results>")
-        for row in result.rows:
-            cells = "".join(
-                f"<binding name={quoteattr(k)}>{term_xml(v)}</binding>" for k, v in row.items()
-            )
+        for n, row in enumerate(result.rows, 1):
+            cells = "".join(binding_xml(k, v, n) for k, v in row.items())
             out.append(f"<result>{cells}</result>")
         out.append("</results>")
     out.append("</sparql>\n")
@@ -92,7 +206,12 @@ def to_xml(result: QueryResult) -> str:
 
 
 def _plain(t: Term | None) -> str:
-    return "" if t is None else t.value
+    """A term as plain text (CSV, the table): its value; a triple term in N-Triples."""
+    if t is None:
+        return ""
+    if isinstance(t, ox.Triple):
+        return term_nt(t)
+    return t.value
 
 
 #: The one column of an ASK answer in CSV and TSV. The W3C formats define no boolean form
@@ -121,7 +240,7 @@ def to_delimited(result: QueryResult, fmt: str) -> str:
         return buf.getvalue()
     lines = ["\t".join("?" + v for v in result.variables)]
     for row in result.rows:
-        lines.append("\t".join(str(row[v]) if v in row else "" for v in result.variables))
+        lines.append("\t".join(term_nt(row[v]) if v in row else "" for v in result.variables))
     return "\n".join(lines) + "\n"
 
 
@@ -138,6 +257,10 @@ def to_table(result: QueryResult, width: int = 60) -> str:
 
 
 def to_graph(triples: list[ox.Triple], fmt: str) -> str:
+    if fmt == "rdfxml":
+        check_rdf_xml(triples)
+    elif fmt == "jsonld":
+        check_json_ld(triples)
     prefixes = {
         "cpo": "https://w3id.org/clusterpolisee/ontology#",
         "rdfs": "http://www.w3.org/2000/01/rdf-schema#",

@@ -13,9 +13,18 @@ from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import NotAcceptable
 
 from clusterpolisee import xlsx
-from clusterpolisee.results import ask_delimited, term_json, term_xml
+from clusterpolisee.results import (
+    Unrepresentable,
+    ask_delimited,
+    binding_xml,
+    check_json_ld,
+    check_rdf_xml,
+    term_json,
+    term_nt,
+)
 
 from .database import Result
 
@@ -85,13 +94,9 @@ def sparql_xml(r: Result) -> bytes:
         out.append(f"<boolean>{'true' if r.boolean else 'false'}</boolean>")
     else:
         out.append("<results>")
-        for row in r.rows:
+        for n, row in enumerate(r.rows, 1):
             out.append("<result>")
-            out += [
-                f"<binding name={quoteattr(v)}>{term_xml(t)}</binding>"
-                for v, t in zip(r.vars, row, strict=True)
-                if t is not None
-            ]
+            out += [binding_xml(v, t, n) for v, t in zip(r.vars, row, strict=True) if t is not None]
             out.append("</result>")
         out.append("</results>")
     out.append("</sparql>\n")
@@ -103,6 +108,8 @@ def _plain(t: object) -> str:
         return ""
     if isinstance(t, ox.BlankNode):
         return f"_:{t.value}"
+    if isinstance(t, ox.Triple):  # RDF 1.2: its N-Triples text, as in TSV
+        return term_nt(t)
     return t.value
 
 
@@ -120,7 +127,7 @@ def sparql_tsv(r: Result) -> bytes:
     if r.kind == "ask":
         return ask_delimited(bool(r.boolean), "tsv").encode()
     lines = ["\t".join(f"?{v}" for v in r.vars)]
-    lines += ["\t".join("" if t is None else str(t) for t in row) for row in r.rows]
+    lines += ["\t".join("" if t is None else term_nt(t) for t in row) for row in r.rows]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -141,6 +148,13 @@ def _rdf(fmt: ox.RdfFormat) -> Callable[[Result], bytes]:
 
 
 def serialize_triples(triples: list[ox.Triple], fmt: ox.RdfFormat) -> bytes:
+    """``triples`` in ``fmt``; raises ``Unrepresentable`` for RDF/XML holding a character XML
+    1.0 cannot carry (pyoxigraph would write it raw: a file no XML parser reads) and for
+    JSON-LD holding a triple term (pyoxigraph fails)."""
+    if fmt == ox.RdfFormat.RDF_XML:
+        check_rdf_xml(triples)
+    elif fmt == ox.RdfFormat.JSON_LD:
+        check_json_ld(triples)
     prefixes = PREFIXES if fmt in (ox.RdfFormat.TURTLE, ox.RdfFormat.RDF_XML) else None
     return ox.serialize(triples, format=fmt, prefixes=prefixes) or b""
 
@@ -179,12 +193,53 @@ def by_suffix(suffix: str, kind: str) -> Format | None:
 def negotiate(accept: MIMEAccept, kind: str, default: str) -> Format | None:
     """The best format for ``kind`` under the Accept header; None when nothing fits (406).
 
-    On a tie (e.g. ``*/*``) the ``default`` format wins, because it is offered first."""
+    On a tie (e.g. ``*/*``) the ``default`` format wins, because it is offered first.
+
+    When nothing fits but the client names a SPARQL result or RDF type (q > 0), and the
+    ``default`` is such a format (the endpoint's JSON or Turtle, not a page's HTML), the
+    answer comes in ``default`` anyway, as RFC 9110 (12.5.1) allows and Fuseki does: a
+    SPARQL client asking for result sets (rdflib's SPARQLStore with returnFormat="json")
+    gets Turtle for a CONSTRUCT it did not expect, not a 406. An Accept naming only types
+    we never give (image/png), or refusing ``default`` with q=0, is still a 406."""
     ordered = [BY_SUFFIX[default]] if kind in BY_SUFFIX[default].kinds else []
     ordered += [f for f in FORMATS if kind in f.kinds and f not in ordered]
     if not accept:
         return ordered[0] if ordered else None
-    return choose(accept, ordered)
+    chosen = choose(accept, ordered)
+    if chosen is None and ordered and ordered[0].suffix == default:
+        chosen = _fallback(accept, ordered[0])
+    return chosen
+
+
+#: The media types of SPARQL answers and RDF: a client naming one speaks SPARQL or RDF.
+DATA_TYPES = frozenset(
+    {
+        "application/sparql-results+json",
+        "application/sparql-results+xml",
+        "text/csv",
+        "text/tab-separated-values",
+        "text/turtle",
+        "application/x-turtle",
+        "application/n-triples",
+        "application/ld+json",
+        "application/rdf+xml",
+        "application/n-quads",
+        "application/trig",
+        "text/n3",
+    }
+)
+
+
+def _fallback(accept: MIMEAccept, default: Format) -> Format | None:
+    """``default`` for a SPARQL or RDF client whose Accept fits none of a kind's formats
+    (see ``negotiate``); None otherwise."""
+    if default.is_html or default.mimetype not in DATA_TYPES:
+        return None
+    named = {_bare(item) for item, q in accept if q > 0}
+    refused = {_bare(item) for item, q in accept if q == 0}
+    if default.mimetype in refused or not named & DATA_TYPES:
+        return None
+    return default
 
 
 def choose(accept: MIMEAccept, formats: list[Format], aliases: bool = True) -> Format | None:
@@ -254,6 +309,9 @@ def _rank(ranges: list[tuple[str, float]], offer: str, exact: bool) -> tuple[flo
 def render(fmt: Format, result: Result, about: xlsx.About | None = None) -> tuple[bytes, str]:
     """Body and Content-Type for a non-HTML format; ``about`` is for an attachment's."""
     assert fmt.render is not None
-    body = fmt.render(result, about) if fmt.attachment else fmt.render(result)
+    try:
+        body = fmt.render(result, about) if fmt.attachment else fmt.render(result)
+    except Unrepresentable as exc:  # after the query: the answer fits other formats, not this
+        raise NotAcceptable(str(exc)) from None
     charset = "; charset=utf-8" if fmt.suffix != "rdf" and not fmt.binary else ""
     return body, fmt.mimetype + charset
