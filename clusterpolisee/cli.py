@@ -3,10 +3,13 @@
 import io
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from . import paths
+from .cli_exits import INTERRUPTED_CODE, exit_codes, group_exit_codes
+from .cli_output import reader_gone
 from .paths import ConfigError
 
 try:  # the modules below read CLUSTERPOLISEE_BASE when imported (namespaces)
@@ -45,10 +48,38 @@ class _Main(click.Group):
         ctx.meta["clusterpolisee.help"] = bool(set(ctx.help_option_names) & set(args))
         return super().parse_args(ctx, args)
 
+    def invoke(self, ctx: click.Context):
+        """Run the command; the ends that are the same for every command are here.
+
+        Ctrl+C: exit INTERRUPTED_CODE (130, 128 + SIGINT) with one line, where click said
+        "Aborted!" and exit 1, the code of "rejected". What was being written is not kept:
+        store commits are transactions, files are written beside and renamed into place.
+        A BrokenPipeError: the reader of standard output stopped (``| head``), a normal end
+        (exit 0, no message), as export always had it.
+        """
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
+        except click.Abort as exc:  # a prompt turns Ctrl+C into Abort (EOF too: left as is)
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                _interrupted()
+            raise
+        except BrokenPipeError:
+            reader_gone()
+
+
+def _interrupted() -> NoReturn:
+    # a line of its own after the terminal's "^C"
+    lead = "\n" if sys.stderr.isatty() else ""
+    click.echo(f"{lead}error: interrupted", err=True)
+    sys.exit(INTERRUPTED_CODE)
+
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clusterpolisee")
 @click.pass_context
+@group_exit_codes
 def main(ctx: click.Context) -> None:
     """ClusterPoliSEE knowledge graph: build the store, check the ontology, inspect graphs."""
     # Every command reads the checkout (ontology, shapes, questions, reference data): a wrong
@@ -77,12 +108,18 @@ def main(ctx: click.Context) -> None:
     help="Seconds before HermiT is stopped.",
 )
 @click.option("--no-reference", is_flag=True, help="Check the ontology and schemes only.")
+@exit_codes(
+    {
+        0: "when consistent with no unsatisfiable class",
+        1: "otherwise",
+        2: "when the check could not run (no Java, unsafe input)",
+    }
+)
 def check_ontology(files: tuple[Path, ...], timeout: float, no_reference: bool) -> None:
     """Check that the ontology is consistent, with HermiT (needs Java).
 
     By default checks the ontology, its SKOS schemes and the reference data together; FILES
-    (Turtle or N-Triples) replace that selection. owl:imports are never followed. Exit 0 when
-    consistent with no unsatisfiable class, 1 otherwise, 2 when the check could not run.
+    (Turtle or N-Triples) replace that selection. owl:imports are never followed.
     """
     from .reasoning.hermit import ReasonerUnavailable, check
     from .reasoning.owlclean import UnsafeInput
@@ -117,6 +154,13 @@ def check_ontology(files: tuple[Path, ...], timeout: float, no_reference: bool) 
 @main.command()
 @STORE_OPTION
 @click.option("--no-partners", is_flag=True, help="Skip the demo partner submissions.")
+@exit_codes(
+    {
+        0: "built",
+        1: "built, but a demo partner submission was rejected",
+        2: "when the store cannot be opened or written",
+    }
+)
 def build(store_path: Path, no_partners: bool) -> None:
     """Load the ontology, SKOS schemes, reference data and demo partner submissions.
 
@@ -160,6 +204,7 @@ def build(store_path: Path, no_partners: bool) -> None:
 
 @main.command()
 @STORE_OPTION
+@exit_codes({0: "listed", 2: "no store at --store, or it cannot be read"})
 def graphs(store_path: Path) -> None:
     """List the named graphs in the store with their number of triples."""
     cli_store.require_store(store_path)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from .cli_exits import exit_codes, group_exit_codes
+from .cli_output import check_writable, write_output
 from .cli_store import require_store
 from .cli_types import DELIMITER, IRI_BASE, SECONDS
 from .linking import (
@@ -23,6 +25,9 @@ from .linking import (
 from .linking.candidates import FORMULA_START, now, one_line, to_csv, to_turtle
 from .linking.records import OWN_BASES, read_csv, read_endpoint, read_rdf_file
 from .store import Store, StoreError, open_store
+
+#: Why a command of this module that opens the store exits 2, besides its own reasons.
+STORE_FAILS = "a store that cannot be opened or written"
 
 RDF_SUFFIXES = {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".json", ".rdf", ".owl", ".xml"}
 
@@ -123,8 +128,8 @@ def _login() -> str:
 
 
 def _decider(reviewer: str | None) -> str:
-    """Who decides: --reviewer, else the login name; an error when neither names anyone (a
-    uid with no user ended in a traceback)."""
+    """Who decides (or runs ``link``): --reviewer, else the login name; exit 2 when neither
+    names anyone (a uid with no user ended in a traceback; ``link`` recorded an empty name)."""
     who = (reviewer or "").strip() or _login()
     if not who:
         _fail("cannot tell who decides (this system gives no login name): give --reviewer NAME")
@@ -224,6 +229,14 @@ def register(main: click.Group, store_option) -> None:
         help="Who runs it, recorded with the run (default: the login name).",
     )
     @store_option
+    @exit_codes(
+        {
+            0: "done",
+            2: "a bad or unreadable source or --query, options that do not fit together, no "
+            "reviewer name (unless --dry-run), an --output-csv or --output-rdf that cannot be "
+            f"written, no store at --store, or {STORE_FAILS}",
+        }
+    )
     def link_cmd(
         source,
         source_endpoint,
@@ -252,8 +265,14 @@ def register(main: click.Group, store_option) -> None:
         is_csv = source is not None and source.suffix.lower() not in RDF_SUFFIXES
         if problem := _misplaced(is_csv, opts):
             _fail(problem)
+        # Before any work: the run records who ran it, and the files are written after the
+        # store has changed (a dry run records no one).
+        who = (reviewer or _login()) if dry_run else _decider(reviewer)
+        for path in (output_csv, output_rdf):
+            if path is not None:
+                check_writable(path)
         require_store(store_path)
-        name, who = _list_name(source, endpoint), reviewer or _login()
+        name = _list_name(source, endpoint)
         try:
             records = _records(source, endpoint, name, opts)
             with open_store(str(store_path), read_only=dry_run) as store:
@@ -265,10 +284,10 @@ def register(main: click.Group, store_option) -> None:
                 labels = _labels(store, found)
         except (SourceError, StoreError, OSError, UnicodeDecodeError) as exc:
             _fail(str(exc))
-        if output_csv:
-            output_csv.write_text(to_csv(found, labels), encoding="utf-8")
+        if output_csv:  # checked above; a full disk still fails here, with a message
+            write_output(to_csv(found, labels).encode("utf-8"), output_csv)
         if output_rdf:
-            output_rdf.write_bytes(to_turtle(found, run))  # with the run the cells name
+            write_output(to_turtle(found, run), output_rdf)  # with the run the cells name
         _show(found, labels)
         accepted = sum(1 for c in found if c.status == "accepted")
         click.echo(
@@ -280,6 +299,7 @@ def register(main: click.Group, store_option) -> None:
             click.echo(note, err=True)
 
     @main.group("links")
+    @group_exit_codes
     def links_group() -> None:
         """Review link candidates."""
 
@@ -295,6 +315,13 @@ def register(main: click.Group, store_option) -> None:
     )
     @click.option("--reviewer", default=None, help="Who decides (default: the login name).")
     @store_option
+    @exit_codes(
+        {
+            0: "listed or decided",
+            2: "an unknown or already decided ID, no reviewer name, no store at --store, or "
+            f"{STORE_FAILS}",
+        }
+    )
     def review_cmd(accept, reject, show_all, interactive, reviewer, store_path) -> None:
         """List proposed candidates, or accept/reject them by id.
 
@@ -327,6 +354,13 @@ def register(main: click.Group, store_option) -> None:
     @click.option("--reason", required=True, help="Why the link is wrong; kept with the candidate.")
     @click.option("--reviewer", default=None, help="Who withdraws (default: the login name).")
     @store_option
+    @exit_codes(
+        {
+            0: "withdrawn",
+            2: "an ID that is no accepted link, an empty --reason, no reviewer name, no store "
+            f"at --store, or {STORE_FAILS}",
+        }
+    )
     def withdraw_cmd(ids, reason, reviewer, store_path) -> None:
         """Take accepted links back (ids as 'links review --all' lists them).
 

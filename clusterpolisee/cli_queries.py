@@ -17,7 +17,8 @@ from .catalog import (
     StoredQuery,
     load_catalog,
 )
-from .cli_output import write_bytes, write_data, write_file
+from .cli_exits import exit_codes
+from .cli_output import check_writable, write_data, write_output
 from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
@@ -28,6 +29,10 @@ from .store import StoreError, open_store
 from .store.base import QueryResult, Store
 
 FORMATS = sorted(MEDIA_TYPES)
+
+#: Exit code reasons shared by 'query' and 'sparql' (checked before the query runs).
+BAD_FORMAT = "a --format the answer cannot take, or an xlsx workbook to a terminal"
+UNWRITABLE = "an --output that cannot be written"
 
 
 def _catalog() -> Catalog:
@@ -110,7 +115,10 @@ def _chosen_format(kind: str, fmt: str | None) -> str:
 
 
 def _check_destination(fmt: str, output: Path | None) -> None:
-    """Exit 1 for a workbook to a terminal: bytes for Excel, not for reading there."""
+    """Exit 1 for a workbook to a terminal: bytes for Excel, not for reading there; exit 2
+    for an --output that plainly cannot be written (before the query runs)."""
+    if output is not None:
+        check_writable(output)
     if fmt == "xlsx" and output is None and sys.stdout.isatty():
         click.echo(
             "error: an xlsx workbook is a binary file for Excel; write it with --output FILE "
@@ -154,9 +162,9 @@ def _emit(
     cut = _cut(result, limit)
     if fmt == "xlsx":
         note = f"yes: the first {limit:,} rows (--limit)" if cut else None
-        _write(_workbook(result, replace(about or xlsx.About(), cut=note)), output)
+        write_output(_workbook(result, replace(about or xlsx.About(), cut=note)), output)
     elif output is not None:
-        _write(render(result, fmt).encode("utf-8"), output)
+        write_output(render(result, fmt).encode("utf-8"), output)
     elif fmt == "table":  # for reading: the terminal's encoding (cli.main makes it tolerant)
         click.echo(render(result, fmt), nl=False)
     else:
@@ -168,19 +176,6 @@ def _workbook(result: QueryResult, about: xlsx.About) -> bytes:
         return xlsx.workbook([], [], about, bool(result.boolean))
     rows = [[row.get(v) for v in result.variables] for row in result.rows]
     return xlsx.workbook(result.variables, rows, about)
-
-
-def _write(data: bytes, output: Path | None) -> None:
-    """``data`` to ``output``, or to standard output; exit 2 when the file cannot be
-    written (the answer is lost, as when the query fails)."""
-    if output is None:
-        write_bytes(data)
-        return
-    try:
-        write_file(output, data)
-    except OSError as exc:
-        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
 
 
 def run_stored(
@@ -317,6 +312,7 @@ def register(main: click.Group, store_option) -> None:
     @click.option(
         "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
     )
+    @exit_codes({0: "listed", 2: "when the query catalog is broken"})
     def queries_cmd(fmt: str) -> None:
         """List the stored questions with their parameters."""
         list_queries(fmt)
@@ -343,6 +339,15 @@ def register(main: click.Group, store_option) -> None:
         "query is refused.",
     )
     @store_option
+    @exit_codes(
+        {
+            0: "ok",
+            1: "bad parameter or unknown NAME (the message names it and lists allowed values), "
+            f"or {BAD_FORMAT}",
+            2: "no store at --store, query error, timeout, a SERVICE endpoint not on the "
+            f"allow-list, {UNWRITABLE} or a broken query catalog",
+        }
+    )
     def query_cmd(
         name: str,
         params: tuple[str, ...],
@@ -353,11 +358,7 @@ def register(main: click.Group, store_option) -> None:
         allow_service: tuple[str, ...],
         store_path: Path,
     ) -> None:
-        """Run the stored query NAME (see 'clusterpolisee queries').
-
-        Exit 0 ok, 1 bad parameter (the message names it and lists allowed values), 2 query
-        error, timeout, or a SERVICE endpoint not on the allow-list.
-        """
+        """Run the stored query NAME (see 'clusterpolisee queries')."""
         run_stored(name, params, fmt, limit, store_path, timeout, tuple(allow_service), output)
 
     @main.command("sparql")
@@ -367,6 +368,15 @@ def register(main: click.Group, store_option) -> None:
     )
     @output_options("Seconds before the query is stopped.")
     @store_option
+    @exit_codes(
+        {
+            0: "ok",
+            1: BAD_FORMAT,
+            2: "no query or both QUERY and --file, an unreadable --file, syntax error "
+            "(an update too), a SERVICE clause, no store at --store, query error, timeout or "
+            f"{UNWRITABLE}",
+        }
+    )
     def sparql_cmd(
         query: str | None,
         query_file: Path | None,

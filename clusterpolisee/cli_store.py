@@ -14,6 +14,8 @@ from typing import IO
 import click
 import pyoxigraph as ox
 
+from .cli_exits import exit_codes
+from .cli_output import reader_gone, replacing
 from .cli_types import SECONDS
 from .store import StoreError, configured_endpoint, open_store
 from .store.base import SWEEP_MIN_MINUTES, StagedCommit, StagingSweep
@@ -128,13 +130,12 @@ def _written_in_place(output: Path) -> Iterator[IO[bytes]]:
     """``output`` to write, gzip-compressed when its name ends in .gz (as /dumps serves dumps
     and import reads them). Written beside it and renamed into place at the end: a failed
     export (a remote store gone mid-way) left an empty dump over the file that was there."""
-    part = output.with_name(f".{output.name}.part")
-    try:
-        with gzip.open(part, "wb") if output.suffix.lower() == ".gz" else part.open("wb") as fh:
+    with replacing(output) as fh:
+        if output.suffix.lower() != ".gz":
             yield fh
-        part.replace(output)
-    finally:
-        part.unlink(missing_ok=True)
+            return
+        with gzip.GzipFile(filename=output.name, mode="wb", fileobj=fh) as packed:
+            yield packed
 
 
 def _span(seconds: float) -> str:
@@ -209,6 +210,13 @@ def register(main: click.Group, store_option: Callable) -> None:
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
         help="File to write (default: standard output).",
     )
+    @exit_codes(
+        {
+            0: "exported (also when the reader stops early, as '| head' does)",
+            2: "no store at --store, an --output name of no known format, or the store or "
+            "--output cannot be read or written",
+        }
+    )
     def export_cmd(
         store_path: Path, fmt: str | None, graph: str | None, output: Path | None
     ) -> None:
@@ -237,8 +245,7 @@ def register(main: click.Group, store_option: Callable) -> None:
                     with _written_in_place(output) as fh:
                         count = store.export(fh, fmt, graph)
         except BrokenPipeError:  # `export | head` stopped reading: nothing went wrong
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
+            reader_gone()
         except (StoreError, OSError) as exc:
             fail(exc)
         click.echo(f"Exported {count} quads", err=True)
@@ -256,6 +263,7 @@ def register(main: click.Group, store_option: Callable) -> None:
         help=f"Drop the scratch graphs of commits not seen for this long (at least "
         f"{SWEEP_MIN_MINUTES}). 0 drops all, a running commit's too: only when nothing writes.",
     )
+    @exit_codes({0: "swept", 2: "no store at --store, or it cannot be opened or written"})
     def drop_staging_cmd(store_path: Path, minutes: int) -> None:
         """Remove the scratch graphs of commits that are no longer running (crashed or
         refused); safe while other commits run.
@@ -296,6 +304,13 @@ def register(main: click.Group, store_option: Callable) -> None:
         "written by another tool, or by clusterpolisee before 2026-12-07). Without the line, "
         "a dump cut off at a line break cannot be told from a whole one.",
     )
+    @exit_codes(
+        {
+            0: "imported",
+            2: "a FILE that is unreadable, bad or possibly cut short (nothing is changed), or "
+            "the store cannot be written",
+        }
+    )
     def import_cmd(store_path: Path, file: Path, fmt: str | None, no_end_check: bool) -> None:
         """Restore a dump: replace each named graph in FILE, all in one commit.
 
@@ -306,7 +321,7 @@ def register(main: click.Group, store_option: Callable) -> None:
 
         FILE must end with the line export writes last ('# end of clusterpolisee dump: N
         quads in G graphs'), for as many quads and graphs as it holds, else it is refused
-        (exit 2) as possibly cut short; --no-end-check imports it anyway.
+        as possibly cut short; --no-end-check imports it anyway.
         """
         fmt = fmt or format_of(file.name)
         if fmt is None:
@@ -329,12 +344,16 @@ def register(main: click.Group, store_option: Callable) -> None:
     @click.option(
         "--timeout", type=SECONDS, default=300.0, show_default=True, help="Seconds for HermiT."
     )
+    @exit_codes(
+        {
+            0: "recomputed (and, with --check, consistent)",
+            1: "when, with --check, the data contradicts the ontology (HermiT, needs Java)",
+            2: "no store at --store, the store cannot be written, or HermiT cannot run",
+        }
+    )
     def materialise_cmd(store_path: Path, check: bool, timeout: float) -> None:
         """Recompute graph/inferred (containment, inverses, defined classes, superclasses,
-        search keys, tallies), compacting the store before and after.
-
-        With --check, exit 1 when the data contradicts the ontology (HermiT, needs Java).
-        """
+        search keys, tallies), compacting the store before and after."""
         from .reasoning.hermit import ReasonerUnavailable
         from .reasoning.materialise import INFERRED, check_consistency, materialise
 
@@ -364,16 +383,29 @@ def register(main: click.Group, store_option: Callable) -> None:
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
         help="N-Triples file to write (default: standard output).",
     )
+    @exit_codes(
+        {
+            0: "written (also when the reader stops early, as '| head' does)",
+            2: "when the output cannot be written",
+        }
+    )
     def generate_cmd(triples: int, seed: int, output: Path | None) -> None:
-        """Write deterministic synthetic partner data (N-Triples) for benchmarks."""
+        """Write deterministic synthetic partner data (N-Triples) for benchmarks.
+
+        --output is written beside the file and renamed into place at the end: a failed or
+        interrupted run leaves the file that was there.
+        """
         from .generate import generate
 
         try:
             if output is None:
                 count = generate(sys.stdout.buffer, triples, seed)
+                sys.stdout.buffer.flush()
             else:
-                with output.open("wb") as fh:
+                with replacing(output) as fh:
                     count = generate(fh, triples, seed)
+        except BrokenPipeError:  # `generate | head` stopped reading, as for export
+            reader_gone()
         except OSError as exc:
             fail(exc)
         click.echo(f"Generated {count} triples (seed {seed})", err=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .cli_exits import exit_codes
 from .cli_output import write_data
 from .cli_store import require_store
 from .cli_types import INPUT_FORMATS_TEXT, input_format
@@ -70,6 +71,15 @@ def _read_bytes(path: Path) -> bytes:
         raise SubmissionError(f"{path}: cannot read the file: {exc.strerror}") from None
 
 
+def _exit_code(result: SubmissionResult) -> int:
+    """0 accepted, 1 rejected (validated, with violations), 2 when the files could not be
+    read (no report): the work could not be done. submit and restore alike; restore said 1,
+    "rejected", for archived files it could not read."""
+    if result.accepted:
+        return 0
+    return 1 if result.report is not None else 2
+
+
 def _listed(attempt: Attempt) -> dict:
     """meta.json's fields, with ``files`` filled in for entries archived before it existed."""
     return {**asdict(attempt), "files": [asdict(f) for f in attempt.originals()]}
@@ -114,6 +124,14 @@ def register(main: click.Group, store_option) -> None:
     )
     @store_option
     @ARCHIVE_OPTION
+    @exit_codes(
+        {
+            0: "accepted",
+            1: "rejected (store unchanged)",
+            2: "unreadable input, unknown partner, or no store at --store or one that "
+            "cannot be opened",
+        }
+    )
     def submit_cmd(
         files: tuple[Path, ...],
         partner: str,
@@ -128,8 +146,6 @@ def register(main: click.Group, store_option) -> None:
 
         A submission is all of the partner's data: give every file at once (e.g. one CSV
         template per class, plus Turtle); what is in none of them is removed.
-
-        Exit 0 accepted, 1 rejected (store unchanged), 2 unreadable input or unknown partner.
         """
         archive = archive or default_archive(store_path)
         require_store(store_path)
@@ -144,7 +160,7 @@ def register(main: click.Group, store_option) -> None:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         _report(result, fmt)
-        sys.exit(0 if result.accepted else (1 if result.report is not None else 2))
+        sys.exit(_exit_code(result))
 
     @main.command("submissions")
     @click.option("--partner", help="Only this partner's attempts.")
@@ -153,13 +169,17 @@ def register(main: click.Group, store_option) -> None:
     )
     @store_option
     @ARCHIVE_OPTION
+    @exit_codes(
+        {
+            0: "listed",
+            2: "no store at --store (without --archive), or a --partner that is not a "
+            "valid id or neither a project partner nor in the archive",
+        }
+    )
     def submissions_cmd(
         partner: str | None, fmt: str, store_path: Path, archive: Path | None
     ) -> None:
-        """List every submission attempt, oldest first, with its files and outcome.
-
-        Exit 2 for a --partner that is neither a project partner nor in the archive.
-        """
+        """List every submission attempt, oldest first, with its files and outcome."""
         if archive is None:  # the store's own archive: a mistyped --store listed another's
             require_store(store_path)
         unreadable: list[str] = []
@@ -187,6 +207,14 @@ def register(main: click.Group, store_option) -> None:
     @click.argument("submission_id")
     @store_option
     @ARCHIVE_OPTION
+    @exit_codes(
+        {
+            0: "accepted",
+            1: "rejected by today's shapes (store unchanged)",
+            2: "an unknown SUBMISSION_ID or one not accepted, archived files that cannot be "
+            "read (store unchanged), or no store at --store or one that cannot be opened",
+        }
+    )
     def restore_cmd(submission_id: str, store_path: Path, archive: Path | None) -> None:
         """Make an earlier accepted submission the partner's current data again.
 
@@ -202,5 +230,9 @@ def register(main: click.Group, store_option) -> None:
         except (SubmissionError, StoreError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except OSError as exc:  # an archived file gone or unreadable: it was a traceback, exit 1
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}cannot read the file: {exc.strerror or exc}", err=True)
+            sys.exit(2)
         _report(result, "text")
-        sys.exit(0 if result.accepted else 1)
+        sys.exit(_exit_code(result))

@@ -7,7 +7,8 @@ import click
 import pyoxigraph as ox
 
 from . import paths, rdfio
-from .cli_output import write_data
+from .cli_exits import exit_codes
+from .cli_output import write_data, write_output
 from .cli_types import INPUT_FORMATS_TEXT, input_format
 
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
@@ -121,6 +122,14 @@ def register(main: click.Group) -> None:
         help="List at most this many results in full (default 1,000; 0: all); the totals "
         "count every result.",
     )
+    @exit_codes(
+        {
+            EXIT_CONFORMS: "when the data conforms (warnings allowed)",
+            EXIT_VIOLATIONS: "on violations",
+            EXIT_UNREADABLE: "when the input cannot be read (syntax error, unknown format, too "
+            "large, unsafe), the files cannot be one submission, or the partner is unknown",
+        }
+    )
     def validate(
         files: tuple[Path, ...],
         fmt: str,
@@ -128,12 +137,7 @@ def register(main: click.Group) -> None:
         partner: str | None,
         max_results: int | None,
     ) -> None:
-        """Validate FILES (together, as one submission) against the SHACL shapes.
-
-        Exit 0 when the data conforms (warnings allowed), 1 on violations, 2 when the input
-        cannot be read (syntax error, unknown format, too large, unsafe) or the partner is
-        unknown.
-        """
+        """Validate FILES (together, as one submission) against the SHACL shapes."""
         from .validation import validate as run_validation
 
         if partner is not None:
@@ -161,6 +165,7 @@ def register(main: click.Group) -> None:
         type=click.Path(dir_okay=False, path_type=Path),
         help="Write the template to this file instead of standard output.",
     )
+    @exit_codes({0: "written", 2: "for an unknown CLASS, or an --output that cannot be written"})
     def template(cls: str, output: Path | None) -> None:
         """Write the CSV template for CLASS (e.g. Cluster, Barrier, PolicyInstrument).
 
@@ -175,6 +180,6 @@ def register(main: click.Group) -> None:
             sys.exit(2)
         if output is None:
             write_data(text)
-        else:
-            output.write_text(text, encoding="utf-8")
+        else:  # as query and sparql write --output: in place, exit 2 when it cannot be
+            write_output(text.encode("utf-8"), output)
             click.echo(f"Wrote {output}", err=True)

@@ -6,9 +6,13 @@ from pathlib import Path
 import click
 
 from . import paths
+from .cli_exits import exit_codes, group_exit_codes
 from .cli_types import SECONDS
 
 DEFAULT_TOKENS = paths.ROOT / "var" / "tokens.json"
+
+#: Why a token command exits 2, besides its own reasons.
+TOKENS_FAILS = "a tokens file that cannot be read or written"
 
 
 def register(main: click.Group, store_path_option) -> None:
@@ -92,6 +96,14 @@ def register(main: click.Group, store_path_option) -> None:
         "(repeatable; exact IRI; default: CLUSTERPOLISEE_SERVICE_ALLOW, whitespace-separated). "
         "Without it SERVICE is refused.",
     )
+    @exit_codes(
+        {
+            0: "when stopped (SIGTERM or Ctrl+C)",
+            2: "a bad --allow-service, a remote store, no store at --store, or a store or "
+            "address that cannot be used",
+        },
+        interruptible=False,  # Ctrl+C stops it cleanly (serve._stop_on_signals)
+    )
     def serve(
         store_path: Path,
         host: str,
@@ -155,6 +167,7 @@ def register(main: click.Group, store_path_option) -> None:
             sys.exit(2)
 
     @main.group()
+    @group_exit_codes
     def token() -> None:
         """Manage partner upload tokens (stored hashed)."""
 
@@ -169,6 +182,7 @@ def register(main: click.Group, store_path_option) -> None:
     @token.command("create")
     @click.option("--partner", required=True, help="Partner id, e.g. marche-region.")
     @tokens_option
+    @exit_codes({0: "created", 2: f"a bad or unknown partner id, or {TOKENS_FAILS}"})
     def token_create(partner: str, tokens_file: Path) -> None:
         """Create an upload token for a partner and print it once."""
         import re
@@ -197,6 +211,7 @@ def register(main: click.Group, store_path_option) -> None:
 
     @token.command("list")
     @tokens_option
+    @exit_codes({0: "listed (no tokens too)", 2: "for a tokens file that cannot be read"})
     def token_list(tokens_file: Path) -> None:
         """Show each partner's tokens by the start of their hashes (never the tokens)."""
         from webapp.tokens import TokensError, load
@@ -220,6 +235,7 @@ def register(main: click.Group, store_path_option) -> None:
         help="Only the token whose hash starts so (as 'token list' shows it).",
     )
     @tokens_option
+    @exit_codes({0: "revoked", 2: f"no such token of the partner, or {TOKENS_FAILS}"})
     def token_revoke(partner: str, prefix: str, tokens_file: Path) -> None:
         """Revoke all of a partner's tokens, or with --prefix one of them."""
         from webapp.tokens import TokensError, revoke
