@@ -8,6 +8,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .paths import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -17,7 +20,13 @@ DRAIN_SECONDS = 30.0
 
 
 class ListenError(Exception):
-    """The address could not be bound; the message says which and why."""
+    """The server cannot start: the address could not be bound, or (SettingError) a setting
+    cannot be used; the message says which and why. `serve` reports it as one line, exit 2."""
+
+
+class SettingError(ListenError, ConfigError):
+    """An environment setting of the web app that cannot be used (webapp.config.check):
+    a ConfigError, and a ListenError so that the serve command reports it as one line."""
 
 
 class _Late:
@@ -40,7 +49,12 @@ class AccessLog(_Late):
         status: list[str] = []
 
         def record(code: str, headers: list, exc_info: Any = None) -> Callable:
-            status.append(code)
+            # A header waitress cannot write (Latin-1) is its 500 after the app returned:
+            # logged as such, not as the app's status (a non-ASCII Link was logged 200).
+            if not all(v.isascii() for _, v in headers) and not _latin1(headers):
+                status.append("500")
+            else:
+                status.append(code)
             return start_response(code, headers, exc_info)
 
         body = self.app(environ, record)  # type: ignore[misc]
@@ -69,7 +83,42 @@ class _Logged:
             _log(self.environ, self.status, self.start)
 
 
+def _latin1(headers: list) -> bool:
+    try:
+        for _, value in headers:
+            value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: Longest path (after encoding) an access line holds; a longer one is cut, ending in CUT.
+PATH_SHOWN = 1_000
+CUT = "%[cut]"  # a '%' not followed by two hex digits: never part of an encoded path
+#: What a logged path keeps as it is: printable ASCII but the space and '%'.
+_FIELD_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def _field(text: str) -> str:
+    """``text`` (a WSGI string: the request's bytes as Latin-1) as one access-line field:
+    every byte outside printable ASCII, the space and '%' percent-encoded (%20, %0A, %25,
+    %C3%A9 for an "é" sent as UTF-8), so the field is the raw request path, unambiguous and
+    without spaces: a path such as "/id/a 200 1.0ms 198.51.100.7" cannot forge the status
+    and client fields for awk or fail2ban, nor a line break a line. Cut at PATH_SHOWN
+    characters, marked by CUT (a 200 KB path made a 200 KB line)."""
+    if not (text.isascii() and text.isprintable() and " " not in text and "%" not in text):
+        text = quote(text.encode("latin-1", "backslashreplace"), safe=_FIELD_SAFE)
+    if len(text) > PATH_SHOWN:
+        cut = text[:PATH_SHOWN]
+        percent = cut.rfind("%", PATH_SHOWN - 2)  # not inside an escape
+        text = (cut[:percent] if percent >= 0 else cut) + CUT
+    return text
+
+
 def _log(environ: dict, status: list[str], start: float) -> None:
+    """Queue the request's access line: time, method, path, status, milliseconds, client,
+    separated by single spaces. Method and path are ``_field``s (percent-encoded, cut at
+    PATH_SHOWN), so every line splits into the same fields."""
     # Made here, written by AccessLines' thread: through logging a line cost 35 us, and even
     # a plain write per request gave up the interpreter lock to a system call mid-request
     # (cached page, 32 clients: 3,480-3,600 to 2,210-2,610 req/s, p99 18-20 to 22-32 ms;
@@ -78,12 +127,11 @@ def _log(environ: dict, status: list[str], start: float) -> None:
     now = time.time()
     if int(now) != _stamp[0]:
         _stamp[:] = [int(now), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))]
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    if not path.isprintable():  # no forged lines from a path with a line break
-        path = repr(path)
+    path = _field(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
     line = (
         f"{_stamp[1]},{int(now * 1000) % 1000:03d} clusterpolisee.access: "
-        f"{environ.get('REQUEST_METHOD')} {path} {status[0][:3] if status else '-'} "
+        f"{_field(environ.get('REQUEST_METHOD', '-'))} {path} "
+        f"{status[0][:3] if status else '-'} "
         f"{(time.perf_counter() - start) * 1000:.1f}ms {environ.get('REMOTE_ADDR', '-')}\n"
     )
     _pending.append(line)  # one operation under the interpreter lock: no lock of our own
@@ -137,6 +185,12 @@ def serve(
     is a ListenError with nothing to clean up, and "Serving" is printed only when it listens.
     """
     from webapp import close_app, create_app
+    from webapp.config import check
+
+    try:  # before the address is bound and the workers started
+        check()
+    except ConfigError as exc:
+        raise SettingError(str(exc)) from None
 
     # Warnings as before; the web app's own notes (warm-up, recycled workers) too.
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)

@@ -35,7 +35,8 @@ DCT = "http://purl.org/dc/terms/"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 XSD = "http://www.w3.org/2001/XMLSchema#"
-PID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# \Z, not $: "$" also matches before a final line break, so "aida\n" passed (fullmatch too).
+PID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*\Z")
 PARTNER_EXISTS = """
 SELECT ?partner WHERE { ?partner a <https://w3id.org/clusterpolisee/ontology#ProjectPartner> }"""
 MAX_FILES = 50  # files in one submission: one per class and a few more, with room to spare
@@ -221,7 +222,7 @@ def default_archive(store_path: str | Path | None) -> Path:
 
 
 def check_partner(store: Store, pid: str) -> None:
-    if not PID_RE.match(pid):
+    if not PID_RE.fullmatch(pid):
         raise SubmissionError(
             f"partner id {pid!r} is not valid: use lower-case words joined "
             "by hyphens, e.g. marche-region"
@@ -317,7 +318,7 @@ def history(
     never reached the store, which is written after the entry. An entry whose meta.json
     cannot be read is left out (and named in ``unreadable``), so that one damaged entry
     does not stop every listing and submission."""
-    if partner is not None and not PID_RE.match(partner):
+    if partner is not None and not PID_RE.fullmatch(partner):
         raise SubmissionError(f"partner id {partner!r} is not valid")
     attempts = []
     for meta in archive.glob(f"{partner or '*'}/*/meta.json"):
@@ -339,11 +340,11 @@ def _read_meta(meta: Path) -> Attempt:
 
 
 #: What submit names its attempts: received time and 8 hex digits.
-ATTEMPT_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
+ATTEMPT_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}\Z")
 
 
 def find_attempt(archive: Path, attempt_id: str) -> tuple[Attempt, Path]:
-    if not ATTEMPT_ID_RE.match(attempt_id):  # it becomes part of a path pattern below
+    if not ATTEMPT_ID_RE.fullmatch(attempt_id):  # it becomes part of a path pattern below
         raise SubmissionError(
             f"{attempt_id[:80]!r} is not a submission id (like 20261206T180044Z-087972d9; "
             "'clusterpolisee submissions' lists them)"

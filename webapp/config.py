@@ -1,9 +1,63 @@
 """Default settings; ``create_app(config)`` overrides any of them."""
 
+import math
 import os
 import secrets
 
 from clusterpolisee import namespaces, paths
+from clusterpolisee.paths import ConfigError
+
+#: The longest query time limit, as the commands' --timeout and the remote store take (a day).
+LONGEST_TIMEOUT = 86_400.0
+#: The shortest CLUSTERPOLISEE_SECRET_KEY taken: it signs the session cookie, which carries
+#: the upload form's CSRF token (32 characters: what ``secrets.token_hex(16)`` makes).
+SHORTEST_SECRET_KEY = 32
+
+
+def query_timeout() -> float:
+    """CLUSTERPOLISEE_QUERY_TIMEOUT (seconds, default 10), checked: a ConfigError naming the
+    variable unless it is a finite number above 0, at most LONGEST_TIMEOUT."""
+    text = os.environ.get("CLUSTERPOLISEE_QUERY_TIMEOUT") or "10"  # empty: unset
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= LONGEST_TIMEOUT):
+        raise ConfigError(
+            "CLUSTERPOLISEE_QUERY_TIMEOUT must be a number of seconds above 0, at most "
+            f"{LONGEST_TIMEOUT:,.0f} (got {text!r})"
+        )
+    return seconds
+
+
+def secret_key() -> str | None:
+    """CLUSTERPOLISEE_SECRET_KEY, or None when unset or empty (a random key per process);
+    a ConfigError naming the variable (never its value) when it is shorter than
+    SHORTEST_SECRET_KEY characters: a 1-character key let anyone sign a session cookie."""
+    key = os.environ.get("CLUSTERPOLISEE_SECRET_KEY") or None
+    if key is not None and len(key) < SHORTEST_SECRET_KEY:
+        raise ConfigError(
+            f"CLUSTERPOLISEE_SECRET_KEY must be at least {SHORTEST_SECRET_KEY} characters "
+            f"(it has {len(key)}); make one with: python3 -c 'import secrets; "
+            "print(secrets.token_hex(32))', or unset it for a random key per process"
+        )
+    return key
+
+
+def check() -> None:
+    """Raise ConfigError for the first environment setting of the app that cannot be used.
+    ``serve`` calls it before it starts; ``import webapp`` does not raise (the ``token``
+    commands import it and need neither setting), so DEFAULTS falls back to safe values."""
+    query_timeout()
+    secret_key()
+
+
+def _or_none(read):
+    try:
+        return read()
+    except ConfigError:
+        return None
+
 
 # The largest file the web upload takes: a fifth of the CLI's (rdfio.DEFAULT_MAX_BYTES),
 # because the serving process parses and validates it itself while it serves (1M triples,
@@ -18,7 +72,8 @@ DEFAULTS: dict = {
     # IRIs {BASE}id/... are answered under /id/...
     "BASE": namespaces.BASE,
     # Query limits of the public endpoint and every page.
-    "QUERY_TIMEOUT": float(os.environ.get("CLUSTERPOLISEE_QUERY_TIMEOUT", "10")),
+    # (CLUSTERPOLISEE_QUERY_TIMEOUT; one that cannot be used: 10 here, refused by check()).
+    "QUERY_TIMEOUT": _or_none(query_timeout) or 10.0,
     "ROW_LIMIT": 10000,
     "PAGE_SIZE": 100,
     "WORKERS": 3,
@@ -55,5 +110,6 @@ DEFAULTS: dict = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
     # Signs the session cookie; random per process unless set (forms then expire on restart).
-    "SECRET_KEY": os.environ.get("CLUSTERPOLISEE_SECRET_KEY") or secrets.token_hex(32),
+    # A key too short to keep is never used: random here, refused by check() (serve).
+    "SECRET_KEY": _or_none(secret_key) or secrets.token_hex(32),
 }

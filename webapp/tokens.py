@@ -2,7 +2,8 @@
 
 Every change (create, revoke) holds an exclusive lock on ``<file>.lock`` beside the file
 around its read-change-write, so commands run at once lose no token; the file is replaced
-whole from a private (0600) temporary file, so readers never see half of it.
+whole from a temporary file (0600 until given the old file's owner, group and mode), so
+readers never see half of it.
 """
 
 import fcntl
@@ -13,7 +14,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -69,9 +70,13 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _write(path: Path, data: dict[str, list[str]]) -> None:
-    """Replace ``path`` whole; the temporary file is unique and private from its creation."""
+    """Replace ``path`` whole; the temporary file is unique and private from its creation,
+    and takes the replaced file's owner, group and mode (``_keep_access``) before it has any
+    content: a 0640 file readable by the server's group stayed 0600 after `token create`,
+    and every upload then got a 503. A new file stays 0600."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        _keep_access(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(json.dumps(data, indent=1, sort_keys=True))
             f.flush()
@@ -80,6 +85,26 @@ def _write(path: Path, data: dict[str, list[str]]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _keep_access(fd: int, path: Path) -> None:
+    """Give the open file ``fd`` the owner, group and permission bits of ``path``, as far as
+    this user may: the owner only for root (PermissionError otherwise, ignored); the group
+    when this user is in it. When the group cannot be kept, the group's permissions are not
+    given to this user's own group instead. Nothing when ``path`` does not exist."""
+    try:
+        old = os.stat(path)
+    except FileNotFoundError:
+        return
+    mode = old.st_mode & 0o7777
+    try:
+        os.fchown(fd, old.st_uid, old.st_gid)
+    except PermissionError:
+        with suppress(PermissionError):
+            os.fchown(fd, -1, old.st_gid)
+    if os.fstat(fd).st_gid != old.st_gid:
+        mode &= ~0o070
+    os.fchmod(fd, mode)
 
 
 def _change(path: Path, edit: Callable[[dict[str, list[str]]], bool]) -> None:

@@ -18,6 +18,9 @@ from clusterpolisee.publish import DATASET
 ONTOLOGY_NS = str(CPO)
 SAFE_SCHEMES = ("http://", "https://")
 PATH_SAFE = "/-_.~!$&'()*+,;=:@"
+# What a URI reference keeps as it is in a header: RFC 3986's reserved and unreserved
+# characters and '%' (an escape already made). Letters, digits and "_.-~" quote keeps anyway.
+HEADER_SAFE = ":/?#[]@!$&'()*+,;=%"
 
 
 def base() -> str:
@@ -72,6 +75,22 @@ def term_href(term: object) -> str | None:
 
 def is_external(iri: str) -> bool:
     return local_url(iri) is None
+
+
+def header_iri(iri: str) -> str:
+    """``iri`` as the URI it maps to (RFC 3987 section 3.1), for a response header (a
+    ``Link`` target, a ``Location``): every character outside the ASCII of a URI reference,
+    non-ASCII ones first encoded as UTF-8, is percent-encoded; escapes already in it are kept.
+
+    Headers are Latin-1 on the wire (waitress encodes them so): an IRI with a "€" made
+    every non-HTML answer about it a 500, after the app had answered 200. A space, '<', '>'
+    or '"' cannot end a ``<...>`` link either, nor a control character the header."""
+    return quote(iri, safe=HEADER_SAFE)
+
+
+def header_link(iri: str, rel: str) -> str:
+    """A ``Link`` header value: ``<iri>; rel="rel"``, the IRI as ``header_iri`` gives it."""
+    return f'<{header_iri(iri)}>; rel="{rel}"'
 
 
 def query_url(name: str, params: dict[str, str], suffix: str | None = None) -> str:

@@ -126,7 +126,7 @@ def answer(iri: str, data: dict, suffix: str | None, url_of: Callable[[str], str
         # The document holds its hash IRIs' statements too (``{iri}#file`` of a submission).
         triples = data["out"] + data.get("hash", [])
         result = Result(kind="graph", triples=triples, truncated=data["truncated"])
-        return download(fmt, result, {"Link": f'<{iri}>; rel="canonical"'})
+        return download(fmt, result, {"Link": url_builder.header_link(iri, "canonical")})
     return _html(iri, data, url_of)
 
 
