@@ -6,7 +6,8 @@ added, body) and answers the same request again from it, without a request conte
 or hooks: at 32 clients those cost the server about 0.4 ms of its GIL per page.
 
 The key is the data version, the URL's parts (scheme, host, script name, path, query string)
-and the request headers a page depends on (Accept, Accept-Language). Only 200 answers to GET
+and the request headers a page depends on (Accept; Accept-Language as the language ranges
+``present.language_ranges`` reads from it, the only use pages make of it). Only 200 answers to GET
 are kept, and none that sets a cookie, is private or varies with another header. A hit
 answers If-None-Match with 304 itself; requests with other preconditions (If-Match,
 If-Unmodified-Since, Range) go to Flask.
@@ -20,6 +21,8 @@ from typing import Any
 
 from flask import Flask, make_response, request
 from werkzeug.http import is_resource_modified, remove_entity_headers
+
+from .present import language_ranges
 
 MAX_PAGE_BYTES = 2_000_000  # larger pages are rendered each time
 #: The environ key a cached view sets to have its answer kept.
@@ -73,7 +76,9 @@ class PageCache:
             environ.get("QUERY_STRING", ""),
             environ.get("SCRIPT_NAME", ""),
             environ.get("HTTP_ACCEPT", ""),
-            environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            # The ranges a page picks its labels by, not the header's spelling: "sr-Latn" and
+            # "sr-latn, de;q=0" share a page, "sr-Latn" and "sr" do not.
+            language_ranges(environ.get("HTTP_ACCEPT_LANGUAGE")),
             environ.get("HTTP_HOST", ""),
             environ["wsgi.url_scheme"],
         )

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyoxigraph as ox
@@ -32,13 +33,73 @@ class Shown:
     lang: str = ""  # the text's language tag where it is not the page's (English)
 
 
-def languages() -> list[str]:
-    """The reader's languages in order of preference, English last as the fallback."""
+#: The site's own language, looked up after the reader's (then untagged, ``mul``, any).
+SITE_LANGUAGE = "en"
+#: Ranges of one Accept-Language header that count: a page costs each of them per label.
+MAX_RANGES = 16
+_RANGE = re.compile(r"^(\*|[a-z]{1,8}(-[a-z0-9]{1,8})*)$")
+
+
+def language_ranges(header: str | None) -> tuple[str, ...]:
+    """The language ranges of an Accept-Language header, lower-case, most preferred first (by
+    q, then as written). ``q=0`` ("not acceptable") and malformed entries are left out, and
+    so is everything after ``*``: any language will do there, so the site's default is next.
+    Pages depend on this alone (the page cache keys on it, not on the header's spelling)."""
+    weighted: list[tuple[float, int, str]] = []
+    for i, part in enumerate((header or "").split(",")):
+        name, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0 and _RANGE.match(name.lower()):  # "nan" > 0 is False too
+            weighted.append((-q, i, name.lower()))
+    ranges = [name for _, _, name in sorted(weighted)]
+    if "*" in ranges:
+        ranges = ranges[: ranges.index("*")]
+    return tuple(dict.fromkeys(ranges))[:MAX_RANGES]
+
+
+def lookup(tags: Iterable[str], ranges: Sequence[str]) -> str | None:
+    """The tag (as given) of the label to show: RFC 4647 Lookup (section 3.4) over ``ranges``
+    and then ``SITE_LANGUAGE``, case-insensitively; failing those, the untagged label, then
+    ``mul``, then the first tag in code-point order; None when there are no tags.
+
+    Each range is tried whole, then cut a subtag at a time (``sr-latn-rs``, ``sr-latn``,
+    ``sr``); at each length a tag more specific than it (``sr`` finds ``sr-latn``) is taken
+    before cutting further, as a label in the reader's language beats one in none of them."""
+    given: dict[str, str] = {}
+    for tag in tags:
+        given.setdefault(tag.lower(), tag)
+    if not given:
+        return None
+    for wanted in (*ranges, SITE_LANGUAGE):
+        while wanted:
+            if wanted in given:
+                return given[wanted]
+            longer = sorted(t for t in given if t.startswith(wanted + "-"))
+            if longer:
+                return given[longer[0]]
+            wanted = wanted.rpartition("-")[0]
+            if len(wanted.rpartition("-")[2]) == 1:  # a singleton ("x") goes with what follows
+                wanted = wanted.rpartition("-")[0]
+    for last in ("", "mul"):
+        if last in given:
+            return given[last]
+    return min(given.values())
+
+
+def preference() -> tuple[str, ...]:
+    """The reader's language ranges (``language_ranges`` of the request's Accept-Language);
+    none outside a request, so the site's language is used."""
     if not has_request_context():
-        return ["en", ""]
+        return ()
     if "cpo_langs" not in g:
-        langs = [v.split("-")[0].lower() for v in request.accept_languages.values()]
-        g.cpo_langs = [*dict.fromkeys([*langs, "en", ""])]
+        g.cpo_langs = language_ranges(request.headers.get("Accept-Language"))
     return g.cpo_langs
 
 
@@ -48,13 +109,10 @@ def pick_label(by_lang: dict[str, str] | None) -> str | None:
 
 
 def pick_tagged(by_lang: dict[str, str] | None) -> tuple[str, str] | None:
-    """(language tag, label) in the reader's language, as ``pick_label`` picks it."""
-    if not by_lang:
-        return None
-    for lang in languages():
-        if lang in by_lang:
-            return lang, by_lang[lang]
-    return next(iter(sorted(by_lang.items())))
+    """(language tag, label) in the reader's language (``lookup`` over ``preference()``); the
+    one place a label is chosen for display, drop-down options included."""
+    tag = lookup(by_lang or (), preference())
+    return None if tag is None or by_lang is None else (tag, by_lang[tag])
 
 
 def foreign(tag: str | None) -> str:

@@ -8,10 +8,14 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 
 from clusterpolisee import xlsx
 from clusterpolisee.catalog import (
+    IRI_RE,
     Catalog,
+    Option,
+    Param,
     ParameterError,
     ServiceNotAllowed,
     StoredQuery,
+    fold_text,
     load_catalog,
 )
 from clusterpolisee.reasoning.keycheck import STALE, stale_search_keys
@@ -23,7 +27,7 @@ from ..charts import bar_chart
 from ..database import Database, EngineError, Result
 from ..errors import error_response, remote_failed, remote_fault
 from ..pagecache import cached_page
-from ..present import pick_label
+from ..present import pick_label, pick_tagged
 
 bp = Blueprint("queries", __name__)
 RESERVED = {"page"}
@@ -82,6 +86,11 @@ def query(name: str, suffix: str | None = None):
     raw = {k: v for k, v in request.args.items() if k not in RESERVED}
     store = EngineStore()
     try:
+        # A parameter given twice is refused, not read as its first value (a link built by
+        # appending to another one would silently answer for the first).
+        for k in raw:
+            if (times := len(request.args.getlist(k))) > 1:
+                raise ParameterError(f"parameter {k!r} is given {times} times; give it once", k)
         values = q.bind(raw, store)
     except ParameterError as exc:
         if not fmt.is_html:
@@ -100,7 +109,9 @@ def query(name: str, suffix: str | None = None):
     if _page_number() > last:
         # Past the end: go to the last page, as page=0 or page=abc show the first one.
         return redirect(
-            url_builder.query_url(q.name, {**raw, "page": str(last)} if last > 1 else raw)
+            url_builder.header_iri(
+                url_builder.query_url(q.name, {**raw, "page": str(last)} if last > 1 else raw)
+            )
         )
     return _page(q, raw, store, result, None, q.bound_text(values))
 
@@ -151,8 +162,15 @@ def _page(
     page = _page_number()
     items = _items(result)
     rows = items[(page - 1) * size : page * size]
-    params = [(p, p.options(store), raw.get(p.name, p.default or "")) for p in q.params]
-    labels = _labels(result, rows) if result else {}
+    choices = [(p, p.options(store)) for p in q.params]
+    # The options' labels come in the same job as the rows' (one job a page, as before).
+    labelled = {
+        o.value for p, opts in choices if _relabels(p) for o in opts or () if IRI_RE.match(o.value)
+    }
+    labels = _labels(result, rows, labelled)
+    params = [
+        (p, _options(p, opts, labels), raw.get(p.name, p.default or "")) for p, opts in choices
+    ]
     return render_template(
         "query.html",
         q=q,
@@ -180,6 +198,35 @@ def _page(
     )
 
 
+def _relabels(p: Param) -> bool:
+    """Whether ``p``'s drop-down lists resources, whose labels ``_options`` picks again."""
+    return p.type == "iri" and p.allowed is None
+
+
+def _options(
+    p: Param, options: list[Option] | None, labels: dict[str, dict[str, str]]
+) -> list[Option] | None:
+    """A drop-down's choices with their labels in the reader's language, as the page's linked
+    columns show them (``pick_tagged``): the options queries pick English or any label. An
+    option keeps its label where that is none of the value's stored labels (an untagged
+    ``CONCAT``, "C10 — Manufacture of food products"), and a value listed once per language
+    is listed once. Relabelled, they are sorted by their folded labels, as ``Param.options``
+    sorts a class's members."""
+    if not options or not _relabels(p):
+        return options
+    seen: dict[str, Option] = {}
+    for o in options:
+        by_lang = labels.get(o.value)
+        if by_lang and (o.lang or o.label in by_lang.values()):
+            lang, label = pick_tagged(by_lang) or (o.lang, o.label)
+            o = Option(o.value, label, lang)
+        seen.setdefault(o.value, o)
+    shown = list(seen.values())
+    if shown == options:
+        return options
+    return sorted(shown, key=lambda o: (fold_text(o.label), o.label))
+
+
 def _stale_keys(q: StoredQuery) -> str | None:
     """What the page says while the search keys a folded parameter is compared with are not
     today's folding (reasoning/keycheck), or None. Its query is answered from the engine's
@@ -205,10 +252,12 @@ def _page_count(result) -> int:
     return max(1, -(-len(_items(result)) // current_app.config["PAGE_SIZE"]))
 
 
-def _labels(result, rows: list) -> dict[str, dict[str, str]]:
-    """Labels of the IRIs this page shows: its rows' (or triples'), and every region's of the
-    result for the map. Labelling all 10,000 rows of a listing took 350 ms at 1M; a page's,
-    a few ms."""
+def _labels(result, rows: list, options: set[str]) -> dict[str, dict[str, str]]:
+    """Labels of the IRIs this page shows: its rows' (or triples'), every region's of the
+    result for the map, and ``options`` (its drop-downs'). Labelling all 10,000 rows of a
+    listing took 350 ms at 1M; a page's, a few ms."""
+    if result is None:
+        return db().labels(options) if options else {}
     prefix = url_builder.id_prefix() + "region/"
     cells = (t for row in rows for t in (_triple_terms(row) if result.kind == "graph" else row))
     shown = {t.value for t in cells if isinstance(t, ox.NamedNode)}
@@ -218,7 +267,8 @@ def _labels(result, rows: list) -> dict[str, dict[str, str]]:
         for t in row
         if isinstance(t, ox.NamedNode) and t.value.startswith(prefix)
     }
-    return db().labels(shown | regions) if shown or regions else {}
+    wanted = shown | regions | options
+    return db().labels(wanted) if wanted else {}
 
 
 def _triple_terms(t: ox.Triple) -> tuple:
