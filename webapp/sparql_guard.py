@@ -28,6 +28,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from clusterpolisee.sparqltext import hides_from_inspection, max_nesting, names_service
 
 MAX_QUERY_CHARS = 100_000
+#: The title of the 413 answer to a query over MAX_QUERY_CHARS.
+TOO_LONG = "Query too long"
 #: Brackets nested deeper than this are refused before parsing: rdflib's parser spends
 #: seconds on thousands of levels before it gives up (stored queries use under 10).
 MAX_NESTING = 500
@@ -41,7 +43,8 @@ KINDS = {
 
 @dataclass(frozen=True)
 class QueryRefused(Exception):
-    """The query is not accepted; ``status`` 400 (malformed) or 403 (not allowed)."""
+    """The query is not accepted; ``status`` 400 (malformed), 403 (not allowed) or 413 (over
+    MAX_QUERY_CHARS)."""
 
     status: int
     message: str
@@ -78,12 +81,20 @@ def _walk(node: object):
             yield from _walk(value)
 
 
+def too_long(text: str) -> str:
+    """Why a text over MAX_QUERY_CHARS is refused (413), after the title TOO_LONG."""
+    return (
+        f"{len(text):,} characters, the limit is {MAX_QUERY_CHARS:,}; shorten it (a long "
+        "VALUES list can be split over several queries)"
+    )
+
+
 def check_query(text: str, allowlist: tuple[str, ...] = ()) -> None:
     """Raise QueryRefused unless the text may be handed to the engine."""
     if not text.strip():
         raise QueryRefused(400, "the query is empty")
     if len(text) > MAX_QUERY_CHARS:
-        raise QueryRefused(400, f"the query is longer than {MAX_QUERY_CHARS} characters")
+        raise QueryRefused(413, too_long(text))
     if max_nesting(text) > MAX_NESTING:
         raise QueryRefused(400, f"the query is nested too deeply (over {MAX_NESTING} levels)")
     if not names_service(text):

@@ -66,7 +66,7 @@ def test_escapes_in_a_text_that_names_service_are_refused():
     [
         ("", 400, "the query is empty"),
         ("SELECT * WHERE {" + "{" * 600 + "}" * 600 + "}", 400, "over 500 levels"),
-        ("SELECT * WHERE { ?s ?p ?o } # " + "x" * 100_000, 400, "longer than 100000"),
+        ("SELECT * WHERE { ?s ?p ?o } # " + "x" * 100_000, 413, "the limit is 100,000"),
     ],
 )
 def test_cheap_refusals_come_before_any_parse(text, status, words):

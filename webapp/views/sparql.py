@@ -1,10 +1,10 @@
 """/sparql: the SPARQL 1.1 Protocol endpoint, its service description and editor page."""
 
 import re
-from urllib.parse import urljoin
+from urllib.parse import unquote_to_bytes, urljoin
 
 import pyoxigraph as ox
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, render_template, request, url_for
 
 from clusterpolisee import xlsx
 from clusterpolisee.sparqltext import QuerySyntaxError, inspect
@@ -14,7 +14,7 @@ from ..access import db, download
 from ..database import Dataset, EngineError, Result
 from ..errors import error_response, remote_failed, remote_failure, remote_fault
 from ..pagecache import cached_page
-from ..sparql_guard import QueryRefused
+from ..sparql_guard import MAX_QUERY_CHARS, TOO_LONG, QueryRefused, too_long
 from . import examples
 
 bp = Blueprint("sparql", __name__)
@@ -71,7 +71,10 @@ def endpoint():
     text = _query_text()
     if text is None:
         return _no_query()
+    _wanted_format()  # an ambiguous format is refused before the query runs
     try:
+        if len(text) > MAX_QUERY_CHARS:  # refused here, not sent to a worker to refuse
+            raise QueryRefused(413, too_long(text))
         result = db().query(text, dataset=_protocol_dataset())
     except (QueryRefused, EngineError) as exc:
         status, message = exc.status, exc.message
@@ -80,9 +83,12 @@ def endpoint():
             status, _title, message = remote_failure(services, exc)
         wanted = _format("select")
         if wanted is not None and wanted.is_html:
-            return _editor(text, None, message), status
+            shown = f"{TOO_LONG}: {message}" if status == 413 else message
+            return _editor(text, None, shown), status
         if services:
             return remote_failed(services, exc)
+        if status == 413:  # the app's handler titles any status but 403 "Malformed query"
+            return error_response(413, TOO_LONG, message)
         raise
     kind = result.kind
     fmt = _format(kind)
@@ -105,7 +111,8 @@ def _about(text: str) -> xlsx.About:
     dataset = [
         (name, iri)
         for name in ("default-graph-uri", "named-graph-uri")
-        for iri in request.values.getlist(name)
+        for iri in _values(name)
+        if iri
     ]
     return xlsx.About(
         query=text,
@@ -123,13 +130,83 @@ def _services(text: str) -> list[str]:
         return []
 
 
+def _params() -> list[tuple[str, bytes]]:
+    """The request's parameters, from the URL and a form body, as (name, raw value bytes).
+
+    Werkzeug decodes percent-escapes that are not UTF-8 leniently (``%FC`` stays the text
+    "%FC", invalid bytes of a form body become U+FFFD), which would run a query other than
+    the one sent: the values are kept as bytes here and ``_values`` decodes them strictly."""
+    if "cpo_sparql_params" not in g:
+        pairs = _split(request.query_string)
+        if request.method == "POST":
+            if request.mimetype == "application/x-www-form-urlencoded":
+                pairs += _split(request.get_data())
+            elif request.mimetype == "multipart/form-data":
+                pairs += [(k, v.encode()) for k, v in request.form.items(multi=True)]
+        g.cpo_sparql_params = pairs
+    return g.cpo_sparql_params
+
+
+def _split(raw: bytes) -> list[tuple[str, bytes]]:
+    """``application/x-www-form-urlencoded`` pairs; names decoded, values left as bytes."""
+    pairs = []
+    for part in raw.split(b"&"):
+        if not part:
+            continue
+        name, _, value = part.partition(b"=")
+        name_text = unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+        pairs.append((name_text, unquote_to_bytes(value.replace(b"+", b" "))))
+    return pairs
+
+
+def _names() -> set[str]:
+    return {name for name, _ in _params()}
+
+
+def _values(name: str) -> list[str]:
+    """The values of parameter ``name``, decoded as UTF-8; 400 naming the bad byte if not."""
+    return [
+        _utf8(raw, "the query" if name == "query" else f"the parameter {name!r}", url=True)
+        for key, raw in _params()
+        if key == name
+    ]
+
+
+def _utf8(raw: bytes, what: str, url: bool) -> str:
+    """``raw`` decoded as UTF-8 (SPARQL Protocol, 2.1), without a leading byte order mark."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[max(0, exc.start - 24) : exc.start].decode("utf-8", "replace")
+        how = "as UTF-8 (percent-encode each UTF-8 byte)" if url else "encoded as UTF-8"
+        raise QueryRefused(
+            400,
+            f"{what} is not valid UTF-8 (byte 0x{raw[exc.start]:02X} at position {exc.start}, "
+            f"after {before!r}); send it {how}",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
 def _query_text() -> str | None:
     """The query of a protocol request, None when there is none (GET: service description)."""
-    if "update" in request.values or request.mimetype == "application/sparql-update":
+    if "update" in _names() or request.mimetype == "application/sparql-update":
         raise QueryRefused(403, "SPARQL Update is not allowed: this endpoint is read-only")
+    queries = _values("query")
     if request.method == "POST" and request.mimetype == "application/sparql-query":
-        return request.get_data(as_text=True)
-    text = request.values.get("query")
+        if queries:
+            abort(
+                400,
+                "the query is given twice, as the application/sparql-query body and as a "
+                "'query' URL parameter; send it once (SPARQL 1.1 Protocol, 2.1.3)",
+            )
+        return _utf8(request.get_data(), "the query", url=False)
+    if len(queries) > 1:
+        abort(
+            400,
+            f"the 'query' parameter is given {len(queries)} times; give it once "
+            "(SPARQL 1.1 Protocol, 2.1)",
+        )
+    text = queries[0] if queries else None
     if text is None and request.method == "POST":
         raise QueryRefused(
             400,
@@ -141,9 +218,10 @@ def _query_text() -> str | None:
 def _protocol_dataset() -> Dataset | None:
     """The dataset of the protocol's default-graph-uri and named-graph-uri parameters (each
     repeatable), which replace the query's FROM and FROM NAMED; None without them. They only
-    name graphs of the store: nothing is fetched."""
-    default = request.values.getlist("default-graph-uri")
-    named = request.values.getlist("named-graph-uri")
+    name graphs of the store: nothing is fetched. An empty value is no graph: Virtuoso's form,
+    and the DBpedia-style URLs copied from it, send ``default-graph-uri=``."""
+    default = [iri for iri in _values("default-graph-uri") if iri]
+    named = [iri for iri in _values("named-graph-uri") if iri]
     if not default and not named:
         return None
     for iri in (*default, *named):
@@ -157,8 +235,17 @@ def _protocol_dataset() -> Dataset | None:
     return Dataset(tuple(default), tuple(named))
 
 
+def _wanted_format() -> str | None:
+    """The 'format' or 'output' parameter (SPARQLWrapper's); 400 if given with two values."""
+    given = [v for name in ("format", "output") for v in _values(name) if v]
+    if len({v.lower() for v in given}) > 1:
+        shown = ", ".join(sorted({repr(v[:40]) for v in given}))
+        abort(400, f"the result format is given as {shown} ('format' / 'output'); give one")
+    return given[0] if given else None
+
+
 def _format(kind: str) -> renderer.Format | None:
-    wanted = request.values.get("format") or request.values.get("output")
+    wanted = _wanted_format()
     if wanted:
         suffix = FORMAT_PARAM.get(wanted.lower())
         if kind == "graph":
@@ -177,9 +264,17 @@ def _format(kind: str) -> renderer.Format | None:
     return renderer.negotiate(request.accept_mimetypes, kind, default)
 
 
+#: The service description's formats, Turtle first (the answer to */* and to none offered).
+SERVICE_FORMATS = ("ttl", "html", "nt", "jsonld", "rdf")
+
+
 def _no_query():
-    best = renderer.best_match(request.accept_mimetypes, ["text/turtle", "text/html"])
-    if best == "text/html":
+    """The service description in the RDF format the client asks for (Turtle when it names
+    none of them); the editor page for a browser."""
+    offered = [renderer.BY_SUFFIX[s] for s in SERVICE_FORMATS]
+    accept = request.accept_mimetypes
+    fmt = (renderer.choose(accept, offered) if accept else None) or offered[0]
+    if fmt.is_html:
         return _editor(examples.DEFAULT_QUERY, None)
     endpoint = url_for(".endpoint", _external=True)
     if not SAFE_URL.match(endpoint):
@@ -190,7 +285,11 @@ def _no_query():
         formats=renderer.FORMATS,
         federated=bool(db().service_allowlist),
     )
-    return Response(body, mimetype="text/turtle")
+    if fmt.suffix == "ttl":
+        return Response(body, mimetype="text/turtle")
+    triples = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
+    data, content_type = renderer.render(fmt, Result("graph", triples=triples))
+    return Response(data, content_type=content_type)
 
 
 def _editor(text: str, result: Result | None, error: str | None = None):
