@@ -23,7 +23,7 @@ from .cli_store import require_store
 from .cli_types import SECONDS
 from .execution import execute
 from .reasoning.keycheck import STALE, stale_search_keys
-from .results import MEDIA_TYPES, default_format, formats_for, is_graph, render
+from .results import MEDIA_TYPES, Unrepresentable, default_format, formats_for, is_graph, render
 from .sparqltext import QuerySyntaxError, inspect
 from .store import StoreError, open_store
 from .store.base import QueryResult, Store
@@ -158,6 +158,20 @@ def _emit(
     limit: int | None,
     output: Path | None = None,
     about: xlsx.About | None = None,
+) -> None:
+    try:
+        _write(result, fmt, limit, output, about)
+    except Unrepresentable as exc:  # U+0001 in XML: the format cannot take this answer
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _write(
+    result: QueryResult,
+    fmt: str,
+    limit: int | None,
+    output: Path | None,
+    about: xlsx.About | None,
 ) -> None:
     cut = _cut(result, limit)
     if fmt == "xlsx":

@@ -285,3 +285,19 @@ def test_link_by_a_uid_with_no_user_asks_for_a_reviewer(store_copy: Path):
     )
     assert (proc.returncode, proc.stdout, proc.stderr) == (2, "", NO_LOGIN)
     assert dataset(store_copy) == before
+
+
+@pytest.mark.parametrize("fmt", ["xml", "rdfxml"])
+def test_an_answer_xml_cannot_carry_is_exit_1_with_one_line(demo_store: Path, fmt: str):
+    """U+0001 has no form in XML 1.0: the format cannot take the answer (exit 1, as the help
+    says), where the writer's refusal ended in a traceback."""
+    query = (
+        'SELECT ?x WHERE { BIND("a\\u0001b" AS ?x) }'
+        if fmt == "xml"
+        else 'CONSTRUCT { <http://example.org/a> <http://example.org/b> "a\\u0001b" } WHERE {}'
+    )
+    done = run_cli("sparql", query, "--format", fmt, "--store", str(demo_store))
+    assert done.returncode == 1, done.stderr
+    one_error_line(done.stderr)
+    assert "U+0001" in done.stderr and "XML 1.0" in done.stderr, done.stderr
+    assert done.stdout == ""
