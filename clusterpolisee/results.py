@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 import pyoxigraph as ox
 
 from .store.base import QueryResult, Term
+from .store.termtext import term_nt
 from .xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 
 #: "xlsx" is written by ``xlsx.workbook`` as bytes, not by ``render``.
@@ -59,14 +60,6 @@ def term_json(t: Term) -> dict:
     elif t.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
         out["datatype"] = t.datatype.value
     return out
-
-
-def term_nt(t: Term) -> str:
-    """One RDF term in N-Triples, a triple term as RDF 1.2 writes it: ``<<( s p o )>>``
-    (pyoxigraph's ``str`` of a Triple leaves out the outer brackets)."""
-    if isinstance(t, ox.Triple):
-        return f"<<( {term_nt(t.subject)} {term_nt(t.predicate)} {term_nt(t.object)} )>>"
-    return str(t)
 
 
 def to_json(result: QueryResult) -> str:

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 
 import pyoxigraph as ox
 
+from .store.termtext import term_nt
+
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Excel's limits: characters a cell (UTF-16 units), rows a sheet, characters a hyperlink
 #: (XlsxWriter refuses longer ones) and hyperlinks a sheet.
@@ -179,7 +181,7 @@ class _Results:
         elif isinstance(t, ox.Literal):
             self.literal(r, c, t)
         else:  # a triple term (RDF 1.2): its N-Triples text
-            self.text(r, c, str(t))
+            self.text(r, c, term_nt(t))
 
     def literal(self, r: int, c: int, lit: ox.Literal) -> None:
         value = excel_value(lit)

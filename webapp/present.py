@@ -9,6 +9,8 @@ import pyoxigraph as ox
 from flask import g, has_request_context, request
 from markupsafe import Markup, escape
 
+from clusterpolisee.store.termtext import term_nt
+
 from . import url_builder
 from .renderer import PREFIXES
 
@@ -150,7 +152,7 @@ def show(term: object, labels: dict[str, dict[str, str]] | None = None) -> Shown
         if not note and term.datatype.value not in (*PLAIN_TYPES, RDF_LANG_STRING):
             note = curie(term.datatype.value)
         return Shown(term.value, note=note, lang=foreign(term.language))
-    return Shown(str(term))
+    return Shown(term_nt(term))  # a triple term (RDF 1.2), as N-Triples writes it
 
 
 def term_html(term: object, labels: dict[str, dict[str, str]] | None = None) -> Markup:

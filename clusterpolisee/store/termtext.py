@@ -102,3 +102,11 @@ def to_triples(triples: Iterable[TextTriple]) -> list[ox.Triple]:
 
 def as_text(triple: ox.Triple) -> TextTriple:
     return str(triple.subject), str(triple.predicate), str(triple.object)
+
+
+def term_nt(t: object) -> str:
+    """One RDF term in N-Triples, a triple term as RDF 1.2 writes it: ``<<( s p o )>>``
+    (pyoxigraph's ``str`` of a Triple leaves out the outer brackets)."""
+    if isinstance(t, ox.Triple):
+        return f"<<( {term_nt(t.subject)} {term_nt(t.predicate)} {term_nt(t.object)} )>>"
+    return str(t)

@@ -15,6 +15,8 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 
+import markupsafe
+import openpyxl
 import pyoxigraph as ox
 import pytest
 
@@ -113,7 +115,15 @@ def test_triple_terms_in_csv_and_tsv_over_the_server(server):
 def test_a_triple_term_on_the_html_page(server):
     status, ctype, body = get(server, TRIPLE_QUERY, "text/html")
     assert status == 200 and ctype.startswith("text/html")
-    assert b"http://a" in body
+    # As N-Triples writes it, brackets and all (str() of a Triple leaves them out).
+    assert str(markupsafe.escape(NESTED)).encode() in body
+
+
+def test_a_triple_term_in_a_workbook(server):
+    status, _, body = get(server, TRIPLE_QUERY, "*/*", format="xlsx")
+    assert status == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["Results"]
+    assert [c.value for c in sheet[2]] == [INNER, NESTED]
 
 
 def triple_result() -> QueryResult:
