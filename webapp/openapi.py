@@ -27,6 +27,7 @@ from clusterpolisee.catalog import (
 
 from . import renderer
 from .access import RESULT_KIND
+from .sparql_guard import MAX_QUERY_CHARS
 from .views.sparql import FORMAT_PARAM
 
 OPENAPI_VERSION = "3.0.3"
@@ -405,13 +406,15 @@ def _sparql_responses(federated: bool) -> dict:
     responses = {
         "200": {
             "description": "Results (SELECT, ASK), a graph (CONSTRUCT, DESCRIBE), or without "
-            "a query the service description (text/turtle).",
+            "a query the service description (Turtle, N-Triples, JSON-LD or RDF/XML by "
+            "Accept).",
             "headers": _ok_headers(renderer.FORMATS),
             "content": _contents("any"),
         },
         "400": {"$ref": REF + "responses/BadQuery"},
         "403": {"$ref": REF + "responses/Refused"},
         "406": {"$ref": REF + "responses/NotAcceptable"},
+        "413": {"$ref": REF + "responses/TooLong"},
         "503": {"$ref": REF + "responses/Unavailable"},
     }
     if federated:
@@ -519,10 +522,14 @@ def _error_responses() -> dict:
     return {
         "BadParameter": _error(
             "A parameter value was refused (type, range, not an allowed value, unknown "
-            "parameter); the message names it and what is allowed. The HTML page answers "
-            "400 with its form."
+            "parameter, a parameter given twice); the message names it and what is allowed. "
+            "The HTML page answers 400 with its form."
         ),
-        "BadQuery": _error("Malformed query, no query in a POST, or a bad dataset or format."),
+        "BadQuery": _error(
+            "Malformed query, no query in a POST, a bad dataset or format, text that is not "
+            "UTF-8, or the query or format given twice."
+        ),
+        "TooLong": _error(f"The query is longer than {MAX_QUERY_CHARS:,} characters."),
         "Refused": _error("An update, LOAD, or SERVICE to an endpoint not allowed here."),
         "FederatedNotAllowed": _error(
             "The question calls a SERVICE endpoint this server is not allowed to call."

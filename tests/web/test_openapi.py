@@ -4,6 +4,7 @@ against the OpenAPI 3.0 schema and against what a real server answers."""
 import json
 import shutil
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pyoxigraph as ox
@@ -215,6 +216,23 @@ def test_a_value_outside_an_enum_gets_the_documented_400(server, spec):
     status, ctype, body = _get(f"{server}/queries/policy-mix?theme={absent}", SPARQL_JSON)
     assert status == 400 and _bare(ctype) == "text/plain"
     assert b"not an allowed value" in body
+
+
+def test_the_endpoints_refusals_are_documented(server, spec):
+    """A query past the length limit (413), one given twice (400), each as documented."""
+    responses = spec["paths"]["/sparql"]["get"]["responses"]
+    long_query = "ASK {} #" + "x" * 100_001
+    body = urllib.parse.urlencode({"query": long_query}).encode()
+    req = urllib.request.Request(
+        f"{server}/sparql", data=body, headers={"Accept": SPARQL_JSON}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=60)
+    assert refused.value.code == 413
+    assert _bare(refused.value.headers["Content-Type"]) in _error_types(spec, responses["413"])
+    twice = f"{server}/sparql?query=ASK%7B%7D&query=ASK%7B%7D"
+    status, ctype, _ = _get(twice, SPARQL_JSON)
+    assert status == 400 and _bare(ctype) in _error_types(spec, responses["400"])
 
 
 def test_a_class_parameter_lists_the_data_values_with_labels(app, spec):
