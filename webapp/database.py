@@ -18,6 +18,9 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import re
+import signal
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -146,7 +149,17 @@ class EngineBusy(EngineError):
 
 
 class WorkerLost(EngineError):
+    """The worker died of something that may not happen again (it was killed, most likely
+    for memory); it has been replaced: 503, worth a retry."""
+
     status = 503
+
+
+class EngineCrashed(EngineError):
+    """The query engine failed on this query (a Rust panic, or a crash of the worker): a
+    bug on the server's side that the same query meets again, so 500 and no Retry-After."""
+
+    status = 500
 
 
 class QueryFailed(EngineError):
@@ -191,9 +204,18 @@ class _Worker:
     def __init__(self, ctx: Any, path: str, memory_mb: int, nice: int = 0) -> None:
         self.conn, child = ctx.Pipe()
         nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
-        args = (child, path, memory_mb, nicer)
+        # The worker's standard error, read when it dies (why: a panic's message) and
+        # forwarded to the log after each job; the worker unlinks it once it has opened it
+        # (and ready() or kill() here, if it never did).
+        self.err, self.errpath = tempfile.mkstemp(prefix="cpo-worker-", suffix=".stderr")
+        args = (child, path, memory_mb, nicer, self.errpath)
         self.proc = ctx.Process(target=worker.main, args=args, daemon=True)
-        self.proc.start()
+        try:
+            self.proc.start()
+        except BaseException:
+            self._unlink()
+            os.close(self.err)
+            raise
         if nice:
             # Now, so the child's imports are nice too; worker.main sets it again for the
             # threads it starts (on Linux a thread has its own nice value).
@@ -209,11 +231,44 @@ class _Worker:
             return self.conn.poll(timeout) and self.conn.recv() == ("ready",)
         except (EOFError, OSError):
             return False
+        finally:
+            self._unlink()
+
+    def _unlink(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.errpath)
+
+    def said(self, limit: int = 65536) -> str:
+        """What the worker wrote to its standard error since the last call (at most the
+        first ``limit`` bytes), emptied."""
+        if self.err < 0:
+            return ""
+        try:
+            size = os.fstat(self.err).st_size
+            if not size:
+                return ""
+            data = os.pread(self.err, min(size, limit), 0)
+            os.ftruncate(self.err, 0)
+        except OSError:
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def forward(self) -> None:
+        """Log what the worker wrote to its standard error (it writes to a file, not to the
+        server's: see worker.main)."""
+        if text := self.said():
+            log.warning("query worker %s wrote: %s", self.proc.pid, text.rstrip()[:4000])
 
     def kill(self) -> None:
         self.proc.kill()
         self.proc.join(5)
         self.conn.close()
+        self.forward()
+        self._unlink()
+        if self.err >= 0:  # once: the number may be another file's after it is closed
+            with contextlib.suppress(OSError):
+                os.close(self.err)
+            self.err = -1
 
 
 def _forking() -> Any:
@@ -308,15 +363,25 @@ class Pool:
                 if reply[0] == "ok":
                     wire.unpack(reply[1])
         except (EOFError, OSError, BrokenPipeError):
-            if w is not None:
-                self._replace(w, quiet=job.get("superseded", False))
-                w = None
             if job.get("superseded"):
+                if w is not None:
+                    self._replace(w, quiet=True)
+                    w = None
                 raise Superseded("stopped for a visitor's run of the same query") from None
-            raise WorkerLost(
-                "the query worker stopped (the query may have needed more memory than a "
-                "worker may use); it has been replaced"
-            ) from None
+            if w is None:
+                raise WorkerLost("the query worker stopped; it has been replaced") from None
+            w.proc.join(2)  # the pipe closes as it exits: its exit status is a moment away
+            code, said = w.proc.exitcode, w.said()
+            log.warning(
+                "query worker %s ended (exit status %s) on %s%s",
+                w.proc.pid,
+                code,
+                _what(job),
+                f"; it wrote: {said.rstrip()[:4000]}" if said else "",
+            )
+            self._replace(w)
+            w = None
+            raise worker_death(code, said, job.get("text") or "") from None
         finally:
             with self._lock:
                 self._running.pop(id(job), None)
@@ -353,6 +418,7 @@ class Pool:
     def _give_back(self, w: _Worker) -> None:
         """Return an idle worker, or replace it if its memory has grown past recycle_mb:
         heap fragmentation and per-snapshot allocations are then given back to the OS."""
+        w.forward()
         mb = rss_mb(w.proc.pid) if self.recycle_mb > 0 else 0.0
         if mb <= self.recycle_mb:
             self._keep(w)
@@ -396,6 +462,59 @@ class Pool:
                 self.idle.get_nowait().kill()
             except queue.Empty:
                 return
+
+
+#: How Rust reports a panic on standard error: the line after this one is its message.
+PANICKED = re.compile(r"panicked at [^\n]*:\n(?P<message>[^\n]+)")
+#: How Rust's allocator reports a failed allocation (the address-space cap) before aborting.
+ALLOCATION_FAILED = re.compile(r"memory allocation of \d+ bytes failed")
+#: Oxigraph's panic on ORDER BY over terms its comparison does not order consistently
+#: (mixed literal types); ordering by their string form avoids it.
+ORDER_PANIC = "does not correctly implement a total order"
+ORDER_BY = re.compile(r"\bORDER\s+BY\b", re.IGNORECASE)
+#: A panic for want of memory (a thread or buffer the address-space cap refused).
+MEMORY_PANIC = re.compile(r"alloc|memory|capacity overflow|Resource temporarily", re.IGNORECASE)
+
+
+def worker_death(code: int | None, said: str, text: str = "") -> EngineError:
+    """The error to report when a worker died without answering: ``code`` is its exit
+    status, ``said`` what it wrote to standard error, ``text`` the query it ran.
+
+    Only what is known is said. Killed (SIGKILL: the system's out-of-memory killer, or an
+    operator) or out of memory under its cap: 503, the worker is replaced and a retry may
+    succeed. A Rust panic (its message is on standard error) or any other crash: 500, for
+    the same query fails the same way and the fault is the engine's."""
+    panic = PANICKED.search(said)
+    if panic and not MEMORY_PANIC.search(panic.group("message")):
+        message = panic.group("message").strip()[:300]
+        hint = ""
+        if ORDER_PANIC in message and ORDER_BY.search(text):
+            hint = (
+                "; ordering by the terms' string form avoids it, e.g. ORDER BY STR(?o) "
+                "instead of ORDER BY ?o"
+            )
+        return EngineCrashed(
+            f"the query engine failed on this query: {message}; this is a bug in the engine "
+            f"(Oxigraph), not in your query, and asking again fails the same way{hint}"
+        )
+    if panic or ALLOCATION_FAILED.search(said):
+        return WorkerLost(
+            "the query needed more memory than a worker may use, and its worker stopped; "
+            "it has been replaced"
+        )
+    if code == -signal.SIGKILL:
+        return WorkerLost(
+            "the query worker was killed, most likely by the system for lack of memory (the "
+            "query may have needed more memory than a worker may use); it has been replaced"
+        )
+    how = f"exit status {code}"
+    if code is not None and code < 0:
+        with contextlib.suppress(ValueError):
+            how = f"signal {signal.Signals(-code).name}"
+    return EngineCrashed(
+        f"the query engine stopped on this query without an answer ({how}); its worker has "
+        "been replaced; asking again may fail the same way (the server log has the details)"
+    )
 
 
 class _Cache:
@@ -634,6 +753,8 @@ class Database:
             raise QueryRefused(payload[0], payload[1])
         if status == "syntax":
             raise QueryFailed(f"the query is not valid SPARQL: {payload[0]}")
+        if status == "panic":  # a panic that unwound (worker.answer)
+            raise worker_death(None, f"panicked at engine:\n{payload[0]}\n", job.get("text", ""))
         if status != "ok":
             raise QueryFailed(f"the query failed: {payload[0]}")
         value = convert(payload[0])
@@ -678,6 +799,7 @@ __all__ = [
     "EngineBusy",
     "QueryFailed",
     "WorkerLost",
+    "EngineCrashed",
     "QueryRefused",
     "Result",
 ]

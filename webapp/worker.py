@@ -387,7 +387,13 @@ OPS = {
 }
 
 
-def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = None) -> None:
+def main(
+    conn: Connection,
+    path: str,
+    memory_mb: int = 4096,
+    nice: int | None = None,
+    stderr_path: str | None = None,
+) -> None:
     """Serve jobs until the pipe closes.
 
     rdflib's SPARQL parser recurses deeply (about 10 frames per triple pattern), so this
@@ -395,7 +401,17 @@ def main(conn: Connection, path: str, memory_mb: int = 4096, nice: int | None = 
     with a large stack and a raised recursion limit; its address space is capped so a hungry
     query ends this worker, not the machine. ``nice``: this process's nice value, set here
     before any thread starts (threads inherit it; the parent set it for the main thread).
+    ``stderr_path``: a file the parent reads (webapp.database._Worker.said) and forwards to
+    its log; this process writes its standard error there, so when it dies the parent can
+    tell why: a Rust panic or a failed allocation in Oxigraph aborts it with only a message
+    on standard error.
     """
+    if stderr_path is not None:
+        with contextlib.suppress(OSError):  # the parent has gone or its file with it
+            fd = os.open(stderr_path, os.O_WRONLY | os.O_APPEND)
+            os.dup2(fd, 2)
+            os.close(fd)
+            os.unlink(stderr_path)  # the parent holds it open: gone when both have closed it
     if nice is not None:
         with contextlib.suppress(OSError):  # the parent has logged why
             os.setpriority(os.PRIO_PROCESS, 0, nice)
@@ -447,3 +463,10 @@ def answer(conn: Connection, snap: Snapshot, job: dict) -> None:
         conn.send(("error", "the query needed more memory than a worker may use"))
     except (OSError, RuntimeError, ValueError, TypeError) as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    except BaseException as exc:
+        # A Rust panic that unwinds reaches Python as pyo3's PanicException, a
+        # BaseException; this build aborts instead (the parent reads why, Pool.run).
+        if type(exc).__name__ != "PanicException":
+            raise
+        first = (str(exc).strip().splitlines() or ["(no message)"])[0]
+        conn.send(("panic", first[:500]))
