@@ -6,6 +6,7 @@ the limit with the query and the server enforces it (Virtuoso: its ``timeout`` p
 """
 
 import multiprocessing as mp
+import signal
 from multiprocessing.connection import Connection
 
 from .store.base import QueryResult, QueryTimeout, Store, StoreError
@@ -35,7 +36,8 @@ def run_isolated(
             raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
         status, payload = receiver.recv()
     except EOFError as exc:
-        raise StoreError("the query process ended without an answer") from exc
+        proc.join(5)  # the pipe closed as it ended: its exit status says how
+        raise StoreError(_ended_without_answer(proc.exitcode)) from exc
     finally:
         if proc.is_alive():
             proc.kill()
@@ -65,3 +67,18 @@ def execute(
     if isinstance(store, RemoteStore):
         return store.run_query(query, store_sorts, split, timeout=timeout, limit=limit)
     return store.run_query(query, store_sorts, split)
+
+
+def _ended_without_answer(code: int | None) -> str:
+    """Why the query's process gave no answer, from its exit status. Oxigraph 0.5 aborts the
+    process on a panic (SIGABRT; its message is on standard error, above this line)."""
+    if code == -signal.SIGABRT:
+        return (
+            "the query engine (Oxigraph) aborted on this query; its message is above. This is "
+            "a bug in the engine, not in the query; a panic that names a 'total order' comes "
+            "from ORDER BY over mixed types, and ORDER BY STR(?x) avoids it"
+        )
+    if code == -signal.SIGKILL:
+        return "the query process was killed, most likely by the system for lack of memory"
+    how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}"
+    return f"the query process ended without an answer ({how})"

@@ -113,6 +113,7 @@ def _question(
         "400": {"$ref": REF + "responses/BadParameter"},
         "404": {"$ref": REF + "responses/NotFound"},
         "406": {"$ref": REF + "responses/NotAcceptable"},
+        "500": {"$ref": REF + "responses/EngineFailed"},
         "503": {"$ref": REF + "responses/Unavailable"},
     }
     if q.services:
@@ -415,6 +416,7 @@ def _sparql_responses(federated: bool) -> dict:
         "403": {"$ref": REF + "responses/Refused"},
         "406": {"$ref": REF + "responses/NotAcceptable"},
         "413": {"$ref": REF + "responses/TooLong"},
+        "500": {"$ref": REF + "responses/EngineFailed"},
         "503": {"$ref": REF + "responses/Unavailable"},
     }
     if federated:
@@ -528,6 +530,10 @@ def _error_responses() -> dict:
         "BadQuery": _error(
             "Malformed query, no query in a POST, a bad dataset or format, text that is not "
             "UTF-8, or the query or format given twice."
+        ),
+        "EngineFailed": _error(
+            "The query engine failed on this query (a bug in Oxigraph, named in the message); "
+            "asking again fails the same way."
         ),
         "TooLong": _error(f"The query is longer than {MAX_QUERY_CHARS:,} characters."),
         "Refused": _error("An update, LOAD, or SERVICE to an endpoint not allowed here."),

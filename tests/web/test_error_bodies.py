@@ -20,6 +20,7 @@ import requests
 from webapp import close_app
 from webapp.database import EngineCrashed, WorkerLost, worker_death
 
+from ..conftest import run_cli
 from .conftest import make_app, waitress_serving
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -192,6 +193,19 @@ def test_a_query_the_engine_crashes_on_is_a_500_that_says_so(mixed_server):
     # The worker was replaced: the next query is answered.
     r = sparql(server, "application/sparql-results+json", "ASK {}")
     assert r.status_code == 200 and r.json()["boolean"] is True
+
+
+def test_the_cli_says_the_engine_aborted_on_the_query(mixed_server):
+    """The CLI's query process dies the same way: it said "ended without an answer"."""
+    store_path, _ = mixed_server
+    if not _panics(store_path):
+        pytest.skip("this Oxigraph sorts the mixed literals without panicking")
+    done = run_cli("sparql", PANIC, "--store", str(store_path), env={"RUST_BACKTRACE": "0"})
+    assert done.returncode == 2
+    assert "panicked" in done.stderr  # Oxigraph's own message, from the query's process
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the query engine (Oxigraph) aborted on this query")
+    assert "ORDER BY STR(?x)" in last and "Traceback" not in done.stderr
 
 
 PANIC_SAID = (
