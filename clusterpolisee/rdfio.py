@@ -17,6 +17,7 @@ Every problem is an :class:`InputError` whose message a person can act on.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePath
 from xml.parsers import expat
@@ -118,7 +119,7 @@ def read_rdf(
     if not text.strip():
         raise InputError(f"{filename}: the file is empty")
     _prescan(data, fmt, filename)
-    quads = _parse(data, fmt, filename)
+    quads = _nfc_literals(_parse(data, fmt, filename))
     _check_terms(quads, fmt, filename)
     return quads
 
@@ -145,7 +146,11 @@ def refuse_named_graphs(quads: Iterable[ox.Quad]) -> list[ox.Triple]:
 
 
 def _check_text(data: bytes, filename: str) -> str:
-    """Decode UTF-8 (dropping a byte-order mark) with clear messages for other encodings."""
+    """Decode UTF-8 (dropping a byte-order mark) with clear messages for other encodings, and
+    normalise the text to NFC (W3C Character Model): "Č" sent as C + combining caron is stored
+    as the one character Č, so searches, sh:maxLength and exact matches see one form. CSV
+    files are read through here too; escaped literals (\\u030C) are normalised after parsing
+    (:func:`_nfc_literals`)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{filename}: the file is UTF-16 encoded; save it as UTF-8")
     head = data[:4096]
@@ -156,14 +161,88 @@ def _check_text(data: bytes, filename: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, column = _position(data, exc.start)
-        raise InputError(
-            f"{filename}: line {line}, column {column}: invalid UTF-8 (byte "
-            f"0x{data[exc.start]:02x}); save the file as UTF-8"
-        ) from None
+        raise InputError(_not_utf8(data, exc.start, filename)) from None
     if "\x00" in text:
         raise InputError(f"{filename}: this is a binary file, not RDF text")
-    return text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff")
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def _nfc_literals(quads: list[ox.Quad]) -> list[ox.Quad]:
+    """The quads with every literal's lexical form in NFC (those written with escapes such as
+    \\u030C are only composed here, after parsing). Quads are rebuilt only where needed."""
+    literal, is_nfc = ox.Literal, unicodedata.is_normalized
+    for i, quad in enumerate(quads):
+        o = quad.object
+        if type(o) is literal and not o.value.isascii() and not is_nfc("NFC", o.value):
+            value = unicodedata.normalize("NFC", o.value)
+            o = (
+                literal(value, language=o.language)
+                if o.language
+                else literal(value, datatype=o.datatype)
+            )
+            quads[i] = ox.Quad(quad.subject, quad.predicate, o, quad.graph_name)
+    return quads
+
+
+# Single-byte code pages partners' spreadsheets save in, most common first, with names a
+# person recognises (Excel's "Save As" lists them by these names).
+_CODE_PAGES = {
+    "cp1250": "Windows-1250 (Central European: Serbian Latin, Croatian, Romanian, Slovenian)",
+    "cp1251": "Windows-1251 (Cyrillic: Serbian, Bulgarian, Macedonian)",
+    "cp1253": "Windows-1253 (Greek)",
+    "cp1252": "Windows-1252 (Western European)",
+}
+
+
+def _not_utf8(data: bytes, offset: int, filename: str) -> str:
+    """The message for a file that is not UTF-8: where (column in characters), which code
+    pages it probably is, and how to save it as UTF-8."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    likely = _likely_code_pages(data)
+    guess = (
+        f"it looks like {' or '.join(_CODE_PAGES[c] for c in likely)}. "
+        if likely
+        else "it is in some other encoding. "
+    )
+    return (
+        f"{filename}: line {line}, column {column}: invalid UTF-8 (byte 0x{data[offset]:02x}): "
+        f"the file is not saved as UTF-8; {guess}Save the file as UTF-8: in Excel, "
+        "Save As > 'CSV UTF-8 (Comma delimited)'; in a text editor, choose the encoding "
+        "UTF-8 when saving"
+    )
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _likely_code_pages(data: bytes) -> list[str]:
+    """The code pages of :data:`_CODE_PAGES` that decode ``data`` to letters, most plausible
+    first. A decoding scores a point for each word with non-ASCII letters that reads like a
+    word (one script, lower/upper/title case; a Latin word mostly of ASCII letters) and loses
+    two for one that does not (Cyrillic bytes read as Windows-1250 give "Íîâč": mostly
+    accented letters)."""
+    scored = []
+    for order, code in enumerate(_CODE_PAGES):
+        try:
+            text = data.decode(code)
+        except UnicodeDecodeError:
+            continue
+        odd = [c for c in text if not c.isascii() and not (c.isalpha() or c.isspace())]
+        score = -2 * len(set(odd) - set("–—’‘“”„«»…°€·\u00a0"))
+        for word in _WORD.findall(text):
+            if word.isascii() or len(word) < 3:
+                continue
+            scripts = {unicodedata.name(c, "?").split()[0] for c in word if c.isalpha()}
+            cased = word.islower() or word.isupper() or word.istitle()
+            ascii_share = sum(c.isascii() for c in word) / len(word)
+            latin_ok = scripts != {"LATIN"} or ascii_share >= 0.5
+            score += 1 if len(scripts) == 1 and cased and latin_ok else -2
+        if score > 0:
+            scored.append((-score, order, code))
+    return [code for _score, _order, code in sorted(scored)]
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -173,11 +252,6 @@ def _looks_utf16(head: bytes) -> bool:
         if zeros.count(0) >= 0.9 * len(zeros) and printable >= 0.9 * len(chars) > 4:
             return True
     return False
-
-
-def _position(data: bytes, offset: int) -> tuple[int, int]:
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
 # -- nesting pre-scan --------------------------------------------------------------------------

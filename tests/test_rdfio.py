@@ -74,7 +74,9 @@ def test_encodings_and_binary():
     assert "UTF-16 encoded; save it as UTF-8" in refused(SAME["a.ttl"].encode("utf-16"), "a.ttl")
     assert "UTF-16" in refused(SAME["a.ttl"].encode("utf-16-le"), "a.ttl")
     assert refused(b'<http://a> <http://b> "\xff" .', "a.ttl") == (
-        "a.ttl: line 1, column 24: invalid UTF-8 (byte 0xff); save the file as UTF-8"
+        "a.ttl: line 1, column 24: invalid UTF-8 (byte 0xff): the file is not saved as UTF-8; "
+        "it is in some other encoding. Save the file as UTF-8: in Excel, Save As > "
+        "'CSV UTF-8 (Comma delimited)'; in a text editor, choose the encoding UTF-8 when saving"
     )
     assert "binary file" in refused(b"\x1f\x8b\x08\x00\x00\x00", "a.ttl")
     assert refused(b"", "a.ttl") == "a.ttl: the file is empty"
