@@ -53,18 +53,22 @@ def _untagged(term: object) -> bool:
 SCRIPT_LANGUAGES = {"CYRILLIC": ("sr", "bg", "mk", "ru", "uk"), "GREEK": ("el",)}
 
 
-def foreign_script(text: str) -> str | None:
-    """The script ("CYRILLIC", "GREEK", ...) of most of the letters of ``text`` when that is
-    not Latin, else None: such text cannot be an English name. Marks, digits and punctuation
-    do not count; a Latin name with a Greek letter in it ("Ωmega Labs" is mostly Latin)
-    is English as before."""
+def main_script(text: str) -> str | None:
+    """The script ("LATIN", "CYRILLIC", "GREEK", ...) of more than half of the letters of
+    ``text``, or None. Marks, digits and punctuation do not count."""
     scripts = Counter(unicodedata.name(c, "?").split(" ", 1)[0] for c in text if c.isalpha())
     if not scripts:
         return None
     script, count = scripts.most_common(1)[0]
-    if script == "LATIN" or count * 2 <= sum(scripts.values()):
-        return None
-    return script
+    return script if count * 2 > sum(scripts.values()) else None
+
+
+def foreign_script(text: str) -> str | None:
+    """The script of most of the letters of ``text`` when that is not Latin, else None: such
+    text cannot be an English name. A Latin name with a Greek letter in it ("Ωmega Labs" is
+    mostly Latin) is English as before."""
+    script = main_script(text)
+    return None if script == "LATIN" else script
 
 
 def language_hint(script: str) -> str:

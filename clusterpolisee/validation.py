@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from . import paths, shaclfast
+from .names import main_script
 from .namespaces import ID
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -51,6 +52,9 @@ class ValidationResult:
     shape: str | None = None
     component: str | None = None
     name: str | None = None  # sh:name of the property shape, in words
+    #: What the rule's message cannot say of this case (which language has two texts): not
+    #: part of the rule, so the report still counts the rule's results together.
+    detail: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +66,7 @@ class ValidationResult:
             "value": self.value,
             "shape": self.shape,
             "component": self.component,
+            "detail": self.detail,
         }
 
 
@@ -82,8 +87,9 @@ def _problem(r: ValidationResult) -> Problem:
 
 def _entry_key(r: ValidationResult) -> tuple:
     """What makes two results one problem for a person: sh:datatype, sh:minInclusive and
-    sh:maxInclusive of one property shape share its message and all reject "high"."""
-    return (r.focus, r.path, r.value, r.shape, r.severity, r.message)
+    sh:maxInclusive of one property shape share its message and all reject "high". Two
+    repeated languages are two problems (their details differ)."""
+    return (r.focus, r.path, r.value, r.shape, r.severity, r.message, r.detail)
 
 
 def _sortable(rule: tuple) -> tuple[str, ...]:
@@ -305,6 +311,8 @@ def _result_lines(r: ValidationResult) -> list[str]:
         lines.append(f"    property: {_property_words(r)}")
     if r.value is not None:
         lines.append(f"    value:    {r.value}")
+    if r.detail:
+        lines.append(f"    detail:   {r.detail}")
     if r.shape:
         lines.append(f"    shape:    {_short(r.shape)}")
     return lines
@@ -520,9 +528,12 @@ def validate(
     (clusterpolisee.shaclfast); ``engine="pyshacl"`` runs the reference implementation.
     """
 
+    read: list[shaclfast.Submission] = []
+
     def ownership_and_labels(
         data: shaclfast.Submission,
     ) -> tuple[list[ValidationResult], dict[str, str]]:
+        read.append(data)
         return _ownership(data, partner), _labels(data)
 
     if engine == "fast":  # the shapes' SPARQL half runs in a thread beside ownership_and_labels()
@@ -534,7 +545,53 @@ def validate(
         raise ValueError(f"unknown engine {engine!r}")
     results += shape_results
     results.sort(key=lambda r: (r.focus, r.path or "", r.message, r.value or ""))
-    return ValidationReport(results, shapes_version(), partner, labels)
+    return ValidationReport(_name_languages(results, read[0]), shapes_version(), partner, labels)
+
+
+_UNIQUE_LANG = str(SH.UniqueLangConstraintComponent)
+
+
+def _name_languages(
+    results: list[ValidationResult], data: shaclfast.Submission
+) -> list[ValidationResult]:
+    """Say which language has two texts, and the texts: SHACL gives a sh:uniqueLang result no
+    value, so the report showed only "one per language" and the resource's name, which a
+    Serbian partner read as the faulty text. One result per repeated language (as SHACL
+    makes them); with two scripts of one language, the tags that tell them apart."""
+    told: dict[tuple[str, str], int] = {}
+    named = []
+    for r in results:
+        if r.component != _UNIQUE_LANG or r.path is None or r.detail:
+            named.append(r)
+            continue
+        texts: dict[str, set[str]] = {}
+        for v in data.props.get(r.focus, {}).get(r.path, ()):
+            if type(v) is ox.Literal and v.language:
+                texts.setdefault(v.language, set()).add(v.value)
+        repeated = sorted(lang for lang, values in texts.items() if len(values) > 1)
+        i = told[(r.focus, r.path)] = told.get((r.focus, r.path), -1) + 1
+        if i < len(repeated):
+            r = replace(r, detail=_two_texts(repeated[i], sorted(texts[repeated[i]])))
+        named.append(r)
+    return named
+
+
+def _two_texts(lang: str, values: list[str]) -> str:
+    shown = ", ".join(f"“{v[:80]}”" for v in values)
+    said = f"@{lang} is given {len(values)} texts: {shown}; keep one"
+    scripts = {_script(v) for v in values} - {None}
+    if len(scripts) > 1 and "-" not in lang:
+        tags = " and ".join(f"@{lang}-{code}" for code in sorted(scripts))
+        said += f", or tell the scripts apart with {tags}"
+    return said
+
+
+#: ISO 15924 codes of the scripts partners write (BCP 47 script subtags).
+_SCRIPTS = {"CYRILLIC": "Cyrl", "GREEK": "Grek", "LATIN": "Latn"}
+
+
+def _script(text: str) -> str | None:
+    return _SCRIPTS.get(main_script(text) or "")
 
 
 def _labels(data: shaclfast.Submission) -> dict[str, str]:

@@ -293,6 +293,7 @@ def test_json_report_schema():
     (result,) = data["results"]
     assert list(result) == [
         "focus", "severity", "message", "path", "property", "value", "shape", "component",
+        "detail",
     ]  # fmt: skip
     assert result["severity"] == "Warning"
     assert (
@@ -616,3 +617,30 @@ def test_a_sector_division_must_belong_to_its_section(sectors: str, refused: lis
     )
     assert wrong == refused
     assert report.conforms == (not refused)
+
+
+def test_two_texts_in_one_language_are_named_with_their_language():
+    """sh:uniqueLang results carry no value (SHACL gives none): the report said only "one per
+    language" beside the resource's English name, which a partner read as the faulty text.
+    Each repeated language is named with its texts, and two scripts get the tags that tell
+    them apart; the rule is still counted as one in the totals."""
+    report = validate(
+        valid_with(
+            (
+                '"Test cluster"@en , "Cluster di prova"@it ;',
+                '"Test cluster"@en , "Тест кластер"@sr , "Test klaster"@sr , '
+                '"Cluster di prova"@it , "Cluster prova"@it ;',
+            )
+        ),
+        "marche-region",
+    )
+    details = sorted(r.detail for r in report.entries if r.detail)
+    assert details == [
+        "@it is given 2 texts: “Cluster di prova”, “Cluster prova”; keep one",
+        "@sr is given 2 texts: “Test klaster”, “Тест кластер”; keep one, or tell the "
+        "scripts apart with @sr-Cyrl and @sr-Latn",
+    ]
+    assert "    detail:   @sr is given 2 texts" in report.to_text()
+    data = json.loads(report.to_json())
+    assert sorted(r["detail"] for r in data["results"] if r["detail"]) == details
+    assert [n for n, (_, _, message) in report.totals() if "one per language" in message] == [2]
