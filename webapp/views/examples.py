@@ -23,11 +23,13 @@ PREFIX_LINE = re.compile(r"^\s*PREFIX\s+([A-Za-z][\w-]*)?:\s*<([^<>\s]+)>", re.I
 @lru_cache(maxsize=1)
 def prefixes() -> dict[str, str]:
     """Our usual prefixes plus every prefix the stored queries declare."""
-    from clusterpolisee.catalog import CatalogError, load_catalog
+    from clusterpolisee.catalog import CatalogError
+
+    from .queries import catalog  # parsed once, when the app starts (not per caller)
 
     found = dict(PREFIXES)
     try:
-        texts = [q.text for q in load_catalog().queries.values()]
+        texts = [q.text for q in catalog().queries.values()]
     except (CatalogError, OSError):
         return found
     for text in texts:
@@ -42,11 +44,13 @@ def examples() -> list[tuple[str, str]]:
     parameters' defaults bound (unbound, "Policy gaps of a region" listed every region's
     gaps, and a yes-or-no question always said yes), and no SERVICE, which the endpoint
     refuses unless an operator allows it."""
-    from clusterpolisee.catalog import CatalogError, load_catalog
+    from clusterpolisee.catalog import CatalogError
+
+    from .queries import catalog
 
     out = [("Instances per class", DEFAULT_QUERY)]
     try:
-        cat = load_catalog()
+        cat = catalog()
     except (CatalogError, OSError):
         return out
     for q in cat.queries.values():
