@@ -8,6 +8,7 @@ values of the current data as an ``enum``, with their labels as ``x-enum-descrip
 view (``webapp.views.api_doc``) keeps it per version and base URL.
 """
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -39,6 +40,8 @@ ERROR_TYPES = ("text/plain", "text/html")  # webapp.errors.error_response, by Ac
 #: Lists a parameter's allowed values in the current data (None: free input).
 Options = Callable[[Param], list[Option] | None]
 REF = "#/components/"
+#: What a server URL taken from the request (its Host header) may look like.
+SAFE_ROOT = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?$")
 
 
 def build(
@@ -50,6 +53,8 @@ def build(
 ) -> dict:
     """The whole document for a server at ``base_url`` (ending in '/')."""
     root = base_url.rstrip("/")
+    if not SAFE_ROOT.match(root):  # a Host header that is no host name: a relative server
+        root = ""
     paths: dict[str, dict] = {}
     schemas = _base_schemas()
     ids: set[str] = set()
@@ -164,6 +169,8 @@ def _parameter(q: StoredQuery, p: Param, options: Options) -> dict:
         # The catalog's "required" means "needs a value": a default supplies it, so the
         # server never refuses a request that leaves such a parameter out.
         "required": p.required and p.default is None,
+        # Empty is "left out" (it takes the default), as the question's form sends it.
+        "allowEmptyValue": True,
         "description": " ".join(n for n in notes if n),
         "schema": schema,
     }
@@ -282,7 +289,9 @@ def _ok(op_id: str, kind: str) -> dict:
 
 
 def _contents(kind: str, json_schema: dict | None = None) -> dict:
-    return {f.mimetype: {"schema": _format_schema(f, kind, json_schema)} for f in _formats(kind)}
+    """Data formats first (a client generator types the answer by the first), the page last."""
+    formats = sorted(_formats(kind), key=lambda f: f.is_html)
+    return {f.mimetype: {"schema": _format_schema(f, kind, json_schema)} for f in formats}
 
 
 def _formats(kind: str) -> list[renderer.Format]:
@@ -326,13 +335,13 @@ def _sparql(formats: list[str], federated: bool) -> dict:
         "required": False,
         "description": "A SPARQL 1.1 query (read-only). Without it: the service description "
         "(Turtle), or the editor page for a browser.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "minLength": 1},
     }
     form = {
         "type": "object",
         "required": ["query"],
         "properties": {
-            "query": {"type": "string"},
+            "query": {"type": "string", "minLength": 1},
             "default-graph-uri": _graph_list(),
             "named-graph-uri": _graph_list(),
             "format": {"type": "string", "enum": formats},
@@ -360,7 +369,7 @@ def _sparql(formats: list[str], federated: bool) -> dict:
                         "schema": form,
                         "encoding": {"default-graph-uri": explode, "named-graph-uri": explode},
                     },
-                    "application/sparql-query": {"schema": {"type": "string"}},
+                    "application/sparql-query": {"schema": {"type": "string", "minLength": 1}},
                 },
             },
             "responses": responses,
@@ -412,6 +421,7 @@ def _sparql_responses(federated: bool) -> dict:
             "headers": _ok_headers(renderer.FORMATS),
             "content": _contents("any"),
         },
+        "304": {"description": "Not modified (If-None-Match named the current ETag)."},
         "400": {"$ref": REF + "responses/BadQuery"},
         "403": {"$ref": REF + "responses/Refused"},
         "406": {"$ref": REF + "responses/NotAcceptable"},

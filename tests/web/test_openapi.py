@@ -235,6 +235,24 @@ def test_the_endpoints_refusals_are_documented(server, spec):
     assert status == 400 and _bare(ctype) in _error_types(spec, responses["400"])
 
 
+def test_what_schemathesis_found_is_documented(server, spec):
+    """An empty value takes the default (documented: allowEmptyValue), /sparql refuses an
+    empty query (minLength 1), /sparql answers 304 too, data formats come before the page
+    (a generated client types its answer by the first), and a Host header that is no host
+    name gives a relative server."""
+    for name, op in ((p, spec["paths"][p]["get"]) for p in spec["paths"] if "queries/" in p):
+        assert all(param["allowEmptyValue"] for param in op["parameters"]), name
+        assert next(iter(op["responses"]["200"]["content"])) != "text/html", name
+    status, _, _ = _get(f"{server}/queries/clusters?theme=", SPARQL_JSON)
+    assert status == 200
+    sparql = spec["paths"]["/sparql"]["get"]
+    (query,) = [p for p in sparql["parameters"] if p["name"] == "query"]
+    assert query["schema"]["minLength"] == 1 and "304" in sparql["responses"]
+    req = urllib.request.Request(f"{server}/openapi.json", headers={"Host": 'x"y'})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        assert json.load(resp)["servers"] == [{"url": "/"}]
+
+
 def test_a_class_parameter_lists_the_data_values_with_labels(app, spec):
     param = _params(spec, "policy-mix")["theme"]
     schema = param["schema"]

@@ -305,3 +305,14 @@ def test_a_browser_still_gets_the_editor(server):
     assert status == 200
     assert resp.getheader("Content-Type").startswith("text/html")
     assert b'id="sparql-form"' in body
+
+
+def test_the_service_description_takes_a_named_format_and_refuses_an_unknown_one(server):
+    """Without a query, `format`/`output` was ignored: `output=AAA` answered Turtle, 200."""
+    status, resp, body = send(server, "GET", "/sparql?output=AAA", Accept="*/*")
+    assert status == 400 and b"unknown format 'AAA'" in body
+    status, resp, body = send(server, "GET", "/sparql?format=nt", Accept="*/*")
+    assert status == 200
+    assert resp.getheader("Content-Type").split(";")[0] == "application/n-triples"
+    endpoint = URIRef(f"{server}/sparql")
+    assert (endpoint, URIRef(SD + "endpoint"), endpoint) in Graph().parse(data=body, format="nt")

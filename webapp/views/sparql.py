@@ -273,7 +273,10 @@ def _no_query():
     none of them); the editor page for a browser."""
     offered = [renderer.BY_SUFFIX[s] for s in SERVICE_FORMATS]
     accept = request.accept_mimetypes
-    fmt = (renderer.choose(accept, offered) if accept else None) or offered[0]
+    if _wanted_format():  # a format the description cannot take is a 400, as with a query
+        fmt = _format("graph")
+    else:
+        fmt = (renderer.choose(accept, offered) if accept else None) or offered[0]
     if fmt.is_html:
         return _editor(examples.DEFAULT_QUERY, None)
     endpoint = url_for(".endpoint", _external=True)
