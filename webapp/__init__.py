@@ -15,10 +15,11 @@ from clusterpolisee.store import StoreError
 from clusterpolisee.store.oxigraph import OxigraphStore
 
 from . import errors, url_builder
+from .compress import Gzip
 from .config import DEFAULTS
 from .database import BoundedCache, Database
 from .heap import trim_heap
-from .pagecache import PageCache
+from .pagecache import PageCache, page_bytes
 from .pausing import Pauser
 from .present import foreign, heading, show, term_html, time_html, visible_controls
 from .warmup import Warmer
@@ -51,7 +52,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.jinja_env.filters["heading"] = heading  # for a list of names: names|map('heading')
     app.jinja_env.finalize = visible_controls
-    app.wsgi_app = PageCache(app, app.wsgi_app)  # type: ignore[method-assign]
+    # gzip outside the page cache: it sees kept pages too (which keep their own gzip bytes).
+    app.wsgi_app = Gzip(PageCache(app, app.wsgi_app))  # type: ignore[method-assign]
     if (pauser := app.extensions["cpo.pauser"]) is not None:  # outermost: every request counts
         app.wsgi_app = pauser.wrap(app.wsgi_app)  # type: ignore[method-assign]
     _load_catalog()
@@ -90,16 +92,11 @@ def _open_store(app: Flask) -> None:
     # pages, at most PAGE_CACHE_SIZE of them and PAGE_CACHE_MB in all (pages may be 2 MB).
     page_mb = cfg["PAGE_CACHE_MB"]
     app.extensions["cpo.pages"] = BoundedCache(
-        db.version, cfg["PAGE_CACHE_SIZE"], page_mb * 1024 * 1024, _page_bytes
+        db.version, cfg["PAGE_CACHE_SIZE"], page_mb * 1024 * 1024, page_bytes
     )
     app.extensions["cpo.db"] = db
     app.extensions["cpo.writer"] = writer
     atexit.register(db.close)
-
-
-def _page_bytes(page: tuple[bytes, int, list]) -> int:
-    body, _, headers = page
-    return len(body) + sum(len(k) + len(v) for k, v in headers) + 512
 
 
 class FlushedVersion:

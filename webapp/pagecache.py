@@ -11,6 +11,10 @@ and the request headers a page depends on (Accept; Accept-Language as the langua
 are kept, and none that sets a cookie, is private or varies with another header. A hit
 answers If-None-Match with 304 itself; requests with other preconditions (If-Match,
 If-Unmodified-Since, Range) go to Flask.
+
+A page that ``compress`` would gzip keeps its gzip bytes beside the plain ones, made on its
+first hit from a client that accepts gzip and counted in the cache's byte budget: a kept gzip
+answer costs no compression per request. Its headers say ``Vary: Accept-Encoding`` either way.
 """
 
 import logging
@@ -22,6 +26,7 @@ from typing import Any
 from flask import Flask, make_response, request
 from werkzeug.http import is_resource_modified, remove_entity_headers
 
+from . import compress
 from .present import language_ranges
 
 MAX_PAGE_BYTES = 2_000_000  # larger pages are rendered each time
@@ -32,10 +37,13 @@ PRECONDITIONS = ("HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE", "HTT
 #: Per-response headers the server adds again to each answer (never replayed).
 NOT_KEPT = {"date", "server"}
 #: The request headers the key holds (a Vary naming any other keeps the page out).
-KEYED = {"accept", "accept-language"}
+KEYED = {"accept", "accept-language", "accept-encoding"}  # the last: handled here
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-Page = tuple[bytes, str, list[tuple[str, str]]]
+Headers = list[tuple[str, str]]
+#: Body, status, headers, and the gzip body and headers: None until made, False when the
+#: page is not compressed (not textual, or too small).
+Page = tuple[bytes, str, Headers, tuple[bytes, Headers] | None | bool]
 
 
 def cached_page(view: Callable) -> Callable:
@@ -93,7 +101,11 @@ class PageCache:
             if hit is not None:
                 pages.move_to_end(key)
         if hit is not None:
-            return _answer(hit, environ, start_response)
+            body, status, headers, gz = hit
+            if gz is not False and compress.wants_gzip(environ):
+                body, headers = gz if gz else self._gzip(key, hit)
+            environ[compress.DONE] = True  # the headers are final: compress leaves them be
+            return _answer(body, status, headers, environ, start_response)
         return self._render(key, environ, start_response)
 
     def _render(self, key: tuple, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -118,15 +130,42 @@ class PageCache:
             if hasattr(body, "close"):
                 body.close()
         kept = [(k, v) for k, v in seen["headers"] if k.lower() not in NOT_KEPT]
+        gz: None | bool = False
+        if compress.compressible(kept):
+            kept = compress.with_vary(kept)  # as compress adds it to the answer sent now
+            gz = None if len(data) >= compress.MIN_BYTES else False
         try:
             # BoundedCache drops a stale version itself; asking here first keeps a new
             # version's flush and checkpoint (the writer's first version() call) out of _lock.
             if self.app.extensions["cpo.db"].version() == key[0]:
                 with _lock:
-                    self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept)
+                    self.app.extensions["cpo.pages"][key] = (data, seen["status"], kept, gz)
         except Exception:  # the page is rendered and its headers sent: answer it regardless
             log.exception("could not keep a rendered page")
         return [data]
+
+    def _gzip(self, key: tuple, page: Page) -> tuple[bytes, Headers]:
+        """The page's gzip body and headers, made now and kept with it (re-stored, so the
+        cache counts its bytes); two threads may both make it: the bytes are the same."""
+        packed = compress.encode(page[0], page[2])
+        try:
+            if self.app.extensions["cpo.db"].version() == key[0]:  # as in _render
+                pages = self.app.extensions["cpo.pages"]
+                with _lock:
+                    if pages.get(key) is page:
+                        pages[key] = (*page[:3], packed)
+        except Exception:
+            log.exception("could not keep a page's gzip bytes")
+        return packed
+
+
+def page_bytes(page: Page) -> int:
+    """What a kept page counts against PAGE_CACHE_MB: bodies, headers and some overhead."""
+    body, _, headers, gz = page
+    size = len(body) + sum(len(k) + len(v) for k, v in headers) + 512
+    if gz:
+        size += len(gz[0]) + sum(len(k) + len(v) for k, v in gz[1])
+    return size
 
 
 def _shared(headers: list[tuple[str, str]]) -> bool:
@@ -143,9 +182,11 @@ def _shared(headers: list[tuple[str, str]]) -> bool:
     return True
 
 
-def _answer(page: Page, environ: dict, start_response: Callable) -> Iterable[bytes]:
-    """The kept page, or 304 when the client's If-None-Match names its ETag."""
-    body, status, headers = page
+def _answer(
+    body: bytes, status: str, headers: Headers, environ: dict, start_response: Callable
+) -> Iterable[bytes]:
+    """The kept page, or 304 when the client's If-None-Match names its ETag (for a gzip
+    request compress took it out and checks it against the gzip ETag itself)."""
     etag = next((v for k, v in headers if k.lower() == "etag"), None)
     if etag and "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag):
         short = list(headers)
