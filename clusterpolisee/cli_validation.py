@@ -1,4 +1,4 @@
-"""CLI commands: validate files against the shapes; write CSV templates."""
+"""CLI commands: validate files against the shapes; write templates (CSV, xlsx)."""
 
 import sys
 from pathlib import Path
@@ -29,6 +29,19 @@ def read_files(files: tuple[Path, ...], input_format: str | None, partner: str |
             data = path.read_bytes()
         except OSError as exc:
             raise rdfio.InputError(f"{path}: cannot read the file: {exc.strerror}") from None
+        if _is_workbook(path, input_format):
+            from .xlsx_template import xlsx_to_triples
+
+            if not partner:
+                raise rdfio.InputError(
+                    f"{path}: a workbook needs --partner (its resources get IRIs in the "
+                    "partner's space)"
+                )
+            try:
+                triples.extend(xlsx_to_triples(data, partner, path.name))
+            except rdfio.InputError as exc:
+                raise rdfio.InputError(f"{path}: {exc}") from None
+            continue
         if _is_csv(path, input_format):
             if not partner:
                 raise rdfio.InputError(
@@ -52,6 +65,13 @@ def _is_csv(path: Path, input_format: str | None) -> bool:
     """Whether ``path`` is a CSV template (read by clusterpolisee.templates), not RDF."""
     named = (input_format or "").lower() == rdfio.CSV_FORMAT
     return named or path.suffix.lower() == rdfio.CSV_EXTENSION
+
+
+def _is_workbook(path: Path, input_format: str | None) -> bool:
+    """Whether ``path`` is a workbook template (.xlsx; one with macros, to be refused)."""
+    from .xlsx_template import is_workbook_name
+
+    return (input_format or "").lower() == "xlsx" or is_workbook_name(path.name)
 
 
 class ReferenceData:
@@ -160,26 +180,52 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.argument("cls", metavar="CLASS")
     @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["csv", "xlsx"]),
+        default="csv",
+        show_default=True,
+        help="csv: header and hint rows; xlsx: an Excel workbook (hints as notes on the "
+        "header, drop-downs for closed lists), never to a terminal.",
+    )
+    @click.option(
         "--output",
         "-o",
         type=click.Path(dir_okay=False, path_type=Path),
         help="Write the template to this file instead of standard output.",
     )
-    @exit_codes({0: "written", 2: "for an unknown CLASS, or an --output that cannot be written"})
-    def template(cls: str, output: Path | None) -> None:
-        """Write the CSV template for CLASS (e.g. Cluster, Barrier, PolicyInstrument).
+    @exit_codes(
+        {
+            0: "written",
+            1: "for an xlsx workbook to a terminal",
+            2: "for an unknown CLASS, or an --output that cannot be written",
+        }
+    )
+    def template(cls: str, fmt: str, output: Path | None) -> None:
+        """Write the template for CLASS (e.g. Cluster, Barrier, PolicyInstrument).
 
-        Header row from the shapes' sh:name in sh:order, then a hint row (starting with #).
+        CSV: header row from the shapes' sh:name in sh:order, then a hint row (starting
+        with #). xlsx: the same header row, each hint as a note on its header cell.
         """
+        from .cli_queries import _check_destination
         from .templates import template_csv
 
+        _check_destination(fmt, output)
         try:
-            text = template_csv(cls)
+            if fmt == "xlsx":
+                from .xlsx_template import template_xlsx
+
+                data = template_xlsx(cls)
+            else:
+                text = template_csv(cls)
         except rdfio.InputError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        if output is None:
+        if fmt == "xlsx":
+            write_output(data, output)
+        elif output is None:
             write_data(text)
         else:  # as query and sparql write --output: in place, exit 2 when it cannot be
             write_output(text.encode("utf-8"), output)
+        if output is not None:
             click.echo(f"Wrote {output}", err=True)

@@ -427,6 +427,10 @@ def _read(data: bytes, filename: str, partner: str, input_format: str | None) ->
         from .templates import csv_to_triples
 
         return csv_to_triples(data, partner)
+    from .xlsx_template import is_workbook_name, xlsx_to_triples
+
+    if is_workbook_name(filename) or input_format == "xlsx":
+        return xlsx_to_triples(data, partner, filename)
     return rdfio.refuse_named_graphs(rdfio.read_rdf(data, filename, input_format))
 
 

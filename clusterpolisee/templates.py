@@ -26,6 +26,7 @@ import csv
 import difflib
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -428,41 +429,64 @@ def csv_to_triples(
     """
     if partner is None:
         cls, partner = None, cls
-    if not partner or not SLUG.match(partner):
-        raise rdfio.InputError(f"a CSV file needs a valid partner id, not {partner!r}")
+    check_partner_id(partner, "a CSV file")
     if len(data) > rdfio.DEFAULT_MAX_BYTES:
         raise rdfio.InputError(
             f"the CSV file has {len(data):,} bytes; the limit is {rdfio.DEFAULT_MAX_BYTES:,} bytes"
         )
-    rows = _read_rows(data)
+    return rows_to_triples(_read_rows(data), cls, partner)
+
+
+def check_partner_id(partner: str | None, what: str) -> None:
+    if not partner or not SLUG.match(partner):
+        raise rdfio.InputError(f"{what} needs a valid partner id, not {partner!r}")
+
+
+def _csv_place(row: int, column: int, name: str | None) -> str:
+    """Where a problem is in a CSV file: "row 3, column 'region'" (or the column's number)."""
+    return f"row {row}, column {name!r}" if name is not None else f"row {row}, column {column}"
+
+
+def rows_to_triples(
+    rows: list[list[str]],
+    cls: str | None,
+    partner: str,
+    place: Callable[[int, int, str | None], str] = _csv_place,
+    what: str = "the CSV file",
+) -> list[ox.Triple]:
+    """The triples of a filled template's rows (header first, as :func:`_read_rows` gives
+    them, from a CSV file or a workbook); InputError listing every problem, each at the
+    ``place`` (row and column numbers from 1, the column's name when known) in ``what``."""
     header = [h.strip() for h in rows[0]]
     t = template(find_class(cls) if cls else _detect_class(header))
     by_name = {c.name.lower(): c for c in t.columns}
     errors: list[str] = []
     if not header or header[0].lower() != t.id_header.lower():
-        errors.append(f"row 1, column 1: the first column must be {t.id_header!r}")
+        errors.append(f"{place(1, 1, None)}: the first column must be {t.id_header!r}")
     columns: list[Column | None] = [None]
     for number, name in enumerate(header[1:], start=2):
         col = by_name.get(name.lower())
         if col is None and name:
-            errors.append(f"row 1, column {number}: {name!r} is not a column of the template")
+            errors.append(f"{place(1, number, None)}: {name!r} is not a column of the template")
         columns.append(col)
-    triples = _convert(rows, columns, t, partner, errors)
+    triples = _convert(rows, columns, t, partner, errors, place)
     if errors:
-        raise rdfio.InputError(_problems(errors))
+        raise rdfio.InputError(_problems(errors, what=what))
     return triples
 
 
-def _problems(errors: list[str], shown: int = 50) -> str:
+def _problems(errors: list[str], shown: int = 50, what: str = "the CSV file") -> str:
     """The problems of a file, one per line (some hold "; allowed: ..." themselves), the
     first ``shown`` of them."""
-    lines = [f"{len(errors)} problem(s) in the CSV file:", *errors[:shown]]
+    lines = [f"{len(errors)} problem(s) in {what}:", *errors[:shown]]
     if len(errors) > shown:
         lines.append(f"... and {len(errors) - shown} more")
     return "\n".join(lines)
 
 
-def _convert(rows, columns, t: Template, partner: str, errors: list[str]) -> list[ox.Triple]:
+def _convert(
+    rows, columns, t: Template, partner: str, errors: list[str], place=_csv_place
+) -> list[ox.Triple]:
     triples: list[ox.Triple] = []
     seen: set[str] = set()
     type_ = ox.NamedNode(str(RDF.type))
@@ -472,12 +496,12 @@ def _convert(rows, columns, t: Template, partner: str, errors: list[str]) -> lis
         slug = row[0].strip()
         if not SLUG.match(slug):
             errors.append(
-                f"row {number}, column {t.id_header!r}: {slug!r} must be lower-case letters, "
+                f"{place(number, 1, t.id_header)}: {slug!r} must be lower-case letters, "
                 "digits and hyphens"
             )
             continue
         if slug in seen:
-            errors.append(f"row {number}, column {t.id_header!r}: {slug!r} appears twice")
+            errors.append(f"{place(number, 1, t.id_header)}: {slug!r} appears twice")
         seen.add(slug)
         subject = _iri(partner, t.kind, slug)
         triples.append(ox.Triple(subject, type_, ox.NamedNode(str(t.cls))))
@@ -486,7 +510,7 @@ def _convert(rows, columns, t: Template, partner: str, errors: list[str]) -> lis
                 subject, ox.NamedNode(str(CPO_PARTNER)), ox.NamedNode(f"{ID}partner/{partner}")
             )
         )
-        for col, cell in zip(columns[1:], row[1:], strict=False):
+        for index, (col, cell) in enumerate(zip(columns[1:], row[1:], strict=False), start=2):
             if col is None or not cell.strip():
                 continue
             values = (
@@ -496,7 +520,7 @@ def _convert(rows, columns, t: Template, partner: str, errors: list[str]) -> lis
                 try:
                     term = _term(value, col, partner)
                 except ValueError as exc:
-                    errors.append(f"row {number}, column {col.name!r}: {exc}")
+                    errors.append(f"{place(number, index, col.name)}: {exc}")
                     continue
                 triples.append(ox.Triple(subject, ox.NamedNode(str(col.path)), term))
     return triples

@@ -108,6 +108,22 @@ def template(name: str):
     )
 
 
+@bp.route("/submit/templates/<name>.xlsx")
+def template_xlsx(name: str):
+    """The same template as an Excel workbook: the header row with each hint as a note,
+    drop-downs for the closed lists (clusterpolisee/xlsx_template.py)."""
+    if name not in _template_names():
+        abort(404, f"no template for {name[:60]!r}")
+    from clusterpolisee.xlsx_template import MEDIA_TYPE
+    from clusterpolisee.xlsx_template import template_xlsx as workbook
+
+    return Response(
+        workbook(name),
+        mimetype=MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
 @bp.route("/submit", methods=["POST"])
 def upload():
     _check_csrf()
