@@ -58,6 +58,13 @@ PARAM_KEYS = {
 }
 TYPES = {"iri", "string", "integer", "decimal", "date", "language"}
 MAX_STRING = 200
+#: What a typed value may have around it: ASCII spaces, as a form or a pasted link adds;
+#: str.strip() also takes control characters (U+001C) and other spaces as "nothing".
+BLANKS = " \t\r\n"
+#: The ASCII forms a number or a date is written in (checked before Python reads them).
+NUMBER_OR_DATE = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}"
+)
 IRI_RE = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 LANG_RE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 PREFIXES = {
@@ -91,17 +98,101 @@ def _option(value: Term, label: Term | None) -> Option:
     return Option(value.value, label.value, getattr(label, "language", None) or "")
 
 
+#: What tells apart resources that share a label: their codes (skos:notation, NUTS code)
+#: and their country's codes. The values are bound by a VALUES block of store IRIs.
+KEYS = """
+SELECT ?value ?code ?country WHERE {
+  %s
+  OPTIONAL { ?value <http://www.w3.org/2004/02/skos/core#notation>|<%snutsCode> ?code }
+  OPTIONAL { ?value <%scountry> ?c .
+             OPTIONAL { ?c <%sisoAlpha2> ?iso } BIND(COALESCE(?iso, ?c) AS ?country) }
+}"""
+
+
+class Keys(NamedTuple):
+    """What names a resource besides its label: its codes (notations, NUTS codes, then the
+    last path segment of its IRI) and its country's code ("" when it has none)."""
+
+    codes: tuple[str, ...]
+    country: str
+
+
+def segment(value: str) -> str:
+    """The last path segment of an IRI ("RO21" of ``.../region/RO21``)."""
+    return re.split(r"[/#]", value.rstrip("/#"))[-1]
+
+
+def option_keys(store: Store, values: list[str]) -> dict[str, Keys]:
+    """The codes and country of each IRI of ``values`` (one query)."""
+    iris = [v for v in dict.fromkeys(values) if IRI_RE.match(v)]
+    found: dict[str, tuple[set[str], set[str]]] = {v: (set(), set()) for v in iris}
+    if iris:
+        block = "VALUES ?value { " + " ".join(str(ox.NamedNode(v)) for v in iris) + " }"
+        cpo = "https://w3id.org/clusterpolisee/ontology#"
+        for r in store.select(KEYS % (block, cpo, cpo, cpo)):
+            codes, countries = found.setdefault(r["value"].value, (set(), set()))
+            if "code" in r:
+                codes.add(r["code"].value)
+            if "country" in r:
+                c = r["country"]
+                countries.add(segment(c.value) if isinstance(c, ox.NamedNode) else c.value)
+    return {
+        v: Keys(
+            tuple(sorted(codes, key=lambda c: (c.casefold(), c))) + (segment(v),),
+            min(countries, default=""),
+        )
+        for v, (codes, countries) in found.items()
+    }
+
+
+def distinguish(options: list[Option], keys: dict[str, Keys]) -> list[Option]:
+    """``options`` with each label that two or more of them share followed by what tells
+    them apart: the first code ("Nord-Est (RO21)", "Nord-Est (ITH)"), and the country where
+    the codes are the same too. Labels no other option has stay as they are."""
+    by_label: dict[str, list[Option]] = {}
+    for o in options:
+        by_label.setdefault(o.label, []).append(o)
+    named: dict[str, str] = {}
+    for label, same in by_label.items():
+        if len(same) < 2:
+            continue
+        first = {o.value: (keys.get(o.value) or Keys((segment(o.value),), "")) for o in same}
+        codes = [k.codes[0] for k in first.values()]
+        for o in same:
+            k = first[o.value]
+            extra = k.codes[0]
+            if codes.count(extra) > 1 and k.country:
+                extra = f"{extra}, {k.country}"
+            named[o.value] = f"{label} ({extra})"
+    if not named:
+        return options
+    return [o._replace(label=named[o.value]) if o.value in named else o for o in options]
+
+
+def shared_labels(options: list[Option]) -> list[str]:
+    """The values of ``options`` whose label another option has too."""
+    count: dict[str, int] = {}
+    for o in options:
+        count[o.label] = count.get(o.label, 0) + 1
+    return [o.value for o in options if count[o.label] > 1]
+
+
 class CatalogError(ValueError):
     """A stored query file is malformed; the message names the file and line."""
 
 
 class ParameterError(ValueError):
     """A parameter value was refused; the message names the parameter and what is allowed,
-    ``param`` the parameter ('' for an unknown one), so a form can mark its field."""
+    ``param`` the parameter ('' for an unknown one), so a form can mark its field.
 
-    def __init__(self, message: str, param: str = "") -> None:
+    Two texts: the message (CLI, JSON, API: the parameter's name, the allowed values as
+    IRIs, which a script can copy) and ``shown``, what a question's page says (the
+    parameter's label, the allowed values by their labels and codes)."""
+
+    def __init__(self, message: str, param: str = "", shown: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+        self.shown = shown or message
 
 
 class ServiceNotAllowed(ValueError):
@@ -192,39 +283,92 @@ class Param:
             return sorted(seen.values(), key=lambda o: (fold_text(o.label), o.label))
         return None
 
+    def refused(self, detail: str, shown: str | None = None, sep: str = " ") -> ParameterError:
+        """A refusal of this parameter's value: ``detail`` after its name (CLI, JSON),
+        ``shown`` (else ``detail``) after its label on its page, both after ``sep``."""
+        return ParameterError(
+            f"parameter '{self.name}'{sep}{detail}",
+            self.name,
+            f"{self.label}{sep}{shown or detail}",
+        )
+
+    def resolve(self, key: str, store: Store) -> Term:
+        """The allowed value that ``key`` names by a code: its skos:notation or NUTS code, or
+        the last path segment of its IRI, without regard to case ("RO21", "ro21"). Exactly
+        one must match: the term is the option's own IRI, never the text given."""
+        options = self.options(store) or []
+        keys = option_keys(store, [o.value for o in options])
+        wanted = key.strip().casefold()
+
+        def codes(o: Option) -> tuple[str, ...]:
+            return (keys.get(o.value) or Keys((segment(o.value),), "")).codes
+
+        hits = [o for o in options if any(c.casefold() == wanted for c in codes(o))]
+        if len(hits) == 1:
+            return ox.NamedNode(hits[0].value)
+        shown_key = repr(key.strip()[:80])
+        if hits:
+            raise self.refused(
+                f"{shown_key} is the code of {len(hits)} allowed values: "
+                + ", ".join(f"<{o.value}>" for o in hits)
+                + "; give the whole IRI",
+                f"{shown_key} names {len(hits)} choices: "
+                + _listed(distinguish(hits, keys))
+                + "; choose one of them",
+                ": ",
+            )
+        folded = fold_text(key)
+        near = [
+            o
+            for o in options
+            if folded
+            and (folded in fold_text(o.label) or any(folded in fold_text(c) for c in codes(o)))
+        ]
+        if not near:
+            raise _not_allowed(self, key, store)
+        named = distinguish(near, keys)
+        raise self.refused(
+            f"{shown_key} is no allowed value's code; values whose label or code contains it: "
+            + ", ".join(f"<{o.value}> ({o.label})" for o in named[:LISTED])
+            + (f", and {len(named) - LISTED} more" if len(named) > LISTED else ""),
+            f"{shown_key} is not the code of any choice; choices whose name or code "
+            f"contains it: {_listed(named)}",
+            ": ",
+        )
+
     def to_term(self, raw: str) -> Term:
         """Convert text to an RDF term of the declared type, or raise ParameterError."""
-        raw = raw.strip()
+        raw = raw.strip(BLANKS)
         if self.type == "iri":
             if not IRI_RE.match(raw):
-                raise ParameterError(
-                    f"parameter '{self.name}' must be an http(s) IRI, got {raw[:80]!r}"
+                code = " or the code of one of its choices" if _listed_values(self) else ""
+                raise self.refused(
+                    f"must be an http(s) IRI{code}, got {raw[:80]!r}",
+                    f"must be an http(s) IRI (a web address starting with http:// or "
+                    f"https://){code}, got {raw[:80]!r}",
                 )
             return ox.NamedNode(raw)
         if self.type == "string":
             if len(raw) > MAX_STRING:
-                raise ParameterError(
-                    f"parameter '{self.name}' is longer than {MAX_STRING} characters"
-                )
+                raise self.refused(f"is longer than {MAX_STRING} characters")
             if not self.fold or not raw:
                 return ox.Literal(raw)
             if not (folded := fold_text(raw)):  # "-" or a soft hyphen: everything would match
-                raise ParameterError(
-                    f"parameter '{self.name}' has nothing to compare once dashes, quotes and "
+                raise self.refused(
+                    "has nothing to compare once dashes, quotes and "
                     f"invisible characters are set aside, got {raw[:40]!r}"
                 )
             return ox.Literal(folded)
         if self.type == "language":
             if not LANG_RE.match(raw):
-                raise ParameterError(
-                    f"parameter '{self.name}' must be a language tag like "
-                    f"'en' or 'de-AT', got {raw[:40]!r}"
-                )
+                raise self.refused(f"must be a language tag like 'en' or 'de-AT', got {raw[:40]!r}")
             return ox.Literal(raw.lower())
         return self._number_or_date(raw)
 
     def _number_or_date(self, raw: str) -> Term:
         try:
+            if not NUMBER_OR_DATE.fullmatch(raw):  # int() and Decimal() take "1_0" and "２"
+                raise ValueError(raw)
             if self.type == "integer":
                 value: object = int(raw)
                 dtype = "integer"
@@ -237,15 +381,15 @@ class Param:
                 value = dt.date.fromisoformat(raw)
                 dtype = "date"
         except (ValueError, InvalidOperation) as exc:
-            raise ParameterError(
-                f"parameter '{self.name}' must be {_article(self.type)} {self.type}, "
-                f"got {raw[:40]!r}"
+            raise self.refused(
+                f"must be {_article(self.type)} {self.type}, got {raw[:40]!r}",
+                f"must be {PEOPLE_TYPES[self.type]}, got {raw[:40]!r}",
             ) from exc
         if isinstance(value, int | Decimal):
             if self.min is not None and value < self.min:
-                raise ParameterError(f"parameter '{self.name}' must be at least {self.min}")
+                raise self.refused(f"must be at least {_number(self.min)}")
             if self.max is not None and value > self.max:
-                raise ParameterError(f"parameter '{self.name}' must be at most {self.max}")
+                raise self.refused(f"must be at most {_number(self.max)}")
         return ox.Literal(str(value), datatype=ox.NamedNode(XSD + dtype))
 
 
@@ -268,8 +412,9 @@ class StoredQuery:
     #: ``sort: store`` in the header (see SORTS).
     store_sorts: bool = False
     #: ``chart: false`` in the header: no bar chart on the page, where the first number of a
-    #: row is no quantity (a year) or every bar would be 1.
-    chart: bool = True
+    #: row is no quantity (a year) or every bar would be 1; ``chart: {value: VAR, ...}``: the
+    #: column to draw, its labels and the scale's top (``ChartSpec``).
+    chart: "bool | ChartSpec" = True
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -292,12 +437,14 @@ class StoredQuery:
             raise
 
     def _bind_one(self, p: Param, value: str | None, store: Store) -> Term | None:
-        if value is None or value.strip() == "":
+        if value is None or value.strip(BLANKS) == "":
             value = p.default
         if value is None:
             if p.required:
-                raise ParameterError(f"parameter '{p.name}' is required{_hint(p, store)}")
+                raise p.refused(f"is required{_hint(p, store)}", f"is required{_shown(p, store)}")
             return None
+        if p.type == "iri" and CODE_RE.match(value.strip()) and _listed_values(p):
+            return p.resolve(value, store)  # a code ("RO21") of exactly one allowed value
         term = p.to_term(value)
         if p.cls and p.allowed is None and not p.options_query:
             # A class member is one ``?value a ?cls`` away: check it, do not list the class.
@@ -354,10 +501,51 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
+#: What may be a choice's code (``RO21``, ``innovation``, ``C10.1``): no scheme, no spaces.
+CODE_RE = re.compile(r"^[\w.\-]{1,80}$")
+#: How many choices a refusal on a page lists before "and N more".
+LISTED = 15
+PEOPLE_TYPES = {
+    "integer": "a whole number",
+    "decimal": "a number",
+    "date": "a date written like 2026-12-31",
+}
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _listed_values(p: Param) -> bool:
+    """Whether ``p``'s values are a list to pick from (a class, an options query, a list)."""
+    return bool(p.cls or p.options_query or p.allowed)
+
+
+def _listed(options: list[Option]) -> str:
+    shown = ", ".join(o.label for o in options[:LISTED])
+    return shown + (f" and {len(options) - LISTED} more" if len(options) > LISTED else "")
+
+
 def _not_allowed(p: Param, value: str, store: Store) -> ParameterError:
     return ParameterError(
-        f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}"
+        f"parameter '{p.name}': {value[:80]!r} is not an allowed value{_hint(p, store)}",
+        p.name,
+        f"{p.label}: {value.strip()[:80]!r} is not one of the choices{_shown(p, store)}",
     )
+
+
+def _shown(p: Param, store: Store) -> str:
+    """What a page says a parameter allows: its choices by their labels, those that share a
+    label with their codes, at most ``LISTED``."""
+    options = p.options(store)
+    if options == []:
+        return "; the data holds no choices for it yet"
+    if not options:
+        return ""
+    shared = shared_labels(options)
+    if shared:
+        options = distinguish(options, option_keys(store, shared))
+    return f"; the choices are: {_listed(options)}"
 
 
 def _hint(p: Param, store: Store) -> str:
@@ -407,6 +595,48 @@ def _parse_yaml(path: Path, header: list[str]) -> dict:
     if not isinstance(meta, dict):
         raise _fail(path, 1, "the '#+' header must be 'key: value' lines")
     return meta
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """``chart: {value: VAR, label: VAR or [VAR, ...], max: N}`` in a header: the numeric
+    column the bars draw, the text columns that label them (else found from the result) and
+    the top of the scale when the values have known bounds (a severity out of 5)."""
+
+    value: str
+    label: tuple[str, ...] = ()
+    max: float | None = None
+
+
+CHART_KEYS = {"value", "label", "max"}
+CHART_USAGE = "true, false or a mapping like {value: maxSeverity, label: practiceLabel, max: 5}"
+
+
+def _chart_setting(path: Path, header: list[str], chart: object, body: str) -> "bool | ChartSpec":
+    """The header's ``chart`` value checked: a bool, or a ChartSpec whose variables the query
+    names."""
+    if chart is True or chart is False:
+        return chart
+    line = _line_of(header, "chart")
+    if not isinstance(chart, dict):
+        raise _fail(path, line, f"'chart' must be {CHART_USAGE}")
+    unknown = sorted(str(k) for k in chart if k not in CHART_KEYS)
+    if unknown:
+        raise _fail(
+            path, line, f"unknown key '{unknown[0]}' in 'chart' (it takes value, label, max)"
+        )
+    labels = chart.get("label", [])
+    labels = [labels] if isinstance(labels, str) else labels
+    names = [chart.get("value"), *labels] if isinstance(labels, list) else [None]
+    for name in names:
+        if not isinstance(name, str) or not re.fullmatch(r"\w+", name):
+            raise _fail(path, line, f"'chart' must be {CHART_USAGE}; got {chart!r}")
+        if not re.search(rf"[?$]{name}\b", body):
+            raise _fail(path, line, f"'chart' names ?{name}, which the query does not use")
+    top = chart.get("max")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int | float) or top <= 0):
+        raise _fail(path, line, f"'chart' max must be a number above 0, not {top!r}")
+    return ChartSpec(names[0], tuple(labels), None if top is None else float(top))
 
 
 def _param(path: Path, header: list[str], name: str, spec: object) -> Param:
@@ -538,9 +768,7 @@ def load_query(path: Path) -> StoredQuery:
     sort = meta.get("sort", SORTS[0])
     if sort not in SORTS:
         raise _fail(path, _line_of(header, "sort"), f"'sort' must be one of {', '.join(SORTS)}")
-    chart = meta.get("chart", True)
-    if chart not in (True, False):
-        raise _fail(path, _line_of(header, "chart"), "'chart' must be true or false")
+    chart = _chart_setting(path, header, meta.get("chart", True), body)
     query = StoredQuery(
         name=path.stem,
         path=path,

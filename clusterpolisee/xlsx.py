@@ -5,8 +5,12 @@ opened by double-click reads as cp1252 ("Észak-Alföld" came out garbled), and 
 beginning with "=", "+", "-" or "@" is run as a formula. A workbook has neither problem: its
 text is Unicode by definition, and every text here is written as a string, never a formula.
 
-Sheet "Results": the variables as a bold, frozen header row with a filter, one row per
-solution. Sheet "About": what was run and how the values were written (``NOTES``).
+Sheet "Results": a bold, frozen header row with a filter, one row per solution. The header
+names the columns as the question's page does ("Practice name", ``About.heading``) where one
+is given, each with its variable name (``practiceLabel``) as the cell's comment, which the
+CSV download has as its header; else it is the variable names. Sheet "About": what was run,
+its parameters by their labels ("Receiving region: Region Vojvodine (https://...)"), and how
+the values were written (``NOTES``).
 XlsxWriter itself escapes the control characters XML 1.0 forbids (as ``_x0001_``, which Excel
 reads back as the character), so such a text keeps its value and the file stays valid.
 """
@@ -14,7 +18,7 @@ reads back as the character), so such a text keeps its value and the file stays 
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -84,13 +88,30 @@ NOTES = [
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """A stored question's parameter as the "About" sheet says it."""
+
+    name: str  # as in the page's URL ("toRegion")
+    value: str  # as given, or its default's text: an IRI's is the IRI
+    label: str = ""  # the form's label ("Receiving region")
+    value_label: str = ""  # the label of the resource the value names ("Region Vojvodine")
+
+    def line(self) -> tuple[str, str]:
+        """("Receiving region", "Region Vojvodine (https://w3id.org/...)"); without labels
+        ("Parameter toRegion", "https://w3id.org/...")."""
+        value = f"{self.value_label} ({self.value})" if self.value_label else self.value
+        return (self.label or f"Parameter {self.name}", value)
+
+
+@dataclass(frozen=True)
 class About:
     """What the "About" sheet says besides the answer's own counts."""
 
     what: str = "SPARQL query"
     #: The text run, for an ad-hoc query (a stored question is named by ``what``).
     query: str | None = None
-    parameters: Sequence[tuple[str, str]] = ()
+    #: Parameters, or (name, value) pairs written as "Parameter name".
+    parameters: Sequence[Parameter | tuple[str, str]] = ()
     page: str | None = None
     data_version: str | None = None
     #: Why the answer has more rows than the workbook holds (a row limit); None: it is whole.
@@ -98,18 +119,29 @@ class About:
     #: The date written; None: today (UTC). One day's downloads of one answer are the same
     #: bytes: the file's creation time is that day's midnight.
     day: date | None = None
+    #: The column heading of a variable among all of them, as the page shows it
+    #: (``webapp.present.heading``: "Practice name"); None: the variable names. A module's
+    #: function, as the workbook is written in a worker process.
+    heading: Callable[[str, Sequence[str]], str] | None = None
 
 
 def parameter_lines(
-    given: Mapping[str, str], bound: Mapping[str, object | None]
-) -> list[tuple[str, str]]:
+    given: Mapping[str, str],
+    bound: Mapping[str, object | None],
+    labels: Mapping[str, str] | None = None,
+    value_labels: Mapping[str, str] | None = None,
+) -> list[Parameter]:
     """Each parameter of a stored question as given, or as its default bound it when not
-    given (its term's text): a folded search text is bound as a key no one typed."""
-    return [
-        (name, given.get(name) or getattr(term, "value", ""))
-        for name, term in bound.items()
-        if given.get(name) or term is not None
-    ]
+    given (its term's text): a folded search text is bound as a key no one typed. ``labels``
+    are the parameters' labels by name, ``value_labels`` the labels of the resources (IRIs)
+    given."""
+    lines = []
+    for name, term in bound.items():
+        value = given.get(name) or getattr(term, "value", "")
+        if given.get(name) or term is not None:
+            label = (labels or {}).get(name, "")
+            lines.append(Parameter(name, value, label, (value_labels or {}).get(value, "")))
+    return lines
 
 
 @dataclass
@@ -141,7 +173,7 @@ def workbook(
         sheet.ws.write_boolean(1, 0, boolean)
         sheet.counts.rows = 1
     else:
-        sheet.header(variables, bold)
+        sheet.header(variables, bold, about.heading)
         sheet.rows(rows, len(variables))
     _about(book.add_worksheet("About"), about, sheet.counts, day, bold)
     book.close()
@@ -156,9 +188,15 @@ class _Results:
         self.date_format = date_format
         self.counts = _Counts()
 
-    def header(self, names: Sequence[str], bold) -> None:
+    def header(self, names: Sequence[str], bold, heading=None) -> None:
+        """The header row: ``heading(name, names)`` of each variable, with the name as the
+        cell's comment (a script reading by name finds it there, and in the CSV), or the
+        names themselves without ``heading``."""
         for col, name in enumerate(names):
-            self.ws.write_string(0, col, name, bold)
+            shown = heading(name, names) if heading else name
+            self.ws.write_string(0, col, shown, bold)
+            if shown != name:
+                self.ws.write_comment(0, col, name, {"author": "ClusterPoliSEE"})
         self.ws.freeze_panes(1, 0)
 
     def rows(self, rows: Sequence[Sequence[object | None]], width: int) -> None:
@@ -278,7 +316,10 @@ def _about(ws, about: About, counts: _Counts, day: date, bold) -> None:
     lines = [("What", about.what)]
     if about.query is not None:
         lines.append(("Query", about.query))
-    lines += [(f"Parameter {name}", value) for name, value in about.parameters]
+    lines += [
+        p.line() if isinstance(p, Parameter) else (f"Parameter {p[0]}", p[1])
+        for p in about.parameters
+    ]
     lines += [("Rows", f"{counts.rows:,}"), ("Cut at a row limit", _cut_note(about, counts))]
     if about.data_version:
         lines.append(("Data version", about.data_version))

@@ -107,7 +107,7 @@ def test_chart_false_in_the_header_turns_the_bar_chart_off(tmp_path):
     base = "#+ summary: x\n#+ chart: {}\nSELECT ?s WHERE {{ ?s ?p ?o }}\n"
     assert load_query(write(tmp_path, "a", base.format("false"))).chart is False
     assert load_query(write(tmp_path, "b", "#+ summary: x\nSELECT ?s WHERE { ?s ?p ?o }\n")).chart
-    with pytest.raises(CatalogError, match=r"c.rq, line 2: 'chart' must be true or false"):
+    with pytest.raises(CatalogError, match=r"c.rq, line 2: 'chart' must be true, false or a"):
         load_query(write(tmp_path, "c", base.format("bars")))
     assert load_catalog().get("pilot-actions").chart is False  # its first number is a year
 
@@ -421,3 +421,24 @@ def test_every_options_query_checks_a_value_by_its_first_solution(catalog, demo_
 )
 def test_a_dataset_clause_is_found_outside_strings_iris_and_names(text, named):
     assert has_dataset(text) is named
+
+
+@pytest.mark.parametrize("given", ["1_0", "２", "٣", "2.0", "1e3", "\x1c", "\u00a0"])
+def test_a_number_is_ascii_digits(given: str):
+    """int() read "1_0" as 10 and the full-width "２" as 2 (found by schemathesis against
+    /openapi.json); spaces around it are still fine."""
+    param = load_catalog().get("shared-barrier-categories").param("minRegions")
+    with pytest.raises(ParameterError):
+        param.to_term(given)
+    assert str(param.to_term(" +2 ")) == '"2"^^<http://www.w3.org/2001/XMLSchema#integer>'
+
+
+@pytest.mark.parametrize("given", ["\x1c", "\u00a0", "\u3000"])
+def test_a_control_character_or_other_space_is_no_empty_value(given: str, demo_store):
+    """str.strip() took U+001C or a no-break space for nothing, and the question then ran
+    with its default region; only ASCII spaces around a value are dropped."""
+    question = load_catalog().get("transfer-candidates")
+    with open_store(str(demo_store), read_only=True) as store:
+        with pytest.raises(ParameterError):
+            question.bind({"region": given}, store)
+        assert question.bind({"region": " "}, store)["region"].value.endswith("/region/RO21")

@@ -21,7 +21,17 @@ from .database import BoundedCache, Database
 from .heap import trim_heap
 from .pagecache import PageCache, page_bytes
 from .pausing import Pauser
-from .present import foreign, heading, show, term_html, time_html, visible_controls
+from .present import (
+    download_label,
+    foreign,
+    heading,
+    scale_legend,
+    show,
+    shown_columns,
+    term_html,
+    time_html,
+    visible_controls,
+)
 from .warmup import Warmer
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         heading=heading,
         foreign=foreign,
         href=url_builder.href,
+        shown_columns=shown_columns,
+        scale_legend=scale_legend,
+        download_label=download_label,
     )
     app.jinja_env.filters["heading"] = heading  # for a list of names: names|map('heading')
     app.jinja_env.finalize = visible_controls

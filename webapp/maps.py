@@ -13,6 +13,9 @@ import pyoxigraph as ox
 
 from clusterpolisee import paths
 
+from .charts import number_text
+from .present import heading
+
 POINTS_FILE = paths.REFERENCE_DIR / "nuts2-label-points.csv"
 WEST, EAST, SOUTH, NORTH = 6.5, 29.5, 34.5, 49.5
 SCALE = 40.0  # pixels per degree of latitude
@@ -42,6 +45,14 @@ class Map:
     height: int
     background: list[tuple[str, float, float]]
     markers: list[Marker]
+    # The part of the map drawn (x, y, width, height): the markers, their labels and some room
+    # around them, so a phone's scrolling box starts on them, not on empty sea west of Italy.
+    view: tuple[float, float, float, float] | None = None
+    # What a marker stands for, under the map.
+    legend: str = (
+        "Each red dot is a region in this list, labelled with its NUTS code; point at it or"
+        " focus it (Tab) to read its name and values."
+    )
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +100,30 @@ def build(regions: list[tuple[str, str, str]], region_prefix: str) -> Map | None
         return None
     width, height = project(EAST, SOUTH)
     background = [(c, *project(*p)) for c, p in sorted(points().items())]
-    return Map(int(width), int(height), background, place_labels(markers, width, height))
+    placed = place_labels(markers, width, height)
+    return Map(int(width), int(height), background, placed, view_of(placed, width, height))
+
+
+# The view: the markers' and labels' extent with MARGIN around, at least VIEW_MIN wide and high
+# (one marker is not blown up to the page's width), inside the map.
+MARGIN = 24.0
+VIEW_MIN = (360.0, 240.0)
+
+
+def view_of(markers: list[Marker], width: float, height: float) -> tuple[float, ...]:
+    boxes = [(m.x - RADIUS, m.y - RADIUS, m.x + RADIUS, m.y + RADIUS) for m in markers]
+    boxes += [label_box(m.code, m.tx, m.ty, m.anchor) for m in markers if m.tx is not None]
+    extent = []
+    for lo, hi, least, most in ((0, 2, VIEW_MIN[0], width), (1, 3, VIEW_MIN[1], height)):
+        a = min(b[lo] for b in boxes) - MARGIN
+        z = max(b[hi] for b in boxes) + MARGIN
+        if z - a < least:
+            a, z = (a + z - least) / 2, (a + z + least) / 2
+        a, z = max(a, 0.0), min(z, most)
+        if z - a < least:  # pushed against an edge: grow the other way
+            a, z = max(min(a, z - least), 0.0), min(max(z, a + least), most)
+        extent.append((round(a, 1), round(z - a, 1)))
+    return (extent[0][0], extent[1][0], extent[0][1], extent[1][1])
 
 
 # Labels: a marker's code goes in the first free place of a few around it, nearest first, then
@@ -272,12 +306,13 @@ def from_result(
     vars_: list[str], rows: list[tuple], labels: dict, region_prefix: str, pick
 ) -> Map | None:
     """Markers for every region IRI in a SELECT result. A region of one row shows that row's
-    numbers; a region of several rows says how many, as no one row speaks for it (the
-    clusters of a region showed the first cluster's members as the region's)."""
+    numbers under the page's column headings ("Max severity: 4"); a region of several rows
+    says how many results, as no one row speaks for it (the clusters of a region showed the
+    first cluster's members as the region's)."""
     found: dict[str, list] = {}  # region IRI -> [rows, the first row's numbers]
     for row in rows:
         numbers = [
-            f"{v}: {t.value}"
+            f"{heading(v, vars_)}: {number_text(t)}"
             for v, t in zip(vars_, row, strict=True)
             if isinstance(t, ox.Literal) and _is_number(t)
         ]
@@ -288,7 +323,7 @@ def from_result(
         ):
             found.setdefault(iri, [0, ", ".join(numbers)])[0] += 1
     regions = [
-        (iri, pick(labels.get(iri)) or iri.rsplit("/", 1)[-1], info if n == 1 else f"{n} rows")
+        (iri, pick(labels.get(iri)) or iri.rsplit("/", 1)[-1], info if n == 1 else f"{n} results")
         for iri, (n, info) in found.items()
     ]
     return build(regions, region_prefix)

@@ -1,6 +1,7 @@
 """How terms are shown: labels in the reader's language, safe links, short names."""
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from flask import g, has_request_context, request
 from markupsafe import Markup, escape
 
 from clusterpolisee.store.termtext import term_nt
+from clusterpolisee.xlsx import INTEGER_TYPES
 
 from . import url_builder
 from .renderer import PREFIXES
@@ -123,6 +125,19 @@ def foreign(tag: str | None) -> str:
     return tag if tag and tag.split("-")[0].lower() != "en" else ""
 
 
+def language_mark(tag: str | None) -> str:
+    """The small visible mark of a text's language tag: shown only where the text is in
+    another language than the page's and the reader's first one ("en" after every English
+    label of an English page said nothing). The ``lang`` attribute (``foreign``) stays for
+    screen readers whatever the mark."""
+    if not foreign(tag):
+        return ""
+    first = preference()[:1]
+    if first and first[0].split("-")[0] == tag.split("-")[0].lower():  # type: ignore[union-attr]
+        return ""
+    return tag or ""
+
+
 def curie(iri: str) -> str:
     for prefix, ns in PREFIXES.items():
         if iri.startswith(ns) and len(iri) > len(ns):
@@ -148,7 +163,7 @@ def show(term: object, labels: dict[str, dict[str, str]] | None = None) -> Shown
     if isinstance(term, ox.BlankNode):
         return Shown(f"_:{term.value}")
     if isinstance(term, ox.Literal):
-        note = term.language or ""
+        note = language_mark(term.language)
         if not note and term.datatype.value not in (*PLAIN_TYPES, RDF_LANG_STRING):
             note = curie(term.datatype.value)
         return Shown(term.value, note=note, lang=foreign(term.language))
@@ -216,6 +231,8 @@ def value_html(term: object, labels: dict[str, dict[str, str]] | None = None) ->
     """A property's value on a page: an xsd:dateTime as ``time_html`` shows it (submission and
     link records showed ``2026-12-06T21:05:00.123Z``), any other term as ``term_html``, as
     is a dateTime whose text is no time (it keeps its datatype note)."""
+    if isinstance(term, OnScale):
+        return scale_html(term.term, term.scale)
     if isinstance(term, ox.Literal) and term.datatype.value == XSD_DATE_TIME:
         shown = time_html(term)
         if shown.startswith("<time"):
@@ -245,3 +262,165 @@ def visible_controls(value: object) -> object:
     if isinstance(value, str):
         return value.translate(_BIDI_VISIBLE)
     return value
+
+
+def shown_columns(
+    vars_: Sequence[str],
+    rows: Sequence[Sequence[object | None]],
+    labels: dict[str, dict[str, str]] | None = None,
+) -> list[int]:
+    """The indexes of the columns an HTML table shows: all but each ``?xLabel`` whose ``?x``
+    column, beside it in the result, already shows that label as its link's text in every
+    row given (the page's rows: ``Practice`` and ``Practice name`` held the same words). A
+    row whose label differs, or has a label and no link, keeps the column: nothing shown is
+    lost. Downloads keep every column."""
+    hidden = set()
+    for i, var in enumerate(vars_):
+        linked = var[: -len("Label")] if var.endswith("Label") else ""
+        if linked and linked in vars_:
+            j = list(vars_).index(linked)
+            if all(_same_text(row[j], row[i], labels) for row in rows):
+                hidden.add(i)
+    return [i for i in range(len(vars_)) if i not in hidden]
+
+
+def _same_text(link: object, label: object, labels: dict[str, dict[str, str]] | None) -> bool:
+    if label is None:
+        return True
+    if not isinstance(link, ox.NamedNode) or not isinstance(label, ox.Literal):
+        return False
+    return show(link, labels).text == label.value
+
+
+SH = "http://www.w3.org/ns/shacl#"
+#: A property whose shapes bound its integers on both sides, at most this far apart, is a
+#: scale: its values are shown as "4 / 5" (years, 1900 to 2100, are not).
+MAX_SCALE = 10
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A property of bounded small integers, read from the shapes (shapes/*.ttl)."""
+
+    iri: str
+    name: str  # the shape's sh:name ("severity")
+    low: int
+    high: int
+    meaning: str  # the shape's sh:description, else the ontology's skos:definition/rdfs:comment
+
+    def point(self, term: object) -> str | None:
+        """``term`` as a point of the scale ("4 / 5"), or None when it is no integer of it."""
+        if not isinstance(term, ox.Literal) or term.datatype.value not in INTEGER_TYPES:
+            return None
+        try:
+            value = int(term.value)
+        except ValueError:
+            return None
+        return f"{value} / {self.high}" if self.low <= value <= self.high else None
+
+
+def _integer(terms: list) -> int | None:
+    values = {o.value for o in terms if isinstance(o, ox.Literal)}
+    if len(values) != 1:
+        return None
+    try:
+        return int(values.pop())
+    except ValueError:  # a decimal bound: no scale of whole numbers
+        return None
+
+
+def read_scales(shapes: Iterable[ox.Triple], ontology: Iterable[ox.Triple]) -> dict[str, Scale]:
+    """Each property with sh:minInclusive and sh:maxInclusive in its property shapes, at most
+    MAX_SCALE apart. A property whose shapes give other bounds is left out (no one scale)."""
+    from .docs_model import RDFS, SKOS, Graph
+
+    g, onto = Graph(list(shapes)), Graph(list(ontology))
+    found: dict[str, set[tuple[int, int]]] = {}
+    names: dict[str, str] = {}
+    meanings: dict[str, str] = {}
+    for t in g.triples:
+        if t.predicate.value != SH + "path" or not isinstance(t.object, ox.NamedNode):
+            continue
+        prop = t.object.value
+        low = _integer(g.objects(t.subject, SH + "minInclusive"))
+        high = _integer(g.objects(t.subject, SH + "maxInclusive"))
+        found.setdefault(prop, set()).add((low, high))  # type: ignore[arg-type]
+        names.setdefault(prop, g.text(t.subject, SH + "name"))
+        meanings.setdefault(prop, g.text(t.subject, SH + "description"))
+    scales = {}
+    for prop, bounds in found.items():
+        bounds.discard((None, None))  # type: ignore[arg-type]
+        if len(bounds) != 1:
+            continue
+        low, high = bounds.pop()
+        if low is None or high is None or not 0 < high - low <= MAX_SCALE:
+            continue
+        node = ox.NamedNode(prop)
+        meaning = (
+            meanings[prop]
+            or onto.text(node, SKOS + "definition")
+            or onto.text(node, RDFS + "comment")
+        )
+        name = names[prop] or onto.text(node, RDFS + "label") or prop.rsplit("#", 1)[-1]
+        scales[prop] = Scale(prop, name, low, high, meaning)
+    return scales
+
+
+@functools.lru_cache(maxsize=1)
+def scales() -> dict[str, Scale]:
+    """The scales of the shapes in shapes/ (read once: the files are the site's own)."""
+    from .docs_model import ontology_triples, shapes_triples
+
+    return read_scales(shapes_triples(), ontology_triples())
+
+
+@dataclass(frozen=True)
+class OnScale:
+    """A property's value to be shown as a point of its scale (``value_html``)."""
+
+    term: object
+    scale: Scale
+
+
+def on_scale(predicate: object, term: object) -> object:
+    """``term`` as an OnScale where ``predicate`` is a scale's property, else ``term``."""
+    scale = scales().get(getattr(predicate, "value", ""))
+    return OnScale(term, scale) if scale and scale.point(term) else term
+
+
+def scale_html(term: object, scale: Scale) -> Markup:
+    """``<span class="lit scale" title="How strongly … from 1 (minor) to 5 (critical).">4 / 5
+    </span>``; the meaning is also in the page's text for screen readers (a title is not
+    read by all): a visually hidden "on a scale of 1 to 5" follows."""
+    point = scale.point(term) or getattr(term, "value", "")
+    hint = f"{scale.name}, {scale.low} to {scale.high}: {scale.meaning}".strip(": ")
+    return Markup(
+        f'<span class="lit scale" title="{escape(hint)}">{escape(point)}</span>'
+        f'<span class="visually-hidden"> ({escape(hint)})</span>'
+    )
+
+
+def scale_legend(query_text: str) -> list[Scale]:
+    """The scales whose properties a query's text uses, as ``prefix:name`` of a PREFIX it
+    declares or as a whole ``<IRI>``, in the order of their names: the legend under its
+    results (which column comes from which property is not known, so the cells stay bare)."""
+    prefixes = {
+        ns: name for name, ns in re.findall(r"(?i)PREFIX\s+([\w.-]*):\s*<([^>]*)>", query_text)
+    }
+    used = []
+    for iri, scale in scales().items():
+        written = [f"<{iri}>"] + [
+            f"{name}:{iri[len(ns) :]}" for ns, name in prefixes.items() if iri.startswith(ns)
+        ]
+        if any(re.search(rf"(?<![\w:.-]){re.escape(w)}(?![\w.-])", query_text) for w in written):
+            used.append(scale)
+    return sorted(used, key=lambda s: s.name)
+
+
+#: The links' texts of the download formats whose suffix says little to a reader.
+DOWNLOAD_LABELS = {"xlsx": "Excel (.xlsx)"}
+
+
+def download_label(suffix: str) -> str:
+    """A download link's text: "Excel (.xlsx)" for the workbook, else the suffix."""
+    return DOWNLOAD_LABELS.get(suffix, suffix)

@@ -166,7 +166,8 @@ def test_a_bad_parameter_is_tied_to_its_field_and_the_form(client):
     page = parsed(r.get_data(as_text=True))
     tag, error = page.by_id("param-error")
     assert tag == "p" and error["role"] == "alert"
-    assert page.words("param-error") == "parameter 'minRegions' must be an integer, got 'abc'"
+    expected = "At least this many regions must be a whole number, got 'abc'"  # its label
+    assert page.words("param-error") == expected
     assert page.by_id("params")[1]["aria-describedby"] == "param-error"
     _, bad = page.by_id("p-minRegions")
     assert bad["aria-invalid"] == "true" and bad["aria-describedby"] == "param-error"

@@ -2,7 +2,7 @@
 
 import pyoxigraph as ox
 
-from webapp.charts import bar_chart
+from webapp.charts import AXIS, bar_chart
 from webapp.maps import from_result
 
 REGION = "https://w3id.org/clusterpolisee/id/region/"
@@ -23,8 +23,8 @@ def test_a_region_of_several_rows_says_how_many_not_one_rows_numbers():
         ["cluster", "region", "members"], rows, labels, REGION, lambda d: (d or {}).get("en")
     )
     assert [(m.code, m.label, m.info) for m in drawn.markers] == [
-        ("AL01", "Veri", "2 rows"),
-        ("ITI3", "ITI3", "members: 13"),
+        ("AL01", "Veri", "2 results"),
+        ("ITI3", "ITI3", "Members: 13"),
     ]
 
 
@@ -44,7 +44,8 @@ def test_each_value_fits_beside_or_inside_its_bar_on_a_phone():
         (57.7, False),
         (0.7, False),
     ]
-    assert [b.y for b in chart.bars] == [4, 42, 80] and chart.height == 118
+    # The scale takes AXIS px under the bars.
+    assert [b.y for b in chart.bars] == [4, 42, 80] and chart.height == 122 + AXIS
     for bar in chart.bars:
         bar_px, value_px = bar.width / 100 * 342, 4 + 7.5 * len(bar.shown)
         assert value_px <= bar_px if bar.inside else bar_px + value_px <= 342, bar

@@ -35,7 +35,11 @@ def test_a_stored_question_as_a_workbook(app, client):
     data = workbook_response(client.get("/queries/external-links.xlsx"), "external-links.xlsx")
     table = cells(data)
     as_csv = list(csv.reader(io.StringIO(client.get("/queries/external-links.csv").text)))
-    assert table[0] == as_csv[0] == ["resource", "label", "kind", "link", "target"]
+    # the page's headings, each with its variable name (the CSV's header) as its comment
+    assert as_csv[0] == ["resource", "label", "kind", "link", "target"]
+    assert table[0] == ["Resource", "Label", "Kind", "Link", "Target"]
+    header = read(data)["Results"][1]
+    assert [c.comment.text for c in header] == as_csv[0]
     assert [[v or "" for v in row] for row in table[1:]] == as_csv[1:]
     hu32 = next(r for r in table if r[0].endswith("/region/HU32"))
     assert hu32[1] == "Észak-Alföld"  # UTF-8 CSV opened by Excel showed "Ã‰szak-AlfÃ¶ld"
@@ -53,7 +57,7 @@ def test_a_stored_question_as_a_workbook(app, client):
 def test_the_parameters_of_a_stored_question_are_in_about(client):
     r = client.get("/queries/search.xlsx", query_string={"text": "=Észak"})
     said = about(workbook_response(r, "search.xlsx"))
-    assert said["Parameter text"] == "=Észak"
+    assert said["Text to find"] == "=Észak"
     assert said["Page"] == "http://localhost/queries/search?text=%3D%C3%89szak"
     assert b"<f>" not in parts(r.data)["xl/worksheets/sheet2.xml"]
 
@@ -64,13 +68,13 @@ def test_a_yes_or_no_question_as_a_workbook(client):
     )
     assert cells(data) == [["boolean"], [True]]
     said = about(data)
-    assert said["Parameter region"] == "https://w3id.org/clusterpolisee/id/region/ITI3"
+    assert said["Region"] == "Marche (https://w3id.org/clusterpolisee/id/region/ITI3)"
 
 
 def test_the_accept_header_gets_the_workbook_too(client):
     r = client.get("/queries/clusters", headers={"Accept": MEDIA_TYPE})
     data = workbook_response(r, "clusters.xlsx")
-    assert cells(data)[0][:2] == ["cluster", "clusterLabel"]
+    assert cells(data)[0][:2] == ["Cluster", "Cluster name"]
     assert isinstance(cells(data)[1][-1], int)  # members: a number, not text
     assert "Accept" in r.headers["Vary"]
     # wildcards keep what they got: JSON for application/*, the page for */*

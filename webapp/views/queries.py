@@ -15,8 +15,11 @@ from clusterpolisee.catalog import (
     ParameterError,
     ServiceNotAllowed,
     StoredQuery,
+    distinguish,
     fold_text,
     load_catalog,
+    option_keys,
+    shared_labels,
 )
 from clusterpolisee.reasoning.keycheck import STALE, stale_search_keys
 from clusterpolisee.store.base import Term
@@ -95,7 +98,8 @@ def query(name: str, suffix: str | None = None):
     except ParameterError as exc:
         if not fmt.is_html:
             return error_response(400, "Bad parameter", str(exc))
-        return _page(q, raw, store, None, str(exc), None, exc.param), 400
+        # The page's words: the parameter's label, the choices by their labels and codes.
+        return _page(q, raw, store, None, exc.shown, None, exc.param), 400
     try:
         result = run_stored(q, values)
     except EngineError as exc:
@@ -113,7 +117,7 @@ def query(name: str, suffix: str | None = None):
                 url_builder.query_url(q.name, {**raw, "page": str(last)} if last > 1 else raw)
             )
         )
-    return _page(q, raw, store, result, None, q.bound_text(values))
+    return _page(q, raw, store, result, None, q.bound_text(values), values=values)
 
 
 def run_stored(
@@ -129,12 +133,22 @@ def run_stored(
 
 def _about(q: StoredQuery, values: dict[str, Term | None], raw: dict[str, str]) -> xlsx.About:
     """What a workbook's "About" sheet says of the question it answers: its parameters
-    (defaults too) and its page with the parameters given."""
+    (defaults too) by their labels, a resource's with its label in the reader's language
+    ("Receiving region: Region Vojvodine (https://...)"), its page with the parameters given,
+    and its columns headed as the page heads them."""
+    from ..present import heading  # imported here: this function alone is edited for this
+
+    iris = {t.value for t in values.values() if isinstance(t, ox.NamedNode)}
+    found = db().labels(iris) if iris else {}
+    value_labels = {iri: label for iri in iris if (label := pick_label(found.get(iri)))}
     return xlsx.About(
         what=f"Stored question {q.name}: {q.summary}",
-        parameters=xlsx.parameter_lines(raw, values),
+        parameters=xlsx.parameter_lines(
+            raw, values, {p.name: p.label for p in q.params}, value_labels
+        ),
         page=urljoin(request.host_url, url_builder.query_url(q.name, raw)),
         data_version=db().version(),
+        heading=heading,
     )
 
 
@@ -155,9 +169,11 @@ def _page(
     error: str | None,
     text: str | None,
     error_param: str = "",
+    values: dict[str, Term | None] | None = None,
 ):
     """The question's page; ``text`` is the query it ran (None when a parameter was bad),
-    ``error_param`` the parameter whose field the error concerns."""
+    ``error_param`` the parameter whose field the error concerns, ``values`` the terms it
+    bound (a code such as ``RO21`` resolved to its region)."""
     size = current_app.config["PAGE_SIZE"]
     page = _page_number()
     items = _items(result)
@@ -169,8 +185,9 @@ def _page(
     }
     labels = _labels(result, rows, labelled)
     params = [
-        (p, _options(p, opts, labels), raw.get(p.name, p.default or "")) for p, opts in choices
+        _field(p, _options(p, opts, labels), raw, values, store, error_param) for p, opts in choices
     ]
+    asked = [(p.label, said) for p, _o, _v, said in params if said is not None]
     return render_template(
         "query.html",
         q=q,
@@ -182,7 +199,7 @@ def _page(
         pages=_page_count(result),
         error=error,
         error_param=error_param,
-        chart=bar_chart(result.vars, result.rows) if result and q.chart else None,
+        chart=bar_chart(result.vars, result.rows, q.chart) if result and q.chart else None,
         region_map=_map(result, labels),
         downloads=[
             (s, url_builder.query_url(q.name, raw, s))
@@ -193,9 +210,67 @@ def _page(
         # The text with the page's values bound, so the editor gives the page's rows; none
         # after a bad parameter, where the page ran nothing to open.
         query_text=text or q.text,
+        asked=asked,
+        retry=_retry(q, raw, params) if result is not None and not _items(result) else [],
         editor_url=url_builder.sparql_url(text, "html") if text else None,
         stale_keys=_stale_keys(q),
     )
+
+
+def _field(
+    p: Param,
+    options: list[Option] | None,
+    raw: dict[str, str],
+    values: dict[str, Term | None] | None,
+    store: EngineStore,
+    error_param: str,
+) -> tuple[Param, list[Option] | None, str, str | None]:
+    """A parameter's field: its drop-down's choices (labels that two choices share followed
+    by their codes, "Nord-Est (RO21)"), the value selected, and what the answer line says
+    was asked (None: nothing bound). A value the drop-down does not list stays selected as
+    "‹value› (not allowed)" (the browser would select the first choice, and the next Run
+    would ask something else); a code (``RO21``) selects its choice."""
+    given = raw.get(p.name, "").strip()
+    value = given or p.default or ""
+    if options is None:  # free input: as typed (the bound term may be folded, "κεντρικησ")
+        return p, None, value, (value or None) if values is not None else None
+    bound = (values or {}).get(p.name)
+    if bound is not None:  # a code (RO21) selects the choice it resolved to
+        value = bound.value
+    if shared := shared_labels(options):
+        options = distinguish(options, option_keys(store, shared))
+    by_value = {o.value: o for o in options}
+    if value and value not in by_value:
+        resolved = None
+        if p.name != error_param and not IRI_RE.match(value):
+            try:
+                resolved = p.resolve(value, store).value
+            except ParameterError:
+                resolved = None
+        if resolved in by_value:
+            value = resolved
+        else:
+            options = [Option(value, f"{value} (not allowed)"), *options]
+            by_value[value] = options[0]
+    said = by_value[value].label if values is not None and value else None
+    return p, options, value, said
+
+
+def _retry(q: StoredQuery, raw: dict[str, str], params: list) -> list[tuple[str, str]]:
+    """After an empty answer: for each parameter set to other than its default, a link to
+    the same question with it reset (to "(any)" where it is optional and has no default)."""
+    links = []
+    for p, options, value, _said in params:
+        if not raw.get(p.name, "").strip() or value == (p.default or ""):
+            continue
+        rest = {k: v for k, v in raw.items() if k != p.name}
+        if p.default is None:
+            to = "(any)"
+        else:
+            by_value = {o.value: o.label for o in options or ()}
+            to = f"{by_value.get(p.default, p.default)} (its default)"
+        links.append((f"{p.label}: {to}", url_builder.query_url(q.name, rest)))
+    return links
 
 
 def _relabels(p: Param) -> bool:
