@@ -41,6 +41,7 @@ LABEL_PREDICATES = (
     ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
 )
 Labels = dict[str, dict[str, str]]
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 class Snapshot:
@@ -316,8 +317,27 @@ def describe(store: ox.Store, job: dict) -> dict:
         "in": _dedupe(incoming),
         "hash": _dedupe(hashed),
         "labels": labels_for(store, iris_in(terms)),
+        "types": referrer_types(store, incoming),
         "truncated": max(len(out), len(incoming), len(hashed)) >= limit,
     }
+
+
+def referrer_types(store: ox.Store, incoming: list[ox.Triple]) -> list[list[str]]:
+    """The rdf:type IRIs of each subject of ``incoming``, in the order the subjects first
+    appear (a list, not keyed by the subjects: the pickle then holds each class IRI once and
+    no subject twice), for the page that groups them by type: a lookup in this process each,
+    27 ms for 2,000 at 1M, where a VALUES query over them took 130 ms."""
+    same: dict[str, str] = {}
+    return [
+        list(
+            dict.fromkeys(  # asserted and inferred
+                same.setdefault(q.object.value, q.object.value)
+                for q in store.quads_for_pattern(subject, RDF_TYPE, None)
+                if isinstance(q.object, ox.NamedNode)
+            )
+        )
+        for subject in dict.fromkeys(t.subject for t in incoming)
+    ]
 
 
 def hash_statements(store: ox.Store, iri: str, about: list[ox.Triple], limit: int) -> list:

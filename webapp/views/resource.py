@@ -2,21 +2,48 @@
 
 from collections import defaultdict
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request, url_for
+
+from clusterpolisee import paths
 
 from .. import renderer, url_builder
 from ..access import db, download
 from ..database import Result
 from ..errors import error_response
 from ..pagecache import cached_page
-from ..present import foreign, pick_label, pick_tagged, value_html
+from ..present import (
+    curie,
+    foreign,
+    lookup,
+    on_scale,
+    pick_label,
+    pick_tagged,
+    preference,
+    value_html,
+)
 
 bp = Blueprint("resource", __name__)
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+#: The folded labels the search question matches (``reasoning/materialise.py``): machinery,
+#: not something a reader of the page needs; the RDF downloads keep it.
+SEARCH_KEY = "https://w3id.org/clusterpolisee/ontology#searchKey"
+#: A blank node that refers to the resource (an ontology restriction: ``owl:hasValue``) is
+#: shown with its own statements inline when it has at most this many.
+INLINE_BLANK = 6
+OWL = "http://www.w3.org/2002/07/owl#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+# The types of the resources that refer to one: one query for all of them, ``%s`` a VALUES
+# list of the named referrers shown (of which only the most specific are kept, ``_specific``).
+REFERRER_TYPES = "SELECT ?s ?t WHERE { VALUES ?s { %s } ?s a ?t }"
+# The statements of the blank nodes that refer to one resource (owl:Restriction...).
+BLANK_REFERRERS = """
+SELECT ?b ?p ?o WHERE { ?b ?q ?x . FILTER(isBlank(?b)) ?b ?p ?o }"""
 LINK_PREDICATES = {
     "http://www.w3.org/2004/02/skos/core#exactMatch",
     "http://www.w3.org/2004/02/skos/core#closeMatch",
@@ -131,10 +158,12 @@ def answer(iri: str, data: dict, suffix: str | None, url_of: Callable[[str], str
 
 
 def _grouped(triples: list[ox.Triple], labels: dict) -> list[tuple[ox.NamedNode, list]]:
-    """(predicate, values) of some statements, by label; rdf:type among them."""
+    """(predicate, values) of some statements, by label; rdf:type among them. A value of a
+    scale's property (the shapes bound it: severity 1 to 5) is shown as "4 / 5" with what
+    the scale means (``present.on_scale``)."""
     props: dict[ox.NamedNode, list] = defaultdict(list)
     for t in triples:
-        props[t.predicate].append(t.object)
+        props[t.predicate].append(on_scale(t.predicate, t.object))
     return sorted(props.items(), key=lambda item: _label_key(item[0], labels))
 
 
@@ -153,19 +182,20 @@ def _parts(iri: str, data: dict) -> list[dict]:
             "iri": node.value,
             "fragment": node.value[len(iri) + 1 :],
             "label": pick_label(data["labels"].get(node.value)),
-            "props": _grouped(triples, data["labels"]),
+            "props": _grouped(
+                [t for t in triples if t.predicate.value != SEARCH_KEY], data["labels"]
+            ),
         }
         for node, triples in sorted(by_subject.items(), key=lambda item: item[0].value)
     ]
 
 
 def _html(iri: str, data: dict, url_of: Callable[[str], str]):
-    labels = data["labels"]
+    labels = dict(data["labels"])  # the referrers' classes add theirs (not into the cache)
     types = [t.object for t in data["out"] if t.predicate.value == RDF_TYPE]
-    props = _grouped([t for t in data["out"] if t.predicate.value != RDF_TYPE], labels)
-    incoming: dict[ox.NamedNode, list] = defaultdict(list)
-    for t in data["in"]:
-        incoming[t.predicate].append(t.subject)
+    shown = [t for t in data["out"] if t.predicate.value not in (RDF_TYPE, SEARCH_KEY)]
+    props = _grouped(shown, labels)
+    referrers, blanks = _referrers(iri, data["in"], labels, data.get("types"))
     links = [
         t.object
         for t in data["out"]
@@ -195,7 +225,9 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
         description_lang=foreign(description_lang),
         props=props,
         parts=_parts(iri, data),
-        incoming=sorted(incoming.items(), key=lambda item: _label_key(item[0], labels)),
+        referrers=referrers,
+        blanks=blanks,
+        next_steps=_next_steps(iri, types),
         links=links,
         reviewed=reviewed,
         truncated=data["truncated"],
@@ -203,6 +235,190 @@ def _html(iri: str, data: dict, url_of: Callable[[str], str]):
             (s, renderer.BY_SUFFIX[s].mimetype, url_of(s)) for s in renderer.suffixes("graph")
         ],
     )
+
+
+def _referrers(
+    iri: str, incoming: list[ox.Triple], labels: dict, known: list[list[str]] | None
+) -> tuple[list[dict], dict]:
+    """The resources that refer to ``iri``, grouped by their most specific type (sections in
+    the order of the class labels; untyped ones last), then by the property they refer by;
+    and the statements of the blank nodes among them (``_blank_referrers``).
+
+    ``incoming`` is the describe's (cut at its limit), ``known`` the types of its subjects in
+    the order they first appear (``worker.referrer_types``); without them one more query
+    finds every referrer's types, whatever their number. ``labels`` gets the classes'
+    labels."""
+    named = list(dict.fromkeys(t.subject for t in incoming if isinstance(t.subject, ox.NamedNode)))
+    types_of: dict[ox.NamedNode | ox.BlankNode, list[ox.NamedNode]] = defaultdict(list)
+    subjects = list(dict.fromkeys(t.subject for t in incoming))
+    if known is not None and len(known) == len(subjects):
+        for s, classes in zip(subjects, known, strict=True):
+            types_of[s] = [_node(c) for c in classes]
+    elif named:
+        text = REFERRER_TYPES % " ".join(str(s) for s in named)
+        for s, t in db().query(text, trusted=True).rows:
+            if isinstance(t, ox.NamedNode):
+                types_of[s].append(t)
+    blanks = (
+        _blank_referrers(iri, labels)
+        if any(isinstance(t.subject, ox.BlankNode) for t in incoming)
+        else {}
+    )
+    for b, statements in blanks.items():
+        types_of[b] = [
+            o for p, o in statements if p.value == RDF_TYPE and isinstance(o, ox.NamedNode)
+        ]
+    for s, found in types_of.items():
+        types_of[s] = [_node(c) for c in _specific(tuple(t.value for t in found))]
+    groups: dict[ox.NamedNode | None, dict[ox.NamedNode, list]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for t in incoming:
+        for cls in types_of.get(t.subject) or [None]:
+            groups[cls][t.predicate].append(t.subject)  # the describe's are distinct
+
+    ranges = preference()  # once, not for each of 2,000 referrers (pick_label)
+
+    def item_key(s: ox.NamedNode | ox.BlankNode) -> tuple[str, str]:
+        by_lang = labels.get(s.value) if isinstance(s, ox.NamedNode) else None
+        tag = lookup(by_lang, ranges) if by_lang else None
+        return ((by_lang[tag] if by_lang and tag is not None else "").lower(), s.value)
+
+    classes = {c.value for c in groups if c is not None}
+    if missing := classes - labels.keys():
+        labels.update(db().labels(missing))
+    sections = []
+    for cls, by_prop in groups.items():
+        title = _class_title(cls, labels)
+        subjects = {s for members in by_prop.values() for s in members}
+        sections.append(
+            {
+                "cls": cls,
+                "title": title,
+                "count": len(subjects),
+                "props": [
+                    (p, sorted(members, key=item_key))
+                    for p, members in sorted(
+                        by_prop.items(), key=lambda i: _label_key(i[0], labels)
+                    )
+                ],
+            }
+        )
+    # By class label; the untyped ones last.
+    sections.sort(key=lambda g: (g["cls"] is None, g["title"].lower(), g["cls"] and g["cls"].value))
+    for n, section in enumerate(sections, 1):
+        section["id"] = f"referrers-{n}"
+    return sections, blanks
+
+
+@lru_cache(maxsize=4096)
+def _node(iri: str) -> ox.NamedNode:
+    return ox.NamedNode(iri)
+
+
+@lru_cache(maxsize=4096)
+def _specific(types: tuple[str, ...]) -> tuple[str, ...]:
+    """The most specific of one resource's types, by the ontology: a cluster is also an
+    org:Organization by inference, and is listed under "cluster" only; owl:NamedIndividual
+    (OWL bookkeeping) only where there is nothing else."""
+    supers = _superclasses()
+    implied = {s for t in types for s in supers.get(t, ()) if t not in supers.get(s, ())}
+    kept = tuple(t for t in types if t not in implied)
+    return tuple(t for t in kept if t != OWL + "NamedIndividual") or kept
+
+
+def _class_title(cls: ox.NamedNode | None, labels: dict) -> str:
+    if cls is None:
+        return "Other"
+    name = pick_label(labels.get(cls.value))
+    return name[:1].upper() + name[1:] if name else curie(cls.value)
+
+
+def _blank_referrers(iri: str, labels: dict) -> dict[ox.BlankNode, list[tuple]]:
+    """(property, value) of each blank node that refers to ``iri``, where it has at most
+    ``INLINE_BLANK`` statements (an ontology restriction: on property, has value); a larger
+    one is left as its identifier."""
+    result = db().query(
+        BLANK_REFERRERS, {"x": ox.NamedNode(iri)}, labels=True, trusted=True, limit=1000
+    )
+    labels.update(result.labels)
+    found: dict[ox.BlankNode, list[tuple]] = defaultdict(list)
+    for b, p, o in result.rows:
+        found[b].append((p, o))
+    return {
+        b: sorted(st, key=lambda po: _label_key(po[0], labels))
+        for b, st in found.items()
+        if len(st) <= INLINE_BLANK
+    }
+
+
+@lru_cache(maxsize=1)
+def _superclasses() -> dict[str, set[str]]:
+    """Each class of the ontology file and every class it is an rdfs:subClassOf of, or
+    equivalent to an intersection with (cpo:EmergingRegion: a cpo:Region with ...)."""
+    with open(paths.ONTOLOGY_FILE, "rb") as f:
+        triples = list(ox.parse(f, format=ox.RdfFormat.TURTLE))
+    objects: dict[tuple, list] = defaultdict(list)
+    for t in triples:
+        objects[(t.subject, t.predicate.value)].append(t.object)
+
+    def members(node) -> list:  # an RDF list
+        out = []
+        while node and node != ox.NamedNode(RDF + "nil") and len(out) < 100:
+            out += objects.get((node, RDF + "first"), [])
+            node = next(iter(objects.get((node, RDF + "rest"), [])), None)
+        return out
+
+    direct: dict[str, set[str]] = defaultdict(set)
+    for t in triples:
+        if not isinstance(t.subject, ox.NamedNode):
+            continue
+        found = []
+        if t.predicate.value == RDFS_SUBCLASS:
+            found = [t.object]
+        elif t.predicate.value == OWL + "equivalentClass":
+            for lst in objects.get((t.object, OWL + "intersectionOf"), []):
+                found += members(lst)
+        direct[t.subject.value] |= {x.value for x in found if isinstance(x, ox.NamedNode)}
+    closed = {}
+    for cls in direct:
+        seen, todo = set(), [cls]
+        while todo:
+            for sup in direct.get(todo.pop(), ()):
+                if sup not in seen:
+                    seen.add(sup)
+                    todo.append(sup)
+        closed[cls] = seen
+    return closed
+
+
+def _next_steps(iri: str, types: list) -> list[dict]:
+    """The stored questions that take ``iri`` as a parameter's value: those with a parameter
+    whose class (``Param.cls``) is one of its types or their superclasses in the ontology,
+    each a link with the value filled in, in the order of their summaries."""
+    from clusterpolisee.catalog import CatalogError
+
+    from .queries import catalog
+
+    try:
+        queries = catalog().queries
+    except CatalogError:  # the question pages report it
+        return []
+    supers = _superclasses()
+    classes = {t.value for t in types if isinstance(t, ox.NamedNode)}
+    classes |= {s for c in list(classes) for s in supers.get(c, ())}
+    steps = []
+    for name, q in queries.items():
+        for p in q.params:
+            if p.cls and p.cls in classes:
+                steps.append(
+                    {
+                        "url": url_builder.query_url(name, {p.name: iri}),
+                        "summary": q.summary,
+                        "param": p.label or p.name,
+                    }
+                )
+    return sorted(steps, key=lambda s: (s["summary"].lower(), s["param"]))
 
 
 def _reviewed(iri: str) -> dict[str, dict[str, object]]:
