@@ -285,3 +285,127 @@ def test_listings_without_tie_breakers_come_in_the_same_order_in_every_process(t
         sort_keys = [tuple(r.get(k, {}).get("value", "") for k in keys) for r in rows]
         ties = len(sort_keys) - len(set(sort_keys))
         assert ties >= 5, f"{name}: {ties} tied rows, too few to test the order"
+
+
+def _partner_data():
+    """The demo submissions read directly with rdflib, apart from the store and the query."""
+    import rdflib
+
+    from clusterpolisee import paths
+
+    g = rdflib.Graph()
+    for path in sorted(paths.PARTNERS_DIR.glob("*.ttl")):
+        g.parse(path, format="turtle")
+    return g
+
+
+CPO = "https://w3id.org/clusterpolisee/ontology#"
+
+
+def test_instruments_listing_one_row_each_largest_budget_first(run):
+    import rdflib
+
+    g = _partner_data()
+    cpo = rdflib.Namespace(CPO)
+    instruments = set(g.subjects(rdflib.RDF.type, cpo.PolicyInstrument))
+    r = run("instruments")
+    assert len(r.rows) == len(instruments) == 113
+    assert set(values(r, "instrument")) == {str(i) for i in instruments}
+    budgets = [float(v) for v in values(r, "budgetAmount")]
+    assert budgets == sorted(budgets, reverse=True)
+    row = row_where(r, "instrument", ID + "partner/nerda/instrument/critical-mass")
+    assert row == {
+        **row,
+        "instrumentLabel": "North-East Romania start-up grants for new cluster initiatives",
+        "budgetAmount": "671000",
+        "budgetCurrency": "EUR",
+        "instrumentTypes": "Funding of cluster organisations",
+        "regionLabel": "Nord-Est",
+        "countryLabel": "Romania",
+        "startYear": "2013",
+        "endYear": "2020",
+        "administrator": ID + "partner/nerda",
+    }
+    assert sorted(row["fundingSources"].split("; ")) == [
+        "European Regional Development Fund",
+        "Regional budget",
+    ]
+    assert sorted(row["targetGroups"].split("; ")) == [
+        "Cluster organisations",
+        "Small and medium-sized enterprises",
+    ]
+    # An instrument with no end year has none in its row
+    open_ended = row_where(r, "instrument", ID + "partner/nerda/instrument/tech-transfer")
+    assert open_ended["startYear"] == "2009" and "endYear" not in open_ended
+
+
+def test_instruments_narrowed_by_each_parameter(run):
+    import rdflib
+
+    g = _partner_data()
+    cpo = rdflib.Namespace(CPO)
+    instruments = set(g.subjects(rdflib.RDF.type, cpo.PolicyInstrument))
+
+    def having(prop, value) -> set[str]:
+        return {str(i) for i in instruments if (i, prop, rdflib.URIRef(value)) in g}
+
+    financing = run("instruments", theme=THEME + "financing")
+    assert set(values(financing, "instrument")) == having(cpo.theme, THEME + "financing")
+    assert all(
+        "Financial framework improvement (cluster financing)" in t
+        for t in values(financing, "themes")
+    )
+    erdf = ID + "funding-source/erdf"
+    by_erdf = run("instruments", source=erdf)
+    assert set(values(by_erdf, "instrument")) == having(cpo.fundingSource, erdf) != set()
+    assert all("European Regional Development Fund" in s for s in values(by_erdf, "fundingSources"))
+    loans = run("instruments", type=ID + "instrument-type/loans-and-credits")
+    assert len(loans.rows) == 12
+    # A STIP Compass category picks the instruments of each of its types
+    direct = run("instruments", type=ID + "instrument-type/direct-financial-support")
+    assert set(values(loans, "instrument")) < set(values(direct, "instrument"))
+    romania = run("instruments", country=ID + "country/ROU")
+    assert set(values(romania, "countryLabel")) == {"Romania"}
+    assert len(romania.rows) == len(
+        [r for r in run("instruments").rows if r["countryLabel"].value == "Romania"]
+    )
+    big = run("instruments", minBudget="10000000")
+    assert big.rows and all(float(v) >= 10_000_000 for v in values(big, "budgetAmount"))
+    assert len(big.rows) == len(
+        [i for i in instruments if float(g.value(i, cpo.budgetAmount)) >= 1e7]
+    )
+
+
+def test_partners_with_country_status_and_submissions(run):
+    import rdflib
+
+    g = _partner_data()
+    cpo = rdflib.Namespace(CPO)
+    r = run("partners")
+    assert len(r.rows) == 24
+    marche = row_where(r, "partner", ID + "partner/marche-region")
+    assert marche == {
+        **marche,
+        "roleLabel": "Lead partner",
+        "organisationTypes": "public authority",
+        "countryLabel": "Italy",
+        "statusLabel": "EU member state",
+        "regionLabel": "Marche",
+    }
+    assert row_where(r, "partner", ID + "partner/ida")["statusLabel"] == "IPA country"
+    statuses = Counter((row["countryLabel"].value, row["statusLabel"].value) for row in r.rows)
+    assert {s for _c, s in statuses} == {"EU member state", "IPA country"}
+    assert {c for c, s in statuses if s == "IPA country"} == {"Albania", "Croatia", "Serbia"}
+    # Resources counted once per theme: the partner's resources with each of their themes
+    for row in r.rows:
+        partner = rdflib.URIRef(row["partner"].value)
+        submitted = set(g.subjects(cpo.partner, partner))
+        per_theme = sum(len(set(g.objects(s, cpo.theme))) for s in submitted)
+        themes = {t for s in submitted for t in g.objects(s, cpo.theme)}
+        assert int(row["resourcesPerTheme"].value) == per_theme, partner
+        assert int(row["themesCovered"].value) == len(themes), partner
+    serbia = run("partners", country=ID + "country/SRB")
+    assert values(serbia, "partnerLabel") == [
+        "Provincial Secretariat for Economy, Autonomous Province of Vojvodina",
+        "University of Novi Sad",
+    ]
