@@ -14,6 +14,10 @@ from .store.oxigraph import OxigraphStore
 
 
 def _child(path: str, query: str, store_sorts: bool, split: bool, conn: Connection) -> None:
+    # Ctrl+C is the parent's to answer (it kills this process); the parent held SIGINT back
+    # while it forked, and this process inherits that mask.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         store = OxigraphStore(path, read_only=True)
         conn.send(("ok", store.run_query(query, store_sorts, split)))
@@ -29,9 +33,17 @@ def run_isolated(
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(path, query, store_sorts, split, sender), daemon=True)
-    proc.start()
-    sender.close()
+    # A Ctrl+C during the fork stopped the parent inside logging's after-fork handler, whose
+    # lock then stayed held, and the exit hung on it: SIGINT waits until the child exists.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
+        proc.start()
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl+C held back arrives here
+        sender.close()
         if not receiver.poll(timeout):
             raise QueryTimeout(f"the query did not finish within {timeout:g} s and was stopped")
         status, payload = receiver.recv()
