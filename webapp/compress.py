@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from werkzeug.http import parse_date, remove_entity_headers
+from werkzeug.http import parse_accept_header, parse_date, remove_entity_headers
 from werkzeug.sansio.http import is_resource_modified
 
 #: Smaller bodies gain too little (a gzip header and trailer are 18 bytes) to be worth it.
@@ -57,17 +57,8 @@ Headers = list[tuple[str, str]]
 def _accepts(header: str) -> bool:
     """Whether an Accept-Encoding value allows gzip: its own q, else ``*``'s, else no."""
     named = star = None
-    for item in header.split(","):
-        coding, _, params = item.partition(";")
-        coding = coding.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+    for coding, q in parse_accept_header(header):  # an entry with an unreadable q is left out
+        coding = coding.lower()
         if coding in ("gzip", "x-gzip"):
             named = q if named is None else max(named, q)
         elif coding == "*":
