@@ -5,6 +5,7 @@ the store read-only; the parent kills the child when the limit passes. A remote 
 the limit with the query and the server enforces it (Virtuoso: its ``timeout`` parameter).
 """
 
+import contextlib
 import multiprocessing as mp
 import signal
 from multiprocessing.connection import Connection
@@ -92,5 +93,9 @@ def _ended_without_answer(code: int | None) -> str:
         )
     if code == -signal.SIGKILL:
         return "the query process was killed, most likely by the system for lack of memory"
-    how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit status {code}"
+    how = f"exit status {code}"
+    if code is not None and code < 0:
+        how = f"signal {-code}"
+        with contextlib.suppress(ValueError):  # a real-time signal has no name
+            how = f"signal {signal.Signals(-code).name}"
     return f"the query process ended without an answer ({how})"

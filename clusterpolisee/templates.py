@@ -27,6 +27,7 @@ import difflib
 import io
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -263,8 +264,17 @@ def _lookup(cell: str, cls: URIRef) -> URIRef | None:
     return next(iter(found), None)
 
 
+#: Suggestions left for the file being read: only 50 problems are shown, and difflib over a
+#: class's keys for every bad cell of a large file would hold the upload for minutes.
+_SUGGESTIONS: ContextVar[int] = ContextVar("suggestions", default=50)
+
+
 def _nearest(cell: str, cls: URIRef, n: int = 3) -> list[str]:
     """Up to ``n`` known resources of ``cls`` whose keys are nearest to ``cell`` (difflib)."""
+    left = _SUGGESTIONS.get()
+    if left <= 0:
+        return []
+    _SUGGESTIONS.set(left - 1)
     keys = _keys(cls)
     nearest: list[URIRef] = []
     for key in difflib.get_close_matches(fold_text(cell), list(keys), n=4 * n, cutoff=0.6):
@@ -469,7 +479,11 @@ def rows_to_triples(
         if col is None and name:
             errors.append(f"{place(1, number, None)}: {name!r} is not a column of the template")
         columns.append(col)
-    triples = _convert(rows, columns, t, partner, errors, place)
+    token = _SUGGESTIONS.set(50)
+    try:
+        triples = _convert(rows, columns, t, partner, errors, place)
+    finally:
+        _SUGGESTIONS.reset(token)
     if errors:
         raise rdfio.InputError(_problems(errors, what=what))
     return triples

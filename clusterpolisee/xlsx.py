@@ -140,7 +140,8 @@ def parameter_lines(
         value = given.get(name) or getattr(term, "value", "")
         if given.get(name) or term is not None:
             label = (labels or {}).get(name, "")
-            lines.append(Parameter(name, value, label, (value_labels or {}).get(value, "")))
+            named = getattr(term, "value", "") or value  # a code (RO21) resolved to an IRI
+            lines.append(Parameter(name, value, label, (value_labels or {}).get(named, "")))
     return lines
 
 

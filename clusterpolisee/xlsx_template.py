@@ -22,6 +22,7 @@ conversion (``templates.rows_to_triples``) is shared.
 import datetime as dt
 import io
 import zipfile
+import zlib
 
 import pyoxigraph as ox
 
@@ -212,7 +213,14 @@ def check_archive(data: bytes, what: str = "the workbook") -> None:
                                     "type or entities, which Excel never writes; refused"
                                 )
                             tail = chunk[-16:]
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        RuntimeError,  # an encrypted entry
+        zlib.error,  # corrupt deflate data
+    ) as exc:
         raise rdfio.InputError(f"{what} is a damaged zip archive: {exc}") from None
 
 

@@ -301,3 +301,11 @@ def test_an_answer_xml_cannot_carry_is_exit_1_with_one_line(demo_store: Path, fm
     one_error_line(done.stderr)
     assert "U+0001" in done.stderr and "XML 1.0" in done.stderr, done.stderr
     assert done.stdout == ""
+
+
+def test_a_query_process_ended_by_a_real_time_signal_is_said_without_a_traceback():
+    from clusterpolisee.execution import _ended_without_answer
+
+    assert _ended_without_answer(-40) == "the query process ended without an answer (signal 40)"
+    assert _ended_without_answer(-15).endswith("(signal SIGTERM)")
+    assert _ended_without_answer(3).endswith("(exit status 3)")

@@ -314,3 +314,14 @@ def test_output_takes_the_text_formats_too(demo_store: Path, tmp_path: Path):
     assert proc.returncode == 0 and proc.stdout == ""
     piped = subprocess.run([str(CLI), *args], capture_output=True, timeout=600)
     assert out.read_bytes() == piped.stdout and piped.stdout.startswith(b"country,")
+
+
+def test_a_value_given_as_a_code_is_labelled_by_the_resource_it_names():
+    """A region given as RO21 named no label on the "About" sheet: labels are by IRI."""
+    from clusterpolisee.xlsx import parameter_lines
+
+    iri = "https://w3id.org/clusterpolisee/id/region/RO21"
+    (line,) = parameter_lines(
+        {"region": "RO21"}, {"region": ox.NamedNode(iri)}, {"region": "Region"}, {iri: "Nord-Est"}
+    )
+    assert (line.value, line.value_label) == ("RO21", "Nord-Est")

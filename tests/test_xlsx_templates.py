@@ -17,6 +17,7 @@ import openpyxl
 import pyoxigraph as ox
 import pytest
 
+from clusterpolisee import rdfio as rdfio_errors
 from clusterpolisee import xlsx_template
 from clusterpolisee.store import open_store
 from clusterpolisee.templates import _allowed, _hint, classes, find_class, template, template_csv
@@ -351,3 +352,40 @@ def test_a_formula_with_its_value_counts_as_that_value():
     name, rows = xlsx_template.xlsx_rows(buf.getvalue())
     assert name == "Cluster" and rows[1][7] == "42"
     assert rows == list(csv.reader(io.StringIO(CLUSTER_CSV)))
+
+
+def corrupt_deflate() -> bytes:
+    """A workbook whose sheet's compressed bytes are damaged (its header and sizes intact)."""
+    data = bytearray(filled("Cluster", CLUSTER_CSV))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for i in range(start + 2, start + 40):
+        data[i] ^= 0xFF
+    return bytes(data)
+
+
+def test_a_damaged_or_encrypted_entry_is_a_damaged_archive():
+    """zlib.error (damaged deflate data) and RuntimeError (an encrypted entry) escaped the
+    archive check: a traceback on the CLI, a 500 on the web."""
+    with pytest.raises(rdfio_errors.InputError, match="damaged zip archive"):
+        xlsx_template.check_archive(corrupt_deflate())
+    encrypted = bytearray(filled("Cluster", CLUSTER_CSV))
+    with zipfile.ZipFile(io.BytesIO(bytes(encrypted))) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    encrypted[info.header_offset + 6] |= 0x01  # the local header's "encrypted" flag
+    for offset in _central_entries(bytes(encrypted), info.filename):
+        encrypted[offset + 8] |= 0x01  # and the central directory's
+    with pytest.raises(rdfio_errors.InputError, match="damaged zip archive"):
+        xlsx_template.check_archive(bytes(encrypted))
+
+
+def _central_entries(data: bytes, name: str) -> list[int]:
+    """Offsets of the central-directory headers of ``name``."""
+    found, at = [], data.find(b"PK\x01\x02")
+    while at != -1:
+        length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + length] == name.encode():
+            found.append(at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return found

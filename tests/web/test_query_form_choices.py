@@ -208,3 +208,13 @@ def test_the_command_line_takes_a_region_code(romania):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert '"boolean": true' in proc.stdout.replace(":true", ": true")
+
+
+@pytest.mark.parametrize(
+    "url", ["/queries/funding?currency=eur&x=1", "/queries/external-links?dataset=wikidata&x=1"]
+)
+def test_a_text_choice_beside_an_unknown_parameter_is_a_400(client, url: str):
+    """A refused page tried to read a text choice ("eur") as a code of an IRI choice and
+    made an IRI of it: a 500 where the unknown parameter deserved a 400."""
+    text = html.unescape(page(client, url, 400))
+    assert "unknown parameter 'x'" in text

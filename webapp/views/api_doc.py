@@ -40,17 +40,20 @@ def document():
 
 
 def _body() -> bytes:
-    """The document's bytes, kept per data version (its enums are the data's values) and
-    base URL (its server); the page cache keeps whole answers per Accept on top of this."""
+    """The document's bytes for this data version (its enums are the data's values) and
+    base URL (its server): only the latest is kept; the page cache keeps whole answers per
+    Accept on top of this. Read once: another thread may replace the kept one meanwhile."""
     key = (db().version(), request.url_root)
     kept = current_app.extensions.setdefault("cpo.openapi", {})
-    if key not in kept:
+    body = kept.get(key)
+    if body is None:
         with _LOCK:
-            if key not in kept:
+            body = kept.get(key)
+            if body is None:
                 body = _build(key[0])
                 kept.clear()
                 kept[key] = body
-    return kept[key]
+    return body
 
 
 def _build(version: str) -> bytes:

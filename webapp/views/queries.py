@@ -242,7 +242,7 @@ def _field(
     by_value = {o.value: o for o in options}
     if value and value not in by_value:
         resolved = None
-        if p.name != error_param and not IRI_RE.match(value):
+        if p.type == "iri" and p.name != error_param and not IRI_RE.match(value):
             try:
                 resolved = p.resolve(value, store).value
             except ParameterError:
