@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
 from . import paths, rdfio, shaclfast
-from .catalog import fold_text
+from .catalog import fold_text, segment
 from .names import SCRIPT_LANGUAGES, foreign_script, language_hint
 from .namespaces import ID
 from .validation import CPS, SH, _background, shapes_graph
@@ -226,10 +226,6 @@ def template_csv(cls_name: str) -> str:
 # -- reading a filled template ------------------------------------------------------------------
 
 
-def _local(node: URIRef) -> str:
-    return str(node).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-
-
 @cache
 def _keys(cls: URIRef) -> dict[str, frozenset[URIRef]]:
     """Folded keys (catalog.fold_text, as the search folds text) of the known resources of a
@@ -241,7 +237,7 @@ def _keys(cls: URIRef) -> dict[str, frozenset[URIRef]]:
         members |= set(g.subjects(RDF.type, URIRef(sub)))
     keys: dict[str, set[URIRef]] = {}
     for m in members:
-        for value in (_local(m), *(v for p in KEY_PROPERTIES for v in g.objects(m, p))):
+        for value in (segment(str(m)), *(v for p in KEY_PROPERTIES for v in g.objects(m, p))):
             if key := fold_text(str(value)):
                 keys.setdefault(key, set()).add(m)
     return {k: frozenset(v) for k, v in keys.items()}
@@ -249,7 +245,7 @@ def _keys(cls: URIRef) -> dict[str, frozenset[URIRef]]:
 
 def _known(node: URIRef) -> str:
     """A known resource as a person picks it: "Bucureşti - Ilfov (RO32)"."""
-    label, code = _label(_background_graph(), node), _local(node)
+    label, code = _label(_background_graph(), node), segment(str(node))
     return code if label == code else f"{label} ({code})"
 
 

@@ -216,7 +216,7 @@ def check_archive(data: bytes, what: str = "the workbook") -> None:
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
-        NotImplementedError,
+        NotImplementedError,  # a compression method zipfile cannot read
         EOFError,
         RuntimeError,  # an encrypted entry
         zlib.error,  # corrupt deflate data

@@ -19,7 +19,6 @@ from clusterpolisee.catalog import (
     IRI_RE,
     LANG_RE,
     MAX_STRING,
-    PREFIXES,
     Catalog,
     Option,
     Param,
@@ -28,6 +27,7 @@ from clusterpolisee.catalog import (
 
 from . import renderer
 from .access import RESULT_KIND
+from .present import curie
 from .sparql_guard import MAX_QUERY_CHARS
 from .views.sparql import FORMAT_PARAM
 
@@ -202,7 +202,7 @@ def _enum_from_data(q: StoredQuery, p: Param, found: list[Option] | None, schema
     """Add the current data's values to ``schema`` when there are few enough, and say
     where the values come from (and where to find them when they are not listed)."""
     where = (
-        f"Values: members of {_curie(p.cls)} ({p.cls}) in the data"
+        f"Values: members of {curie(p.cls or '')} ({p.cls}) in the data"
         if p.cls and not p.options_query
         else "Values: those the question's options query lists in the data"
     )
@@ -219,13 +219,6 @@ def _enum_from_data(q: StoredQuery, p: Param, found: list[Option] | None, schema
     schema["enum"] = values
     schema["x-enum-descriptions"] = [o.label for o in found]
     return f"{where} (enum, labels in x-enum-descriptions)."
-
-
-def _curie(iri: str | None) -> str:
-    for prefix, ns in PREFIXES.items():
-        if iri and iri.startswith(ns):
-            return prefix + iri[len(ns) :]
-    return f"<{iri}>"
 
 
 def _typed(p: Param, raw: str) -> str | int | float:

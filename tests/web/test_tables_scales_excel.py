@@ -5,7 +5,6 @@ numbers, and workbooks headed ``practiceLabel`` with parameters as IRIs."""
 import csv
 import io
 import re
-from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -23,9 +22,6 @@ CPO = "https://w3id.org/clusterpolisee/ontology#"
 SH = "http://www.w3.org/ns/shacl#"
 ID = "https://w3id.org/clusterpolisee/id/"
 BARRIER = "/id/partner/vojvodina-economy/barrier/fragmented-governance"  # cpo:severity 4
-QUERY_HTML = Path(__file__).parents[2] / "webapp/templates/query.html"
-#: query.html is changed by another hand: its table takes macros.html's select_table then.
-TABLE_MACRO = "select_table(" in QUERY_HTML.read_text(encoding="utf-8")
 
 
 def shape_says(prop: str) -> tuple[int, int, str]:
@@ -80,7 +76,7 @@ def test_a_label_column_the_link_beside_it_shows_is_left_out(app):
 
 
 def test_the_stored_tables_macro_shows_each_name_once(app):
-    """macros.html's select_table, which query.html's table is (see TABLE_MACRO)."""
+    """macros.html's select_table, which query.html's table is."""
     q = catalog().queries["practices-for-category"]
     with app.test_request_context("/queries/practices-for-category"):
         result = run_stored(q, q.bind({}, EngineStore()))
@@ -107,7 +103,6 @@ def test_the_stored_tables_macro_shows_each_name_once(app):
     assert "(hard)" in meaning and "(easy)" in meaning
 
 
-@pytest.mark.skipif(not TABLE_MACRO, reason="query.html does not use macros.select_table yet")
 @pytest.mark.parametrize(
     ("name", "expected"),
     [

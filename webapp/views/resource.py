@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request, url_for
 
-from clusterpolisee import paths
-
 from .. import renderer, url_builder
 from ..access import db, download
 from ..database import Result
+from ..docs_model import ontology_triples
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import (
@@ -356,10 +355,8 @@ def _blank_referrers(iri: str, labels: dict) -> dict[ox.BlankNode, list[tuple]]:
 def _superclasses() -> dict[str, set[str]]:
     """Each class of the ontology file and every class it is an rdfs:subClassOf of, or
     equivalent to an intersection with (cpo:EmergingRegion: a cpo:Region with ...)."""
-    with open(paths.ONTOLOGY_FILE, "rb") as f:
-        triples = list(ox.parse(f, format=ox.RdfFormat.TURTLE))
     objects: dict[tuple, list] = defaultdict(list)
-    for t in triples:
+    for t in ontology_triples():  # parsed once for the /ontology pages too
         objects[(t.subject, t.predicate.value)].append(t.object)
 
     def members(node) -> list:  # an RDF list
@@ -370,7 +367,7 @@ def _superclasses() -> dict[str, set[str]]:
         return out
 
     direct: dict[str, set[str]] = defaultdict(set)
-    for t in triples:
+    for t in ontology_triples():
         if not isinstance(t.subject, ox.NamedNode):
             continue
         found = []
