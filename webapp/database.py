@@ -195,6 +195,8 @@ class Result:
     seconds: float = 0.0
     #: Estimated bytes held (``webapp.sizes``), from the worker; None: not estimated yet.
     size: int | None = None
+    #: The named graph the triples are, for the formats that name it (TriG, N-Quads).
+    graph: str | None = None
 
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.vars, row, strict=True)) for row in self.rows]

@@ -1,7 +1,8 @@
 """Output formats, registered once: every result page gets them by suffix and by Accept.
 
-A format applies to one or more result kinds: 'select' / 'ask' (SPARQL results) and
-'graph' (RDF triples). ``negotiate`` picks one from a URL suffix or the Accept header.
+A format applies to one or more result kinds: 'select' / 'ask' (SPARQL results), 'graph'
+(RDF triples) and 'named' (the triples of one named graph, which TriG and N-Quads also
+name). ``negotiate`` picks one from a URL suffix or the Accept header.
 """
 
 import csv
@@ -147,6 +148,17 @@ def _rdf(fmt: ox.RdfFormat) -> Callable[[Result], bytes]:
     return render
 
 
+def _quads(fmt: ox.RdfFormat) -> Callable[[Result], bytes]:
+    def render(r: Result) -> bytes:
+        assert r.graph is not None  # only 'named' results are offered these formats
+        graph = ox.NamedNode(r.graph)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in r.triples]
+        prefixes = PREFIXES if fmt == ox.RdfFormat.TRIG else None
+        return ox.serialize(quads, format=fmt, prefixes=prefixes) or b""
+
+    return render
+
+
 def serialize_triples(triples: list[ox.Triple], fmt: ox.RdfFormat) -> bytes:
     """``triples`` in ``fmt``; raises ``Unrepresentable`` for RDF/XML holding a character XML
     1.0 cannot carry (pyoxigraph would write it raw: a file no XML parser reads) and for
@@ -160,7 +172,8 @@ def serialize_triples(triples: list[ox.Triple], fmt: ox.RdfFormat) -> bytes:
 
 
 RESULTS = frozenset({"select", "ask"})
-GRAPH = frozenset({"graph"})
+NAMED = frozenset({"named"})
+GRAPH = frozenset({"graph"}) | NAMED  # a named graph's triples come in every RDF format
 ALL = RESULTS | GRAPH
 
 FORMATS: list[Format] = [
@@ -176,6 +189,8 @@ FORMATS: list[Format] = [
         "jsonld", "application/ld+json", GRAPH, _rdf(ox.RdfFormat.JSON_LD), ("application/json",)
     ),
     Format("rdf", "application/rdf+xml", GRAPH, _rdf(ox.RdfFormat.RDF_XML), ("application/xml",)),
+    Format("trig", "application/trig", NAMED, _quads(ox.RdfFormat.TRIG)),
+    Format("nq", "application/n-quads", NAMED, _quads(ox.RdfFormat.N_QUADS)),
 ]
 BY_SUFFIX = {f.suffix: f for f in FORMATS}
 

@@ -47,16 +47,17 @@ def page(path: str):
     if data["count"] == 0:
         abort(404, f"there is no named graph {iri}")
     if suffix:
-        fmt = renderer.by_suffix(suffix, "graph")
+        fmt = renderer.by_suffix(suffix, "named")
         if fmt is None:
-            abort(404, f"no .{suffix} view of a graph; use .ttl, .nt, .jsonld or .rdf")
+            offered = ", ".join("." + s for s in renderer.suffixes("named"))
+            abort(404, f"no .{suffix} view of a graph; use {offered}")
     else:
-        fmt = renderer.negotiate(request.accept_mimetypes, "graph", "html")
+        fmt = renderer.negotiate(request.accept_mimetypes, "named", "html")
     if fmt is None:
         return error_response(
             406,
             "Not Acceptable",
-            "graphs are available as HTML, Turtle, N-Triples, JSON-LD and RDF/XML",
+            "graphs are available as HTML, Turtle, N-Triples, JSON-LD, RDF/XML, TriG and N-Quads",
         )
     if not fmt.is_html:
         result = Result(
@@ -64,6 +65,7 @@ def page(path: str):
             triples=data["triples"],
             truncated=data["truncated"],
             limit=len(data["triples"]),
+            graph=iri,
         )
         return download(fmt, result)
     about = db().describe(iri)
@@ -81,7 +83,7 @@ def page(path: str):
             unread=unread,
             labels=about["labels"],
             label=pick_label(about["labels"].get(iri)) or iri,
-            suffixes=renderer.suffixes("graph"),
+            suffixes=renderer.suffixes("named"),
         )
     )
     if unread:  # a page short of its history for a busy moment is not kept for the version
