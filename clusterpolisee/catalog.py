@@ -429,6 +429,14 @@ class StoredQuery:
             )
         return {p.name: self._bound(p, raw.get(p.name), store) for p in self.params}
 
+    def accepts(self, p: Param, value: str, store: Store) -> bool:
+        """Whether parameter ``p`` takes ``value`` (an IRI): the checks a user's value meets,
+        e.g. a region with nothing reported is no choice of `region-barriers`."""
+        try:
+            return self._bind_one(p, value, store) is not None
+        except ParameterError:
+            return False
+
     def _bound(self, p: Param, value: str | None, store: Store) -> Term | None:
         try:
             return self._bind_one(p, value, store)

@@ -201,11 +201,12 @@ def _param_schema(p: Param) -> dict:
 def _enum_from_data(q: StoredQuery, p: Param, found: list[Option] | None, schema: dict) -> str:
     """Add the current data's values to ``schema`` when there are few enough, and say
     where the values come from (and where to find them when they are not listed)."""
-    where = (
-        f"Values: members of {curie(p.cls or '')} ({p.cls}) in the data"
-        if p.cls and not p.options_query
-        else "Values: those the question's options query lists in the data"
-    )
+    members = f"members of {curie(p.cls)} ({p.cls})" if p.cls else ""
+    if members and not p.options_query:
+        where = f"Values: {members} in the data"
+    else:
+        those = f"those {members}" if members else "those"
+        where = f"Values: {those} the question's options query lists in the data"
     if not found:
         return f"{where}; the data holds none yet."
     values = [o.value for o in found]

@@ -87,33 +87,78 @@ def types(app, iri: str) -> set[str]:
     return {r[0].value for r in rows}
 
 
-def expected_steps(app, iri: str) -> set[str]:
-    """The catalog's questions with a parameter whose class the resource is a member of."""
+def expected_steps(app, iri: str, chosen: tuple[str, ...] = ()) -> set[str]:
+    """The catalog's questions with a parameter whose class the resource is a member of and
+    that lists no choices of its own; and ``chosen``, the questions whose parameter lists
+    the resource among its choices (`options`)."""
     classes = types(app, iri)
     with app.test_request_context():
         return {
             url_builder.query_url(name, {p.name: iri})
             for name, q in load_catalog().queries.items()
             for p in q.params
-            if p.cls in classes
+            if p.cls in classes and (p.options_query is None or name in chosen)
         }
+
+
+#: The questions whose region parameter lists its choices: regions with something reported.
+REGION_CHOICES = ("clusters", "policy-gaps", "region-barriers", "region-profile")
+
+
+CPO_PREFIX = "PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>\n"
+
+
+def asked(app, text: str) -> bool:
+    with app.app_context():
+        return db().query(CPO_PREFIX + text, trusted=True, use_cache=False).boolean
+
+
+def choices_of(app, region: str) -> tuple[str, ...]:
+    """The region questions that list ``region`` among their choices, told here from the
+    data: a region with a partner's cluster is a choice of each of REGION_CHOICES (the
+    others list regions with any partner resource), of `knowledge-transfers` if it received
+    a transfer."""
+    reported = asked(app, f"ASK {{ ?c a cpo:Cluster ; cpo:region <{region}> ; cpo:partner ?p }}")
+    received = asked(app, f"ASK {{ ?t cpo:toRegion <{region}> }}")
+    return (*(REGION_CHOICES if reported else ()), *(("knowledge-transfers",) if received else ()))
 
 
 def test_region_next_steps_are_the_catalogs_questions_for_regions(app, client):
     _, page = parsed(client, "/id/region/HU22")
-    expected = expected_steps(app, REGION)
+    expected = expected_steps(app, REGION, choices_of(app, REGION))
     assert expected and page.next_steps == expected
     assert any("/queries/region-has-instrument?region=" in u for u in expected)  # cpo:Region
     # an emerging region also gets the questions for cpo:EmergingRegion members
     emerging = ID + "region/RO21"
     assert CPO + "EmergingRegion" in types(app, emerging)
     _, ro21 = parsed(client, "/id/region/RO21")
-    assert ro21.next_steps == expected_steps(app, emerging)
+    assert ro21.next_steps == expected_steps(app, emerging, choices_of(app, emerging))
     assert any("/queries/transfer-candidates?region=" in u for u in ro21.next_steps)
     # a theme gets the theme questions, not the region ones
     _, theme = parsed(client, "/id/theme/skills")
     assert theme.next_steps == expected_steps(app, THEME)
     assert theme.next_steps and all("theme=" in u for u in theme.next_steps)
+
+
+def test_a_region_s_next_steps_lead_to_answers_not_refusals(app, client):
+    """The questions whose region parameter lists only regions with something reported
+    (`region-barriers`, `region-profile`, ...) are linked from such a region's page (before,
+    only questions with a `class` were: 2 of the 6 region questions), and only from such a
+    region's page: a region with nothing reported links none of them."""
+    ro21 = ID + "region/RO21"
+    assert set(REGION_CHOICES) <= set(choices_of(app, ro21))
+    _, page = parsed(client, "/id/region/RO21")
+    for name in REGION_CHOICES:
+        assert any(u.startswith(f"/queries/{name}?region=") for u in page.next_steps), name
+    for url in page.next_steps:
+        answer = client.get(url, headers={"Accept": "text/html"})
+        assert answer.status_code == 200, (url, answer.get_data(as_text=True)[:300])
+    quiet = ID + "region/RS21"  # Šumadija and Western Serbia: nothing reported
+    assert choices_of(app, quiet) == ()
+    _, page = parsed(client, "/id/region/RS21")
+    assert page.next_steps and not any(
+        f"/queries/{name}?" in u for u in page.next_steps for name in REGION_CHOICES
+    )
 
 
 def test_search_key_hidden_on_the_page_kept_in_rdf(client):

@@ -9,7 +9,7 @@ import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request, url_for
 
 from .. import renderer, url_builder
-from ..access import db, download
+from ..access import EngineStore, db, download
 from ..database import Result
 from ..docs_model import ontology_triples
 from ..errors import error_response
@@ -392,7 +392,9 @@ def _superclasses() -> dict[str, set[str]]:
 def _next_steps(iri: str, types: list) -> list[dict]:
     """The stored questions that take ``iri`` as a parameter's value: those with a parameter
     whose class (``Param.cls``) is one of its types or their superclasses in the ontology,
-    each a link with the value filled in, in the order of their summaries."""
+    each a link with the value filled in, in the order of their summaries. A parameter that
+    also lists its choices (``options``: regions with something reported) links only where
+    ``iri`` is one of them, so no link leads to a refusal."""
     from clusterpolisee.catalog import CatalogError
 
     from .queries import catalog
@@ -407,7 +409,9 @@ def _next_steps(iri: str, types: list) -> list[dict]:
     steps = []
     for name, q in queries.items():
         for p in q.params:
-            if p.cls and p.cls in classes:
+            if not p.cls or p.cls not in classes:
+                continue
+            if p.options_query is None or q.accepts(p, iri, EngineStore()):
                 steps.append(
                     {
                         "url": url_builder.query_url(name, {p.name: iri}),
