@@ -14,8 +14,14 @@ from .cli_types import INPUT_FORMATS_TEXT, input_format
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNREADABLE = 0, 1, 2
 
 
-def read_files(files: tuple[Path, ...], input_format: str | None, partner: str | None) -> list:
-    """Triples of all files together (a submission may be split over several files)."""
+def read_files(
+    files: tuple[Path, ...],
+    input_format: str | None,
+    partner: str | None,
+    notes: list[str] | None = None,
+) -> list:
+    """Triples of all files together (a submission may be split over several files); what
+    reading changed (rdfio's notes) goes to ``notes``."""
     from .templates import csv_to_triples
 
     triples: list = []
@@ -53,7 +59,7 @@ def read_files(files: tuple[Path, ...], input_format: str | None, partner: str |
             except rdfio.InputError as exc:
                 raise rdfio.InputError(f"{path}: {exc}") from None
             continue
-        quads = rdfio.read_rdf(data, str(path), input_format)
+        quads = rdfio.read_rdf(data, str(path), input_format, notes=notes)
         try:
             triples.extend(rdfio.refuse_named_graphs(quads))
         except rdfio.InputError as exc:
@@ -158,17 +164,20 @@ def register(main: click.Group) -> None:
         max_results: int | None,
     ) -> None:
         """Validate FILES (together, as one submission) against the SHACL shapes."""
+        from .submissions import add_notes
         from .validation import validate as run_validation
 
         if partner is not None:
             check_partner(partner)
         check_files(files, input_format)
+        notes: list[str] = []
         try:
-            triples = read_files(files, input_format, partner)
+            triples = read_files(files, input_format, partner, notes)
         except rdfio.InputError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_UNREADABLE)
         report = run_validation(triples, partner=partner)
+        add_notes(report, notes)  # as submit's report has them
         if max_results is not None:
             report.limit = max_results or None
         if fmt == "text":  # for reading

@@ -59,6 +59,11 @@ DCTERMS = Namespace("http://purl.org/dc/terms/")
 NUTS = Namespace("http://data.europa.eu/nuts/code/")
 EU_COUNTRY = Namespace("http://publications.europa.eu/resource/authority/country/")
 WIKIDATA = Namespace("http://www.wikidata.org/entity/")
+#: schema.org terms as the ontology and shapes use them. schema.org also names them with
+#: https (its own pages do, and it accepts both), so submissions are read with that form
+#: mapped onto this one (rdfio): one form stored, which the shapes and queries match.
+SCHEMA = Namespace("http://schema.org/")
+SCHEMA_HTTPS = "https://" + SCHEMA.removeprefix("http://")
 
 
 def graph_iri(name: str) -> str:

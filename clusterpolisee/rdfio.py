@@ -12,17 +12,24 @@ cost is bounded:
   RDF/XML and crashes the process on JSON-LD nested ~10,000 deep), and a check of the parsed
   graph (blank-node chains and RDF lists), so an accepted upload cannot break later
   serialisation or property paths.
+- schema.org terms written with ``https://schema.org/`` are read as ``http://schema.org/``,
+  the form of the ontology and shapes, and a note says so (:func:`read_rdf`'s ``notes``).
 
 Every problem is an :class:`InputError` whose message a person can act on.
 """
 
+import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import PurePath
+from urllib.parse import urlsplit
 from xml.parsers import expat
 
 import pyoxigraph as ox
+
+from .namespaces import SCHEMA, SCHEMA_HTTPS
 
 #: Longest accepted chain of nested blank nodes (``[ ]`` inside ``[ ]``) or RDF list items.
 MAX_DEPTH = 64
@@ -102,11 +109,14 @@ def read_rdf(
     filename: str,
     input_format: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    notes: list[str] | None = None,
 ) -> list[ox.Quad]:
     """Parse untrusted RDF into quads, or raise InputError with a message a person can act on.
 
     ``filename`` only names the input in messages and selects the format by extension; it is
     never opened. Named graphs of TriG/N-Quads are kept (see :func:`refuse_named_graphs`).
+    What reading changed in the data, which the sender should hear of though nothing is
+    wrong (IRIs of https://schema.org/ read as http://schema.org/), is added to ``notes``.
     """
     fmt = format_for(filename, input_format)
     if len(data) > max_bytes:
@@ -119,8 +129,11 @@ def read_rdf(
     if not text.strip():
         raise InputError(f"{filename}: the file is empty")
     _prescan(data, fmt, filename)
-    quads = _nfc_literals(_parse(data, fmt, filename))
+    quads = _parse(data, fmt, filename)
+    moved = _normalise(quads, _may_name_schema_https(data))
     _check_terms(quads, fmt, filename)
+    if moved and notes is not None:
+        notes.append(_schema_note(filename, moved))
     return quads
 
 
@@ -150,7 +163,7 @@ def _check_text(data: bytes, filename: str) -> str:
     normalise the text to NFC (W3C Character Model): "Č" sent as C + combining caron is stored
     as the one character Č, so searches, sh:maxLength and exact matches see one form. CSV
     files are read through here too; escaped literals (\\u030C) are normalised after parsing
-    (:func:`_nfc_literals`)."""
+    (:func:`_normalise`)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{filename}: the file is UTF-16 encoded; save it as UTF-8")
     head = data[:4096]
@@ -168,21 +181,101 @@ def _check_text(data: bytes, filename: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def _nfc_literals(quads: list[ox.Quad]) -> list[ox.Quad]:
-    """The quads with every literal's lexical form in NFC (those written with escapes such as
-    \\u030C are only composed here, after parsing). Quads are rebuilt only where needed."""
+def _normalise(quads: list[ox.Quad], schema: bool) -> Counter[str]:
+    """Rebuild, in place and only where needed, the quads whose literals are not in NFC
+    (those written with escapes such as \\u030C are only composed here, after parsing) and,
+    with ``schema``, those naming an IRI of https://schema.org/ (subject, predicate, object
+    or a literal's datatype), which get the http://schema.org/ one. Returns how often each
+    https IRI was read. One pass over the quads, which a large submission has a million of:
+    without ``schema`` it costs what the NFC check alone did."""
     literal, is_nfc = ox.Literal, unicodedata.is_normalized
+    moved: Counter[str] = Counter()
     for i, quad in enumerate(quads):
         o = quad.object
-        if type(o) is literal and not o.value.isascii() and not is_nfc("NFC", o.value):
-            value = unicodedata.normalize("NFC", o.value)
-            o = (
-                literal(value, language=o.language)
-                if o.language
-                else literal(value, datatype=o.datatype)
-            )
+        nfc = type(o) is literal and not o.value.isascii() and not is_nfc("NFC", o.value)
+        if nfc:
+            o = _literal(unicodedata.normalize("NFC", o.value), o.language, o.datatype)
+        if schema:
+            s, p, o, moves = _schema_http(quad.subject, quad.predicate, o, moved)
+            if moves:
+                quads[i] = ox.Quad(s, p, o, quad.graph_name)
+                continue
+        if nfc:
             quads[i] = ox.Quad(quad.subject, quad.predicate, o, quad.graph_name)
-    return quads
+    return moved
+
+
+def _literal(value: str, language: str | None, datatype: ox.NamedNode) -> ox.Literal:
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=datatype)
+
+
+# -- schema.org with https -----------------------------------------------------------------------
+
+# schema.org's pages show its terms with https, and it accepts both forms, so partners write
+# either; the ontology and shapes use http (namespaces.SCHEMA). Stored as sent, an https term
+# would miss its shapes (sh:path schema:url) and every query. Reading the two as one keeps
+# one form in the store. Enumeration members (https://schema.org/Monday) are objects and a
+# literal may be typed https://schema.org/Date, so every position is mapped.
+_SCHEMA_HTTP = str(SCHEMA)
+# Text a file must contain to name an https schema.org IRI as partners write it: the IRI
+# ("https://schema.org", or in JSON "https:\/\/schema.org" as PHP writes it), or an escape
+# that can spell it (\u002E in Turtle, N-Triples and JSON, &#46; in XML). Their absence,
+# found by a search of the bytes, spares a submission a look at every term (the benchmarked
+# one, with http://schema.org/url, too). A prefix that splits the IRI in two
+# (@prefix s: <https://sche> . s:ma.org\/url) is not looked for.
+_SCHEMA_HTTPS_TEXT = SCHEMA_HTTPS.rstrip("/").encode()
+_BACKSLASHED = (_SCHEMA_HTTPS_TEXT.replace(b"/", b"\\/"), b"\\u", b"\\U")
+
+
+def _may_name_schema_https(data: bytes) -> bool:
+    """Whether the text may spell an IRI of https://schema.org/ (see _SCHEMA_HTTPS_TEXT). The
+    escapes are looked for only after one byte, "\\" or "&", is found: a search for one byte
+    is ten times faster than for two, and most files have neither."""
+    if _SCHEMA_HTTPS_TEXT in data:
+        return True
+    if b"\\" in data and any(text in data for text in _BACKSLASHED):
+        return True
+    return b"&" in data and b"&#" in data
+
+
+def _schema_http(
+    s: ox.NamedNode | ox.BlankNode,
+    p: ox.NamedNode,
+    o: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple,
+    moved: Counter[str],
+) -> tuple:
+    """(s, p, o, changed) with each https://schema.org/ IRI in them as http://schema.org/;
+    ``moved`` counts the IRIs read so."""
+    named, start = ox.NamedNode, SCHEMA_HTTPS
+    changed = False
+    if type(s) is named and s.value.startswith(start):
+        s, changed = _http(s, moved), True
+    if p.value.startswith(start):
+        p, changed = _http(p, moved), True
+    if type(o) is named and o.value.startswith(start):
+        o, changed = _http(o, moved), True
+    elif type(o) is ox.Literal and not o.language and o.datatype.value.startswith(start):
+        o, changed = _literal(o.value, None, _http(o.datatype, moved)), True
+    return s, p, o, changed
+
+
+def _http(iri: ox.NamedNode, moved: Counter[str]) -> ox.NamedNode:
+    moved[iri.value] += 1
+    return ox.NamedNode(_SCHEMA_HTTP + iri.value[len(SCHEMA_HTTPS) :])
+
+
+def _schema_note(filename: str, moved: Counter[str]) -> str:
+    """The report's note on the https schema.org IRIs read as http, naming a few."""
+    shown = ", ".join(f"<{iri}>" for iri, _n in moved.most_common(3))
+    more = f" and {len(moved) - 3:,} more" if len(moved) > 3 else ""
+    return (
+        f"{filename}: {moved.total():,} use(s) of schema.org terms written with "
+        f"{SCHEMA_HTTPS} ({shown}{more}) were read as {_SCHEMA_HTTP}, the form the shapes, "
+        "the stored data and the queries use (schema.org accepts both as the same terms). "
+        f"Nothing to fix; write {_SCHEMA_HTTP} to have no such note"
+    )
 
 
 # Single-byte code pages partners' spreadsheets save in, most common first, with names a
@@ -367,7 +460,10 @@ def _parse(data: bytes, fmt: str, filename: str) -> list[ox.Quad]:
     try:
         return list(ox.parse(data, format=FORMATS[fmt], base_iri=base, rename_blank_nodes=True))
     except SyntaxError as exc:
-        raise InputError(f"{filename}: {_syntax_message(str(exc.msg), name)}") from None
+        message = str(exc.msg)
+        if "LoadDocumentCallback" in message and (schema := _schema_context_message(data)):
+            raise InputError(f"{filename}: {schema}") from None
+        raise InputError(f"{filename}: {_syntax_message(message, name)}") from None
     except (ValueError, OSError) as exc:
         raise InputError(f"{filename}: cannot read {name}: {exc}") from None
     except MemoryError:
@@ -377,6 +473,64 @@ def _parse(data: bytes, fmt: str, filename: str) -> list[ox.Quad]:
             f"{filename}: a single value in the {name} is too large to read (the limit is "
             "16 MB per literal or IRI); shorten it"
         ) from None
+
+
+# What to write in place of "@context": "https://schema.org": the vocabulary, with "url" (the
+# schema.org term the shapes check) a link as schema.org's own context declares it. No copy
+# of that context is kept: it types many values (dates as schema:Date, links as IRIs), and
+# an approximation would change partners' data without a word.
+_SCHEMA_INLINE = json.dumps({"@vocab": str(SCHEMA), "url": {"@type": "@id"}})
+
+
+def _schema_context_message(data: bytes) -> str | None:
+    """What to do about a JSON-LD "@context" naming schema.org (fetched, it is schema.org's
+    context): the inline context to use instead. None when no remote context is schema.org."""
+    urls = _remote_contexts(data)
+    host = urlsplit(str(SCHEMA)).netloc
+    ours = [u for u in urls if _host(u) in (host, f"www.{host}")]
+    if not ours:
+        return None
+    others = [u for u in urls if u not in ours]
+    also = (
+        f" The other remote context(s) ({', '.join(others[:3])}) must be inlined too."
+        if others
+        else ""
+    )
+    return (
+        f'the JSON-LD\'s "@context" names "{ours[0]}", a remote context, and nothing is fetched '
+        f'from the web. Put this inline context in its place: "@context": {_SCHEMA_INLINE}. '
+        'Its terms are schema.org\'s, and a web address given as "url" is a link, as with '
+        "schema.org's context; write any other value that is meant as a link as "
+        '{"@id": "https://..."}, or it is read as text.' + also
+    )
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:  # e.g. "Invalid IPv6 URL" for 'http://[x/'
+        return ""
+
+
+def _remote_contexts(data: bytes) -> list[str]:
+    """The URLs a JSON-LD document gives as contexts ("@context" strings, alone or in a list,
+    and "@import"), in no particular order. The document passed the nesting pre-scan."""
+    try:
+        stack = [json.loads(data)]
+    except ValueError:
+        return []
+    found: dict[str, None] = {}
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("@context", "@import"):
+                    values = value if isinstance(value, list) else [value]
+                    found.update((v, None) for v in values if isinstance(v, str))
+                stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return list(found)
 
 
 def _syntax_message(message: str, name: str) -> str:

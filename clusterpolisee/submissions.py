@@ -21,6 +21,7 @@ import shutil
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -29,6 +30,9 @@ from .gcpause import paused_collection
 from .names import english_by_default
 from .namespaces import BASE, graph_iri
 from .store.base import Store
+
+if TYPE_CHECKING:  # validation is imported when needed: it loads pyshacl and the shapes
+    from .validation import ValidationReport
 
 PROV = "http://www.w3.org/ns/prov#"
 DCT = "http://purl.org/dc/terms/"
@@ -420,7 +424,9 @@ def provenance(attempt: Attempt) -> list[ox.Triple]:
 # -- the pipeline ------------------------------------------------------------------------------
 
 
-def _read(data: bytes, filename: str, partner: str, input_format: str | None) -> list[ox.Triple]:
+def _read(
+    data: bytes, filename: str, partner: str, input_format: str | None, notes: list[str]
+) -> list[ox.Triple]:
     from . import rdfio
 
     if filename.lower().endswith(".csv") or input_format == "csv":
@@ -431,24 +437,35 @@ def _read(data: bytes, filename: str, partner: str, input_format: str | None) ->
 
     if is_workbook_name(filename) or input_format == "xlsx":
         return xlsx_to_triples(data, partner, filename)
-    return rdfio.refuse_named_graphs(rdfio.read_rdf(data, filename, input_format))
+    return rdfio.refuse_named_graphs(rdfio.read_rdf(data, filename, input_format, notes=notes))
 
 
 def _read_files(
-    files: list[SubmittedFile], partner: str, input_format: str | None
+    files: list[SubmittedFile], partner: str, input_format: str | None, notes: list[str]
 ) -> tuple[list[list[ox.Triple]], list[str]]:
     """Each file's triples, and one message per file that cannot be read, naming it. Every
-    file is read, so one attempt reports the problems of all of them."""
+    file is read, so one attempt reports the problems of all of them. What reading changed
+    (rdfio's notes) goes to ``notes``."""
     from . import rdfio
 
     parts, errors = [], []
     for f in files:
         try:
-            parts.append(_read(f.data, f.name, partner, input_format))
+            parts.append(_read(f.data, f.name, partner, input_format, notes))
         except rdfio.InputError as exc:
             message = str(exc)  # rdfio names the file; the CSV and named-graph checks do not
             errors.append(message if message.startswith(f"{f.name}: ") else f"{f.name}: {message}")
     return parts, errors
+
+
+def add_notes(report: "ValidationReport", notes: list[str]) -> None:
+    """Put what reading changed in the files (rdfio's notes, e.g. https schema.org IRIs read
+    as http) first in the validation report, as results of severity Info about the
+    submission as a whole: it conforms all the same, and the sender learns that its data was
+    read otherwise than written, in every form of the report (text, JSON, SHACL)."""
+    from .validation import ValidationResult
+
+    report.results[:0] = [ValidationResult("", note, severity="Info") for note in notes]
 
 
 def _merge(parts: list[list[ox.Triple]]) -> list[ox.Triple]:
@@ -591,11 +608,13 @@ def submit_files(
     files = _checked(files, input_format)
     attempt = _new_attempt(partner, files, input_format, restored_from)
     originals = [f.data for f in files]
+    notes: list[str] = []
     with paused_collection():
-        parts, errors = _read_files(files, partner, input_format)
+        parts, errors = _read_files(files, partner, input_format, notes)
         if not errors:
             triples = english_by_default(_merge(parts))  # as the shapes read them (names.py)
             report = validate(triples, partner=partner)
+            add_notes(report, notes)
     if errors:
         result = SubmissionResult(attempt, None, errors)
         attempt.outcome, attempt.message = "unreadable", "; ".join(errors)
