@@ -234,10 +234,14 @@ class ValidationReport:
     def _verdict(self) -> str:
         """The last line's verdict. A clean report says so in words: "0 violation(s), 0
         warning(s) in 0 resource(s)" read as if nothing had been checked."""
-        if not self.results:
-            return "The submission conforms: no violation, no warning"
+        problems = [r for r in self.results if r.severity != "Info"]
+        if not problems:  # notes alone (e.g. https schema.org IRIs read as http) are no problem
+            notes = len(self.results)
+            return "The submission conforms: no violation, no warning" + (
+                f" ({notes:,} note(s) above)" if notes else ""
+            )
         verdict = "conforms" if self.conforms else "does NOT conform"
-        resources = len({r.focus for r in self.results})
+        resources = len({r.focus for r in problems})
         return (
             f"The submission {verdict}: {self.count('Violation'):,} violation(s), "
             f"{self.count('Warning'):,} warning(s) in {resources:,} resource(s)"

@@ -92,7 +92,10 @@ def test_validate_text_report_carries_the_note(tmp_path):
     proc = run_cli("validate", str(upload), "--partner", "marche-region")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"  Info: {note(str(upload), 2, '<https://schema.org/url>')}\n" in proc.stdout
-    assert "The submission conforms" in proc.stdout.splitlines()[-1]
+    # the note is no problem: before, "0 violation(s), 0 warning(s) in 1 resource(s)"
+    assert proc.stdout.splitlines()[-1] == (
+        "The submission conforms: no violation, no warning (1 note(s) above)."
+    )
 
 
 def test_mixed_forms_across_and_within_files_are_stored_uniformly(built, tmp_path):
