@@ -654,9 +654,13 @@ class Database:
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
-        # Not keyed on who sorts: the two orders differ only where SPARQL leaves the order open
-        # (equal keys; a string against a number), and a stored text always sorts alike.
+        # Not keyed on who sorts: a stored question is always sorted by the worker, in the
+        # order readers expect (strings collated: store/ordering.py), unless it says `sort:
+        # store`; any other text may be sorted by either, and both sort strings by code point
+        # as SPARQL does, so the two orders differ only where SPARQL leaves the order open
+        # (equal keys; a string against a number).
         key = ("q", text, bound, labels, limit, dataset)
+        stored = split and trusted
         # Noted by a digest of the text: a /sparql text may be 100,000 characters.
         asked = (hashlib.sha256(text.encode()).digest(), bound, dataset)
         job = {
@@ -666,8 +670,8 @@ class Database:
             "limit": limit,
             "labels": labels,
             "allowlist": None if trusted else list(self.service_allowlist),
-            "engine_sort": store_sorts or asked in self.large_answers,
-            "split": split and trusted,
+            "engine_sort": store_sorts or (asked in self.large_answers and not stored),
+            "split": stored,
             "long": asked in self.ran_out,
             # Plain lists for the pipe (webapp/wire.py).
             "dataset": None if dataset is None else [list(dataset.default), list(dataset.named)],

@@ -168,7 +168,10 @@ def _sorted_halves(
     )
     first, second = (next(_batches(part, limit + 1), []) for part in (listed, more))
     where = {name: i for i, name in enumerate(names)}
-    rows = sort_solutions(first + second, names, order, lambda row, name: row[where[name]])
+    # In Oxigraph's order (strings by code point): each half's first rows are its first.
+    rows = sort_solutions(
+        first + second, names, order, lambda row, name: row[where[name]], collate=False
+    )
     return None if rows is None else _select(names, rows, store, job)
 
 
@@ -229,7 +232,9 @@ def _sorted_select(
         seen += len(batch)
         # A stable sort of the best rows so far, followed by the batch: equal keys keep the
         # order they were read in, as when every row is sorted at once.
-        ordered = sort_solutions(kept + batch, names, order, cell)
+        # A stored question's strings collated for readers; any other text's by code point,
+        # as SPARQL orders them (store/ordering.py).
+        ordered = sort_solutions(kept + batch, names, order, cell, collate=bool(job.get("split")))
         if ordered is None:
             return None
         kept = ordered[:limit]

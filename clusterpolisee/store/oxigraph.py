@@ -294,7 +294,11 @@ class OxigraphStore(Store):
             order = order if python_sorts else None
             answer = self._answer(text)
         if order and answer.kind == "select":  # sorted here (store/ordering.py)
-            ordered = sort_solutions(answer.rows, answer.variables, order, dict.get)
+            # A stored question's strings (``split``) collated for readers, any other text's by
+            # code point as SPARQL orders them; halves Oxigraph sorted merged in its order.
+            rows, names = answer.rows, answer.variables
+            collate = python_sorts and split
+            ordered = sort_solutions(rows, names, order, dict.get, collate=collate)
             answer.rows = ordered if ordered is not None else _rows(self._query(query))
         return answer
 

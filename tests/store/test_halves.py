@@ -13,6 +13,7 @@ import pytest
 from clusterpolisee.catalog import CatalogError, load_catalog, load_query
 from clusterpolisee.store import OxigraphStore
 from clusterpolisee.store.halves import MIN_ROWS, Cut, Halves, in_two, locate
+from clusterpolisee.store.ordering import text_key
 
 from ..conftest import run_cli
 
@@ -223,7 +224,9 @@ def counted(store: OxigraphStore, cls: str) -> int:
 
 
 def by(*names: str) -> Callable[[dict], tuple]:
-    return lambda row: tuple(row[k].value for k in names)
+    """A row's place by the texts of ``names``, as strings are sorted here (not by code
+    point: store/ordering.py)."""
+    return lambda row: tuple(text_key(row[k].value) for k in names)
 
 
 @pytest.mark.parametrize(

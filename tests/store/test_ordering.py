@@ -1,5 +1,8 @@
 """A query's final ORDER BY done in Python (store/ordering.py), checked against Oxigraph's
-own ORDER BY on a store on disk, through the embedded store and the web worker."""
+own ORDER BY on a store on disk, through the embedded store and the web worker. A stored
+question's strings are the exception: they are sorted for readers
+(tests/store/test_collation.py), so there Oxigraph's rows are re-sorted by our keys
+(``ours_of``) before they are compared; any other text sorts strings by code point."""
 
 import gc
 import random
@@ -92,6 +95,14 @@ def keys(rows: list[dict], names: list[str]) -> list[list[str]]:
     return [[str(row.get(n)) for n in names] for row in rows]
 
 
+def ours_of(theirs: list[dict], order: list[tuple[str, bool]]) -> list[dict]:
+    """Oxigraph's rows in our order: re-sorted, stably, by ``order_key`` (which places
+    strings by ``text_key``); unchanged where a value has no place in it."""
+    if any(order_key(row.get(n)) is None for row in theirs for n, _ in order):
+        return theirs
+    return reference_sort(theirs, order)
+
+
 @pytest.mark.parametrize("gaps", [True, False])
 @pytest.mark.parametrize("column", sorted(COLUMNS))
 @pytest.mark.parametrize(
@@ -100,7 +111,8 @@ def keys(rows: list[dict], names: list[str]) -> list[list[str]]:
 )
 def test_a_column_of_one_kind_comes_out_as_oxigraph_sorts_it(store, column, order, names, gaps):
     """Same keys in the same sequence as Oxigraph's ORDER BY, unbound cells first (last when
-    descending); rows with equal keys may differ, the set of rows may not."""
+    descending); rows with equal keys may differ, the set of rows may not. Strings too: a
+    text that is no stored question sorts them by code point, as SPARQL does."""
     text = query(column, order, gaps)
     assert split_order(text) is not None
     with OxigraphStore(str(store), read_only=True) as s:
@@ -268,10 +280,23 @@ def test_times_with_time_zones_are_sorted_here_by_instant():
 
 
 def test_strings_and_english_strings_sort_by_text_then_plain_first():
+    """By our key (case folded, "B" among the b's: was first, by code point), then plain
+    strings before English ones."""
     column = [lit("b", lang="en"), lit("a"), lit("b"), lit("a", lang="en"), lit("B")]
     rows = [{"v": v, "id": i} for i, v in enumerate(column)]
     got = sort_rows(rows, [(lambda row: row["v"], False)])
-    assert [str(row["v"]) for row in got] == ['"B"', '"a"', '"a"@en', '"b"', '"b"@en']
+    assert [str(row["v"]) for row in got] == ['"a"', '"a"@en', '"B"', '"b"', '"b"@en']
+
+
+def test_a_column_of_strings_is_in_our_order_not_oxigraphs():
+    """Case folded, letters with marks among their base letter, ties by code point (where
+    Oxigraph has "Zeta" before "alpha" and "Émile" after "Zeta")."""
+    for column, expected in [
+        ("string", ["", "Alpha", "alpha", "beta", "beta", "Émile", "Zeta", "Ωmega"]),
+        ("english", ["Apple", "apple", "Pear", "pear", "pear", "ÿ", "z"]),
+    ]:
+        got = sort_rows(COLUMNS[column], [(lambda t: t, False)])
+        assert [t.value for t in got] == expected
 
 
 def test_a_listing_is_read_and_sorted_with_the_collector_paused(tmp_path):
@@ -346,22 +371,32 @@ def test_only_a_final_order_by_projected_variables_is_taken_over(text, expected)
 
 def test_every_stored_question_comes_out_in_oxigraphs_order(demo_store):
     """On the demo data, each stored question with its defaults: the keys in Oxigraph's
-    sequence and the same rows; and the ones sorted here are most of the catalog."""
-    catalog, taken = load_catalog(), 0
+    sequence, strings by our key (``ours_of``), and the same rows; the ones sorted here are
+    most of the catalog, and the demo's names ("Észak-Alföld") reorder some of them."""
+    catalog, taken, reordered = load_catalog(), 0, set()
     with open_store(str(demo_store), read_only=True) as s:
         for q in catalog.queries.values():
             if q.services or q.kind != "select":
                 continue
             text = q.bound_text(q.bind({}, s))
             order = split_order(text)
-            ours = s.run_query(text).rows
+            ours = s.run_query(text, q.store_sorts, split=True).rows  # as q.run runs it
             theirs = by_oxigraph(demo_store, text)
             assert sorted(map(str, ours)) == sorted(map(str, theirs)), q.name
             if order:
                 names = [n for n, _ in order.keys]
-                assert keys(ours, names) == keys(theirs, names), q.name
+                expected = ours_of(theirs, list(order.keys))
+                assert keys(ours, names) == keys(expected, names), q.name
+                if keys(expected, names) != keys(theirs, names):
+                    reordered.add(q.name)
                 taken += 1
     assert taken >= 14
+    assert reordered >= REORDERED_ON_DEMO, reordered
+
+
+#: Stored questions whose demo answers our key orders otherwise than code points: case
+#: ("Vienna design ..." before "Vienna ICT ...", "aws Austria ..." among the A's).
+REORDERED_ON_DEMO = {"clusters", "data-gaps", "external-links"}
 
 
 def worker_rows(raw: ox.Store, text: str, limit: int) -> tuple[list[list[str]], bool]:
@@ -373,7 +408,8 @@ def worker_rows(raw: ox.Store, text: str, limit: int) -> tuple[list[list[str]], 
 def test_the_web_worker_sorts_in_batches_then_cuts_at_its_row_limit(store, monkeypatch, column):
     """The worker reads SORT_CAP rows at a time and keeps the best rows so far: the first
     rows of the whole answer sorted at once, equal keys in the same sequence, and the keys
-    in Oxigraph's sequence; it marks the answer truncated."""
+    in Oxigraph's sequence (a text that is no stored question: strings by code point); it
+    marks the answer truncated."""
     raw = ox.Store.read_only(str(store))
     text = query(column, "DESC(?v) ?n")
     theirs = keys(by_oxigraph(store, text), ["s", "v", "n"])

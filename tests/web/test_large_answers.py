@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 import webapp.database as database
+from clusterpolisee.store.ordering import text_key
 from webapp.database import QueryTimedOut
 
 REGIONS = """PREFIX cpo: <https://w3id.org/clusterpolisee/ontology#>
@@ -66,3 +67,30 @@ def test_a_question_marked_sort_store_is_sorted_by_oxigraph_from_the_first_run(a
             column = [row[key].value for row in result.rows]
             assert len(column) > 5 and column == sorted(column), name
     assert [job["engine_sort"] for job in jobs if job["text"] in texts] == [True, False]
+
+
+def test_a_long_stored_listing_is_still_sorted_for_readers(app, monkeypatch):
+    """A stored question's answer noted as long is still sorted by the worker, strings
+    collated (store/ordering.py): its page keeps one order on every visit. Any other text
+    noted so is sorted by Oxigraph, by code point, as the worker sorts it too."""
+    from webapp.access import EngineStore
+    from webapp.views.queries import catalog, run_stored
+
+    db, jobs = app.extensions["cpo.db"], []
+    run = db.pool.run
+    monkeypatch.setattr(db.pool, "run", lambda job, timeout: jobs.append(job) or run(job, timeout))
+    monkeypatch.setattr(db, "cache", database._Cache(db.version, 0, 0))
+    monkeypatch.setattr(database, "SORT_CAP", 10)  # every answer is long
+    q = catalog().get("clusters")
+    with app.app_context():
+        values = q.bind({}, EngineStore())
+        runs = [run_stored(q, values, db) for _ in range(2)]
+    assert noted(q.bound_text(values)) in db.large_answers
+    assert [job["engine_sort"] for job in jobs] == [False, False]
+    at = runs[0].vars.index("clusterLabel")
+    country, region = runs[0].vars.index("countryLabel"), runs[0].vars.index("regionLabel")
+    places = [
+        [(text_key(r[country].value), text_key(r[region].value)) for r in run.rows] for run in runs
+    ]
+    assert places[0] == places[1] == sorted(places[0])
+    assert [r[at] for r in runs[0].rows] == [r[at] for r in runs[1].rows]
