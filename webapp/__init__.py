@@ -233,14 +233,20 @@ def _cors(resp: Response) -> Response:
     profile is not a "simple" header)."""
     if request.endpoint not in CORS_ENDPOINTS:
         return resp
-    from .views.sparql import READ_CORS
+    from .views.sparql import READ_CORS, READ_REQUEST_HEADERS
 
-    if request.method in ("GET", "HEAD"):
-        resp.headers.update(READ_CORS)
-    elif request.method == "OPTIONS":
-        resp.headers.update(READ_CORS)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return resp
+    resp.headers.update(READ_CORS)
+    if request.endpoint == "publish.dump":  # a file sent whole or in ranges (send_file)
+        exposed = resp.headers["Access-Control-Expose-Headers"]
+        resp.headers["Access-Control-Expose-Headers"] = (
+            f"{exposed}, Last-Modified, Accept-Ranges, Content-Range"
+        )
+    if request.method == "OPTIONS":
         resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = "Accept"
+        # A browser resumes a dump with Range / If-Range and revalidates with the others.
+        resp.headers["Access-Control-Allow-Headers"] = READ_REQUEST_HEADERS
         resp.headers["Access-Control-Max-Age"] = "3600"
     return resp
 

@@ -183,7 +183,15 @@ FORMATS: list[Format] = [
     Format("csv", "text/csv", RESULTS, sparql_csv),
     Format("tsv", "text/tab-separated-values", RESULTS, sparql_tsv),
     Format("xlsx", xlsx.MEDIA_TYPE, RESULTS, sparql_xlsx, binary=True, attachment=True),
-    Format("ttl", "text/turtle", GRAPH, _rdf(ox.RdfFormat.TURTLE), ("application/x-turtle",)),
+    # Turtle is valid N3: a client asking for N3 (text/n3) or Turtle by its older media type
+    # (application/turtle, which SPARQLWrapper sends) gets it.
+    Format(
+        "ttl",
+        "text/turtle",
+        GRAPH,
+        _rdf(ox.RdfFormat.TURTLE),
+        ("application/x-turtle", "application/turtle", "text/n3"),
+    ),
     Format("nt", "application/n-triples", GRAPH, _rdf(ox.RdfFormat.N_TRIPLES), ("text/plain",)),
     Format(
         "jsonld", "application/ld+json", GRAPH, _rdf(ox.RdfFormat.JSON_LD), ("application/json",)
@@ -235,6 +243,7 @@ DATA_TYPES = frozenset(
         "text/tab-separated-values",
         "text/turtle",
         "application/x-turtle",
+        "application/turtle",
         "application/n-triples",
         "application/ld+json",
         "application/rdf+xml",

@@ -1,12 +1,14 @@
 """/sparql: the SPARQL 1.1 Protocol endpoint, its service description and editor page."""
 
 import re
+from typing import NoReturn
 from urllib.parse import unquote_to_bytes, urljoin
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, g, render_template, request, url_for
 
 from clusterpolisee import xlsx
+from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.sparqltext import QuerySyntaxError, inspect
 
 from .. import renderer, url_builder
@@ -23,14 +25,22 @@ SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/sparql$")
 # Any origin may read public answers: no cookie or token is involved. Also sent by the other
 # public read-only resources (webapp._cors). A fixed "*" does not vary with Origin, so no
 # "Vary: Origin" is needed (it would keep pages out of the page cache).
+# A script sees only the "safe" response headers unless they are exposed: ours, the ETag
+# it revalidates with and the Content-Disposition naming a download (every answer of a GET
+# may carry them). The dumps expose their range and date headers too (webapp._cors).
+EXPOSED = "Link, X-Result-Truncated, X-Row-Limit, ETag, Content-Disposition"
 READ_CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Link, X-Result-Truncated, X-Row-Limit",
+    "Access-Control-Expose-Headers": EXPOSED,
 }
+#: The request headers a preflight allows for the public read-only resources: Accept (a
+#: quoted JSON-LD profile is not "simple"), and those of conditional and range requests.
+READ_REQUEST_HEADERS = "Accept, If-None-Match, If-Modified-Since, Range, If-Range"
 CORS = {
     **READ_CORS,
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Accept, Content-Type",
+    # If-None-Match: a GET answer has an ETag (webapp._conditional) to revalidate with.
+    "Access-Control-Allow-Headers": "Accept, Content-Type, If-None-Match",
     "Access-Control-Max-Age": "3600",
 }
 # Values of the non-standard 'format' / 'output' parameters that clients such as
@@ -235,31 +245,65 @@ def _protocol_dataset() -> Dataset | None:
     return Dataset(tuple(default), tuple(named))
 
 
-def _wanted_format() -> str | None:
-    """The 'format' or 'output' parameter (SPARQLWrapper's); 400 if given with two values."""
+def _wanted_format() -> list[str]:
+    """The 'format' / 'output' values (SPARQLWrapper's); 400 if they name different formats.
+
+    SPARQLWrapper sends each parameter twice for TSV, RDF/XML and JSON-LD, once by its short
+    name and once as a media type ('tsv', 'text/tab-separated-values'): values naming one
+    format, for a SELECT or for a graph, are one choice. The query's form is not known
+    yet, so ``_format`` checks again for the form it has."""
     given = [v for name in ("format", "output") for v in _values(name) if v]
-    if len({v.lower() for v in given}) > 1:
-        shown = ", ".join(sorted({repr(v[:40]) for v in given}))
-        abort(400, f"the result format is given as {shown} ('format' / 'output'); give one")
-    return given[0] if given else None
+    if len({v.strip().lower() for v in given}) > 1 and not any(
+        _one_format(given, kind) for kind in ("select", "graph")
+    ):
+        _two_formats(given)
+    return given
+
+
+def _two_formats(given: list[str]) -> NoReturn:
+    shown = ", ".join(sorted({repr(v[:40]) for v in given}))
+    abort(400, f"the result format is given as {shown} ('format' / 'output'); give one")
+
+
+def _one_format(given: list[str], kind: str) -> bool:
+    """Whether every value of ``given`` names one and the same format for ``kind``."""
+    named = {_named_format(v, kind) for v in given}
+    return len(named) == 1 and None not in named
+
+
+def _named_format(value: str, kind: str) -> renderer.Format | None:
+    """The format of ``kind`` a 'format' / 'output' value names, None if none: a short name
+    (FORMAT_PARAM), or a media type or alias of a format. A comma-separated list of media
+    types counts by its first one we know: SPARQLWrapper sends its Accept list for JSON-LD
+    ('application/ld+json,application/x-json+ld') as a value."""
+    name = value.strip().lower()
+    suffix = FORMAT_PARAM.get(name)
+    if kind == "graph":
+        suffix = GRAPH_FORMAT_PARAM.get(name, suffix)
+    if suffix:
+        return renderer.by_suffix(suffix, kind)
+    for item in name.split(","):
+        media = item.split(";", 1)[0].strip()
+        for f in renderer.FORMATS:
+            if kind in f.kinds and media in (f.mimetype, *f.aliases):
+                return f
+    return None
 
 
 def _format(kind: str) -> renderer.Format | None:
-    wanted = _wanted_format()
-    if wanted:
-        suffix = FORMAT_PARAM.get(wanted.lower())
-        if kind == "graph":
-            suffix = GRAPH_FORMAT_PARAM.get(wanted.lower(), suffix)
-        fmt = renderer.by_suffix(suffix, kind) if suffix else None
-        if fmt is None:
-            for f in renderer.FORMATS:
-                if kind in f.kinds and wanted.lower() in (f.mimetype, *f.aliases):
-                    return f
+    given = _wanted_format()
+    if given:
+        named = {v: _named_format(v, kind) for v in given}
+        unknown = [v for v, f in named.items() if f is None]
+        if unknown:
             abort(
                 400,
-                f"unknown format {wanted[:40]!r}; use one of {', '.join(renderer.suffixes(kind))}",
+                f"unknown format {unknown[0][:40]!r}; use one of "
+                f"{', '.join(renderer.suffixes(kind))}",
             )
-        return fmt
+        if len(set(named.values())) > 1:
+            _two_formats(given)
+        return named[given[0]]
     default = "ttl" if kind == "graph" else "json"
     return renderer.negotiate(request.accept_mimetypes, kind, default)
 
@@ -288,11 +332,92 @@ def _no_query():
         formats=renderer.FORMATS,
         federated=bool(db().service_allowlist),
     )
-    if fmt.suffix == "ttl":
-        return Response(body, mimetype="text/turtle")
-    triples = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE)]
+    # The template's fixed text, then the dataset from the store, all serialised by
+    # pyoxigraph: graph names are data, never spliced into Turtle.
+    base = urljoin(_iri_or(request.base_url, "http://localhost/sparql"), endpoint)
+    triples = [quad.triple for quad in ox.parse(body, format=ox.RdfFormat.TURTLE, base_iri=base)]
+    triples += _dataset(ox.NamedNode(base), ox.NamedNode(urljoin(base, ".well-known/void")))
+    if fmt.suffix == "ttl":  # with the description's own prefixes
+        data = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=SD_PREFIXES) or b""
+        return Response(data, mimetype="text/turtle")
     data, content_type = renderer.render(fmt, Result("graph", triples=triples))
     return Response(data, content_type=content_type)
+
+
+def _iri_or(text: str, fallback: str) -> str:
+    try:
+        return ox.NamedNode(text).value
+    except ValueError:
+        return fallback
+
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+SD_PREFIXES = {
+    "sd": SD,
+    "formats": "http://www.w3.org/ns/formats/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "void": "http://rdfs.org/ns/void#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+}
+VOID_TRIPLES = ox.NamedNode("http://rdfs.org/ns/void#triples")
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+# Every named graph with the size its last write recorded in graph/meta (README, "Store"),
+# if any: listing the graphs and reading those records is cheap at any size, counting the
+# triples of each is not (a 10M-triple graph takes 7-9 s).
+GRAPHS = """SELECT ?g ?n WHERE {
+  GRAPH ?g { }
+  FILTER(?g != ?meta)
+  OPTIONAL { GRAPH ?meta { ?g <http://rdfs.org/ns/void#triples> ?n } }
+}"""
+
+
+def _graph_sizes() -> dict[str, int | None]:
+    """Each named graph's IRI and recorded size (None: no record), by IRI; the engine keeps
+    the answer per data version."""
+    meta = ox.NamedNode(graph_iri("meta"))
+    result = db().query(GRAPHS, {"meta": meta}, trusted=True)
+    sizes: dict[str, int | None] = {}
+    for graph, n in sorted(result.rows, key=lambda row: row[0].value):
+        sizes[graph.value] = int(n.value) if isinstance(n, ox.Literal) else None
+    return sizes
+
+
+def _dataset(service: ox.NamedNode, void: ox.NamedNode) -> list[ox.Triple]:
+    """The service's default dataset (SPARQL 1.1 Service Description, 3.2): the union of the
+    named graphs as its default graph, each named graph by name, with its recorded size, and
+    a link to the VoID description of the data. The union gets no void:triples: the sum of
+    the graphs' sizes counts a triple held by two graphs twice, and counting it is not cheap.
+    Blank nodes are labelled by position, so the same data gives the same bytes (ETag)."""
+    t, sd = ox.Triple, (lambda name: ox.NamedNode(SD + name))
+    dataset, default = ox.BlankNode("dataset"), ox.BlankNode("union")
+    out = [
+        t(service, sd("defaultDataset"), dataset),
+        t(dataset, RDF_TYPE, sd("Dataset")),
+        t(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso"), void),
+        t(dataset, sd("defaultGraph"), default),
+        t(default, RDF_TYPE, sd("Graph")),
+        t(default, ox.NamedNode("http://purl.org/dc/terms/description"), UNION),
+    ]
+    for n, (iri, size) in enumerate(_graph_sizes().items(), 1):
+        named, graph = ox.BlankNode(f"named{n}"), ox.BlankNode(f"graph{n}")
+        out += [
+            t(dataset, sd("namedGraph"), named),
+            t(named, RDF_TYPE, sd("NamedGraph")),
+            t(named, sd("name"), ox.NamedNode(iri)),
+            t(named, sd("graph"), graph),
+            t(graph, RDF_TYPE, sd("Graph")),
+        ]
+        if size is not None:  # a graph without a record is not counted here
+            out.append(t(graph, VOID_TRIPLES, _count(size)))
+    return out
+
+
+UNION = ox.Literal("The union of all named graphs (sd:UnionDefaultGraph).", language="en")
+
+
+def _count(n: int) -> ox.Literal:
+    return ox.Literal(str(n), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
 
 
 def _editor(text: str, result: Result | None, error: str | None = None):
