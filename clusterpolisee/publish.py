@@ -3,8 +3,10 @@
 ``void_dcat(store, base_url)`` describes the dataset served at ``base_url`` (the web app):
 catalogue, dataset, licence, publisher, themes, the SPARQL endpoint (``{base_url}sparql``), the
 dumps (``{base_url}dumps/{name}``) and one VoID link-set per external dataset our IRIs point to,
-with sizes counted from the store. ``write_dumps(store, folder)`` writes the gzip-compressed
-N-Quads and TriG dumps, only when the store's data version changed since the last time.
+with sizes counted from the store (one per link predicate); each graph's subset names its graph
+(``sd:name``), and a dump written for the current data has its ``dcat:byteSize``.
+``write_dumps(store, folder)`` writes the gzip-compressed N-Quads and TriG dumps, only when
+the store's data version changed since the last time.
 ``check_dcat(triples)`` validates a description with ``shapes/dcat-ap-essential.ttl``: no
 package on PyPI ships the official DCAT-AP SHACL shapes, so that file holds the essential
 DCAT-AP 2 checks (mandatory properties of catalogue, dataset, distribution and data service;
@@ -15,6 +17,8 @@ import gzip
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +34,9 @@ DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
 VOID = "http://rdfs.org/ns/void#"
 FOAF = "http://xmlns.com/foaf/0.1/"
+#: SPARQL 1.1 Service Description (https://www.w3.org/TR/sparql11-service-description/):
+#: ``sd:name`` (domain ``sd:NamedGraph``) is the IRI a named graph has; VoID has no term for it.
+SD = "http://www.w3.org/ns/sparql-service-description#"
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 XSD = "http://www.w3.org/2001/XMLSchema#"
 IANA = "https://www.iana.org/assignments/media-types/"
@@ -153,11 +160,31 @@ def _dataset(store: Store, base_url: str, licence: str) -> list[ox.Triple]:
         sub = _n(f"{DATASET}/graph/{graph.rsplit('/graph/', 1)[-1]}")
         out += [t(d, _n(VOID + "subset"), sub), t(sub, RDF_TYPE, _n(VOID + "Dataset")),
                 t(sub, _n(DCT + "title"), _en(f"Named graph {graph}")),
+                t(sub, RDF_TYPE, _n(SD + "NamedGraph")), t(sub, _n(SD + "name"), _n(graph)),
                 t(sub, _n(VOID + "triples"), _int(size))]  # fmt: skip
     return out
 
 
-def _distributions(base_url: str, licence: str) -> list[ox.Triple]:
+def _dump_version(store: Store) -> str:
+    """What the dumps' marker holds when they are of the store's current data and form."""
+    return f"{store.data_version()} {DUMP_FORM}"
+
+
+def dump_sizes(store: Store, folder: Path | None) -> dict[str, int]:
+    """name -> bytes of the dumps in ``folder``, when they are of the current data; else
+    nothing: the next download rewrites stale dumps, so their size would be wrong. The
+    description only reads them (writing both takes a minute at 1M triples)."""
+    if folder is None:
+        return {}
+    try:
+        if (folder / VERSION_FILE).read_text(encoding="utf-8") != _dump_version(store):
+            return {}
+        return {name: (folder / name).stat().st_size for name in DUMPS}
+    except OSError:  # not written yet, or removed meanwhile
+        return {}
+
+
+def _distributions(base_url: str, licence: str, sizes: dict[str, int]) -> list[ox.Triple]:
     t, d = ox.Triple, _n(DATASET)
     out = []
     service = _n(f"{DATASET}/sparql-service")
@@ -182,6 +209,9 @@ def _distributions(base_url: str, licence: str) -> list[ox.Triple]:
             t(dist, _n(DCAT + "compressFormat"), _n(f"{IANA}application/gzip")),
             t(dist, _n(DCT + "license"), _n(licence)),
         ]
+        if name in sizes:
+            size = ox.Literal(str(sizes[name]), datatype=_n(XSD + "nonNegativeInteger"))
+            out.append(t(dist, _n(DCAT + "byteSize"), size))  # DCAT-AP's datatype
     api = _n(f"{DATASET}/sparql")
     out += [
         t(d, _n(DCAT + "distribution"), api),
@@ -194,12 +224,50 @@ def _distributions(base_url: str, licence: str) -> list[ox.Triple]:
     return out
 
 
+def _local_name(iri: str) -> str:
+    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+
+
+def linkset_names(predicates: tuple[str, ...], prefixes: Mapping[str, str]) -> dict[str, str]:
+    """predicate -> the last segment of its link-sets' IRIs (``{DATASET}/linkset/{key}/...``).
+
+    A predicate is named by its local name ("exactMatch"), as link-sets always were, so those
+    IRIs stay what others may already link to; predicates whose local names are the same
+    (owl:sameAs, schema:sameAs) are named with their prefix too ("owl-sameAs"), else their
+    link-sets shared one IRI, with two ``void:linkPredicate``. Decided by the predicate list,
+    not the data, so a link-set's IRI does not change when another predicate's links appear."""
+    by_ns = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))  # the longest namespace
+    local = {p: _local_name(p) for p in predicates}
+    shared = {n for n in local.values() if list(local.values()).count(n) > 1}
+    names = {}
+    for pred, name in local.items():
+        if name in shared:
+            prefix = next((k for k, ns in by_ns if pred == ns + name), None)
+            if prefix is None:
+                raise ValueError(f"{pred} shares its local name and has no prefix")
+            name = f"{prefix}-{name}"
+        names[pred] = name
+    if len(set(names.values())) != len(names):
+        raise ValueError(f"link-set names collide: {names}")
+    return names
+
+
+@cache
+def _linkset_names() -> dict[str, str]:
+    # The project's one prefix table is the renderer's; imported here, not at the top, so
+    # importing this module (the CLI) does not load the web app.
+    from webapp.renderer import PREFIXES
+
+    return linkset_names(LINK_PREDICATES, PREFIXES)
+
+
 def _linksets(store: Store) -> list[ox.Triple]:
     t, d = ox.Triple, _n(DATASET)
     out = []
+    names = _linkset_names()
     for (space, key, title, pred), count in sorted(count_links(store).items()):
         target = _n(f"{DATASET}/external/{key}")
-        ls = _n(f"{DATASET}/linkset/{key}/{pred.rsplit('#', 1)[-1].rsplit('/', 1)[-1]}")
+        ls = _n(f"{DATASET}/linkset/{key}/{names[pred]}")
         out += [
             t(d, _n(VOID + "subset"), ls),
             t(ls, RDF_TYPE, _n(VOID + "Linkset")),
@@ -214,13 +282,16 @@ def _linksets(store: Store) -> list[ox.Triple]:
     return out
 
 
-def void_dcat(store: Store, base_url: str, licence: str = DEFAULT_LICENCE) -> list[ox.Triple]:
-    """The VoID + DCAT-AP description of the dataset served at ``base_url``."""
+def void_dcat(
+    store: Store, base_url: str, licence: str = DEFAULT_LICENCE, dumps: Path | None = None
+) -> list[ox.Triple]:
+    """The VoID + DCAT-AP description of the dataset served at ``base_url``; with ``dumps``
+    (their folder), the size of each dump there that is of the current data."""
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     triples = (
         _catalog(base_url, licence)
         + _dataset(store, base_url, licence)
-        + _distributions(base_url, licence)
+        + _distributions(base_url, licence, dump_sizes(store, dumps))
         + _linksets(store)
     )
     return list(dict.fromkeys(triples))
@@ -239,7 +310,7 @@ def write_dumps(store: Store, folder: Path) -> list[Path]:
     regenerate them only when ``store.data_version()`` changed. Files are replaced
     atomically, so a reader never sees half a dump."""
     folder.mkdir(parents=True, exist_ok=True)
-    version = f"{store.data_version()} {DUMP_FORM}"
+    version = _dump_version(store)
     marker = folder / VERSION_FILE
     targets = [folder / name for name in DUMPS]
     current = marker.read_text(encoding="utf-8") if marker.exists() else None

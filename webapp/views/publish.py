@@ -1,6 +1,7 @@
 """Publishing so others can link back: the VoID + DCAT-AP description (``/.well-known/void``,
-``/catalog``), the compressed dumps (``/dumps/clusterpolisee.nq.gz``, ``.trig.gz``), and a page
-for each IRI the description mints (``{base}dataset...``, under ``/dataset...``).
+``/catalog``), the compressed dumps (``/dumps/clusterpolisee.nq.gz``, ``.trig.gz``), a page
+for each IRI the description mints (``{base}dataset...``, under ``/dataset...``), and
+``/robots.txt``, which allows crawling and names the description.
 
 Both come from ``clusterpolisee.publish``. They read the whole store (graph sizes, link
 counts, every quad for the dumps), which the row-limited query workers cannot return, so
@@ -15,7 +16,15 @@ from pathlib import Path
 import pyoxigraph as ox
 from flask import Blueprint, Response, abort, current_app, request, send_file, url_for
 
-from clusterpolisee.publish import DATASET, DCT, DUMPS, void_dcat, write_dumps
+from clusterpolisee.publish import (
+    DATASET,
+    DCT,
+    DUMPS,
+    VERSION_FILE,
+    dump_sizes,
+    void_dcat,
+    write_dumps,
+)
 from clusterpolisee.store import Store
 from clusterpolisee.store.oxigraph import OxigraphStore
 
@@ -34,6 +43,7 @@ PREFIXES = {
     "void": "http://rdfs.org/ns/void#",
     "foaf": "http://xmlns.com/foaf/0.1/",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
 }
 # Turtle first: it is what a client without a preference (or a browser, via */*) gets.
 OFFERED = ("ttl", "jsonld", "nt", "rdf")
@@ -77,7 +87,7 @@ def description() -> list[ox.Triple]:
     cache = current_app.extensions.setdefault("cpo.void", {})
     if key not in cache:
         with _LOCK, _Reading() as store:
-            triples = void_dcat(store, base_url)
+            triples = void_dcat(store, base_url, dumps=dumps_folder())
         cache.clear()
         cache[key] = triples
     return cache[key]
@@ -174,17 +184,35 @@ def dumps_folder() -> Path:
     )
 
 
+#: How long a download waits for another request writing the dumps before it is told to
+#: come back: writing both takes about a minute at 1M triples, too long to hold a connection.
+WRITE_WAIT = 2.0
+RETRY_AFTER = "60"
+
+
 @bp.route("/dumps/<name>")
 def dump(name: str):
     if name not in DUMPS:
         abort(404, "the dumps are " + " and ".join(DUMPS))
     folder = dumps_folder()
+    if not _LOCK.acquire(timeout=WRITE_WAIT):
+        resp = error_response(503, "Busy", "the dumps are being written; try again in a minute")
+        resp.headers["Retry-After"] = RETRY_AFTER
+        return resp
     try:
-        with _LOCK, _Reading() as store:
+        with _Reading() as store:
+            if request.method == "HEAD" and not dump_sizes(store, folder):
+                return _unwritten_head(name)  # a HEAD does not write them
+            marker = folder / VERSION_FILE
+            before = marker.read_bytes() if marker.exists() else None
             write_dumps(store, folder)
+            if marker.read_bytes() != before:  # the description gives their sizes
+                current_app.extensions.get("cpo.void", {}).clear()
     except OSError as exc:
         current_app.logger.error("cannot write the dumps to %s: %s", folder, exc)
         abort(503, "the dump cannot be written on this server; see its log")
+    finally:
+        _LOCK.release()
     resp = send_file(
         folder / name,
         mimetype="application/gzip",
@@ -193,4 +221,26 @@ def dump(name: str):
         max_age=0,
     )
     resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+def _unwritten_head(name: str) -> Response:
+    """A GET's headers but its length, which is known only once the dump is written (RFC 9110
+    9.3.2 lets a HEAD leave out such fields)."""
+    resp = Response(status=200, mimetype="application/gzip")
+    resp.automatically_set_content_length = False  # not "0": the dump is not empty
+    resp.headers.pop("Content-Length", None)
+    resp.headers["Content-Disposition"] = f"attachment; filename={name}"
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Crawling allowed; the VoID description named in a comment. No ``Sitemap:`` line: it
+    must name a sitemap, and this server serves none (a semantic sitemap is optional)."""
+    void_url = request.url_root + ".well-known/void"
+    body = f"User-agent: *\nAllow: /\n\n# VoID description of this dataset: {void_url}\n"
+    resp = Response(body, content_type="text/plain; charset=utf-8")
+    resp.headers["Cache-Control"] = "max-age=86400"
     return resp
