@@ -2,8 +2,6 @@
 name, so a harvester that reads one graph into a dataset files it under its own IRI (before,
 only triple formats: the name was lost on the way)."""
 
-import warnings
-
 import pytest
 import requests
 from rdflib import Dataset, Graph, URIRef
@@ -32,9 +30,7 @@ def test_a_graph_comes_as_quads_named_by_its_iri(server, name, suffix, media, rd
     assert by_accept.headers["Content-Type"] == f"{media}; charset=utf-8"
     assert by_accept.content == by_suffix.content
     data = Dataset()
-    with warnings.catch_warnings():  # rdflib 7.6's own TriG/N-Quads parsers use its
-        warnings.simplefilter("ignore", DeprecationWarning)  # deprecated default_context
-        data.parse(data=by_suffix.text, format=rdflib_format)
+    data.parse(data=by_suffix.text, format=rdflib_format)
     quads = list(data.quads((None, None, None, None)))
     assert {str(g) for *_, g in quads} == {GRAPH + name}
     expected = triples_of(url)

@@ -82,9 +82,9 @@ def test_a_non_latin1_iri_answers_in_every_rdf_form(euro_store, tmp_path):
         html = get(server.url, "/id/%E2%82%ACx", "text/html")
     finally:
         log = server.stop()
-    canonical = f'<{ID}%E2%82%ACx>; rel="canonical"'
-    assert answers == {form: (200, canonical) for form in FORMS}, log
-    assert subject == (200, f'<{ID}partner/aida/cluster/x%E2%82%ACy>; rel="canonical"')
+    describes = f'<{ID}%E2%82%ACx>; rel="describes"'  # the RDF documents: RFC 6892
+    assert answers == {form: (200, describes) for form in FORMS}, log
+    assert subject == (200, f'<{ID}partner/aida/cluster/x%E2%82%ACy>; rel="describes"')
     assert html[0] == 200
     # the access log has the status the client got, for each
     for path, _ in FORMS:

@@ -1,13 +1,25 @@
 """/graph/...: every named graph IRI of ours dereferences: size, provenance, the triples."""
 
+import hashlib
+import threading
 from collections import defaultdict
+from pathlib import Path
 
 import pyoxigraph as ox
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from .. import renderer, url_builder
 from ..access import db, download
-from ..database import EngineError, Result
+from ..database import EngineError, QueryTimedOut, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
@@ -60,14 +72,13 @@ def page(path: str):
             "graphs are available as HTML, Turtle, N-Triples, JSON-LD, RDF/XML, TriG and N-Quads",
         )
     if not fmt.is_html:
-        result = Result(
-            kind="graph",
-            triples=data["triples"],
-            truncated=data["truncated"],
-            limit=len(data["triples"]),
-            graph=iri,
-        )
-        return download(fmt, result)
+        # Content-Location (RFC 9110 8.7): which document an answer by Accept is.
+        location = None if suffix else url_for("graphs.page", path=f"{path}.{fmt.suffix}")
+        extra = {"Content-Location": location} if location else {}
+        if data["truncated"]:  # a 200 is the whole graph: never its first rows alone
+            return _whole(iri, data["count"], fmt, extra)
+        result = Result(kind="graph", triples=data["triples"], graph=iri)
+        return download(fmt, result, extra)
     about = db().describe(iri)
     provenance, links, unread = _histories(iri, path, about["in"])
     resp = make_response(
@@ -121,3 +132,105 @@ def _in_order(times: list[tuple[str, ox.Literal]]) -> list[tuple[str, ox.Literal
     """(word, time) in the order of ``TIME_WORDS``: started before ended."""
     words = list(TIME_WORDS)
     return [(TIME_WORDS[p], when) for p, when in sorted(times, key=lambda x: words.index(x[0]))]
+
+
+# -- a graph above the row limit: written whole by a worker, kept on disk per data version --
+
+#: The formats whose writer takes prefixes, as ``renderer`` gives them.
+WITH_PREFIXES = {"ttl", "rdf", "trig"}
+_WRITING = threading.Lock()  # one graph file written at a time: each is a worker's 6 s at 1M
+#: The time limit of writing one, in query time limits: written once for a data version (as
+#: the dumps, which have none), where a visitor's query has one. At 1M, with the default 10 s,
+#: the first answer took 7-10 s (RDF/XML over 10 s): at one limit it was a coin toss.
+WRITE_LIMITS = 6
+
+
+def _whole(iri: str, count: int, fmt: renderer.Format, extra: dict[str, str]):
+    """The whole graph ``iri`` in ``fmt``: from the file a query worker writes for this data
+    version (``worker.graph_file_job``), or a refusal that says why and where the whole
+    data is, when the worker cannot write it within ``WRITE_LIMITS`` query time limits.
+
+    Chosen over the first rows with ``X-Result-Truncated``: a client such as rdflib reads
+    any 200 as the whole graph, and never looks at that header."""
+    try:
+        path = _graph_file(iri, fmt)
+    except QueryTimedOut:
+        return _too_large(count)
+    except OSError as exc:  # the folder cannot be made or written: as for the dumps
+        current_app.logger.error("cannot write a graph file for %s: %s", iri, exc)
+        return error_response(503, "Service Unavailable", "the graph cannot be written here")
+    resp = send_file(path, mimetype=fmt.mimetype, conditional=True, max_age=0)
+    resp.headers["Content-Type"] = fmt.mimetype + ("" if fmt.suffix == "rdf" else "; charset=utf-8")
+    resp.headers["Vary"] = "Accept"
+    resp.headers["Cache-Control"] = "no-cache"  # checked by its ETag: the next version's differs
+    resp.headers.update(extra)
+    return resp
+
+
+def _graph_file(iri: str, fmt: renderer.Format) -> Path:
+    """The file of graph ``iri`` in ``fmt`` for the current data version, written if new;
+    the files of older versions are removed then. Raises QueryTimedOut past the time limit,
+    EngineError when the worker fails, and answers a format that cannot carry the graph with
+    its 406 (``abort``)."""
+    from .publish import dumps_folder  # beside the dumps, which are kept per version too
+
+    database = db()
+    version = database.version()
+    stamp = _digest(version)
+    folder = dumps_folder() / "graphs"
+    target = folder / f"{stamp}-{_digest(iri)}.{fmt.suffix}"
+    if target.exists():
+        return target
+    with _WRITING:
+        if target.exists():  # written by the request this one waited for
+            return target
+        folder.mkdir(parents=True, exist_ok=True)
+        _sweep(folder, stamp)
+        job = {
+            "op": "graph_file",
+            "iri": iri,
+            "media": fmt.mimetype,
+            "target": str(target),
+            "prefixes": renderer.PREFIXES if fmt.suffix in WITH_PREFIXES else None,
+            "quads": "graph" not in fmt.kinds,  # TriG, N-Quads: the graph's name kept
+            "version": version,
+            "path": database.snapshot(version),
+            "long": True,  # a long job from its start, for the pauser (webapp/pausing.py)
+        }
+        try:
+            status, *said = database.pool.run(job, database.timeout * WRITE_LIMITS)
+        finally:
+            _sweep(folder, stamp)  # a worker stopped at the limit leaves its temporary file
+    if status == "refused":
+        abort(error_response(said[0], "Not Acceptable", said[1]))
+    if status != "ok":
+        raise EngineError(f"the graph could not be written: {said[-1]}")
+    return target
+
+
+def _sweep(folder: Path, stamp: str) -> None:
+    """Remove the files of other data versions and the temporary files of writes that were
+    stopped; under ``_WRITING``, so no write of this process is running."""
+    for old in folder.iterdir():
+        if old.name.startswith(".graph-") or not old.name.startswith(stamp + "-"):
+            old.unlink(missing_ok=True)
+
+
+def _too_large(count: int):
+    """403 (RFC 9110 15.5.4: refused, the content says why) for a graph the server cannot
+    write whole within its time limit. Not a 200 of its first rows, which a client takes as
+    the graph; not 413, which is about the request's content."""
+    dump = url_for("publish.dump", name="clusterpolisee.nq.gz")
+    message = (
+        f"this graph has {count:,} triples, more than this server writes in one answer "
+        f"within its time limit. The whole data, this graph included, is at {dump} "
+        "(N-Quads, gzip); parts of it are at /sparql (CONSTRUCT with LIMIT and OFFSET)."
+    )
+    resp = error_response(403, "Forbidden", message)
+    # the dump holds every graph, so it is "related", not an "alternate" of this one
+    resp.headers["Link"] = f'<{dump}>; rel="related"; type="application/gzip"'
+    return resp
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]

@@ -149,11 +149,33 @@ def answer(iri: str, data: dict, suffix: str | None, url_of: Callable[[str], str
             "resources are available as HTML, Turtle, N-Triples, JSON-LD and RDF/XML",
         )
     if not fmt.is_html:
-        # The document holds its hash IRIs' statements too (``{iri}#file`` of a submission).
-        triples = data["out"] + data.get("hash", [])
-        result = Result(kind="graph", triples=triples, truncated=data["truncated"])
-        return download(fmt, result, {"Link": url_builder.header_link(iri, "canonical")})
+        return _rdf(iri, data, fmt, None if suffix else url_of(fmt.suffix))
     return _html(iri, data, url_of)
+
+
+def _rdf(iri: str, data: dict, fmt: renderer.Format, location: str | None):
+    """The RDF document about ``iri``: the statements about it and about its hash IRIs
+    (``{iri}#file`` of a submission), and those that refer to it, as its page lists them.
+
+    The referring ones are in it (as Pubby and LodView have them) so a crawler can follow
+    links backwards, from a region to its clusters, as a reader of the page can; each list is
+    cut at the describe's limit (2,000: a region at 1M has 6,922 referring statements), and
+    then the headers say so with that limit. Every format gets the same triples.
+
+    ``Link: rel="describes"`` (RFC 6892): this document is about the IRI, it is not the IRI
+    (``canonical``, RFC 6596, would claim the same content). ``location``: the format's own
+    URL, as ``Content-Location`` (RFC 9110 8.7), for an answer chosen by ``Accept``."""
+    triples = list(dict.fromkeys(data["out"] + data.get("hash", []) + data["in"]))
+    result = Result(
+        kind="graph",
+        triples=triples,
+        truncated=data["truncated"],
+        limit=data.get("limit", 0),
+    )
+    headers = {"Link": url_builder.header_link(iri, "describes")}
+    if location is not None:
+        headers["Content-Location"] = location
+    return download(fmt, result, headers)
 
 
 def _grouped(triples: list[ox.Triple], labels: dict) -> list[tuple[ox.NamedNode, list]]:
