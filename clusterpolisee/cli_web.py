@@ -89,6 +89,16 @@ def register(main: click.Group, store_path_option) -> None:
         "milliseconds, client address.",
     )
     @click.option(
+        "--proxies",
+        default=0,
+        show_default=True,
+        type=click.IntRange(0, 10),
+        help="Reverse proxies in front of this server (e.g. 1 behind one nginx) whose "
+        "X-Forwarded-For, -Proto, -Host and -Prefix headers are believed: the server's own "
+        "URLs (VoID, service description, links) then name the public address, and the "
+        "access log the client. 0: those headers are ignored, as any client could send them.",
+    )
+    @click.option(
         "--allow-service",
         multiple=True,
         envvar="CLUSTERPOLISEE_SERVICE_ALLOW",
@@ -116,6 +126,7 @@ def register(main: click.Group, store_path_option) -> None:
         warm: bool,
         tokens_file: Path,
         access_log: bool,
+        proxies: int,
         allow_service: tuple[str, ...],
     ) -> None:
         """Serve the web front end and SPARQL endpoint with waitress.
@@ -161,6 +172,7 @@ def register(main: click.Group, store_path_option) -> None:
                 WARM_QUERIES=warm,
                 TOKENS_FILE=str(tokens_file),
                 SERVICE_ALLOWLIST=allow_service,
+                TRUSTED_PROXIES=proxies,
             )
         except (StoreError, ListenError) as exc:
             click.echo(f"error: {exc}", err=True)

@@ -196,7 +196,7 @@ def serve(
     logging.basicConfig(format="%(asctime)s %(name)s: %(message)s", level=logging.WARNING)
     logging.getLogger("webapp").setLevel(logging.INFO)
     front = AccessLog() if access_log else _Late()
-    server = _listen(front, host, port, threads)
+    server = _listen(front, host, port, threads, bool(config.get("TRUSTED_PROXIES")))
     stop = _stop_on_signals(server)
     app = create_app({"STORE_PATH": str(store_path), **config})
     lines = AccessLines() if access_log else None
@@ -212,12 +212,20 @@ def serve(
         close_app(app)
 
 
-def _listen(front: _Late, host: str, port: int, threads: int) -> Any:
+def _listen(front: _Late, host: str, port: int, threads: int, proxied: bool = False) -> Any:
+    """A waitress server on ``host``:``port``. ``proxied``: the X-Forwarded-* headers are
+    passed on to the app, which believes its trusted proxies' (webapp: ProxyFix); waitress
+    drops them otherwise."""
     import waitress.server
 
     try:
         return waitress.server.create_server(
-            front, host=host, port=port, threads=threads, ident="clusterpolisee"
+            front,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="clusterpolisee",
+            clear_untrusted_proxy_headers=not proxied,
         )
     except (OSError, ValueError) as exc:  # in use, not this machine's, not an address
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from clusterpolisee.catalog import CatalogError
 from clusterpolisee.store import StoreError
@@ -67,8 +68,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.finalize = visible_controls
     # gzip outside the page cache: it sees kept pages too (which keep their own gzip bytes).
     app.wsgi_app = Gzip(PageCache(app, app.wsgi_app))  # type: ignore[method-assign]
-    if (pauser := app.extensions["cpo.pauser"]) is not None:  # outermost: every request counts
+    if (pauser := app.extensions["cpo.pauser"]) is not None:  # every request counts
         app.wsgi_app = pauser.wrap(app.wsgi_app)  # type: ignore[method-assign]
+    if proxies := app.config["TRUSTED_PROXIES"]:  # outermost: every layer sees the public URL
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_prefix=proxies
+        )
     _load_catalog()
     if app.config["WARM_QUERIES"] and app.config["CACHE_SIZE"] > 0:
         app.extensions["cpo.warmer"] = Warmer(app)

@@ -100,6 +100,11 @@ DEFAULTS: dict = {
     "PAUSE_LONG_QUERIES": 0.25,
     # SERVICE endpoints a federated query may call (exact IRIs).
     "SERVICE_ALLOWLIST": (),
+    # Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host/-Prefix are
+    # believed (the last N of each): this server's own URLs (VoID, the service description,
+    # links) then name the public address, and the access log the client. 0: ignored, as
+    # any client could send them.
+    "TRUSTED_PROXIES": 0,
     # The serving process is the one writer (uploads); False opens the store read-only.
     "WRITABLE": True,
     "TOKENS_FILE": str(paths.ROOT / "var" / "tokens.json"),

@@ -20,7 +20,9 @@ from ..sparql_guard import MAX_QUERY_CHARS, TOO_LONG, QueryRefused, too_long
 from . import examples
 
 bp = Blueprint("sparql", __name__)
-SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+/sparql$")
+# The endpoint's own URL, written into the service description's Turtle: a host, path
+# segments of unreserved characters (a proxy's prefix, `serve --proxies`), /sparql.
+SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(?:/[A-Za-z0-9._~-]+)*/sparql$")
 
 # Any origin may read public answers: no cookie or token is involved. Also sent by the other
 # public read-only resources (webapp._cors). A fixed "*" does not vary with Origin, so no
