@@ -11,6 +11,26 @@ from .paths import ConfigError
 CPO = Namespace("https://w3id.org/clusterpolisee/ontology#")
 ONTOLOGY_IRI = "https://w3id.org/clusterpolisee/ontology"
 DEFAULT_BASE = "https://w3id.org/clusterpolisee/"
+#: The prefixes written in Turtle, RDF/XML and TriG and shown as CURIEs (webapp.renderer,
+#: webapp.present), and that name VoID link-sets (publish.linkset_names).
+PREFIXES = {
+    "cpo": "https://w3id.org/clusterpolisee/ontology#",
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "http://schema.org/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "geo": "http://www.opengis.net/ont/geosparql#",
+    "m8g": "http://data.europa.eu/m8g/",
+    # the link candidates' vocabularies (graph/link-candidates)
+    "align": "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#",
+    "adms": "http://www.w3.org/ns/adms#",
+}
 
 
 def base_problem(text: str) -> str | None:

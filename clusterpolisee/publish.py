@@ -27,7 +27,7 @@ from pyshacl import validate
 from rdflib import Graph
 
 from . import paths
-from .namespaces import BASE
+from .namespaces import BASE, PREFIXES
 from .store import Store
 
 DCAT = "http://www.w3.org/ns/dcat#"
@@ -254,10 +254,6 @@ def linkset_names(predicates: tuple[str, ...], prefixes: Mapping[str, str]) -> d
 
 @cache
 def _linkset_names() -> dict[str, str]:
-    # The project's one prefix table is the renderer's; imported here, not at the top, so
-    # importing this module (the CLI) does not load the web app.
-    from webapp.renderer import PREFIXES
-
     return linkset_names(LINK_PREDICATES, PREFIXES)
 
 

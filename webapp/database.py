@@ -654,13 +654,14 @@ class Database:
         """
         limit = min(limit or self.row_limit, self.row_limit)
         bound = tuple(sorted((bindings or {}).items(), key=lambda kv: kv[0]))
-        # Not keyed on who sorts: a stored question is always sorted by the worker, in the
-        # order readers expect (strings collated: store/ordering.py), unless it says `sort:
-        # store`; any other text may be sorted by either, and both sort strings by code point
-        # as SPARQL does, so the two orders differ only where SPARQL leaves the order open
-        # (equal keys; a string against a number).
-        key = ("q", text, bound, labels, limit, dataset)
+        # Keyed on whether a stored question asks: its strings are collated for readers
+        # (store/ordering.py), /sparql's are in SPARQL's code-point order, and a question's
+        # page shows the very text it runs, which an analyst may paste into /sparql. Not on
+        # who sorts otherwise: a stored question is always sorted by the worker unless it says
+        # `sort: store`, and other texts are sorted by code point by either, so the two orders
+        # differ only where SPARQL leaves the order open (equal keys; a number and a string).
         stored = split and trusted
+        key = ("q", text, bound, labels, limit, dataset, stored)
         # Noted by a digest of the text: a /sparql text may be 100,000 characters.
         asked = (hashlib.sha256(text.encode()).digest(), bound, dataset)
         job = {

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import NotAcceptable
 
 from clusterpolisee import xlsx
+from clusterpolisee.namespaces import PREFIXES
 from clusterpolisee.results import (
     Unrepresentable,
     ask_delimited,
@@ -28,25 +29,6 @@ from clusterpolisee.results import (
 )
 
 from .database import Result
-
-PREFIXES = {
-    "cpo": "https://w3id.org/clusterpolisee/ontology#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "dcterms": "http://purl.org/dc/terms/",
-    "org": "http://www.w3.org/ns/org#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "schema": "http://schema.org/",
-    "sh": "http://www.w3.org/ns/shacl#",
-    "geo": "http://www.opengis.net/ont/geosparql#",
-    "m8g": "http://data.europa.eu/m8g/",
-    # the link candidates' vocabularies (graph/link-candidates)
-    "align": "http://knowledgeweb.semanticweb.org/heterogeneity/alignment#",
-    "adms": "http://www.w3.org/ns/adms#",
-}
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,8 @@ def test_a_hostile_region_label_is_escaped_in_the_form(store_path: Path, tmp_pat
                     ox.Triple(region, RDFS_LABEL, ox.Literal(HOSTILE_LABEL)),
                     ox.Triple(seat, RDF_TYPE, ox.NamedNode(CPO + "ProjectPartner")),
                     ox.Triple(seat, ox.NamedNode(CPO + "region"), region),
+                    # a region outside our IRIs: its page is not ours to send anyone to
+                    ox.Triple(ox.NamedNode(EVIL), RDF_TYPE, ox.NamedNode(CPO + "Region")),
                 ]
             }
         )
@@ -160,6 +162,7 @@ def test_a_hostile_region_label_is_escaped_in_the_form(store_path: Path, tmp_pat
         client = app.test_client()
         select = region_select(client.get("/", headers=HTML).get_data(as_text=True))
         redirect = client.get("/region?region=zz99")
+        away = client.get("/region", query_string={"region": EVIL}, headers=HTML)
     finally:
         close_app(app)
     escaped = "&#34;&gt;&lt;script&gt;alert(&#34;region&#34;)&lt;/script&gt;"
@@ -167,6 +170,11 @@ def test_a_hostile_region_label_is_escaped_in_the_form(store_path: Path, tmp_pat
     assert list(groups(select))[-1] == "Other regions"
     assert "<script>" not in select
     assert (redirect.status_code, redirect.headers["Location"]) == (303, "/id/region/ZZ99")
+    assert away.status_code == 404 and "Location" not in away.headers  # was a 303 to it
+    assert "has no page here" in away.get_data(as_text=True)
+
+
+EVIL = "https://evil.example/x"
 
 
 @pytest.fixture()

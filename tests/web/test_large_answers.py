@@ -94,3 +94,23 @@ def test_a_long_stored_listing_is_still_sorted_for_readers(app, monkeypatch):
     ]
     assert places[0] == places[1] == sorted(places[0])
     assert [r[at] for r in runs[0].rows] == [r[at] for r in runs[1].rows]
+
+
+NAMES = 'SELECT ?x WHERE { VALUES ?x { "Zagreb" "Čačak" "de Gasperi" "Arad" } } ORDER BY ?x'
+
+
+@pytest.mark.parametrize("stored_first", [True, False])
+def test_a_stored_question_and_sparql_of_one_text_keep_their_own_orders(app, stored_first):
+    """A question's page shows the text it runs, which an analyst may paste into /sparql:
+    the two are kept apart, each in its order (one cache entry served both, in whichever
+    order came first)."""
+    db = app.extensions["cpo.db"]
+    text = NAMES + ("  " if stored_first else "   ")  # each case its own entries
+    runs = {
+        "stored": lambda: db.query(text, trusted=True, split=True),
+        "sparql": lambda: db.query(text),
+    }
+    order = ["stored", "sparql"] if stored_first else ["sparql", "stored"]
+    got = {name: [row[0].value for row in runs[name]().rows] for name in order}
+    assert got["stored"] == ["Arad", "Čačak", "de Gasperi", "Zagreb"]
+    assert got["sparql"] == ["Arad", "Zagreb", "de Gasperi", "Čačak"]  # code points

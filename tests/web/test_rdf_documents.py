@@ -4,6 +4,9 @@ real limit; an answer chosen by Accept names its document (Content-Location) and
 thing it describes (rel="describes"); a named graph above the row limit comes whole or not at
 all, never as its first rows with a 200."""
 
+import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,7 @@ from rdflib import Dataset, Graph, URIRef
 
 from clusterpolisee.namespaces import graph_iri
 from clusterpolisee.reasoning.tallies import TALLY_BASE
-from clusterpolisee.store.oxigraph import open_read_only
+from clusterpolisee.store.oxigraph import OxigraphStore, open_read_only
 from webapp import close_app
 from webapp.database import Database, QueryTimedOut
 from webapp.sparql_guard import QueryRefused
@@ -244,3 +247,69 @@ def test_the_worker_refuses_what_rdf_xml_cannot_carry(tmp_path):
     job = {**job, "target": str(tmp_path / "g.nt"), "media": "application/n-triples"}
     assert graph_file_job(store, job)["bytes"] == (tmp_path / "g.nt").stat().st_size
     assert len(Graph().parse(tmp_path / "g.nt", format="nt")) == 2
+
+
+def test_a_request_behind_another_s_write_is_told_to_retry(store_path, tmp_path):
+    """One graph file is written at a time; a request behind it waits WAIT_FOR_WRITER
+    seconds, then gets a 503 (before: it waited for every write before it, up to a minute
+    each, holding a server thread)."""
+    app = make_app(
+        store_path, tmp_path, ROW_LIMIT=5, DUMPS_DIR=str(tmp_path / "d"), WORKERS=1, WRITABLE=False
+    )
+    try:
+        client = app.test_client()
+        with graphs._WRITING:  # stands for another request's write
+            start = time.monotonic()
+            busy = client.get("/graph/partner/nerda.ttl")
+            waited = time.monotonic() - start
+        after = client.get("/graph/partner/nerda.ttl")
+    finally:
+        close_app(app)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "60"
+    assert graphs.WAIT_FOR_WRITER <= waited < graphs.WAIT_FOR_WRITER + 3
+    assert after.status_code == 200 and len(rdflib_graph(after.data, "turtle")) == 6
+
+
+def test_a_refused_write_is_not_tried_again_for_the_version(store_path, tmp_path):
+    """RDF/XML of a graph holding a character XML 1.0 cannot carry: a 406, and the next
+    request is answered alike without a worker writing the graph again."""
+    copy = tmp_path / "store"
+    shutil.copytree(store_path, copy)
+    s, label = ox.NamedNode(ID + "x"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    with OxigraphStore(copy) as store:
+        store.commit(
+            replace={
+                graph_iri("partner/bell"): [
+                    ox.Triple(s, label, ox.Literal(text)) for text in ("bell \x07", "a", "b")
+                ]
+            }
+        )
+    app = make_app(copy, tmp_path, ROW_LIMIT=2, DUMPS_DIR=str(tmp_path / "d"), WORKERS=1)
+    writes, run = [], app.extensions["cpo.db"].pool.run
+
+    def counted(job, timeout):
+        writes.extend([job["op"]] if job["op"] == "graph_file" else [])
+        return run(job, timeout)
+
+    app.extensions["cpo.db"].pool.run = counted
+    try:
+        answers = [app.test_client().get("/graph/partner/bell.rdf") for _ in range(3)]
+        turtle = app.test_client().get("/graph/partner/bell.ttl")
+    finally:
+        close_app(app)
+    assert [a.status_code for a in answers] == [406, 406, 406]
+    assert all(b"XML 1.0" in a.data for a in answers)
+    assert writes == ["graph_file", "graph_file"]  # the .rdf once, then the .ttl
+    assert turtle.status_code == 200
+
+
+def test_a_sweep_keeps_a_recent_file_of_another_version(tmp_path):
+    """A request that read the version before a commit may still be sending its file: only
+    other versions' files older than KEEP_OTHERS go, and stopped writes' temporary files."""
+    names = ["cur-a.ttl", "new-b.ttl", "old-c.ttl", ".graph-123"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    past = time.time() - graphs.KEEP_OTHERS - 5
+    os.utime(tmp_path / "old-c.ttl", (past, past))
+    graphs._sweep(tmp_path, "cur")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cur-a.ttl", "new-b.ttl"]

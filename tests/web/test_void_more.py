@@ -211,6 +211,7 @@ def test_a_head_of_a_dump_does_not_write_it_and_a_get_gives_its_size(linked_app:
     head = client.head(f"/dumps/{name}")
     assert head.status_code == 200 and head.mimetype == "application/gzip"
     assert "Content-Length" not in head.headers  # not known before it is written
+    assert "ETag" not in head.headers  # was the empty body's, not the dump's
     assert not (folder / name).exists()
     assert client.get(f"/dumps/{name}").status_code == 200
     size = (folder / name).stat().st_size

@@ -1,7 +1,9 @@
 """/graph/...: every named graph IRI of ours dereferences: size, provenance, the triples."""
 
+import contextlib
 import hashlib
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from flask import (
 
 from .. import renderer, url_builder
 from ..access import db, download
-from ..database import EngineError, QueryTimedOut, Result
+from ..database import Database, EngineError, QueryTimedOut, Result
 from ..errors import error_response
 from ..pagecache import cached_page
 from ..present import pick_label
@@ -139,10 +141,23 @@ def _in_order(times: list[tuple[str, ox.Literal]]) -> list[tuple[str, ox.Literal
 #: The formats whose writer takes prefixes, as ``renderer`` gives them.
 WITH_PREFIXES = {"ttl", "rdf", "trig"}
 _WRITING = threading.Lock()  # one graph file written at a time: each is a worker's 6 s at 1M
+#: Seconds a request waits for another's write before a 503: a crawler asking for six
+#: formats of a large graph must not hold every server thread for a minute.
+WAIT_FOR_WRITER = 2.0
+#: Files of other data versions are removed once this many seconds old: a request that read
+#: the version before a commit may still be sending its file.
+KEEP_OTHERS = 600.0
 #: The time limit of writing one, in query time limits: written once for a data version (as
 #: the dumps, which have none), where a visitor's query has one. At 1M, with the default 10 s,
 #: the first answer took 7-10 s (RDF/XML over 10 s): at one limit it was a coin toss.
 WRITE_LIMITS = 6
+#: Writes that failed for the current data version, (version stamp, graph, suffix) -> the
+#: refusal (status, message) or None for a write past its time limit: not tried again.
+_FAILED: dict[tuple[str, str, str], tuple[int, str] | None] = {}
+
+
+class WriterBusy(Exception):
+    """Another request is writing a graph file."""
 
 
 def _whole(iri: str, count: int, fmt: renderer.Format, extra: dict[str, str]):
@@ -156,6 +171,12 @@ def _whole(iri: str, count: int, fmt: renderer.Format, extra: dict[str, str]):
         path = _graph_file(iri, fmt)
     except QueryTimedOut:
         return _too_large(count)
+    except WriterBusy:
+        resp = error_response(
+            503, "Service Unavailable", "another graph is being written; try again in a minute"
+        )
+        resp.headers["Retry-After"] = "60"
+        return resp
     except OSError as exc:  # the folder cannot be made or written: as for the dumps
         current_app.logger.error("cannot write a graph file for %s: %s", iri, exc)
         return error_response(503, "Service Unavailable", "the graph cannot be written here")
@@ -168,52 +189,89 @@ def _whole(iri: str, count: int, fmt: renderer.Format, extra: dict[str, str]):
 
 
 def _graph_file(iri: str, fmt: renderer.Format) -> Path:
-    """The file of graph ``iri`` in ``fmt`` for the current data version, written if new;
-    the files of older versions are removed then. Raises QueryTimedOut past the time limit,
-    EngineError when the worker fails, and answers a format that cannot carry the graph with
-    its 406 (``abort``)."""
+    """The file of graph ``iri`` in ``fmt`` for the current data version, written if new.
+    Raises WriterBusy when another request writes one, QueryTimedOut past the time limit (and
+    at once for that graph, format and version after), EngineError when the worker fails,
+    and answers a format that cannot carry the graph with its 406 (``abort``)."""
     from .publish import dumps_folder  # beside the dumps, which are kept per version too
 
     database = db()
-    version = database.version()
-    stamp = _digest(version)
     folder = dumps_folder() / "graphs"
-    target = folder / f"{stamp}-{_digest(iri)}.{fmt.suffix}"
+    target = _target(folder, database.version(), iri, fmt)
     if target.exists():
         return target
-    with _WRITING:
-        if target.exists():  # written by the request this one waited for
-            return target
-        folder.mkdir(parents=True, exist_ok=True)
-        _sweep(folder, stamp)
-        job = {
-            "op": "graph_file",
-            "iri": iri,
-            "media": fmt.mimetype,
-            "target": str(target),
-            "prefixes": renderer.PREFIXES if fmt.suffix in WITH_PREFIXES else None,
-            "quads": "graph" not in fmt.kinds,  # TriG, N-Quads: the graph's name kept
-            "version": version,
-            "path": database.snapshot(version),
-            "long": True,  # a long job from its start, for the pauser (webapp/pausing.py)
-        }
-        try:
-            status, *said = database.pool.run(job, database.timeout * WRITE_LIMITS)
-        finally:
-            _sweep(folder, stamp)  # a worker stopped at the limit leaves its temporary file
-    if status == "refused":
-        abort(error_response(said[0], "Not Acceptable", said[1]))
-    if status != "ok":
-        raise EngineError(f"the graph could not be written: {said[-1]}")
+    if not _WRITING.acquire(timeout=WAIT_FOR_WRITER):
+        raise WriterBusy
+    try:
+        # The version now: a commit while this request waited makes its file the new one's.
+        version = database.version()
+        target = _target(folder, version, iri, fmt)
+        key = (_digest(version), _digest(iri), fmt.suffix)
+        if not target.exists():
+            _failed_before(key)
+            folder.mkdir(parents=True, exist_ok=True)
+            _sweep(folder, key[0])
+            _write(database, iri, fmt, version, target, key)
+    finally:
+        _WRITING.release()
     return target
 
 
+def _target(folder: Path, version: str, iri: str, fmt: renderer.Format) -> Path:
+    return folder / f"{_digest(version)}-{_digest(iri)}.{fmt.suffix}"
+
+
+def _failed_before(key: tuple[str, str, str]) -> None:
+    """Answer as the last write of this graph, format and version did, when it failed."""
+    if key not in _FAILED:
+        return
+    if (refusal := _FAILED[key]) is None:
+        raise QueryTimedOut("the graph could not be written within the time limit")
+    abort(error_response(refusal[0], "Not Acceptable", refusal[1]))
+
+
+def _write(
+    database: Database, iri: str, fmt: renderer.Format, version: str, target: Path, key: tuple
+) -> None:
+    """Have a worker write the file; a refusal or a timeout is kept for the version."""
+    job = {
+        "op": "graph_file",
+        "iri": iri,
+        "media": fmt.mimetype,
+        "target": str(target),
+        "prefixes": renderer.PREFIXES if fmt.suffix in WITH_PREFIXES else None,
+        "quads": "graph" not in fmt.kinds,  # TriG, N-Quads: the graph's name kept
+        "version": version,
+        "path": database.snapshot(version),
+        "long": True,  # a long job from its start, for the pauser (webapp/pausing.py)
+    }
+    for old in [k for k in _FAILED if k[0] != key[0]]:  # only the current version's are kept
+        del _FAILED[old]
+    try:
+        status, *said = database.pool.run(job, database.timeout * WRITE_LIMITS)
+    except QueryTimedOut:
+        _FAILED[key] = None
+        raise
+    finally:
+        _sweep(folder=target.parent, stamp=key[0])  # a stopped write leaves its temporary file
+    if status == "refused":
+        _FAILED[key] = (said[0], said[1])
+        abort(error_response(said[0], "Not Acceptable", said[1]))
+    if status != "ok":
+        raise EngineError(f"the graph could not be written: {said[-1]}")
+
+
 def _sweep(folder: Path, stamp: str) -> None:
-    """Remove the files of other data versions and the temporary files of writes that were
-    stopped; under ``_WRITING``, so no write of this process is running."""
+    """Remove the temporary files of stopped writes (under ``_WRITING``, so no write of this
+    process is running) and the files of other data versions older than KEEP_OTHERS."""
+    now = time.time()
     for old in folder.iterdir():
-        if old.name.startswith(".graph-") or not old.name.startswith(stamp + "-"):
+        if old.name.startswith(".graph-"):
             old.unlink(missing_ok=True)
+        elif not old.name.startswith(stamp + "-"):
+            with contextlib.suppress(FileNotFoundError):
+                if now - old.stat().st_mtime > KEEP_OTHERS:
+                    old.unlink(missing_ok=True)
 
 
 def _too_large(count: int):

@@ -182,7 +182,10 @@ def region():
             return _no_region(400, "Not a region code", why)
     except ParameterError as exc:
         return _no_region(404, "Unknown region", f"{exc.shown}.")
-    return redirect(url_builder.href(iri) or iri, 303)
+    local = url_builder.local_url(iri)
+    if local is None:  # a region of the data outside our IRIs: never a redirect off the site
+        return _no_region(404, "Unknown region", f"{iri[:200]!r} has no page here.")
+    return redirect(url_builder.header_iri(local), 303)
 
 
 def _no_region(status: int, title: str, why: str):

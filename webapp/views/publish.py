@@ -232,6 +232,9 @@ def _unwritten_head(name: str) -> Response:
     resp.headers.pop("Content-Length", None)
     resp.headers["Content-Disposition"] = f"attachment; filename={name}"
     resp.headers["Cache-Control"] = "no-cache"
+    # No ETag: the app's would hash this empty body, which is not the dump's (webapp._conditional
+    # skips a body passed through).
+    resp.direct_passthrough = True
     return resp
 
 

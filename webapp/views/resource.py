@@ -8,9 +8,11 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 from flask import Blueprint, abort, render_template, request, url_for
 
+from clusterpolisee.catalog import Param, StoredQuery
+
 from .. import renderer, url_builder
 from ..access import EngineStore, db, download
-from ..database import Result
+from ..database import EngineError, Result
 from ..docs_model import ontology_triples
 from ..errors import error_response
 from ..pagecache import cached_page
@@ -411,6 +413,15 @@ def _superclasses() -> dict[str, set[str]]:
     return closed
 
 
+def _accepts(q: StoredQuery, p: Param, iri: str) -> bool:
+    """Whether question ``q``'s parameter ``p`` takes ``iri``; a busy or failing engine leaves
+    the link out rather than the page (its options query is one more query)."""
+    try:
+        return q.accepts(p, iri, EngineStore())
+    except EngineError:
+        return False
+
+
 def _next_steps(iri: str, types: list) -> list[dict]:
     """The stored questions that take ``iri`` as a parameter's value: those with a parameter
     whose class (``Param.cls``) is one of its types or their superclasses in the ontology,
@@ -433,7 +444,7 @@ def _next_steps(iri: str, types: list) -> list[dict]:
         for p in q.params:
             if not p.cls or p.cls not in classes:
                 continue
-            if p.options_query is None or q.accepts(p, iri, EngineStore()):
+            if p.options_query is None or _accepts(q, p, iri):
                 steps.append(
                     {
                         "url": url_builder.query_url(name, {p.name: iri}),

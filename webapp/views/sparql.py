@@ -30,7 +30,7 @@ SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]+(?:/[A-Za-z0-9._~-]+)*/spar
 # A script sees only the "safe" response headers unless they are exposed: ours, the ETag
 # it revalidates with and the Content-Disposition naming a download (every answer of a GET
 # may carry them). The dumps expose their range and date headers too (webapp._cors).
-EXPOSED = "Link, X-Result-Truncated, X-Row-Limit, ETag, Content-Disposition"
+EXPOSED = "Link, X-Result-Truncated, X-Row-Limit, ETag, Content-Disposition, Content-Location"
 READ_CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": EXPOSED,
