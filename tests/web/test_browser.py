@@ -242,7 +242,11 @@ def test_tabbing_through_a_query_page_never_stops_inside_its_chart(page: Page, s
             break
     assert [s for s in seen if s[1]] == []
     assert seen[0] == ["A", False, "Skip to content"]
-    assert seen[-2:] == [["SUMMARY", False, "SPARQL"], ["BODY", False, seen[-1][2]]], seen[-3:]
+    # the page's last stop, then the footer's six data links (VoID, dumps, ...), then out
+    footer = [s[2] for s in seen[-7:-1]]
+    assert seen[-8] == ["SUMMARY", False, "SPARQL"], seen[-9:]
+    assert footer == ["DCAT catalogue", "VoID", "dataset", "N-Quads", "TriG", "SPARQL endpoint"]
+    assert seen[-1][0] == "BODY"
     # The map's markers are links (an svg <a>'s tagName is lowercase), named by their title.
     assert sum(s[0] == "a" and s[2].startswith("Nord-Est") for s in seen) == 1
 
