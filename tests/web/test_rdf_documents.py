@@ -270,9 +270,38 @@ def test_a_request_behind_another_s_write_is_told_to_retry(store_path, tmp_path)
     assert after.status_code == 200 and len(rdflib_graph(after.data, "turtle")) == 6
 
 
-def test_a_refused_write_is_not_tried_again_for_the_version(store_path, tmp_path):
+def test_a_write_past_its_time_limit_is_refused_and_not_tried_again(
+    store_path, tmp_path, monkeypatch
+):
+    """The real path: the worker stopped at the limit, a 403 naming the dumps, no file or
+    temporary left, and the next request refused at once, without another write."""
+    monkeypatch.setattr(graphs, "_FAILED", {})
+    monkeypatch.setattr(graphs, "WRITE_LIMITS", 0.00001)  # 30 us: less than the pipe takes
+    dumps = tmp_path / "d"
+    app = make_app(
+        store_path, tmp_path, ROW_LIMIT=5, DUMPS_DIR=str(dumps), WORKERS=1, WRITABLE=False
+    )
+    writes, run = [], app.extensions["cpo.db"].pool.run
+
+    def counted(job, timeout):
+        writes.extend([job["op"]] if job["op"] == "graph_file" else [])
+        return run(job, timeout)
+
+    app.extensions["cpo.db"].pool.run = counted
+    try:
+        answers = [app.test_client().get("/graph/reference.nt") for _ in range(2)]
+    finally:
+        close_app(app)
+    assert [a.status_code for a in answers] == [403, 403]
+    assert all(b"/dumps/clusterpolisee.nq.gz" in a.data for a in answers)
+    assert writes == ["graph_file"]
+    assert list((dumps / "graphs").iterdir()) == []
+
+
+def test_a_refused_write_is_not_tried_again_for_the_version(store_path, tmp_path, monkeypatch):
     """RDF/XML of a graph holding a character XML 1.0 cannot carry: a 406, and the next
     request is answered alike without a worker writing the graph again."""
+    monkeypatch.setattr(graphs, "_FAILED", {})
     copy = tmp_path / "store"
     shutil.copytree(store_path, copy)
     s, label = ox.NamedNode(ID + "x"), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
