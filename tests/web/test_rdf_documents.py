@@ -270,6 +270,19 @@ def test_a_request_behind_another_s_write_is_told_to_retry(store_path, tmp_path)
     assert after.status_code == 200 and len(rdflib_graph(after.data, "turtle")) == 6
 
 
+def graph_writes(app: Flask) -> list[str]:
+    """The graph files the app's workers are asked to write from now on (their jobs' ops)."""
+    writes, pool = [], app.extensions["cpo.db"].pool
+    run = pool.run
+
+    def counted(job, timeout):
+        writes.extend([job["op"]] if job["op"] == "graph_file" else [])
+        return run(job, timeout)
+
+    pool.run = counted
+    return writes
+
+
 def test_a_write_past_its_time_limit_is_refused_and_not_tried_again(
     store_path, tmp_path, monkeypatch
 ):
@@ -281,13 +294,7 @@ def test_a_write_past_its_time_limit_is_refused_and_not_tried_again(
     app = make_app(
         store_path, tmp_path, ROW_LIMIT=5, DUMPS_DIR=str(dumps), WORKERS=1, WRITABLE=False
     )
-    writes, run = [], app.extensions["cpo.db"].pool.run
-
-    def counted(job, timeout):
-        writes.extend([job["op"]] if job["op"] == "graph_file" else [])
-        return run(job, timeout)
-
-    app.extensions["cpo.db"].pool.run = counted
+    writes = graph_writes(app)
     try:
         answers = [app.test_client().get("/graph/reference.nt") for _ in range(2)]
     finally:
@@ -314,13 +321,7 @@ def test_a_refused_write_is_not_tried_again_for_the_version(store_path, tmp_path
             }
         )
     app = make_app(copy, tmp_path, ROW_LIMIT=2, DUMPS_DIR=str(tmp_path / "d"), WORKERS=1)
-    writes, run = [], app.extensions["cpo.db"].pool.run
-
-    def counted(job, timeout):
-        writes.extend([job["op"]] if job["op"] == "graph_file" else [])
-        return run(job, timeout)
-
-    app.extensions["cpo.db"].pool.run = counted
+    writes = graph_writes(app)
     try:
         answers = [app.test_client().get("/graph/partner/bell.rdf") for _ in range(3)]
         turtle = app.test_client().get("/graph/partner/bell.ttl")
