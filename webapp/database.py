@@ -672,7 +672,9 @@ class Database:
             "labels": labels,
             "allowlist": None if trusted else list(self.service_allowlist),
             "engine_sort": store_sorts or (asked in self.large_answers and not stored),
-            "split": stored,
+            # Not in two halves once its answer was long or a run of it lost its worker: the
+            # halves' tables took instruments at 10M from 2.5 to 4.2 GB (past the cap).
+            "split": stored and asked not in self.large_answers,
             "long": asked in self.ran_out,
             # Plain lists for the pipe (webapp/wire.py).
             "dataset": None if dataset is None else [list(dataset.default), list(dataset.named)],
@@ -691,6 +693,9 @@ class Database:
             # Oxigraph sort, as before 4 December (a query with no final ORDER BY is the same).
             self.large_answers.note(asked)
             self.ran_out.note(asked)
+            raise
+        except WorkerLost:
+            self.large_answers.note(asked)  # the next try reads fewer rows at once
             raise
 
     def describe(self, iri: str, limit: int = 2000) -> dict:
@@ -743,8 +748,16 @@ class Database:
             # the two cores for one answer (at 10M, a first visit during the warm-up took
             # 6.9 s instead of 2.3 s once the warm-up yielded to pages, webapp/pausing.py).
             cancel = (lambda: self.pool.cancel(job)) if self.is_background else None
+            # Unless this query ran out of a visitor's time last time: a visitor's run would
+            # again, so it waits for the background one, which has the longer limit
+            # (webapp/warmup.py runs such a question on a visitor's request).
             return self.flights.run(
-                key, lambda: self._compute(key, job, convert), wait, self.is_background, cancel
+                key,
+                lambda: self._compute(key, job, convert),
+                wait,
+                self.is_background,
+                cancel,
+                join=job.get("long", False),
             )
         except TimeoutError:
             raise QueryTimedOut(

@@ -19,7 +19,8 @@ class Flights:
     A background run (the warm-up, at the lowest CPU priority) is joined only by other
     background runs: a visitor waiting for it could wait as long as the visitors keep the CPU
     busy, so a visitor starts a run of its own, which stops the background one, and later
-    visitors join it.
+    visitors join it. Except where the visitor's own run is known to be hopeless (``join``:
+    it ran out of time last time): the visitor then waits for the background run.
     """
 
     def __init__(
@@ -40,14 +41,16 @@ class Flights:
         wait: float,
         background: bool = False,
         cancel: Callable[[], None] | None = None,
+        join: bool = False,
     ) -> Any:
         """``compute()``, or the result of the run of ``key`` already in progress. Raises
         what that run raised, or TimeoutError after ``wait`` seconds of waiting for it.
-        A visitor's run stops a background run of the same key with its ``cancel``."""
+        A visitor's run stops a background run of the same key with its ``cancel``, unless
+        ``join``, when it waits for that run as for a visitor's."""
         superseded = None
         with self.lock:
             found = self.running.get(key)
-            if found is not None and (background or not found[1]):
+            if found is not None and (background or join or not found[1]):
                 self.joined += 1
                 future = found[0]
             else:

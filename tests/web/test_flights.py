@@ -1,5 +1,7 @@
 """Identical queries in flight share one run (webapp.flights), through the real worker pool."""
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -7,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from webapp.database import Database, QueryFailed, Superseded
+from webapp.database import Database, QueryFailed, QueryTimedOut, Superseded, WorkerLost
 from webapp.flights import Flights
 
 # A cross product counted: about a second on the demo store, long enough for others to join.
@@ -111,5 +113,54 @@ def test_visitors_do_not_wait_for_the_warm_up_but_it_waits_for_them(store_path: 
             started(db.flights)
             assert warm.query(SLOW, trusted=True) is visitor_run.result()
             assert warm.pool.jobs == 0 and db.pool.jobs == 2 and db.flights.joined == 1
+    finally:
+        db.close()
+
+
+def test_a_visitor_waits_for_the_background_run_of_a_query_that_ran_out_of_time(
+    store_path: Path,
+) -> None:
+    """Its own run would run out of time again: the visitor joins the background run, which
+    has the longer limit, instead of stopping it (webapp/warmup.py queues such runs)."""
+    db = Database(store_path, lambda: "v1", workers=2, timeout=0.2)
+    try:
+        with pytest.raises(QueryTimedOut):
+            db.query(SLOW, trusted=True)
+        db.timeout = 10  # the visitor's wait, 2 x 10 + 1 s, covers the background run
+        with db.background() as warm, ThreadPoolExecutor(1) as pool:
+            background = pool.submit(warm.query, SLOW, trusted=True)
+            started(db.flights)
+            time.sleep(0.2)  # its worker has the job
+            jobs = db.pool.jobs
+            visitor = db.query(SLOW, trusted=True)
+            assert visitor is background.result() and warm.pool.jobs == 1
+            assert db.pool.jobs == jobs and db.flights.joined == 1
+            assert str(visitor.rows[0][0].value) == "25000000"
+    finally:
+        db.close()
+
+
+def test_a_query_that_lost_its_worker_is_not_cut_in_two_again(store_path: Path) -> None:
+    """At 10M triples `instruments` in two halves outgrew the worker's memory cap (4.2 GB
+    against 2.5 GB whole): after a run that lost its worker, the same query runs whole."""
+    db = Database(store_path, lambda: "v1", workers=1, timeout=30)
+    splits, run = [], db.pool.run
+
+    def noting(job: dict, timeout: float):
+        splits.append(job["split"])
+        return run(job, timeout)
+
+    db.pool.run = noting  # type: ignore[method-assign]  # observes; the real pool runs it
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(db.query, SLOW, trusted=True, split=True)
+            started(db.flights)
+            time.sleep(0.2)  # its worker has the job
+            ((_, worker),) = db.pool._running.values()
+            os.kill(worker.proc.pid, signal.SIGKILL)  # as the kernel's out-of-memory killer
+            with pytest.raises(WorkerLost, match="killed"):
+                first.result()
+        assert str(db.query(SLOW, trusted=True, split=True).rows[0][0].value) == "25000000"
+        assert splits == [True, False]
     finally:
         db.close()

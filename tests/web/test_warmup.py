@@ -14,7 +14,7 @@ from clusterpolisee.namespaces import graph_iri
 from webapp import close_app
 from webapp.database import Database
 from webapp.views.queries import catalog
-from webapp.warmup import Warmer
+from webapp.warmup import MAX_DEFERRED, Warmer
 
 from ..conftest import built_store
 from .conftest import ID, RDFS_LABEL, make_app
@@ -149,4 +149,91 @@ def test_a_failed_round_is_logged_and_the_next_version_warmed(
     finally:
         warmer.stop()
         warmer.join(30)
+        close_app(app)
+
+
+def _instruments(app: Flask) -> tuple[int, str, dict]:
+    resp = app.test_client().get("/queries/instruments.json")
+    return resp.status_code, resp.get_data(as_text=True), dict(resp.headers)
+
+
+def _uncached(app: Flask) -> None:
+    app.extensions["cpo.db"].cache.data.clear()
+    app.extensions["cpo.pages"].clear()
+
+
+def test_a_question_past_the_visitors_limit_is_answered_in_the_background(
+    fresh_store: Path, tmp_path: Path
+) -> None:
+    """Every visitor's run stops after 1 ms here, as `instruments` does after 10 s at 10M
+    triples: the visitor is told the answer is being prepared, the warm-up runs it with its
+    longer limit (5 s, twice that for a run put off), and the visitor's next request reads the
+    kept answer."""
+    app = make_app(fresh_store, tmp_path, QUERY_TIMEOUT=0.001)
+    warmer = Warmer(app, poll=0.2, timeout_factor=5000)
+    app.extensions["cpo.warmer"] = warmer
+    db = app.extensions["cpo.db"]
+    try:
+        warmer.start()
+        version = db.version()
+        assert "instruments" in wait_for_round(app, version, warmer=warmer)
+        status, warmed, _ = _instruments(app)  # the round's answer, from the cache
+        assert status == 200 and warmed.count('"instrument"') > 3
+        _uncached(app)
+        status, body, headers = _instruments(app)
+        assert status == 503 and headers["Retry-After"] == "15"
+        assert "Answer being prepared" in body and "ask again in about 15 seconds" in body
+        assert "(0.001 s)" in body
+        deadline = time.monotonic() + 30
+        while ("instruments", version) not in warmer.answered:
+            assert time.monotonic() < deadline, "the deferred run never finished"
+            time.sleep(0.05)
+        jobs = db.pool.jobs
+        assert _instruments(app)[:2] == (200, warmed)  # the same answer, from the cache
+        assert db.pool.jobs == jobs and not warmer.deferred
+    finally:
+        warmer.stop()
+        warmer.join(30)
+        close_app(app)
+
+
+def test_a_question_that_fails_in_the_background_too_is_not_promised_again(
+    fresh_store: Path, tmp_path: Path
+) -> None:
+    app = make_app(fresh_store, tmp_path, QUERY_TIMEOUT=0.001)
+    warmer = Warmer(app, poll=0.2, timeout_factor=1)  # the background limit is 1 ms too
+    app.extensions["cpo.warmer"] = warmer
+    db = app.extensions["cpo.db"]
+    try:
+        warmer.start()
+        assert wait_for_round(app, db.version(), warmer=warmer) == []
+        status, body, headers = _instruments(app)
+        assert status == 503 and "Answer being prepared" in body
+        deadline = time.monotonic() + 30
+        while not warmer.failed[1]:
+            assert time.monotonic() < deadline, "the deferred run never ended"
+            time.sleep(0.05)
+        assert warmer.failed[0] == db.version() and not warmer.answered
+        q = catalog().queries["instruments"]
+        assert not warmer.defer(q, {p.name: None for p in q.params}, db.version())
+        status, body, headers = _instruments(app)
+        assert status == 503 and headers["Retry-After"] == "5"
+        assert "Query stopped or service busy" in body and "being prepared" not in body
+    finally:
+        warmer.stop()
+        warmer.join(30)
+        close_app(app)
+
+
+def test_the_queue_of_deferred_questions_is_bounded(fresh_store: Path, tmp_path: Path) -> None:
+    app = make_app(fresh_store, tmp_path)
+    warmer = Warmer(app)  # not started: nothing takes from the queue
+    q = catalog().queries["instruments"]
+    try:
+        for budget in range(MAX_DEFERRED):
+            assert warmer.defer(q, {"minBudget": ox.Literal(str(budget))}, "v")
+        assert warmer.defer(q, {"minBudget": ox.Literal("0")}, "v")  # queued already
+        assert not warmer.defer(q, {"minBudget": ox.Literal("99")}, "v")
+        assert len(warmer.deferred) == MAX_DEFERRED
+    finally:
         close_app(app)

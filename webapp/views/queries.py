@@ -27,7 +27,7 @@ from clusterpolisee.store.base import Term
 from .. import maps, renderer, url_builder
 from ..access import RESULT_KIND, EngineStore, db, download
 from ..charts import bar_chart
-from ..database import Database, EngineError, Result
+from ..database import Database, EngineError, QueryTimedOut, Result
 from ..errors import error_response, remote_failed, remote_fault
 from ..pagecache import cached_page
 from ..present import pick_label, pick_tagged
@@ -103,9 +103,11 @@ def query(name: str, suffix: str | None = None):
     try:
         result = run_stored(q, values)
     except EngineError as exc:
-        if not q.services or not remote_fault(exc):
-            raise
-        return remote_failed(q.services, exc)
+        if q.services and remote_fault(exc):
+            return remote_failed(q.services, exc)
+        if isinstance(exc, QueryTimedOut) and (later := _answer_later(q, values)):
+            return later
+        raise
     if not fmt.is_html:
         about = _about(q, values, raw) if fmt.attachment else None
         return download(fmt, result, about=about, name=q.name)
@@ -129,6 +131,24 @@ def run_stored(
     return (engine or db()).query(
         q.bound_text(values), trusted=True, store_sorts=q.store_sorts, split=True
     )
+
+
+def _answer_later(q: StoredQuery, values: dict[str, Term | None]):
+    """A 503 saying the answer is being worked out, once the warm-up has queued a run of it
+    with its longer time limit (webapp/warmup.py); None when it could not queue one."""
+    warmer = current_app.extensions.get("cpo.warmer")
+    if warmer is None or not warmer.defer(q, values, db().version()):
+        return None
+    seconds = warmer.retry_after()
+    resp = error_response(
+        503,
+        "Answer being prepared",
+        f"This question took longer than this page may wait ({db().timeout:g} s) at the size "
+        "of the data. The server now works it out in the background, with more time, and "
+        f"keeps the answer: ask again in about {seconds} seconds (reload this page).",
+    )
+    resp.headers["Retry-After"] = str(seconds)
+    return resp
 
 
 def _about(q: StoredQuery, values: dict[str, Term | None], raw: dict[str, str]) -> xlsx.About:
