@@ -288,7 +288,9 @@ def close_app(app: Flask) -> None:
     """Stop the warm-up and the query workers and release the store (tests, shutdown)."""
     if (warmer := app.extensions.pop("cpo.warmer", None)) is not None:
         warmer.stop()
-        warmer.join(timeout=30)  # its query, if one runs, ends within the time limit
+        # Its query, if one runs, ends within its limit: three visitors' limits, six for a
+        # put-off question; past 30 s the daemon thread is left to end with the process.
+        warmer.join(timeout=30)
     app.extensions["cpo.db"].close()
     if (pauser := app.extensions.get("cpo.pauser")) is not None:
         pauser.close()

@@ -609,6 +609,11 @@ class Database:
         #: Queries that ran out of time on their last run: the next run of one is a long
         #: query from its start, not after the pauser's grace (webapp/pausing.py).
         self.ran_out = _RecentKeys(1024)
+        #: Stored questions a run of which in two halves lost its worker: run whole since.
+        self.whole = _RecentKeys(1024)
+        #: A background view running a put-off question (webapp/warmup.py): visitors join
+        #: its runs instead of stopping them.
+        self.deferring = False
 
     def close(self) -> None:
         self.pool.close()
@@ -672,9 +677,10 @@ class Database:
             "labels": labels,
             "allowlist": None if trusted else list(self.service_allowlist),
             "engine_sort": store_sorts or (asked in self.large_answers and not stored),
-            # Not in two halves once its answer was long or a run of it lost its worker: the
-            # halves' tables took instruments at 10M from 2.5 to 4.2 GB (past the cap).
-            "split": stored and asked not in self.large_answers,
+            # Not in two halves once a run of it lost its worker: the halves took instruments
+            # at 10M from 2.5 to 4.2 GB (past the cap).
+            "split": stored and asked not in self.whole,
+            "collate": stored,
             "long": asked in self.ran_out,
             # Plain lists for the pipe (webapp/wire.py).
             "dataset": None if dataset is None else [list(dataset.default), list(dataset.named)],
@@ -695,7 +701,8 @@ class Database:
             self.ran_out.note(asked)
             raise
         except WorkerLost:
-            self.large_answers.note(asked)  # the next try reads fewer rows at once
+            if stored:
+                self.whole.note(asked)
             raise
 
     def describe(self, iri: str, limit: int = 2000) -> dict:
@@ -758,6 +765,7 @@ class Database:
                 self.is_background,
                 cancel,
                 join=job.get("long", False),
+                joinable=self.is_background and self.deferring,
             )
         except TimeoutError:
             raise QueryTimedOut(

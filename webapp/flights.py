@@ -20,7 +20,8 @@ class Flights:
     background runs: a visitor waiting for it could wait as long as the visitors keep the CPU
     busy, so a visitor starts a run of its own, which stops the background one, and later
     visitors join it. Except where the visitor's own run is known to be hopeless (``join``:
-    it ran out of time last time): the visitor then waits for the background run.
+    it ran out of time last time) or the background run is one put off for a longer limit
+    (``joinable``): the visitor then waits for the background run.
     """
 
     def __init__(
@@ -30,7 +31,8 @@ class Flights:
         #: request must not hold up the run it waits for).
         self.waiting = waiting
         self.lock = threading.Lock()
-        #: By key: the run's future, whether it is a background one, and how to stop it.
+        #: By key: the run's future, whether visitors start their own instead of waiting
+        #: for it (a background run), and how to stop it.
         self.running: dict[tuple, tuple[Future, bool, Callable[[], None] | None]] = {}
         self.joined = 0  # requests answered by a run another request started
 
@@ -42,11 +44,13 @@ class Flights:
         background: bool = False,
         cancel: Callable[[], None] | None = None,
         join: bool = False,
+        joinable: bool = False,
     ) -> Any:
         """``compute()``, or the result of the run of ``key`` already in progress. Raises
         what that run raised, or TimeoutError after ``wait`` seconds of waiting for it.
         A visitor's run stops a background run of the same key with its ``cancel``, unless
-        ``join``, when it waits for that run as for a visitor's."""
+        ``join``, when it waits for that run as for a visitor's. A ``joinable`` background
+        run is waited for by visitors too (a question put off for a longer limit)."""
         superseded = None
         with self.lock:
             found = self.running.get(key)
@@ -56,7 +60,7 @@ class Flights:
             else:
                 superseded = found[2] if found is not None else None
                 future = Future()
-                self.running[key] = (future, background, cancel)
+                self.running[key] = (future, background and not joinable, cancel)
                 found = None
         if superseded is not None:
             superseded()

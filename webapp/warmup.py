@@ -6,20 +6,22 @@ takes about 0.8 s at 1M triples and 8 s at 10M), and its drop-downs' options too
 It asks exactly what the question's page asks (``views.queries.run_stored``), so the cache
 keys match. It runs in a worker of its own at the lowest priority, with three times the time
 limit (``Database.background``), started for a round and stopped after it, so visitors'
-queries keep the CPU and all the workers. A question that fails or runs out of time is logged
-and skipped; a new data version restarts the round.
+queries keep the CPU and all the workers. A question that fails is logged and skipped; a new
+data version restarts the round.
 
-It also takes requests: a stored question whose visitor's run ran out of the page's time limit
-(``instruments`` at 10M triples takes about 17 s of the 10 s) is queued (``defer``) and run
-here with the longer limit, before the round's next question, so the visitor's reload reads
-the kept answer. Visitors who ask meanwhile wait for that run (``Database.query``).
+A question that runs out of time or of a worker's memory is put off: run again, whole, with
+twice the background limit, before the round's next question (``instruments`` at 10M triples
+takes about 25 s, and in two halves outgrew the worker's memory cap). So is a question's
+default page whose visitor's run ran out of the page's limit (``defer``): the visitor is told
+to come back, and the reload reads the kept answer. Visitors who ask meanwhile wait for a
+put-off run rather than stopping it (``Database.deferring``).
 """
 
 import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -29,15 +31,22 @@ from clusterpolisee.catalog import ParameterError, StoredQuery
 from clusterpolisee.store.base import Term
 
 from .access import EngineStore
-from .database import Database, EngineError, QueryRefused, QueryTimedOut, WorkerLost
+from .database import (
+    Database,
+    EngineError,
+    QueryRefused,
+    QueryTimedOut,
+    Superseded,
+    WorkerLost,
+)
 
 log = logging.getLogger(__name__)
 #: How often the thread looks for a new data version (seconds); a round starts once a
 #: version has stayed current from one look to the next.
 POLL_SECONDS = 2.0
 KEEP_ROUNDS = 8
-#: Questions queued by visitors at most: each is up to three time limits of one core at
-#: the lowest priority, so a stream of slow parameter choices cannot queue hours of work.
+#: Put-off questions queued at most: each is up to six visitors' time limits of one core at
+#: the lowest priority (only default pages are queued for visitors, views/queries.py).
 MAX_DEFERRED = 8
 
 Values = dict[str, Term | None]
@@ -63,31 +72,33 @@ class Warmer(threading.Thread):
         #: Deferred questions that failed in the background too, for one data version: a
         #: visitor is then not told to come back for them.
         self.failed: tuple[str | None, set[tuple]] = (None, set())
-        self.answered: list[tuple[str, str]] = []  # (question, version) run on request
+        #: The last put-off runs kept: (question, data version).
+        self.answered: deque[tuple[str, str]] = deque(maxlen=64)
 
     def stop(self) -> None:
         self.stopping.set()
         self.nudge.set()
 
-    def defer(self, q: StoredQuery, values: Values, version: str) -> bool:
-        """Queue a run of ``q`` with ``values`` for ``version`` in the background; whether it
-        is queued (or already was). False when the queue is full, or when the same run
-        failed in the background for this version already."""
-        key = (q.name, tuple(sorted(values.items(), key=lambda kv: kv[0])))
+    def defer(self, q: StoredQuery, values: Values, version: str) -> int | None:
+        """Queue a run of ``q`` with ``values`` for ``version`` in the background: how many
+        queued runs are ahead of it, or None when the queue is full or the same run failed
+        in the background for this version already."""
+        key = _key(q, values)
         with self.lock:
             if self.failed[0] == version and key in self.failed[1]:
-                return False
-            if key not in self.deferred:
-                if len(self.deferred) >= MAX_DEFERRED:
-                    return False
-                self.deferred[key] = (q, values, version)
+                return None
+            if key not in self.deferred and len(self.deferred) >= MAX_DEFERRED:
+                return None
+            self.deferred[key] = (q, values, version)  # a newer version replaces an older
+            ahead = list(self.deferred).index(key)
         self.nudge.set()
-        return True
+        return ahead
 
-    def retry_after(self) -> int:
-        """Seconds a visitor should wait for a deferred answer: the background question
-        running now, up to the background time limit, then the deferred one, up to twice it."""
-        return round(3 * self.timeout_factor * self.app.extensions["cpo.db"].timeout)
+    def retry_after(self, ahead: int) -> int:
+        """Seconds a visitor should wait for a put-off answer with ``ahead`` runs before it:
+        the background question running now, then each put-off run, each up to its limit."""
+        limit = self.timeout_factor * self.app.extensions["cpo.db"].timeout
+        return round(limit * (1 + 2 * (ahead + 1)))
 
     def run(self) -> None:
         """Warm each data version once it has been the current one for a whole poll: under a
@@ -138,8 +149,9 @@ class Warmer(threading.Thread):
             return []
 
     def _run_deferred(self, engine: Database, version: str) -> None:
-        """Run the questions visitors queued, oldest first; those queued for an older data
-        version are dropped (a visitor who asks again queues the current one)."""
+        """Run the put-off questions, oldest first, for the current data version (the
+        engine's, which may be newer than the round's); those of an older one are dropped (a
+        visitor who asks again queues the current one)."""
         from .views.queries import run_stored
 
         while not self.stopping.is_set():
@@ -147,29 +159,34 @@ class Warmer(threading.Thread):
                 if not self.deferred:
                     return
                 key, (q, values, asked) = self.deferred.popitem(last=False)
-            if asked != version or engine.version() != version:
+                gave_up = self.failed[0] == asked and key in self.failed[1]
+            if gave_up or asked != engine.version():
                 continue
             try:
                 with self._longer(engine):
                     run_stored(q, values, engine)
+            except Superseded:
+                continue  # not by a visitor (they join these runs); never a failure of its own
             except (EngineError, QueryRefused) as exc:
-                log.warning("a deferred run of %s failed: %s", q.name, exc)
+                log.warning("a put-off run of %s failed: %s", q.name, exc)
                 with self.lock:
-                    if self.failed[0] != version:
-                        self.failed = (version, set())
+                    if self.failed[0] != asked:
+                        self.failed = (asked, set())
                     self.failed[1].add(key)
                 continue
-            self.answered.append((q.name, version))
-            log.info("deferred run of %s kept for data version %s", q.name, version)
+            self.answered.append((q.name, asked))
+            log.info("put-off run of %s kept for data version %s", q.name, asked)
 
     @contextlib.contextmanager
     def _longer(self, engine: Database) -> Iterator[None]:
-        """The background engine with the deferred runs' limit: twice a round's."""
-        engine.timeout = 2 * (before := engine.timeout)
+        """The background engine (this thread's own copy) with the put-off runs' limit,
+        twice a round's, and joined by visitors instead of stopped by them."""
+        before = engine.timeout
+        engine.timeout, engine.deferring = 2 * before, True
         try:
             yield
         finally:
-            engine.timeout = before
+            engine.timeout, engine.deferring = before, False
 
     def _questions(self, engine: Database, version: str) -> list[str] | None:
         """Run each question; None when stopped or overtaken by a newer data version."""
@@ -182,23 +199,39 @@ class Warmer(threading.Thread):
                 return None  # closing, or a newer version: the next poll starts over
             if q.services:
                 continue  # federated: depends on another server, not on our data
-            store, values = EngineStore(engine), None
+            store = EngineStore(engine)
             try:
                 values = q.bind({}, store)
-                run_stored(q, values, engine)
-                for p in q.params:
-                    p.options(store)  # the drop-downs the page shows
             except ParameterError:
                 continue  # a required parameter without a default: nothing to guess
+            except (EngineError, QueryRefused) as exc:
+                log.info("warm-up skipped %s: %s", q.name, exc)
+                continue
+            try:
+                run_stored(q, values, engine)
             except (QueryTimedOut, WorkerLost) as exc:
-                # Again before the round's next question, with the deferred runs' longer
-                # limit (and whole: a run that lost its worker is not cut in two again,
-                # Database.query): at 10M, instruments in halves outgrew the worker's cap.
-                again = values is not None and self.defer(q, values, version)
-                log.info("warm-up put off %s (%s): %s", q.name, "again" if again else "no", exc)
+                # Again before the round's next question, with the put-off runs' longer
+                # limit, and whole: a run that lost its worker is not cut in two again
+                # (Database.query).
+                queued = self.defer(q, values, version) is not None
+                log.info("warm-up put off %s%s: %s", q.name, "" if queued else " (queue full)", exc)
                 continue
             except (EngineError, QueryRefused) as exc:
                 log.info("warm-up skipped %s: %s", q.name, exc)
                 continue
+            self._options(q, store)
             warmed.append(q.name)
         return warmed
+
+    @staticmethod
+    def _options(q: StoredQuery, store: EngineStore) -> None:
+        """The drop-downs the question's page shows; one that fails is left to the page."""
+        for p in q.params:
+            try:
+                p.options(store)
+            except (EngineError, QueryRefused) as exc:
+                log.info("warm-up skipped the options of %s's %s: %s", q.name, p.name, exc)
+
+
+def _key(q: StoredQuery, values: Values) -> tuple:
+    return (q.name, tuple(sorted(values.items(), key=lambda kv: kv[0])))

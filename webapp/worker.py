@@ -236,7 +236,7 @@ def _sorted_select(
         # order they were read in, as when every row is sorted at once.
         # A stored question's strings collated for readers; any other text's by code point,
         # as SPARQL orders them (store/ordering.py).
-        ordered = sort_solutions(kept + batch, names, order, cell, collate=bool(job.get("split")))
+        ordered = sort_solutions(kept + batch, names, order, cell, collate=bool(job.get("collate")))
         if ordered is None:
             return None
         kept = ordered[:limit]

@@ -191,6 +191,10 @@ def test_a_question_past_the_visitors_limit_is_answered_in_the_background(
         jobs = db.pool.jobs
         assert _instruments(app)[:2] == (200, warmed)  # the same answer, from the cache
         assert db.pool.jobs == jobs and not warmer.deferred
+        # With a parameter, a visitor's run past the limit is not queued: 503 as before.
+        resp = app.test_client().get("/queries/instruments.json?minBudget=1")
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+        assert "being prepared" not in resp.get_data(as_text=True) and not warmer.deferred
     finally:
         warmer.stop()
         warmer.join(30)
@@ -209,13 +213,14 @@ def test_a_question_that_fails_in_the_background_too_is_not_promised_again(
         assert wait_for_round(app, db.version(), warmer=warmer) == []
         status, body, headers = _instruments(app)
         assert status == 503 and "Answer being prepared" in body
+        q = catalog().queries["instruments"]
+        default = {p.name: None for p in q.params}
         deadline = time.monotonic() + 30
-        while not warmer.failed[1]:
+        while ("instruments", tuple(sorted(default.items()))) not in warmer.failed[1]:
             assert time.monotonic() < deadline, "the deferred run never ended"
             time.sleep(0.05)
         assert warmer.failed[0] == db.version() and not warmer.answered
-        q = catalog().queries["instruments"]
-        assert not warmer.defer(q, {p.name: None for p in q.params}, db.version())
+        assert warmer.defer(q, default, db.version()) is None
         status, body, headers = _instruments(app)
         assert status == 503 and headers["Retry-After"] == "5"
         assert "Query stopped or service busy" in body and "being prepared" not in body
@@ -231,9 +236,12 @@ def test_the_queue_of_deferred_questions_is_bounded(fresh_store: Path, tmp_path:
     q = catalog().queries["instruments"]
     try:
         for budget in range(MAX_DEFERRED):
-            assert warmer.defer(q, {"minBudget": ox.Literal(str(budget))}, "v")
-        assert warmer.defer(q, {"minBudget": ox.Literal("0")}, "v")  # queued already
-        assert not warmer.defer(q, {"minBudget": ox.Literal("99")}, "v")
+            assert warmer.defer(q, {"minBudget": ox.Literal(str(budget))}, "v") == budget
+        assert warmer.defer(q, {"minBudget": ox.Literal("1")}, "v2") == 1  # queued already
+        assert warmer.defer(q, {"minBudget": ox.Literal("99")}, "v") is None
         assert len(warmer.deferred) == MAX_DEFERRED
+        assert warmer.deferred[next(iter(warmer.deferred))][2] == "v"
+        assert list(warmer.deferred.values())[1][2] == "v2"  # for the newer version now
+        assert warmer.retry_after(0) == 27 and warmer.retry_after(2) == 63  # 3 s x 3 limits
     finally:
         close_app(app)

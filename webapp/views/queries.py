@@ -105,8 +105,8 @@ def query(name: str, suffix: str | None = None):
     except EngineError as exc:
         if q.services and remote_fault(exc):
             return remote_failed(q.services, exc)
-        if isinstance(exc, QueryTimedOut) and (later := _answer_later(q, values)):
-            return later
+        if isinstance(exc, QueryTimedOut) and not raw and (later := _answer_later(q, values)):
+            return later  # only a default page: a visitor cannot queue background work at will
         raise
     if not fmt.is_html:
         about = _about(q, values, raw) if fmt.attachment else None
@@ -134,12 +134,13 @@ def run_stored(
 
 
 def _answer_later(q: StoredQuery, values: dict[str, Term | None]):
-    """A 503 saying the answer is being worked out, once the warm-up has queued a run of it
-    with its longer time limit (webapp/warmup.py); None when it could not queue one."""
+    """A 503 saying the default page's answer is being worked out, once the warm-up has
+    queued a run of it with its longer time limit (webapp/warmup.py); None when it could not
+    queue one."""
     warmer = current_app.extensions.get("cpo.warmer")
-    if warmer is None or not warmer.defer(q, values, db().version()):
+    if warmer is None or (ahead := warmer.defer(q, values, db().version())) is None:
         return None
-    seconds = warmer.retry_after()
+    seconds = warmer.retry_after(ahead)
     resp = error_response(
         503,
         "Answer being prepared",
