@@ -44,7 +44,8 @@ def read_files(
                     "partner's space)"
                 )
             try:
-                triples.extend(xlsx_to_triples(data, partner, path.name))
+                sheet = xlsx_to_triples(data, partner, path.name)
+                triples.extend(rdfio.read_as_stored(sheet, str(path), notes))
             except rdfio.InputError as exc:
                 raise rdfio.InputError(f"{path}: {exc}") from None
             continue
@@ -55,7 +56,9 @@ def read_files(
                     "partner's space)"
                 )
             try:
-                triples.extend(csv_to_triples(data, partner=partner))
+                triples.extend(
+                    rdfio.read_as_stored(csv_to_triples(data, partner=partner), str(path), notes)
+                )
             except rdfio.InputError as exc:
                 raise rdfio.InputError(f"{path}: {exc}") from None
             continue

@@ -15,14 +15,15 @@ from typing import IO
 
 import pyoxigraph as ox
 
-from . import paths
+from . import nace, paths
 from .namespaces import BASE, CPO
 
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-NACE = "http://data.europa.eu/ux2/nace2/"
-SECTORS = ["C20", "C21", "C26", "C27", "C28", "C29", "C10", "J62", "M72", "D35"]
+NACE = nace.NAMESPACE
+#: Divisions, in the EU's IRI form (.../nace2/29, not .../nace2/C29: see clusterpolisee.nace).
+SECTORS = ["20", "21", "26", "27", "28", "29", "10", "62", "72", "35"]
 #: Concept classes whose members the generator picks from (read from the schemes).
 CODED = [
     "ThematicPriority",

@@ -12,8 +12,11 @@ cost is bounded:
   RDF/XML and crashes the process on JSON-LD nested ~10,000 deep), and a check of the parsed
   graph (blank-node chains and RDF lists), so an accepted upload cannot break later
   serialisation or property paths.
-- schema.org terms written with ``https://schema.org/`` are read as ``http://schema.org/``,
-  the form of the ontology and shapes, and a note says so (:func:`read_rdf`'s ``notes``).
+- Some IRIs are read in another form than written, and a note says so (:func:`read_rdf`'s
+  ``notes``): schema.org terms written with ``https://schema.org/`` as ``http://schema.org/``,
+  the form of the ontology and shapes; NACE IRIs in our former form (``.../nace2/C29``) as
+  the EU's (``.../nace2/29``, see clusterpolisee.nace). :func:`read_as_stored` does the same
+  for the triples of a spreadsheet.
 
 Every problem is an :class:`InputError` whose message a person can act on.
 """
@@ -22,13 +25,15 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
 from urllib.parse import urlsplit
 from xml.parsers import expat
 
 import pyoxigraph as ox
 
+from . import nace
 from .namespaces import SCHEMA, SCHEMA_HTTPS
 
 #: Longest accepted chain of nested blank nodes (``[ ]`` inside ``[ ]``) or RDF list items.
@@ -116,7 +121,8 @@ def read_rdf(
     ``filename`` only names the input in messages and selects the format by extension; it is
     never opened. Named graphs of TriG/N-Quads are kept (see :func:`refuse_named_graphs`).
     What reading changed in the data, which the sender should hear of though nothing is
-    wrong (IRIs of https://schema.org/ read as http://schema.org/), is added to ``notes``.
+    wrong (IRIs read in another form than written, see :class:`_Reading`), is added to
+    ``notes``.
     """
     fmt = format_for(filename, input_format)
     if len(data) > max_bytes:
@@ -130,11 +136,25 @@ def read_rdf(
         raise InputError(f"{filename}: the file is empty")
     _prescan(data, fmt, filename)
     quads = _parse(data, fmt, filename)
-    moved = _normalise(quads, _may_name_schema_https(data))
+    # only the readings whose IRIs the text may hold: most files pay one search of the bytes
+    readings = [reading for reading in _READINGS if reading.may_occur(data)]
+    moved = _normalise(quads, readings)
     _check_terms(quads, fmt, filename)
-    if moved and notes is not None:
-        notes.append(_schema_note(filename, moved))
+    _add_notes(notes, filename, readings, moved)
     return quads
+
+
+def read_as_stored(
+    triples: list[ox.Triple], filename: str, notes: list[str] | None = None
+) -> list[ox.Triple]:
+    """The triples of a spreadsheet (clusterpolisee.templates) with the IRIs of a cell read as
+    :func:`read_rdf` reads a file's (a full former-form NACE address gets the EU's form), and
+    the same notes, so a submission's report says the same whatever its format. A workbook is
+    zipped, so there are no bytes to search first; spreadsheets are small."""
+    quads = [ox.Quad(t.subject, t.predicate, t.object) for t in triples]
+    moved = _normalise(quads, _READINGS)
+    _add_notes(notes, filename, _READINGS, moved)
+    return [quad.triple for quad in quads]
 
 
 def refuse_named_graphs(quads: Iterable[ox.Quad]) -> list[ox.Triple]:
@@ -181,23 +201,23 @@ def _check_text(data: bytes, filename: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def _normalise(quads: list[ox.Quad], schema: bool) -> Counter[str]:
+def _normalise(quads: list[ox.Quad], readings: Sequence["_Reading"]) -> list[Counter[str]]:
     """Rebuild, in place and only where needed, the quads whose literals are not in NFC
-    (those written with escapes such as \\u030C are only composed here, after parsing) and,
-    with ``schema``, those naming an IRI of https://schema.org/ (subject, predicate, object
-    or a literal's datatype), which get the http://schema.org/ one. Returns how often each
-    https IRI was read. One pass over the quads, which a large submission has a million of:
-    without ``schema`` it costs what the NFC check alone did."""
+    (those written with escapes such as \\u030C are only composed here, after parsing) and
+    those naming an IRI that one of ``readings`` reads in another form (subject, predicate,
+    object or a literal's datatype). Returns, for each reading, how often each IRI was read
+    so. One pass over the quads, which a large submission has a million of: without
+    ``readings`` it costs what the NFC check alone did."""
     literal, is_nfc = ox.Literal, unicodedata.is_normalized
-    moved: Counter[str] = Counter()
+    moved: list[Counter[str]] = [Counter() for _ in readings]
     for i, quad in enumerate(quads):
         o = quad.object
         nfc = type(o) is literal and not o.value.isascii() and not is_nfc("NFC", o.value)
         if nfc:
             o = _literal(unicodedata.normalize("NFC", o.value), o.language, o.datatype)
-        if schema:
-            s, p, o, moves = _schema_http(quad.subject, quad.predicate, o, moved)
-            if moves:
+        if readings:
+            s, p, o, changed = _read_terms(quad.subject, quad.predicate, o, readings, moved)
+            if changed:
                 quads[i] = ox.Quad(s, p, o, quad.graph_name)
                 continue
         if nfc:
@@ -211,7 +231,86 @@ def _literal(value: str, language: str | None, datatype: ox.NamedNode) -> ox.Lit
     return ox.Literal(value, datatype=datatype)
 
 
-# -- schema.org with https -----------------------------------------------------------------------
+# -- IRIs read in another form than written ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """IRIs that are stored in another form than a sender wrote them, because the shapes and
+    queries know only one form: every such IRI starts with ``start``; ``current`` gives the
+    form stored (None: keep the IRI); ``may_occur`` tells from the bytes, cheaply, whether a
+    file may hold one (False spares it a look at every term); ``note`` tells the sender
+    (filename, how often each IRI was read so)."""
+
+    start: str
+    current: Callable[[str], str | None]
+    may_occur: Callable[[bytes], bool]
+    note: Callable[[str, Counter[str]], str]
+
+
+def _read_terms(
+    s: ox.NamedNode | ox.BlankNode,
+    p: ox.NamedNode,
+    o: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple,
+    readings: Sequence[_Reading],
+    moved: list[Counter[str]],
+) -> tuple:
+    """(s, p, o, changed) with each IRI in them, a literal's datatype included, in the form
+    ``readings`` store; ``moved`` counts the IRIs read so, per reading."""
+    named = ox.NamedNode
+    changed = False
+    if type(s) is named and (new := _read_iri(s.value, readings, moved)):
+        s, changed = new, True
+    if new := _read_iri(p.value, readings, moved):
+        p, changed = new, True
+    if type(o) is named:
+        if new := _read_iri(o.value, readings, moved):
+            o, changed = new, True
+    elif (
+        type(o) is ox.Literal
+        and not o.language
+        and (new := _read_iri(o.datatype.value, readings, moved))
+    ):
+        o, changed = _literal(o.value, None, new), True
+    return s, p, o, changed
+
+
+def _read_iri(
+    iri: str, readings: Sequence[_Reading], moved: list[Counter[str]]
+) -> ox.NamedNode | None:
+    """The IRI as stored, if a reading changes it, else None."""
+    for reading, counts in zip(readings, moved, strict=True):
+        if iri.startswith(reading.start) and (current := reading.current(iri)) is not None:
+            counts[iri] += 1
+            return ox.NamedNode(current)
+    return None
+
+
+def _add_notes(
+    notes: list[str] | None,
+    filename: str,
+    readings: Sequence[_Reading],
+    moved: list[Counter[str]],
+) -> None:
+    if notes is not None:
+        notes.extend(r.note(filename, m) for r, m in zip(readings, moved, strict=True) if m)
+
+
+def _shown(moved: Counter[str]) -> str:
+    """A few of the IRIs read otherwise, for a note: "<a>, <b>, <c> and 4 more"."""
+    shown = ", ".join(f"<{iri}>" for iri, _n in moved.most_common(3))
+    return shown + (f" and {len(moved) - 3:,} more" if len(moved) > 3 else "")
+
+
+def _may_escape(data: bytes) -> bool:
+    """Whether the text has an escape that can spell any character of an IRI (\\u002E in
+    Turtle, N-Triples and JSON, &#46; in XML), so no search of the bytes can rule an IRI
+    out. The escapes are looked for only after one byte, "\\" or "&", is found: a search for
+    one byte is ten times faster than for two, and most files have neither."""
+    if b"\\" in data and (b"\\u" in data or b"\\U" in data):
+        return True
+    return b"&" in data and b"&#" in data
+
 
 # schema.org's pages show its terms with https, and it accepts both forms, so partners write
 # either; the ontology and shapes use http (namespaces.SCHEMA). Stored as sent, an https term
@@ -221,61 +320,73 @@ def _literal(value: str, language: str | None, datatype: ox.NamedNode) -> ox.Lit
 _SCHEMA_HTTP = str(SCHEMA)
 # Text a file must contain to name an https schema.org IRI as partners write it: the IRI
 # ("https://schema.org", or in JSON "https:\/\/schema.org" as PHP writes it), or an escape
-# that can spell it (\u002E in Turtle, N-Triples and JSON, &#46; in XML). Their absence,
-# found by a search of the bytes, spares a submission a look at every term (the benchmarked
-# one, with http://schema.org/url, too). A prefix that splits the IRI in two
-# (@prefix s: <https://sche> . s:ma.org\/url) is not looked for.
+# (_may_escape). Their absence, found by a search of the bytes, spares a submission a look at
+# every term (the benchmarked one, with http://schema.org/url, too). A prefix that splits the
+# IRI in two (@prefix s: <https://sche> . s:ma.org\/url) is not looked for.
 _SCHEMA_HTTPS_TEXT = SCHEMA_HTTPS.rstrip("/").encode()
-_BACKSLASHED = (_SCHEMA_HTTPS_TEXT.replace(b"/", b"\\/"), b"\\u", b"\\U")
+_SCHEMA_HTTPS_JSON = _SCHEMA_HTTPS_TEXT.replace(b"/", b"\\/")
 
 
 def _may_name_schema_https(data: bytes) -> bool:
-    """Whether the text may spell an IRI of https://schema.org/ (see _SCHEMA_HTTPS_TEXT). The
-    escapes are looked for only after one byte, "\\" or "&", is found: a search for one byte
-    is ten times faster than for two, and most files have neither."""
+    """Whether the text may spell an IRI of https://schema.org/ (see _SCHEMA_HTTPS_TEXT)."""
     if _SCHEMA_HTTPS_TEXT in data:
         return True
-    if b"\\" in data and any(text in data for text in _BACKSLASHED):
-        return True
-    return b"&" in data and b"&#" in data
+    return (b"\\" in data and _SCHEMA_HTTPS_JSON in data) or _may_escape(data)
 
 
-def _schema_http(
-    s: ox.NamedNode | ox.BlankNode,
-    p: ox.NamedNode,
-    o: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple,
-    moved: Counter[str],
-) -> tuple:
-    """(s, p, o, changed) with each https://schema.org/ IRI in them as http://schema.org/;
-    ``moved`` counts the IRIs read so."""
-    named, start = ox.NamedNode, SCHEMA_HTTPS
-    changed = False
-    if type(s) is named and s.value.startswith(start):
-        s, changed = _http(s, moved), True
-    if p.value.startswith(start):
-        p, changed = _http(p, moved), True
-    if type(o) is named and o.value.startswith(start):
-        o, changed = _http(o, moved), True
-    elif type(o) is ox.Literal and not o.language and o.datatype.value.startswith(start):
-        o, changed = _literal(o.value, None, _http(o.datatype, moved)), True
-    return s, p, o, changed
-
-
-def _http(iri: ox.NamedNode, moved: Counter[str]) -> ox.NamedNode:
-    moved[iri.value] += 1
-    return ox.NamedNode(_SCHEMA_HTTP + iri.value[len(SCHEMA_HTTPS) :])
+def _schema_http(iri: str) -> str:
+    return _SCHEMA_HTTP + iri[len(SCHEMA_HTTPS) :]
 
 
 def _schema_note(filename: str, moved: Counter[str]) -> str:
     """The report's note on the https schema.org IRIs read as http, naming a few."""
-    shown = ", ".join(f"<{iri}>" for iri, _n in moved.most_common(3))
-    more = f" and {len(moved) - 3:,} more" if len(moved) > 3 else ""
     return (
         f"{filename}: {moved.total():,} use(s) of schema.org terms written with "
-        f"{SCHEMA_HTTPS} ({shown}{more}) were read as {_SCHEMA_HTTP}, the form the shapes, "
+        f"{SCHEMA_HTTPS} ({_shown(moved)}) were read as {_SCHEMA_HTTP}, the form the shapes, "
         "the stored data and the queries use (schema.org accepts both as the same terms). "
         f"Nothing to fix; write {_SCHEMA_HTTP} to have no such note"
     )
+
+
+# NACE IRIs in the form we wrote until 2026-12-07 (.../nace2/C29, .../nace2/C29.1), which the
+# EU never minted: read as the EU's (.../nace2/29, .../nace2/291; clusterpolisee.nace), so
+# partners' files and tools made for the former contract keep working. Only a division with
+# its own section letter is read so; .../nace2/J29 stays, and the shape refuses it.
+# Text a file must contain to name one: the IRI whole (nace2/C2...), or the namespace written
+# as a prefix, base or vocabulary (nace2/> or nace2/" before a delimiter) together with a
+# local name that looks former (:C29, <C29, "C29). A file that names sectors the current way
+# in full (the benchmarked ones) pays two searches of its bytes. What is missed (a prefix that
+# splits the namespace) stays as written and meets the shape's message, so is never stored.
+_NACE_FORMER_WHOLE = re.compile(rb"nace2/[A-U][0-9]")
+_NACE_DECLARED = re.compile(rb"nace2(?:/|\\/)[>\"']")
+_NACE_FORMER_LOCAL = re.compile(rb"[:<\"'][A-U][0-9]{2}(?![0-9])")
+
+
+def _may_name_nace_former(data: bytes) -> bool:
+    """Whether the text may spell a NACE IRI in the former form (see _NACE_FORMER_WHOLE)."""
+    if b"nace2" not in data:
+        return _may_escape(data)
+    if _NACE_FORMER_WHOLE.search(data) or b"nace2\\/" in data or _may_escape(data):
+        return True
+    return bool(_NACE_DECLARED.search(data) and _NACE_FORMER_LOCAL.search(data))
+
+
+def _nace_note(filename: str, moved: Counter[str]) -> str:
+    """The report's note on the former-form NACE IRIs read in the EU's form, naming a few."""
+    return (
+        f"{filename}: {moved.total():,} use(s) of NACE Rev.2 addresses in the former form, "
+        f"with the section letter before the division ({_shown(moved)}), were read in the "
+        f"form of the EU's vocabulary, {nace.NAMESPACE}{{code}} (C29 as 29, C29.1 as 291, "
+        "C29.10 as 2910), the form the shapes, the stored data and the queries use. Nothing "
+        "to fix; write that form to have no such note"
+    )
+
+
+#: Every reading, in the order tried (each IRI is read by the first whose start it has).
+_READINGS = (
+    _Reading(SCHEMA_HTTPS, _schema_http, _may_name_schema_https, _schema_note),
+    _Reading(nace.NAMESPACE, nace.current_iri, _may_name_nace_former, _nace_note),
+)
 
 
 # Single-byte code pages partners' spreadsheets save in, most common first, with names a

@@ -432,11 +432,11 @@ def _read(
     if filename.lower().endswith(".csv") or input_format == "csv":
         from .templates import csv_to_triples
 
-        return csv_to_triples(data, partner)
+        return rdfio.read_as_stored(csv_to_triples(data, partner), filename, notes)
     from .xlsx_template import is_workbook_name, xlsx_to_triples
 
     if is_workbook_name(filename) or input_format == "xlsx":
-        return xlsx_to_triples(data, partner, filename)
+        return rdfio.read_as_stored(xlsx_to_triples(data, partner, filename), filename, notes)
     return rdfio.refuse_named_graphs(rdfio.read_rdf(data, filename, input_format, notes=notes))
 
 
@@ -460,9 +460,10 @@ def _read_files(
 
 def add_notes(report: "ValidationReport", notes: list[str]) -> None:
     """Put what reading changed in the files (rdfio's notes, e.g. https schema.org IRIs read
-    as http) first in the validation report, as results of severity Info about the
-    submission as a whole: it conforms all the same, and the sender learns that its data was
-    read otherwise than written, in every form of the report (text, JSON, SHACL)."""
+    as http, former NACE IRIs read in the EU's form) first in the validation report, as
+    results of severity Info about the submission as a whole: it conforms all the same, and
+    the sender learns that its data was read otherwise than written, in every form of the
+    report (text, JSON, SHACL)."""
     from .validation import ValidationResult
 
     report.results[:0] = [ValidationResult("", note, severity="Info") for note in notes]

@@ -35,7 +35,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import OWL, RDF, RDFS, Graph, URIRef
 
-from . import paths, rdfio, shaclfast
+from . import nace, paths, rdfio, shaclfast
 from .catalog import fold_text, segment
 from .names import SCRIPT_LANGUAGES, foreign_script, language_hint
 from .namespaces import ID
@@ -174,12 +174,37 @@ def _namespace(pattern: str | None) -> str | None:
     return fixed if fixed.endswith(("/", "#")) else None
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """How a code typed alone becomes an address in a namespace whose addresses do not end in
+    the code as people write it, and how the hint row says so."""
+
+    address: Callable[[str], str | None]
+    hint: str
+
+
+#: NACE codes are written "29.1" and, in our former contract, "C29"; the EU's addresses are
+#: .../nace2/291 and .../nace2/29 (clusterpolisee.nace), so the namespace alone cannot say.
+_CODES = {
+    nace.NAMESPACE: _Codes(
+        nace.code_iri,
+        f"A code alone, as the regulation writes it (C, 29, 29.1, 29.10, or C29 as before), "
+        f"stands for its address {nace.NAMESPACE}{{code}} (29.1: {nace.NAMESPACE}291).",
+    )
+}
+
+
 def _code(cell: str, col: Column) -> ox.NamedNode | None:
-    """A code in an address column whose pattern has a fixed namespace ("C29" for
-    http://data.europa.eu/ux2/nace2/C29), if that address matches the pattern."""
+    """A code in an address column whose pattern has a fixed namespace ("29" or "C29" for
+    http://data.europa.eu/ux2/nace2/29), if that address matches the pattern: the code as
+    the namespace's readers write it (_CODES), or else the address's last segment."""
     namespace = _namespace(col.pattern)
-    if namespace and re.match(col.pattern, namespace + cell):
-        return ox.NamedNode(namespace + cell)
+    if not namespace:
+        return None
+    codes = _CODES.get(namespace)
+    for address in (codes and codes.address(cell), namespace + cell):
+        if address and re.match(col.pattern, address):
+            return ox.NamedNode(address)
     return None
 
 
@@ -201,7 +226,8 @@ def _hint(col: Column) -> str:
     elif col.tagged:
         parts.append("Text may end in its language code: Distretto Marche@it.")
     if namespace := _namespace(col.pattern):
-        parts.append(f"A code alone stands for {namespace}{{code}}.")
+        codes = _CODES.get(namespace)
+        parts.append(codes.hint if codes else f"A code alone stands for {namespace}{{code}}.")
     if col.cls is not None and (allowed := _allowed(col.cls)):
         parts.append("Allowed: " + ", ".join(allowed) + ".")
     return " ".join(parts)
@@ -319,7 +345,7 @@ def _term(cell: str, col: Column, partner: str) -> ox.NamedNode | ox.Literal:
             )
         if (address := _code(cell, col)) is not None:
             return address
-        if namespace := _namespace(col.pattern):  # "29.10" for "C29.10": say what a code is
+        if namespace := _namespace(col.pattern):  # "J29", "Z99": say what a code is
             raise ValueError(
                 f"{cell!r} is no code of {namespace}{{code}} and no full address. "
                 + col.pattern_message

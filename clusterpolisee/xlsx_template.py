@@ -156,7 +156,7 @@ def template_xlsx(cls_name: str) -> bytes:
 
 
 def _cell_format(col: Column | None, text):
-    """Text format for every column but numbers (Excel keeps "0100", "C29.10", "2013-05")."""
+    """Text format for every column but numbers (Excel keeps "0100", "29.10", "2013-05")."""
     if col is not None and col.datatype is not None:
         local = str(col.datatype).rsplit("#", 1)[-1]
         if local in {"integer", "nonNegativeInteger", "positiveInteger", "decimal", "double"}:

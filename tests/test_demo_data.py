@@ -17,7 +17,8 @@ from clusterpolisee.namespaces import CPO, ID, SKOS
 
 PARTNER = str(ID) + "partner/"
 THEME = Namespace(str(ID) + "theme/")
-NACE = re.compile(r"^http://data\.europa\.eu/ux2/nace2/[A-U]([0-9]{2})?$")
+# The EU's form: a section letter, or a division's two digits (no letter before them)
+NACE = re.compile(r"^http://data\.europa\.eu/ux2/nace2/([A-U]|[0-9]{2})$")
 SLUG = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 OWNED = re.compile(rf"^{re.escape(PARTNER)}(?P<pid>{SLUG})/(?P<kind>[a-z]+)/(?P<slug>{SLUG})$")
 KIND = {

@@ -44,7 +44,7 @@ def store(tmp_path_factory) -> Path:
         text += (
             f"\ncluster:t-{slug} a cpo:Cluster ;\n    rdfs:label {' , '.join(names)} ;\n"
             "    cpo:partner partner:nerda ; cpo:region region:RO21 ; cpo:theme theme:innovation ;"
-            "\n    cpo:sector nace:J62 ; cpo:lifeCycleStage stage:growth ;\n"
+            "\n    cpo:sector nace:62 ; cpo:lifeCycleStage stage:growth ;\n"
             '    cpo:numberOfMembers "46"^^xsd:nonNegativeInteger .\n'
         )
     data = path.parent / "nerda.ttl"

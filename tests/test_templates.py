@@ -104,7 +104,7 @@ def test_names_are_english_unless_a_cell_gives_its_language():
     data = (
         b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
         b"ict,Marche ICT cluster|Distretto ICT delle Marche@it|Klaster@sr-Latn,ITI3,innovation,"
-        b"http://data.europa.eu/ux2/nace2/J62,growth,40\n"
+        b"http://data.europa.eu/ux2/nace2/62,growth,40\n"
     )
     triples = csv_to_triples(data, "Cluster", "marche-region")
     names = {t.object for t in triples if t.predicate.value.endswith("#label")}
@@ -135,31 +135,41 @@ def test_quotes_inside_a_quoted_cell_are_read_as_spreadsheets_write_them(sep):
 
 
 def test_a_sector_may_be_given_by_its_code():
-    """The sector's sh:pattern fixes its namespace, so "C10" is read as the NACE address."""
+    """The sector's sh:pattern fixes its namespace, and a NACE code as the regulation writes it
+    ("29", "29.1", "C"), or as our former contract did ("C29"), is read as the EU's address
+    (.../nace2/29, .../nace2/291, .../nace2/C)."""
     header = b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
     row = b"agri,Agrifood,AL02,innovation,%s,growth,12\n"
-    triples = csv_to_triples(header + row % b"C10|J62.01", "Cluster", "aida")
+    triples = csv_to_triples(header + row % b"29|C10|29.1|C|J62.01|2910", "Cluster", "aida")
     sectors = sorted(t.object.value for t in triples if t.predicate.value.endswith("#sector"))
     assert sectors == [
-        "http://data.europa.eu/ux2/nace2/C10",
-        "http://data.europa.eu/ux2/nace2/J62.01",
+        "http://data.europa.eu/ux2/nace2/10",
+        "http://data.europa.eu/ux2/nace2/29",
+        "http://data.europa.eu/ux2/nace2/291",
+        "http://data.europa.eu/ux2/nace2/2910",
+        "http://data.europa.eu/ux2/nace2/6201",
+        "http://data.europa.eu/ux2/nace2/C",
     ]
-    # A code that does not fit (no section Z; the section letter left out; a group without its
-    # dot) is told what a code is, from the shape's own message.
-    for code in (b"Z99", b"29.10", b"C291"):
+    # A code that does not fit (no section Z; a letter not the division's section; no
+    # division 34) is told what a code is, from the shape's own message.
+    for code in (b"Z99", b"J29", b"34"):
         with pytest.raises(InputError) as info:
             csv_to_triples(header + row % code, "Cluster", "aida")
         assert str(info.value).splitlines()[1] == (
             f"row 2, column 'sector': {code.decode()!r} is no code of "
             "http://data.europa.eu/ux2/nace2/{code} and no full address. The sector must be a "
-            "NACE Rev.2 address http://data.europa.eu/ux2/nace2/{code}, with a section letter "
-            "and optionally one of that section's divisions (Regulation (EC) No 1893/2006, "
-            "Annex I: C10 to C33 for manufacturing), and a group or class after a dot, as the "
-            "regulation writes them (C29.1, C29.10, not C291), e.g. "
-            "http://data.europa.eu/ux2/nace2/C29."
+            "NACE Rev.2 address as the EU's vocabulary writes it, "
+            "http://data.europa.eu/ux2/nace2/{code}: a section letter, or a division's two "
+            "digits alone (Regulation (EC) No 1893/2006, Annex I: 10 to 33 for manufacturing), "
+            "and for a group or class its code without the dot (291 for 29.1, 2910 for 29.10), "
+            "e.g. http://data.europa.eu/ux2/nace2/C or http://data.europa.eu/ux2/nace2/29."
         )
     hint = dict(zip(*rows(template_csv("Cluster")), strict=True))["sector"]
-    assert hint.endswith("A code alone stands for http://data.europa.eu/ux2/nace2/{code}.")
+    assert hint.endswith(
+        "A code alone, as the regulation writes it (C, 29, 29.1, 29.10, or C29 as before), "
+        "stands for its address http://data.europa.eu/ux2/nace2/{code} "
+        "(29.1: http://data.europa.eu/ux2/nace2/291)."
+    )
 
 
 def test_a_cluster_from_a_spreadsheet_is_in_the_listings(tmp_path_factory):
@@ -169,7 +179,7 @@ def test_a_cluster_from_a_spreadsheet_is_in_the_listings(tmp_path_factory):
     sheet = store.parent / "clusters.csv"
     sheet.write_bytes(
         b"cluster id,name,region,thematic priority,sector,life-cycle stage,number of members\n"
-        b"agri,Vlora agrifood cluster,AL02,innovation,http://data.europa.eu/ux2/nace2/C10,"
+        b"agri,Vlora agrifood cluster,AL02,innovation,http://data.europa.eu/ux2/nace2/10,"
         b"growth,12\n"
     )
     names = listed_clusters(store, sheet, "aida", "AL02")

@@ -63,7 +63,7 @@ def discovery(
     free = [r for r in theirs if r.iri not in linked_theirs]
     entities = load_entities(store, kind)
     unlinked = [e for e in entities if e.iri not in linked_ours]
-    found = match(unlinked, free, Places(store), Sectors(store), decided_pairs(existing))
+    found = match(unlinked, free, Places(store), Sectors(), decided_pairs(existing))
     candidates = [
         Candidate(
             m.local.iri,

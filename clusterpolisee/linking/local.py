@@ -1,5 +1,6 @@
 """Our side of the matching: clusters or organisations in the store, and the reference data
-(countries, regions, NACE) used to read the external list's country, region and sector."""
+(countries and regions in the store, NACE from clusterpolisee.nace) used to read the external
+list's country, region and sector."""
 
 import re
 from collections import defaultdict
@@ -7,11 +8,12 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from .. import nace
 from ..namespaces import CPO
 from ..store import Store
 from .text import fold
 
-NACE = "http://data.europa.eu/ux2/nace2/"
+NACE = nace.NAMESPACE
 TYPES = {"cluster": CPO.Cluster, "organisation": CPO.Organisation}
 
 PREFIXES = """\
@@ -47,13 +49,6 @@ PLACES = (
   UNION { ?place skos:exactMatch ?key }
 }"""
 )
-NACE_QUERY = (
-    PREFIXES
-    + """SELECT ?c ?broader WHERE {
-  ?c skos:inScheme <https://w3id.org/clusterpolisee/id/scheme/nace2> .
-  OPTIONAL { ?c skos:broader ?broader }
-}"""
-)
 
 
 @dataclass
@@ -87,7 +82,8 @@ def load_entities(store: Store, kind: str) -> list[LocalEntity]:
             continue
         kind_, value = row["p"].value, row["v"].value
         if kind_ == "sector":
-            ent.sectors.add(value.removeprefix(NACE))
+            # a store not rebuilt since 2026-12-07 may still hold the former .../nace2/C29
+            ent.sectors.add((nace.current_iri(value) or value).removeprefix(NACE))
         elif kind_ == "url":
             ent.urls.add(value)
         elif kind_ == "region" and not ent.region:
@@ -136,25 +132,19 @@ class Places:
 
 
 class Sectors:
-    """Reads a NACE code as written in an external list ('C29', '29', '29.10', 'C', an IRI)."""
-
-    def __init__(self, store: Store) -> None:
-        self.section_of: dict[str, str] = {}
-        for row in store.select(NACE_QUERY):
-            code = row["c"].value.removeprefix(NACE)
-            broader = row.get("broader")
-            self.section_of[code] = broader.value.removeprefix(NACE) if broader else code
-        self._division = {c[1:]: c for c in self.section_of if len(c) == 3}
+    """Reads a NACE code as written in an external list ('C29', '29', '29.10', 'C', an IRI in
+    the EU's form or our former one) as the local name of our IRIs for it ('29', 'C'), and
+    tells a code's section from the regulation's table (clusterpolisee.nace)."""
 
     def code(self, text: str) -> str:
-        """Our code ('C29', 'F') for a written code, or '' when it is not one."""
+        """Our code ('29', 'F') for a written code, or '' when it is not one. A group or class
+        ('29.10', .../nace2/2910) is read as its division: lists rarely agree below it."""
         raw = text.strip().removeprefix(NACE).upper().replace(" ", "")
-        m = re.fullmatch(r"([A-U])?(\d{2})?(?:\.\d{1,2})*", raw)
-        if not m or not (m.group(1) or m.group(2)):
+        m = re.fullmatch(r"([A-U])?(?:([0-9]{2})(?:\.?[0-9]{1,2})?)?", raw)
+        if not m or not raw:
             return ""
-        if m.group(2):
-            return self._division.get(m.group(2), (m.group(1) or "") + m.group(2))
-        return m.group(1)
+        return m.group(2) or m.group(1)
 
     def section(self, code: str) -> str:
-        return self.section_of.get(code, code[:1])
+        """The section letter of a code ('29', '291' -> 'C'; 'C' -> 'C')."""
+        return nace.SECTION_OF.get(code[:2], code[:1])

@@ -81,7 +81,7 @@ def test_rdf_file_is_matched(partner_store: Path, tmp_path: Path):
     with open_store(str(partner_store), read_only=True) as store:
         found = discover(store, records, "cluster", src.name, 0.75)
     assert [(c.local, c.external) for c in found] == [(ISTRIA_ICT, "https://example.org/eccp/p1")]
-    assert found[0].evidence == ["name 1.00", "country", "region", "sector J62"]
+    assert found[0].evidence == ["name 1.00", "country", "region", "sector 62"]
 
 
 def test_reading_a_file_leaves_no_answer_for_another_thread(tmp_path: Path):

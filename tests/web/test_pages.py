@@ -494,14 +494,14 @@ def test_result_headings_are_readable_and_downloads_keep_the_names(client):
 def test_sector_options_show_the_nace_titles(client):
     html = client.get("/queries/clusters", headers=HTML).get_data(as_text=True)
     assert (
-        '<option value="http://data.europa.eu/ux2/nace2/C29">'
-        "C29 — Manufacture of motor vehicles, trailers and semi-trailers</option>"
+        '<option value="http://data.europa.eu/ux2/nace2/29">'
+        "29 — Manufacture of motor vehicles, trailers and semi-trailers</option>"
     ) in html
     c29 = client.get(
-        "/queries/clusters.csv", query_string={"sector": "http://data.europa.eu/ux2/nace2/C29"}
+        "/queries/clusters.csv", query_string={"sector": "http://data.europa.eu/ux2/nace2/29"}
     )
     rows = c29.get_data(as_text=True).splitlines()[1:]
-    assert c29.status_code == 200 and len(rows) == 4 and all("C29" in r for r in rows)
+    assert c29.status_code == 200 and len(rows) == 4 and all("29" in r for r in rows)
 
 
 FEDERATED = "federated-cluster-profiles"
