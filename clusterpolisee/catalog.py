@@ -29,7 +29,7 @@ from typing import NamedTuple
 import pyoxigraph as ox
 import yaml
 
-from . import paths
+from . import nace, paths
 from .sparqltext import QuerySyntaxError, first_solution, inspect, where_brace
 from .store.base import QueryResult, Store, Term
 from .store.halves import MARK, locate
@@ -453,6 +453,9 @@ class StoredQuery:
             return None
         if p.type == "iri" and CODE_RE.match(value.strip()) and _listed_values(p):
             return p.resolve(value, store)  # a code ("RO21") of exactly one allowed value
+        if p.type == "iri":
+            # A link made before 2026-12-07 names a sector in the former NACE form.
+            value = nace.current_iri(value.strip()) or value
         term = p.to_term(value)
         if p.cls and p.allowed is None and not p.options_query:
             # A class member is one ``?value a ?cls`` away: check it, do not list the class.
@@ -509,7 +512,7 @@ def _article(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
 
-#: What may be a choice's code (``RO21``, ``innovation``, ``C10.1``): no scheme, no spaces.
+#: What may be a choice's code (``RO21``, ``innovation``, ``10.1``): no scheme, no spaces.
 CODE_RE = re.compile(r"^[\w.\-]{1,80}$")
 #: How many choices a refusal on a page lists before "and N more".
 LISTED = 15

@@ -51,7 +51,7 @@ SECTION_OF = {
 }
 
 # A code as people write it: a section letter, a division, or both ("C29", the form we used
-# to write), then a group or class after a dot ("29.1", "29.10").
+# to write), then a group or class after a dot ("29.1", "29.10"; a group may be 0, as in 62.0).
 _WRITTEN = re.compile(r"([A-U])?(?:([0-9]{2})(?:\.([0-9]{1,2}))?)?")
 # The former IRI form's local name: always a letter and a division ("C29", "C29.10").
 _FORMER = re.compile(r"[A-U][0-9]{2}(?:\.[0-9]{1,2})?")

@@ -721,13 +721,27 @@ SELECT ?id ?time ?partner ?g WHERE {
 } ORDER BY DESC(?time) LIMIT 1"""
 
 
+#: A sector named in the former NACE form (.../nace2/C29), which a graph stored before
+#: 2026-12-07 may hold (clusterpolisee.nace); one is enough.
+FORMER_NACE = """
+SELECT ?s WHERE {
+  GRAPH ?g { ?s <https://w3id.org/clusterpolisee/ontology#sector> ?sector }
+  FILTER(REGEX(STR(?sector), "^http://data[.]europa[.]eu/ux2/nace2/[A-U][0-9]"))
+} LIMIT 1"""
+
+
 def current_checksum(store: Store, pid: str) -> str | None:
-    """The sha256 of the file behind the partner's current graph, if any."""
+    """The sha256 of the file behind the partner's current graph, if any. None too while
+    that graph still names a sector in the former NACE form: the same file sent again is
+    then read anew, and its sectors stored in the EU's form (it would be skipped as
+    unchanged otherwise, and the former IRIs kept for good)."""
     rows = store.select(
         LATEST_CHECKSUM,
         {"partner": ox.NamedNode(partner_iri(pid)), "g": ox.NamedNode(graph_iri("submissions"))},
     )
-    return rows[0]["id"].value.removeprefix("sha256:") if rows else None
+    if not rows or store.select(FORMER_NACE, {"g": ox.NamedNode(partner_graph(pid))}):
+        return None
+    return rows[0]["id"].value.removeprefix("sha256:")
 
 
 def unchanged(store: Store, files: list[SubmittedFile], partner: str) -> bool:

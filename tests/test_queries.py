@@ -67,6 +67,9 @@ def test_clusters_filtered_by_region_and_sector(run):
     ict = run("clusters", sector="http://data.europa.eu/ux2/nace2/62")
     assert len(ict.rows) == 14
     assert all("62" in s.split(", ") for s in values(ict, "sectors"))
+    # A link made before 2026-12-07, with the former form of the sector's IRI, still works.
+    former = run("clusters", sector="http://data.europa.eu/ux2/nace2/J62")
+    assert former.rows == ict.rows
     assert (
         len(run("clusters", country=ID + "country/AUT").rows)
         + len(run("clusters", country=ID + "country/ITA").rows)

@@ -7,11 +7,13 @@ import json
 import re
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from clusterpolisee import nace, rdfio
 from clusterpolisee.rdfio import read_rdf, refuse_named_graphs
 from clusterpolisee.store import open_store
+from clusterpolisee.submissions import SubmittedFile, unchanged
 from clusterpolisee.templates import csv_to_triples, find_class, template
 from clusterpolisee.validation import validate
 
@@ -148,3 +150,31 @@ def test_the_shapes_and_the_code_table_allow_the_same_divisions():
     allowed = {f"{d:02d}" for d in range(100) if re.match(col.pattern, f"{NACE}{d:02d}")}
     assert allowed == set(nace.SECTION_OF)
     assert not re.match(col.pattern, f"{NACE}C29")
+
+
+def test_a_graph_stored_in_the_former_form_is_read_again(tmp_path_factory, tmp_path):
+    """A store filled before 2026-12-07 holds a partner's former IRIs as written: the same
+    file sent again (a reload, or `build` of an unchanged demo file) is not skipped as
+    unchanged, so its sectors get the EU's form."""
+    built = built_with_archive(tmp_path_factory, "nace-stale")
+    upload = tmp_path / "former.ttl"
+    upload.write_text(complete(FORMER), encoding="utf-8")
+    proc = cli_on(built, "submit", str(upload), "--partner", "marche-region")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    files = [SubmittedFile(upload.name, upload.read_bytes())]
+    with open_store(str(built[0])) as s:
+        assert unchanged(s, files, "marche-region")  # stored in the EU's form
+        # The graph as a store of before 2026-12-07 holds it: the IRIs as written.
+        former = {NACE + "29": NACE + "C29", NACE + "291": NACE + "C29.1"}
+        triples = [
+            ox.Triple(t.subject, t.predicate, ox.NamedNode(former[t.object.value]))
+            if t.predicate.value == SECTOR
+            else t
+            for t in s.graph_triples(GRAPH)
+        ]
+        s.commit(replace={GRAPH: triples})
+        assert not unchanged(s, files, "marche-region")
+    assert sectors_stored(built[0]) == {NACE + "C29", NACE + "C29.1"}
+    proc = cli_on(built, "submit", str(upload), "--partner", "marche-region")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert sectors_stored(built[0]) == {NACE + "29", NACE + "291"}

@@ -83,7 +83,9 @@ def load_entities(store: Store, kind: str) -> list[LocalEntity]:
         kind_, value = row["p"].value, row["v"].value
         if kind_ == "sector":
             # a store not rebuilt since 2026-12-07 may still hold the former .../nace2/C29
-            ent.sectors.add((nace.current_iri(value) or value).removeprefix(NACE))
+            name = (nace.current_iri(value) or value).removeprefix(NACE)
+            # a group or class as its division, as Sectors.code reads the other side's
+            ent.sectors.add(name[:2] if name[:1].isdigit() else name)
         elif kind_ == "url":
             ent.urls.add(value)
         elif kind_ == "region" and not ent.region:

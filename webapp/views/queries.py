@@ -305,7 +305,7 @@ def _options(
     """A drop-down's choices with their labels in the reader's language, as the page's linked
     columns show them (``pick_tagged``): the options queries pick English or any label. An
     option keeps its label where that is none of the value's stored labels (an untagged
-    ``CONCAT``, "C10 — Manufacture of food products"), and a value listed once per language
+    ``CONCAT``, "10 — Manufacture of food products"), and a value listed once per language
     is listed once. Relabelled, they are sorted by their folded labels, as ``Param.options``
     sorts a class's members."""
     if not options or not _relabels(p):
