@@ -237,7 +237,7 @@ def test_the_web_worker_sorts_names_for_readers_in_batches_and_halves(
     names_store, monkeypatch, batch
 ):
     """The worker's capped sort (SORT_CAP rows at a time) and its halves: our order, cut at
-    the page's row limit, for a stored question (``split``); any other text (/sparql) by
+    the page's row limit, for a stored question (``collate``); any other text (/sparql) by
     code point. A long answer left to Oxigraph (engine_sort), whole or in halves whose first
     rows are merged: Oxigraph's first rows, in its order."""
     monkeypatch.setattr(worker, "SORT_CAP", batch)
@@ -245,8 +245,11 @@ def test_the_web_worker_sorts_names_for_readers_in_batches_and_halves(
     raw = ox.Store.read_only(str(names_store))
     job = {"text": LISTING, "limit": 8}
     assert worker_names(raw, job) == sorted(NAMES)[:8]
-    assert worker_names(raw, {**job, "split": True}) == OURS[:8]  # whole
-    assert worker_names(raw, {**job, "split": True}, Halves(raw)) == OURS[:8]
+    stored = {**job, "split": True, "collate": True}
+    assert worker_names(raw, stored) == OURS[:8]  # whole
+    assert worker_names(raw, stored, Halves(raw)) == OURS[:8]
+    # Run whole after a run in halves lost its worker (webapp/database.py): still ours.
+    assert worker_names(raw, {**stored, "split": False}, Halves(raw)) == OURS[:8]
     engine = {**job, "engine_sort": True}
     assert worker_names(raw, engine) == sorted(NAMES)[:8]
     assert worker_names(raw, {**engine, "split": True}, Halves(raw)) == sorted(NAMES)[:8]
