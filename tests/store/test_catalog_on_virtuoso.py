@@ -31,8 +31,9 @@ def both(virtuoso, demo_store):
 
 
 SYNTHETIC = "https://w3id.org/clusterpolisee/graph/partner/synthetic"
-#: A GROUP_CONCAT of NACE codes, separated by spaces (cluster-partners' shared sectors).
-CODE_LIST = re.compile(r"[A-U][0-9.]*( [A-U][0-9.]*)+")
+#: A GROUP_CONCAT of NACE codes, separated by spaces (cluster-partners' shared sectors): a
+#: section's letter or a division's, group's or class's digits ("C", "10 11", "2910").
+CODE_LIST = re.compile(r"(?:[A-U]|[0-9]{2,4})(?: (?:[A-U]|[0-9]{2,4}))+")
 
 
 def _cell(value: str) -> object:
