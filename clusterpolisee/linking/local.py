@@ -82,10 +82,10 @@ def load_entities(store: Store, kind: str) -> list[LocalEntity]:
             continue
         kind_, value = row["p"].value, row["v"].value
         if kind_ == "sector":
-            # a store not rebuilt since 2026-12-07 may still hold the former .../nace2/C29
-            name = (nace.current_iri(value) or value).removeprefix(NACE)
-            # a group or class as its division, as Sectors.code reads the other side's
-            ent.sectors.add(name[:2] if name[:1].isdigit() else name)
+            # Read as the other side's codes are: a group or class as its division, and the
+            # former .../nace2/C29 a store not rebuilt since 2026-12-07 may hold as 29.
+            if code := Sectors.code(value):
+                ent.sectors.add(code)
         elif kind_ == "url":
             ent.urls.add(value)
         elif kind_ == "region" and not ent.region:
@@ -138,7 +138,8 @@ class Sectors:
     the EU's form or our former one) as the local name of our IRIs for it ('29', 'C'), and
     tells a code's section from the regulation's table (clusterpolisee.nace)."""
 
-    def code(self, text: str) -> str:
+    @staticmethod
+    def code(text: str) -> str:
         """Our code ('29', 'F') for a written code, or '' when it is not one. A group or class
         ('29.10', .../nace2/2910) is read as its division: lists rarely agree below it."""
         raw = text.strip().removeprefix(NACE).upper().replace(" ", "")
