@@ -18,7 +18,10 @@ up without code changes:
   label's language), so the search question compares strings instead of folding every label
   at query time (a link decision adds those of its labels itself, ``search_keys``);
 - tallies (``reasoning/tallies.py``): counts and sums per region, theme, partner, barrier
-  category and instrument type, which the aggregate questions read instead of every resource.
+  category and instrument type, which the aggregate questions read instead of every resource;
+- name lists (``reasoning/namelists.py``): a policy instrument's types, themes, barrier
+  categories, funding sources and target groups, each named in one literal (the properties
+  with ``cpo:namesOf`` in the ontology).
 
 Facts are read with plain SPARQL SELECTs over every graph except ``graph/inferred`` itself (so
 an inference disappears with the data that caused it), and the small fixed-point steps run in
@@ -35,6 +38,8 @@ from ..gcpause import paused_collection
 from ..namespaces import CPO, graph_iri
 from ..store.base import Store
 from ..store.termtext import TextTriple, literal_parts, to_triples
+from .namelists import PREF_LABEL, name_lists
+from .namelists import SCHEMA as NAME_LISTS
 from .tallies import FACTS as TALLY_FACTS
 from .tallies import tallies
 
@@ -71,6 +76,7 @@ SCHEMA = {
               <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?r .
         ?r <{OWL}onProperty> ?p ; <{OWL}hasValue> ?v .
         FILTER(isIRI(?c) && isIRI(?base)) }} }}""",
+    "namelists": NAME_LISTS,
 }
 
 
@@ -124,12 +130,15 @@ class _Rules:
         self.transitive = {a for (a,) in _schema(store, "transitive")} | SKOS_TRANSITIVE
         self.inverses = _schema(store, "inverse")
         self.hasvalue = _schema(store, "hasvalue")
+        self.name_lists = _schema(store, "namelists")
         props = {p for pair in self.subprops for p in pair} | self.transitive
         self.properties = props | {p for pair in self.inverses for p in pair}
 
     def predicates(self) -> set[str]:
         hasvalue = {prop for _c, _base, prop, _v in self.hasvalue}
-        return self.properties | hasvalue | {RDF_TYPE, RDFS_LABEL} | set(TALLY_FACTS)
+        listed = {prop for _list, prop, _domain in self.name_lists}
+        named = hasvalue | listed | {RDF_TYPE, RDFS_LABEL, PREF_LABEL}
+        return self.properties | named | set(TALLY_FACTS)
 
 
 def _property_triples(rules: _Rules, facts: Facts) -> tuple[set[TextTriple], set[TextTriple]]:
@@ -216,6 +225,7 @@ def inferences(store: Store) -> set[TextTriple]:
     )
     result |= _search_keys(facts)
     result.update(tallies(facts, members))
+    result.update(name_lists(rules.name_lists, facts, members))
     return result
 
 

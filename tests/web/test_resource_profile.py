@@ -194,3 +194,22 @@ def test_worker_types_agree_with_the_query(app):
             by_worker, _ = _referrers(iri, data["in"], dict(data["labels"]), data["types"])
             by_query, _ = _referrers(iri, data["in"], dict(data["labels"]), None)
         assert by_worker == by_query and by_worker
+
+
+def test_name_lists_hidden_on_the_page_kept_in_rdf(client):
+    """An instrument's page shows its funding sources once, under cpo:fundingSource; the
+    name lists the reasoning step writes for the instruments question stay in the RDF."""
+    path = "/id/partner/aida/instrument/export-info"
+    html, _ = parsed(client, path)
+    assert "Instrument for Pre-accession Assistance" in html
+    assert "funding source names" not in html.lower() and "fundingSourceNames" not in html
+    ttl = client.get(path + ".ttl").get_data(as_text=True)
+    graph = list(ox.parse(ttl.encode(), format=ox.RdfFormat.TURTLE))
+    lists = {
+        t.predicate.value: t.object.value for t in graph if t.predicate.value.endswith("Names")
+    }
+    assert (
+        lists[CPO + "fundingSourceNames"]
+        == "Instrument for Pre-accession Assistance; National budget"
+    )
+    assert {CPO + "instrumentTypeNames", CPO + "themeNames"} < lists.keys()

@@ -34,6 +34,7 @@ RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 #: The folded labels the search question matches (``reasoning/materialise.py``): machinery,
 #: not something a reader of the page needs; the RDF downloads keep it.
 SEARCH_KEY = "https://w3id.org/clusterpolisee/ontology#searchKey"
+NAMES_OF = "https://w3id.org/clusterpolisee/ontology#namesOf"
 #: A blank node that refers to the resource (an ontology restriction: ``owl:hasValue``) is
 #: shown with its own statements inline when it has at most this many.
 INLINE_BLANK = 6
@@ -194,6 +195,15 @@ def _label_key(node: ox.NamedNode, labels: dict) -> str:
     return (pick_label(labels.get(node.value)) or node.value).lower()
 
 
+@lru_cache(maxsize=1)
+def machinery() -> frozenset[str]:
+    """The properties the reasoning step writes for the questions, not for readers: the
+    search keys and the name lists (the ontology's properties with ``cpo:namesOf``), whose
+    names the page already shows under the listed properties themselves."""
+    lists = {t.subject.value for t in ontology_triples() if t.predicate.value == NAMES_OF}
+    return frozenset({SEARCH_KEY, *lists})
+
+
 def _parts(iri: str, data: dict) -> list[dict]:
     """The document's hash IRIs, each with its statements, in IRI order, for the page: each
     is a section whose id is the fragment, so ``{iri}#file`` in a browser shows its own."""
@@ -206,7 +216,7 @@ def _parts(iri: str, data: dict) -> list[dict]:
             "fragment": node.value[len(iri) + 1 :],
             "label": pick_label(data["labels"].get(node.value)),
             "props": _grouped(
-                [t for t in triples if t.predicate.value != SEARCH_KEY], data["labels"]
+                [t for t in triples if t.predicate.value not in machinery()], data["labels"]
             ),
         }
         for node, triples in sorted(by_subject.items(), key=lambda item: item[0].value)
@@ -216,7 +226,8 @@ def _parts(iri: str, data: dict) -> list[dict]:
 def _html(iri: str, data: dict, url_of: Callable[[str], str]):
     labels = dict(data["labels"])  # the referrers' classes add theirs (not into the cache)
     types = [t.object for t in data["out"] if t.predicate.value == RDF_TYPE]
-    shown = [t for t in data["out"] if t.predicate.value not in (RDF_TYPE, SEARCH_KEY)]
+    hidden = machinery() | {RDF_TYPE}
+    shown = [t for t in data["out"] if t.predicate.value not in hidden]
     props = _grouped(shown, labels)
     referrers, blanks = _referrers(iri, data["in"], labels, data.get("types"))
     links = [
