@@ -163,3 +163,20 @@ def test_concepts_without_an_english_name_are_left_out():
     triples = list(name_lists([("urn:list", "urn:p", "urn:C")], facts.__getitem__, members))
     assert triples == [("<urn:x>", "<urn:list>", '"alpha; Zeta"@en')]
     assert joined(["b", "B", "a"]) == '"a; B; b"@en'
+
+
+def test_a_partner_cannot_submit_a_list(tmp_path):
+    """The lists are computed, never submitted: a partner's own list would sit beside the
+    computed one and show twice. The instrument's closed shape refuses it."""
+    text = (ROOT / "tests/submissions/valid/complete.ttl").read_text(encoding="utf-8")
+    old = "    cpo:targetGroup tgroup:smes .\n"
+    assert text.count(old) == 1
+    path = tmp_path / "with-list.ttl"
+    path.write_text(
+        text.replace(old, '    cpo:targetGroup tgroup:smes ;\n    cpo:themeNames "Made up"@en .\n'),
+        encoding="utf-8",
+    )
+    proc = run_cli("validate", "--partner", "marche-region", str(path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "cpo:themeNames (not a property of a policy instrument)" in proc.stdout
+    assert "1 violation(s)" in proc.stdout
