@@ -353,7 +353,7 @@ def register(main: click.Group, store_option: Callable) -> None:
     )
     def materialise_cmd(store_path: Path, check: bool, timeout: float) -> None:
         """Recompute graph/inferred (containment, inverses, defined classes, superclasses,
-        search keys, tallies), compacting the store before and after."""
+        search keys, tallies, name lists), compacting the store before and after."""
         from .reasoning.hermit import ReasonerUnavailable
         from .reasoning.materialise import INFERRED, check_consistency, materialise
 

@@ -5,6 +5,7 @@ sources and target groups from one literal each (reasoning/namelists.py), so a s
 list is a wrong answer. Each test compares with a GROUP_CONCAT over the data graphs.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -180,3 +181,20 @@ def test_a_partner_cannot_submit_a_list(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "cpo:themeNames (not a property of a policy instrument)" in proc.stdout
     assert "1 violation(s)" in proc.stdout
+
+
+def test_region_profile_leaves_out_every_list():
+    """The region profile names the lists it leaves out; the ontology is where lists are
+    declared, so a list added there and not here would join every profile unnoticed."""
+    from clusterpolisee import paths
+
+    declared = {
+        t.subject.value
+        for t in ox.parse(path=str(paths.ONTOLOGY_FILE))
+        if t.predicate.value == CPO + "namesOf"
+    }
+    assert len(declared) == len(LISTS)
+    text = (ROOT / "queries/region-profile.rq").read_text(encoding="utf-8")
+    start = text.index("FILTER(?p NOT IN (")
+    left_out = {CPO + n for n in re.findall(r"cpo:(\w+)", text[start : text.index("))", start)])}
+    assert left_out == declared | {CPO + "searchKey"}

@@ -3,8 +3,9 @@
 The instruments question showed five lists of names per instrument (types, themes, barrier
 categories, funding sources, target groups), each grouped from a join of every instrument
 with its concepts and their names. An instrument is one row per combination of its values
-until the grouping, so at 10M triples the question held 2.4 GB and took 23 s; reading one
-literal per list, 0.4 GB and 14 s (BENCHMARKS.md, "Name lists at write time").
+until the grouping, so at 10M triples the question held 2,356 MiB and took 26.7-27.6 s;
+reading one literal per list, 399 MiB and 19.4-20.2 s (raw pyoxigraph, the two texts paired
+on one store: BENCHMARKS.md, "Name lists at write time").
 
 Which lists exist is read from the ontology (``cpo:namesOf`` and ``rdfs:domain`` of the list
 property), as the other rules are. Each member of the domain class gets, per list, the
