@@ -54,8 +54,8 @@ def name_lists(
     """Every list's triples: ``lists`` as (list property, listed property, domain class)
     IRIs, ``members`` class (N-Triples text) -> its resources, asserted and inferred."""
     names = english_names(facts)
-    # One literal per distinct set of names, made once: at 10M triples 790,000 lists hold
-    # a few hundred distinct sets, and making each literal anew took most of 13 s.
+    # One literal per distinct set of names, made once: at 10M triples 792,958 lists hold
+    # 111 distinct literals, and making each anew took most of 13 s (now 1.5 s).
     literals: dict[str | frozenset[str], str] = {}
     for list_prop, listed, domain in lists:
         subjects = members.get(f"<{domain}>", set())
