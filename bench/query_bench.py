@@ -43,6 +43,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from common import (
     ROOT,
@@ -156,17 +157,14 @@ def _limited(work, timeout: float) -> dict:
     pid = os.fork()
     if pid == 0:  # the child: measure, report, exit without cleanup
         os.close(rfd)
-        try:
-            os.write(wfd, json.dumps(work()).encode())
-        finally:
-            os._exit(0)
+        _report(wfd, work)
     os.close(wfd)
-    data, deadline = b"", time.monotonic() + timeout
+    data, deadline, killed = b"", time.monotonic() + timeout, False
     while True:
         ready, _, _ = select.select([rfd], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             os.kill(pid, signal.SIGKILL)
-            data = b""
+            data, killed = b"", True
             break
         chunk = os.read(rfd, 65536)
         if not chunk:
@@ -174,7 +172,28 @@ def _limited(work, timeout: float) -> dict:
         data += chunk
     os.close(rfd)
     os.waitpid(pid, 0)
-    return json.loads(data) if data else {"times": [], "rows": 0, "timeout": True}
+    if data:
+        return json.loads(data)
+    if killed:
+        return {"times": [], "rows": 0, "timeout": True}
+    return {"times": [], "rows": 0, "error": "the measuring process ended without an answer"}
+
+
+def _report(wfd: int, work: Callable[[], dict]) -> NoReturn:
+    """In a forked child: write ``work()``'s answer, or the error it raised, to ``wfd`` and
+    leave at once. An error must not travel up the child's copy of the parent's stack: it
+    would print a traceback there, then spend seconds freeing the parent's data, and the
+    parent, hearing nothing, would report a timeout (rdflib's refusal of `partners` read as
+    "> 20 s" until 2026-12-07)."""
+    try:
+        answer = work()
+    except Exception as exc:  # any failure of the system measured is its answer
+        first = (str(exc).splitlines() or [""])[0][:120]
+        answer = {"times": [], "rows": 0, "error": f"{type(exc).__name__}: {first}"}
+    try:
+        os.write(wfd, json.dumps(answer).encode())
+    finally:
+        os._exit(0)
 
 
 def _ours_one(store_path: Path, name: str, params: dict, runs: int) -> dict:
@@ -290,6 +309,13 @@ def rdflib_limits(ours: dict, timeout: float) -> dict[str, float]:
     return out
 
 
+def _rdflib_once(ds, text: str) -> dict:
+    t = time.perf_counter()
+    res = ds.query(text)
+    n = int(bool(res.askAnswer)) if res.type == "ASK" else len(list(res))
+    return {"times": [(time.perf_counter() - t) * 1000], "rows": n}
+
+
 def rdflib_child(nq: Path, queries: dict, runs: int, limits: dict[str, float]) -> dict:
     """Load the dump into rdflib once, then run each query in a forked child with its limit
     in seconds."""
@@ -302,34 +328,16 @@ def rdflib_child(nq: Path, queries: dict, runs: int, limits: dict[str, float]) -
     progress(f"rdflib: loaded the dump in {load_s:.1f} s")
 
     def forked_runs(name: str, spec: dict) -> dict:
-        times, size, timed_out, limit = [], 0, False, limits[name]
+        times, size, limit = [], 0, limits[name]
         for _ in range(runs):
-            rfd, wfd = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: run once, report, exit without cleanup
-                os.close(rfd)
-                t = time.perf_counter()
-                res = ds.query(spec["text"])
-                n = int(bool(res.askAnswer)) if res.type == "ASK" else len(list(res))
-                os.write(wfd, json.dumps([(time.perf_counter() - t) * 1000, n]).encode())
-                os._exit(0)
-            os.close(wfd)
-            ready, _, _ = select.select([rfd], [], [], limit)
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                timed_out = True
-            else:
-                data = b""
-                while chunk := os.read(rfd, 65536):
-                    data += chunk
-                if data:
-                    ms_, size = json.loads(data)
-                    times.append(ms_)
-            os.close(rfd)
-            os.waitpid(pid, 0)
-            if timed_out or not times or sum(times) > limit * 1000:
+            once = _limited(functools.partial(_rdflib_once, ds, spec["text"]), limit)
+            if not once.get("times"):
+                return {**once, "times": times, "limit_s": limit}
+            times += once["times"]
+            size = once["rows"]
+            if sum(times) > limit * 1000:
                 break
-        return {"times": times, "rows": size, "timeout": timed_out, "limit_s": limit}
+        return {"times": times, "rows": size, "timeout": False, "limit_s": limit}
 
     return {"_load_s": load_s, **_each("rdflib", queries, forked_runs)}
 

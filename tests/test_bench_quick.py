@@ -8,6 +8,7 @@ import importlib
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -195,8 +196,18 @@ def test_rdflib_runs_each_question_with_its_own_limit(tmp_path):
         "quick": {"text": "SELECT * WHERE { <http://example.org/s1> ?p ?o }"},
         # 300 ** 3 rows to count: rdflib needs minutes for it.
         "cross": {"text": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"},
+        # A question rdflib cannot answer is an error, at once, not a timeout (its refusal
+        # of `partners` at 1M read as "> 20 s" until 2026-12-07).
+        "refused": {"text": "SELECT * WHERE { ?s ?p"},
     }
-    out = qb.rdflib_child(nq, queries, 2, {"quick": 30.0, "cross": 0.05})
+    limits = {"quick": 30.0, "cross": 0.05, "refused": 60.0}
+    started = time.monotonic()
+    out = qb.rdflib_child(nq, queries, 2, limits)
+    assert time.monotonic() - started < 30
     assert out["quick"]["rows"] == 1 and len(out["quick"]["times"]) == 2
     assert out["quick"]["limit_s"] == 30.0 and not out["quick"]["timeout"]
     assert out["cross"] == {"times": [], "rows": 0, "timeout": True, "limit_s": 0.05}
+    refused = out["refused"]
+    assert refused["times"] == [] and not refused.get("timeout")
+    assert refused["error"].startswith("ParseException: ")
+    assert qb._cell(refused, 20.0) == ("error", None)
