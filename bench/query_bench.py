@@ -151,8 +151,9 @@ def _runs_after_warm_up(runs: int, warm_up, *args) -> int:
 
 # -- our paths ------------------------------------------------------------------------------
 def _limited(work, timeout: float) -> dict:
-    """Run ``work()`` (which opens its own store and returns a dict) in a forked child; after
-    ``timeout`` seconds the child is killed and the answer is {"timeout": True}."""
+    """Run ``work()`` (which opens its own store and returns a dict) in a forked child, and
+    return its answer: {"timeout": True} when the child is killed after ``timeout`` seconds,
+    {"error": ...} when ``work()`` raised or the child ended without answering."""
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: measure, report, exit without cleanup
@@ -186,13 +187,13 @@ def _report(wfd: int, work: Callable[[], dict]) -> NoReturn:
     parent, hearing nothing, would report a timeout (rdflib's refusal of `partners` read as
     "> 20 s" until 2026-12-07)."""
     try:
-        answer = work()
-    except Exception as exc:  # any failure of the system measured is its answer
-        first = (str(exc).splitlines() or [""])[0][:120]
-        answer = {"times": [], "rows": 0, "error": f"{type(exc).__name__}: {first}"}
-    try:
+        try:
+            answer = work()
+        except Exception as exc:  # any failure of the system measured is its answer
+            first = (str(exc).splitlines() or [""])[0][:120]
+            answer = {"times": [], "rows": 0, "error": f"{type(exc).__name__}: {first}"}
         os.write(wfd, json.dumps(answer).encode())
-    finally:
+    finally:  # whatever happened, this copy of the parent goes no further
         os._exit(0)
 
 
@@ -331,8 +332,8 @@ def rdflib_child(nq: Path, queries: dict, runs: int, limits: dict[str, float]) -
         times, size, limit = [], 0, limits[name]
         for _ in range(runs):
             once = _limited(functools.partial(_rdflib_once, ds, spec["text"]), limit)
-            if not once.get("times"):
-                return {**once, "times": times, "limit_s": limit}
+            if not once.get("times"):  # out of time or failed: the runs before it stand
+                return {**once, "times": times, "rows": size, "limit_s": limit}
             times += once["times"]
             size = once["rows"]
             if sum(times) > limit * 1000:
@@ -545,9 +546,9 @@ def table(triples, runs, timeout, info, queries, results, peaks, loads) -> str:
             if med[peer] is not None:
                 meds[peer][name] = med[peer]
         rows = _rows(results, name)
-        for peer in ("pyoxigraph", "rdflib", "virtuoso"):
+        for peer in ("ours", "cached", "pyoxigraph", "rdflib", "virtuoso"):
             r = results.get(peer, {}).get(name)
-            if r and r.get("times") and r.get("rows") != rows:
+            if peer not in ("ours", "cached") and r and r.get("times") and r.get("rows") != rows:
                 notes.append(f"{name}: {peer} returned {r['rows']} rows, ours {rows}")
             if r and r.get("error"):
                 notes.append(f"{name}: {peer} failed: {r['error']}")

@@ -184,14 +184,7 @@ def test_rdflib_gets_the_time_that_decides_the_50x_target():
 @pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
 def test_rdflib_runs_each_question_with_its_own_limit(tmp_path):
     qb = _bench("query_bench")
-    nq = tmp_path / "all.nq"
-    nq.write_text(
-        "".join(
-            f"<http://example.org/s{i}> <http://example.org/p> <http://example.org/o{i}> "
-            "<http://example.org/g> .\n"
-            for i in range(300)
-        )
-    )
+    nq = _small_dump(tmp_path)
     queries = {
         "quick": {"text": "SELECT * WHERE { <http://example.org/s1> ?p ?o }"},
         # 300 ** 3 rows to count: rdflib needs minutes for it.
@@ -211,3 +204,35 @@ def test_rdflib_runs_each_question_with_its_own_limit(tmp_path):
     assert refused["times"] == [] and not refused.get("timeout")
     assert refused["error"].startswith("ParseException: ")
     assert qb._cell(refused, 20.0) == ("error", None)
+
+
+@pytest.mark.filterwarnings("ignore:Dataset.default_context is deprecated:DeprecationWarning")
+def test_rdflib_keeps_the_runs_before_one_that_runs_out_of_time(tmp_path, monkeypatch):
+    """A later run out of time leaves the earlier runs' times and rows (no false note of a
+    different row count in the table)."""
+    qb = _bench("query_bench")
+    real, limits = qb._limited, []
+
+    def second_run_without_time(work, timeout):
+        limits.append(timeout)
+        return real(work, timeout if len(limits) == 1 else 0.0)  # the real child, killed
+
+    monkeypatch.setattr(qb, "_limited", second_run_without_time)
+    quick = {"quick": {"text": "SELECT * WHERE { <http://example.org/s1> ?p ?o }"}}
+    out = qb.rdflib_child(_small_dump(tmp_path), quick, 3, {"quick": 30.0})["quick"]
+    assert limits == [30.0, 30.0]
+    assert len(out["times"]) == 1 and out["rows"] == 1 and out["timeout"]
+    assert qb._cell(out, 20.0)[1] == out["times"][0]
+
+
+def _small_dump(folder: Path) -> Path:
+    """300 triples in one graph, as N-Quads."""
+    nq = folder / "all.nq"
+    nq.write_text(
+        "".join(
+            f"<http://example.org/s{i}> <http://example.org/p> <http://example.org/o{i}> "
+            "<http://example.org/g> .\n"
+            for i in range(300)
+        )
+    )
+    return nq
