@@ -183,9 +183,9 @@ def _limited(work, timeout: float) -> dict:
 def _report(wfd: int, work: Callable[[], dict]) -> NoReturn:
     """In a forked child: write ``work()``'s answer, or the error it raised, to ``wfd`` and
     leave at once. An error must not travel up the child's copy of the parent's stack: it
-    would print a traceback there, then spend seconds freeing the parent's data, and the
-    parent, hearing nothing, would report a timeout (rdflib's refusal of `partners` read as
-    "> 20 s" until 2026-12-07)."""
+    would run the parent's code on from there, and the parent, hearing nothing before its
+    limit, would report a timeout (rdflib's refusal of `partners` read as "> 20 s" until
+    2026-12-07)."""
     try:
         try:
             answer = work()

@@ -213,11 +213,18 @@ def test_rdflib_keeps_the_runs_before_one_that_runs_out_of_time(tmp_path, monkey
     qb = _bench("query_bench")
     real, limits = qb._limited, []
 
-    def second_run_without_time(work, timeout):
+    def second_run_out_of_time(work, timeout):
         limits.append(timeout)
-        return real(work, timeout if len(limits) == 1 else 0.0)  # the real child, killed
+        if len(limits) == 1:
+            return real(work, timeout)
 
-    monkeypatch.setattr(qb, "_limited", second_run_without_time)
+        def stalled():
+            time.sleep(30)
+            return work()
+
+        return real(stalled, 0.5)  # the real child, killed after half a second
+
+    monkeypatch.setattr(qb, "_limited", second_run_out_of_time)
     quick = {"quick": {"text": "SELECT * WHERE { <http://example.org/s1> ?p ?o }"}}
     out = qb.rdflib_child(_small_dump(tmp_path), quick, 3, {"quick": 30.0})["quick"]
     assert limits == [30.0, 30.0]
