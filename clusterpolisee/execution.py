@@ -6,15 +6,23 @@ the limit with the query and the server enforces it (Virtuoso: its ``timeout`` p
 """
 
 import contextlib
+import ctypes
 import multiprocessing as mp
+import os
 import signal
 from multiprocessing.connection import Connection
 
 from .store.base import QueryResult, QueryTimeout, Store, StoreError
 from .store.oxigraph import OxigraphStore
 
+#: Linux's prctl option: the signal a process gets when the thread that forked it ends.
+PR_SET_PDEATHSIG = 1
 
-def _child(path: str, query: str, store_sorts: bool, split: bool, conn: Connection) -> None:
+
+def _child(
+    path: str, query: str, store_sorts: bool, split: bool, conn: Connection, parent: int
+) -> None:
+    _end_with_parent(parent)
     # Ctrl+C is the parent's to answer (it kills this process); the parent held SIGINT back
     # while it forked, and this process inherits that mask.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -28,12 +36,27 @@ def _child(path: str, query: str, store_sorts: bool, split: bool, conn: Connecti
         conn.close()
 
 
+def _end_with_parent(parent: int) -> None:
+    """Be killed when the parent ends, however it ends. The CLI exited with 130 on a Ctrl+C
+    and left the query running, orphaned, with the CLI's output pipes open, so a caller
+    reading them waited (seen in CI on 2026-12-08; by hand 1 in 3 and 1 in 30 runs). Most
+    likely a Ctrl+C that Python had noted just before the parent held SIGINT back was raised
+    after the fork, before the parent had recorded this process. kill -9 of the CLI left
+    the query running the same way."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the call
+        os._exit(1)
+
+
 def run_isolated(
     path: str, query: str, timeout: float, store_sorts: bool = False, split: bool = False
 ) -> QueryResult:
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(path, query, store_sorts, split, sender), daemon=True)
+    proc = ctx.Process(
+        target=_child, args=(path, query, store_sorts, split, sender, os.getpid()), daemon=True
+    )
     # A Ctrl+C during the fork stopped the parent inside logging's after-fork handler, whose
     # lock then stayed held, and the exit hung on it: SIGINT waits until the child exists.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

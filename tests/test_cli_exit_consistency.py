@@ -3,6 +3,7 @@ an --output that cannot be written is exit 2 with one line, a reader that stops 
 (``| head``) is a normal end, Ctrl+C is exit 130 with nothing half-written, unreadable input
 is exit 2, and no login name is exit 2 for every command that records one."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -309,3 +310,39 @@ def test_a_query_process_ended_by_a_real_time_signal_is_said_without_a_traceback
     assert _ended_without_answer(-40) == "the query process ended without an answer (signal 40)"
     assert _ended_without_answer(-15).endswith("(signal SIGTERM)")
     assert _ended_without_answer(3).endswith("(exit status 3)")
+
+
+def test_the_query_process_ends_with_the_cli(demo_store: Path, tmp_path: Path):
+    """kill -9 of `sparql` leaves no query running: the query's process is killed with it
+    (a Ctrl+C had left one running, orphaned, holding the caller's pipes open)."""
+    command = ["sparql", SLOW_QUERY, "--timeout", "300", "--format", "csv"]
+    proc = subprocess.Popen(
+        [str(CLI), *command, "--store", str(demo_store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    end = time.monotonic() + 60
+    while not (children := _children(proc.pid)):
+        assert proc.poll() is None and time.monotonic() < end, "no query process started"
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    end = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in children):
+        assert time.monotonic() < end, f"the query process {children} outlived the CLI"
+        time.sleep(0.05)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True  # gone
