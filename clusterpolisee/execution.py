@@ -43,8 +43,7 @@ def _end_with_parent(parent: int) -> None:
     likely a Ctrl+C that Python had noted just before the parent held SIGINT back was raised
     after the fork, before the parent had recorded this process. kill -9 of the CLI left
     the query running the same way."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent ended before the call
         os._exit(1)
 

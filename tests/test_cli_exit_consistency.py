@@ -312,7 +312,7 @@ def test_a_query_process_ended_by_a_real_time_signal_is_said_without_a_traceback
     assert _ended_without_answer(3).endswith("(exit status 3)")
 
 
-def test_the_query_process_ends_with_the_cli(demo_store: Path, tmp_path: Path):
+def test_the_query_process_ends_with_the_cli(demo_store: Path):
     """kill -9 of `sparql` leaves no query running: the query's process is killed with it
     (a Ctrl+C had left one running, orphaned, holding the caller's pipes open)."""
     command = ["sparql", SLOW_QUERY, "--timeout", "300", "--format", "csv"]
@@ -328,7 +328,7 @@ def test_the_query_process_ends_with_the_cli(demo_store: Path, tmp_path: Path):
     proc.kill()
     proc.wait()
     end = time.monotonic() + 10
-    while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in children):
+    while not all(_ended(pid) for pid in children):
         assert time.monotonic() < end, f"the query process {children} outlived the CLI"
         time.sleep(0.05)
 
@@ -341,7 +341,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _zombie(pid: int) -> bool:
+def _ended(pid: int) -> bool:
+    """Gone, or a zombie waiting for its new parent to reap it."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except (OSError, IndexError):
